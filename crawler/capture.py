@@ -1,0 +1,79 @@
+"""Pure helpers that turn a fetched response into a capture record for the evidence store."""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+# Headers that carry credentials or session state: never stored, logged or exported.
+SECRET_HEADERS = frozenset(
+    {"cookie", "set-cookie", "authorization", "proxy-authorization", "x-auth-token",
+     "x-csrf-token", "x-api-key", "x-access-token"}
+)
+
+# Request meta key under which the store leaves (capture_id, body_sha256) for the callback.
+CAPTURE_META_KEY = "thriftwatch_capture"
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One fetch: where, how, what came back, and when (UTC)."""
+
+    url: str
+    method: str
+    status: int
+    request_headers: dict[str, str]
+    response_headers: dict[str, str]
+    request_body_sha256: str | None
+    body: bytes
+    fetched_at: str
+
+    @property
+    def body_sha256(self) -> str:
+        return sha256_hex(self.body)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def compress(body: bytes) -> bytes:
+    return zlib.compress(body, 6)
+
+
+def decompress(blob: bytes) -> bytes:
+    return zlib.decompress(blob)
+
+
+def utc_now() -> str:
+    """Current UTC time as ISO 8601 with milliseconds and a ``Z``."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def redact_headers(headers: dict[str, list[str]] | dict[str, str]) -> dict[str, str]:
+    """Lower-case header names, join repeated values, and drop every credential header."""
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        key = _text(name).lower()
+        if key in SECRET_HEADERS:
+            continue
+        values = value if isinstance(value, (list, tuple)) else [value]
+        out[key] = ", ".join(_text(v) for v in values)
+    return out
+
+
+def strip_query_secrets(url: str, names: frozenset[str] = frozenset({"access_token", "token"})) -> str:
+    """Blank the values of credential query parameters such as Bukalapak's ``access_token``."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = [(k, "REDACTED" if k.lower() in names else v)
+             for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    return urlunsplit(parts._replace(query=urlencode(pairs)))
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else str(value)

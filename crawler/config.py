@@ -1,0 +1,56 @@
+"""All thriftwatch settings, read once from Scrapy settings into a typed config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from scrapy.settings import BaseSettings
+
+DEFAULT_DB = "thriftwatch.db"
+
+
+class ConfigError(ValueError):
+    """A thriftwatch setting has a value the tool cannot use."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """What thriftwatch's own components need to know, validated once."""
+
+    db_path: Path
+    replica: str | None
+    max_pages: int
+    operator: str | None
+    lexicon_file: Path | None
+    http_handler: str
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> Config:
+        max_pages = settings.getint("THRIFTWATCH_MAX_PAGES", 5)
+        if max_pages < 1:
+            raise ConfigError(f"THRIFTWATCH_MAX_PAGES must be at least 1, not {max_pages}")
+        lexicon = settings.get("THRIFTWATCH_LEXICON")
+        return cls(
+            db_path=Path(settings.get("THRIFTWATCH_DB") or DEFAULT_DB),
+            replica=parse_replica(settings.get("THRIFTWATCH_REPLICA")),
+            max_pages=max_pages,
+            operator=settings.get("THRIFTWATCH_OPERATOR") or None,
+            lexicon_file=Path(lexicon) if lexicon else None,
+            http_handler=settings.get("THRIFTWATCH_HTTP_HANDLER"),
+        )
+
+
+def parse_replica(value: str | None) -> str | None:
+    """Check a replica base URL such as ``http://127.0.0.1:8321`` and drop a trailing slash."""
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise ConfigError(
+            f"THRIFTWATCH_REPLICA must look like http://127.0.0.1:PORT, not {value!r}"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"THRIFTWATCH_REPLICA takes no query or fragment: {value!r}")
+    return f"{parts.scheme}://{parts.netloc}"

@@ -1,0 +1,122 @@
+"""Pure normalisers: turn the text a platform shows into typed, comparable values."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from price_parser import Price
+
+# Indonesian number words: "rb"/"ribu" = thousand, "jt"/"juta" = million,
+# "M"/"miliar" = billion. Platforms also use English "K"/"Mio".
+_MULTIPLIERS = {
+    "rb": 1_000, "ribu": 1_000, "k": 1_000,
+    "jt": 1_000_000, "juta": 1_000_000, "mio": 1_000_000,
+    "m": 1_000_000_000, "miliar": 1_000_000_000, "milyar": 1_000_000_000,
+}
+_AMOUNT = re.compile(
+    r"(?P<number>\d+(?:[.,]\d+)*)\s*(?P<unit>rb|ribu|k|jt|juta|mio|miliar|milyar|m)?(?![a-z])",
+    re.IGNORECASE,
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_MAX_IDR = 10**13  # no single listing costs ten trillion rupiah; beyond that it is noise
+
+
+def clean_text(text: str | None) -> str | None:
+    """NFC-compose, drop control characters and collapse runs of spaces; ``None`` stays ``None``.
+
+    Letters are not folded: the title stays as the seller wrote it (fancy letters and all),
+    because the way it was written is itself evidence. The flagger folds for matching.
+    """
+    if text is None:
+        return None
+    text = unicodedata.normalize("NFC", str(text))
+    text = _CONTROL.sub(" ", text)
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line) or None
+
+
+def _scaled(number: str, unit: str | None) -> int | None:
+    amount = Price.fromstring(number).amount
+    if amount is None:
+        return None
+    try:
+        value = Decimal(amount) * _MULTIPLIERS.get((unit or "").lower(), 1)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value < 0 or value >= _MAX_IDR:
+        return None
+    return int(value)
+
+
+def parse_price_idr(text: str | None) -> int | None:
+    """Rupiah amount in any written form: "Rp1.500.000", "Rp 1,5 jt", "150rb", "IDR 250,000".
+
+    A range ("Rp10.000 - Rp20.000") gives its lower bound. Unreadable text gives ``None``.
+    """
+    if not text:
+        return None
+    match = _AMOUNT.search(str(text))
+    return _scaled(match["number"], match["unit"]) if match else None
+
+
+def parse_sold_count(text: str | int | None) -> int | None:
+    """Sold count from "750+ terjual", "10rb+ terjual", "1,2rb terjual", "1.2K sold", "Terjual 17".
+
+    Platforms round down and add "+"; the lower bound is what can be defended.
+    """
+    if text is None or isinstance(text, bool):
+        return None
+    if isinstance(text, int):
+        return text if text >= 0 else None
+    match = _AMOUNT.search(str(text))
+    return _scaled(match["number"], match["unit"]) if match else None
+
+
+# Spellings of the same city in platform fields.
+_CITY_ALIASES = {
+    "jakpus": "Jakarta Pusat", "jakbar": "Jakarta Barat", "jaktim": "Jakarta Timur",
+    "jaksel": "Jakarta Selatan", "jakut": "Jakarta Utara", "jogja": "Yogyakarta",
+    "jogjakarta": "Yogyakarta", "yogya": "Yogyakarta", "dki jakarta": "Jakarta",
+}
+_REGENCY = re.compile(r"^(?:kab\.?|kabupaten)\s+", re.IGNORECASE)
+_MUNICIPALITY = re.compile(r"^kota\s+(?:adm\.?\s+|administrasi\s+)?", re.IGNORECASE)
+
+
+def normalise_city(text: str | None) -> str | None:
+    """One spelling per place: "KOTA BANDUNG" → "Bandung", "KAB. BANDUNG" → "Kab. Bandung".
+
+    A regency (kabupaten, "Kab.") is a different place from the city (kota) of the same
+    name, so the prefix is kept for regencies and dropped for cities.
+    """
+    text = clean_text(text)
+    if not text:
+        return None
+    regency = _REGENCY.match(text)
+    name = text[regency.end():] if regency else _MUNICIPALITY.sub("", text)
+    name = _CITY_ALIASES.get(name.lower(), name)
+    name = " ".join(word[:1].upper() + word[1:].lower() for word in name.split())
+    return f"Kab. {name}" if regency else name
+
+
+_TEXT_FIELDS = ("title", "description", "seller_name", "category", "price_text", "sold_text")
+
+
+def normalise_listing(fields: dict[str, Any]) -> dict[str, Any]:
+    """Clean a listing's text fields and derive ``price_idr``, ``sold_count`` and ``location``.
+
+    Values the spider already read from structured data (a numeric price, say) are kept.
+    """
+    out = dict(fields)
+    for name in _TEXT_FIELDS:
+        if out.get(name) is not None:
+            out[name] = clean_text(out[name])
+    if out.get("price_idr") is None:
+        out["price_idr"] = parse_price_idr(out.get("price_text"))
+    if out.get("sold_count") is None:
+        out["sold_count"] = parse_sold_count(out.get("sold_text"))
+    out["location"] = normalise_city(out.get("location"))
+    return out

@@ -1,0 +1,98 @@
+"""The replica marketplace: a local aiohttp server that answers in each platform's real shape.
+
+Replica mode maps ``https://HOST/PATH?QUERY`` to ``http://127.0.0.1:PORT/HOST/PATH?QUERY``;
+this server routes on HOST to the module that imitates that platform.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+
+from aiohttp import web
+
+from crawler.replica import tokopedia
+from crawler.replica.catalogue import build_catalogue
+
+Handler = Callable[[web.Request, str], Awaitable[web.Response]]
+
+PLATFORM_HOSTS: dict[str, Handler] = {
+    tokopedia.HOST: tokopedia.handle,
+}
+
+
+async def _route(request: web.Request) -> web.Response:
+    host = request.match_info["host"]
+    handler = PLATFORM_HOSTS.get(host)
+    if handler is None:
+        return web.json_response({"message": f"the replica does not serve {host}"}, status=404)
+    return await handler(request, "/" + request.match_info["path"])
+
+
+async def _index(request: web.Request) -> web.Response:
+    return web.json_response({
+        "replica": "thriftwatch",
+        "hosts": sorted(PLATFORM_HOSTS),
+        "offers": len(request.app["catalogue"]),
+        "usage": "request http://THIS/HOST/PATH?QUERY for https://HOST/PATH?QUERY",
+    })
+
+
+def build_app(seed: int = 2026, size: int = 3000) -> web.Application:
+    app = web.Application(client_max_size=1024**2)
+    app["catalogue"] = build_catalogue(seed=seed, size=size)
+    app.router.add_get("/", _index)
+    app.router.add_route("*", "/{host}/{path:.*}", _route)
+    return app
+
+
+def serve_forever(port: int, host: str = "127.0.0.1", seed: int = 2026, size: int = 3000) -> None:
+    """Run the replica in the foreground (``thriftwatch replica``) until interrupted."""
+    web.run_app(build_app(seed, size), host=host, port=port, print=None)
+
+
+class ReplicaServer:
+    """The replica on a background thread, for the demo, tests and benchmarks.
+
+    ``with ReplicaServer() as replica: ... replica.url`` — port 0 picks a free port.
+    """
+
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", seed: int = 2026,
+                 size: int = 3000):
+        self.host, self.port, self.seed, self.size = host, port, seed, size
+        self._loop = asyncio.new_event_loop()
+        self._runner: web.AppRunner | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
+                                        name="thriftwatch-replica")
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> ReplicaServer:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=30)
+        return self
+
+    async def _start(self) -> None:
+        self._runner = web.AppRunner(build_app(self.seed, self.size), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+        self._loop.close()
+
+    def __enter__(self) -> ReplicaServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()

@@ -1,0 +1,52 @@
+"""Scrapy settings for thriftwatch: defaults fit for crawling real marketplaces politely."""
+
+from crawler import __version__
+
+BOT_NAME = "thriftwatch"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+# Identify the tool honestly; operators set a contact address for their deployment.
+USER_AGENT = f"thriftwatch/{__version__} (+https://github.com/thriftwatch/thriftwatch)"
+ROBOTSTXT_OBEY = True
+
+# Politeness: adapt to the site's latency, never hammer one host.
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.5
+DOWNLOAD_TIMEOUT = 60
+
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+
+# No code-execution or interactive consoles inside a crawl.
+REMOTE_CONTROL_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+
+# Replica mode lives in the download handler, so every other component sees real URLs.
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.replica_handler.ReplicaDownloadHandler",
+    "https": "crawler.replica_handler.ReplicaDownloadHandler",
+}
+
+ITEM_PIPELINES = {
+    "pipelines.normalise.NormalisePipeline": 100,
+    "pipelines.flag.FlagPipeline": 200,
+    "pipelines.store.StorePipeline": 300,
+}
+
+# thriftwatch's own settings; read once into crawler.config.Config.
+THRIFTWATCH_DB = "thriftwatch.db"
+THRIFTWATCH_REPLICA = None  # e.g. "http://127.0.0.1:8321": send every request to the replica
+THRIFTWATCH_MAX_PAGES = 5
+THRIFTWATCH_OPERATOR = None  # who ran the crawl, recorded with each run
+THRIFTWATCH_LEXICON = None  # an investigator's lexicon file extending the shipped one
+THRIFTWATCH_HTTP_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"

@@ -1,0 +1,23 @@
+"""Normalise pipeline: typed prices, sold counts, clean text and one spelling per city."""
+
+from __future__ import annotations
+
+from itemadapter import ItemAdapter
+from scrapy.exceptions import DropItem
+
+from crawler.normalise import normalise_listing
+
+REQUIRED = ("platform", "listing_id", "url", "title")
+
+
+class NormalisePipeline:
+    """Refuses listings missing what identifies them; normalises the rest in place."""
+
+    def process_item(self, item):
+        adapter = ItemAdapter(item)
+        missing = [name for name in REQUIRED if not adapter.get(name)]
+        if missing:
+            raise DropItem(f"listing without {', '.join(missing)}: {adapter.asdict()!r:.200}")
+        for name, value in normalise_listing(adapter.asdict()).items():
+            adapter[name] = value
+        return item

@@ -1,0 +1,99 @@
+"""Store pipeline: every response as a capture, every listing as an observation with its verdict."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+from typing import TYPE_CHECKING, Any
+
+from itemadapter import ItemAdapter
+from scrapy import signals
+
+from crawler import __version__
+from crawler.capture import CAPTURE_META_KEY, Capture, redact_headers, sha256_hex, strip_query_secrets, utc_now
+from crawler.config import Config
+from crawler.replica_handler import REPLICA_META_KEY
+from crawler.store import EvidenceStore
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+
+class StorePipeline:
+    """Owns the evidence DB for one crawl: opens a run, records captures and observations."""
+
+    def __init__(self, crawler: Crawler, config: Config):
+        self.crawler = crawler
+        self.config = config
+        self.store: EvidenceStore | None = None
+        self.run_id: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        pipeline = cls(crawler, Config.from_settings(crawler.settings))
+        crawler.signals.connect(pipeline.response_received, signal=signals.response_received)
+        return pipeline
+
+    def open_spider(self) -> None:
+        spider = self.crawler.spider
+        self.store = EvidenceStore(self.config.db_path)
+        self.run_id = self.store.start_run(
+            platform=spider.name,
+            keywords=list(getattr(spider, "keywords", [])),
+            tool_version=__version__,
+            host=socket.gethostname(),
+            operator=self.config.operator,
+            replica=self.config.replica,
+            settings_digest=settings_digest(self.crawler.settings.copy_to_dict()),
+            scrapyd_job=os.environ.get("SCRAPY_JOB"),
+        )
+        spider.logger.info("thriftwatch run %s recording into %s", self.run_id, self.config.db_path)
+
+    def close_spider(self) -> None:
+        stats = self.crawler.stats.get_stats()
+        reason = stats.get("finish_reason", "finished")
+        self.store.end_run(
+            self.run_id,
+            status="finished" if reason == "finished" else f"stopped: {reason}",
+            stats=stats,
+            lexicon_version=stats.get("thriftwatch/lexicon_version"),
+        )
+        self.store.close()
+
+    def response_received(self, response: Response, request: Request, spider: Any) -> None:
+        """Store the raw response before any callback parses it, and tell the callback where."""
+        if self.store is None:
+            return
+        capture = Capture(
+            url=strip_query_secrets(response.url),
+            method=request.method,
+            status=response.status,
+            request_headers=redact_headers(request.headers),
+            response_headers=redact_headers(response.headers),
+            request_body_sha256=sha256_hex(request.body) if request.body else None,
+            body=response.body,
+            fetched_at=utc_now(),
+        )
+        request.meta[CAPTURE_META_KEY] = self.store.add_capture(
+            self.run_id, capture, request.meta.get(REPLICA_META_KEY)
+        )
+        self.crawler.stats.inc_value("thriftwatch/captures")
+
+    def process_item(self, item):
+        self.store.add_observation(self.run_id, ItemAdapter(item).asdict())
+        self.crawler.stats.inc_value("thriftwatch/observations")
+        return item
+
+
+# Settings that hold credentials are left out of the digest's input, not just hidden.
+_SECRET_SETTINGS = ("COOKIE", "PASSWORD", "TOKEN", "SECRET", "KEY")
+
+
+def settings_digest(settings: dict[str, Any]) -> str:
+    """SHA-256 over the crawl's settings, so two runs can be shown to have run alike."""
+    public = {k: v for k, v in settings.items() if not any(s in k.upper() for s in _SECRET_SETTINGS)}
+    return hashlib.sha256(json.dumps(public, sort_keys=True, default=repr).encode()).hexdigest()

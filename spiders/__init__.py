@@ -1,0 +1,1 @@
+"""thriftwatch spiders: one small declarative spider per platform, on a shared base."""
