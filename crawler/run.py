@@ -58,7 +58,10 @@ class CrawlSummary:
 
     @property
     def ok(self) -> bool:
-        return bool(self.platforms) and all(p.finish_reason == "finished" for p in self.platforms)
+        """Every platform finished and parsed at least one search page."""
+        return bool(self.platforms) and all(
+            p.finish_reason == "finished" and p.pages > 0 for p in self.platforms
+        )
 
     def total(self, name: str) -> int:
         return sum(getattr(p, name) for p in self.platforms)

@@ -36,6 +36,7 @@ class StorePipeline:
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         pipeline = cls(crawler, Config.from_settings(crawler.settings))
         crawler.signals.connect(pipeline.response_received, signal=signals.response_received)
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
     def open_spider(self) -> None:
@@ -53,9 +54,11 @@ class StorePipeline:
         )
         spider.logger.info("thriftwatch run %s recording into %s", self.run_id, self.config.db_path)
 
-    def close_spider(self) -> None:
-        stats = self.crawler.stats.get_stats()
-        reason = stats.get("finish_reason", "finished")
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        """End the run once every item is written; the reason comes only with this signal."""
+        if self.store is None:
+            return
+        stats = {**self.crawler.stats.get_stats(), "finish_reason": reason}
         self.store.end_run(
             self.run_id,
             status="finished" if reason == "finished" else f"stopped: {reason}",
@@ -63,6 +66,7 @@ class StorePipeline:
             lexicon_version=stats.get("thriftwatch/lexicon_version"),
         )
         self.store.close()
+        self.store = None
 
     def response_received(self, response: Response, request: Request, spider: Any) -> None:
         """Store the raw response before any callback parses it, and tell the callback where."""

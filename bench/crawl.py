@@ -1,0 +1,83 @@
+"""Crawl throughput on the replica: the full pipeline against the same crawl with pipelines off.
+
+    python bench/crawl.py [--pages 5] [--repeat 3]
+
+Prints pages/min and listings/s for both, their ratio (target >= 0.85), and how the
+flags of the full crawl compare with the replica catalogue's ground truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import re
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from crawler.replica.catalogue import build_catalogue
+from crawler.replica.server import ReplicaServer
+from crawler.replica.tokopedia import ID_BASE
+
+SUMMARY = re.compile(r"(\d+) pages, (\d+) listings \((\d+) flagged\) in ([\d.]+)s")
+FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
+        "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", "--log-level", "WARNING"]
+
+
+def crawl(replica: str, db: Path, pages: int, pipelines: bool) -> tuple[int, int, float]:
+    thriftwatch = Path(sys.executable).parent / "thriftwatch"
+    command = [str(thriftwatch), "crawl", "tokopedia", "--replica", replica, "--db", str(db),
+               "--max-pages", str(pages), *FAST]
+    if not pipelines:
+        command += ["-s", "ITEM_PIPELINES={}"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=True)
+    pages_done, listings, _, elapsed = SUMMARY.search(result.stdout).groups()
+    return int(pages_done), int(listings), float(elapsed)
+
+
+def ground_truth(db: Path) -> dict[str, float]:
+    """Precision and recall of the flags against the catalogue's own labels."""
+    illegal = {offer.offer_id: offer.illegal for offer in build_catalogue()}
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("""SELECT l.listing_id, f.flagged FROM listings l
+                               JOIN flags f ON f.observation_id = l.last_observation_id""")
+        verdicts = {int(listing_id) - ID_BASE: bool(flagged) for listing_id, flagged in rows}
+    tp = sum(1 for oid, flagged in verdicts.items() if flagged and illegal[oid])
+    fp = sum(1 for oid, flagged in verdicts.items() if flagged and not illegal[oid])
+    fn = sum(1 for oid, flagged in verdicts.items() if not flagged and illegal[oid])
+    return {"listings": len(verdicts), "precision": tp / max(tp + fp, 1),
+            "recall": tp / max(tp + fn, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    rates: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    with ReplicaServer() as replica, tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.repeat):
+            for pipelines in (False, True):
+                db = Path(tmp) / f"run-{i}-{pipelines}.db"
+                pages, listings, elapsed = crawl(replica.url, db, args.pages, pipelines)
+                rates[pipelines].append((pages / elapsed * 60, listings / elapsed))
+        truth = ground_truth(Path(tmp) / f"run-{args.repeat - 1}-True.db")
+    print(f"machine: {platform.machine()}, {platform.python_implementation()} "
+          f"{platform.python_version()}, replica crawl of tokopedia, 8 terms x {args.pages} pages, "
+          f"median of {args.repeat}")
+    for pipelines, label in ((False, "pipelines off"), (True, "full pipeline")):
+        pages_min = statistics.median(r[0] for r in rates[pipelines])
+        listings_s = statistics.median(r[1] for r in rates[pipelines])
+        print(f"{label:<14} {pages_min:8.0f} pages/min {listings_s:8.0f} listings/s")
+    ratio = (statistics.median(r[1] for r in rates[True])
+             / statistics.median(r[1] for r in rates[False]))
+    print(f"ratio full/off  {ratio:.2f} (target >= 0.85)")
+    print(f"flags vs replica truth over {truth['listings']} listings: "
+          f"precision {truth['precision']:.3f}, recall {truth['recall']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
