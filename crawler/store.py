@@ -145,27 +145,21 @@ class EvidenceStore:
         """Record one sighting of a listing, its verdict, and update the listing's current view."""
         seen_at = utc_now()
         observed = {name: _column_value(listing.get(name)) for name in OBSERVED_FIELDS}
-        with self.db.conn:
-            observation_id = self.db["observations"].insert({
-                "run_id": run_id, "platform": listing["platform"],
-                "listing_id": listing["listing_id"], "seen_at": seen_at, **observed,
-                "capture_id": listing.get("capture_id"),
-                "capture_sha256": listing.get("capture_sha256"),
-            }).last_pk
+        row = {"run_id": run_id, "platform": listing["platform"],
+               "listing_id": listing["listing_id"], "seen_at": seen_at, **observed,
+               "capture_id": listing.get("capture_id"),
+               "capture_sha256": listing.get("capture_sha256")}
+        conn = self.db.conn
+        with conn:
+            observation_id = conn.execute(_INSERT_OBSERVATION, row).lastrowid
             if listing.get("level") is not None:
-                self.db["flags"].insert({
+                conn.execute(_INSERT_FLAG, {
                     "observation_id": observation_id, "flagged": int(bool(listing["flagged"])),
                     "score": listing["score"], "level": listing["level"],
                     "reasons": json.dumps(listing.get("reasons") or [], ensure_ascii=False),
                     "lexicon_version": listing.get("lexicon_version"),
                 })
-            self.db.execute(_UPSERT_LISTING, {
-                "platform": listing["platform"], "listing_id": listing["listing_id"],
-                "url": observed["url"], "title": observed["title"],
-                "price_idr": observed["price_idr"], "seller_id": observed["seller_id"],
-                "seller_name": observed["seller_name"], "location": observed["location"],
-                "seen": seen_at, "run_id": run_id, "observation_id": observation_id,
-            })
+            conn.execute(_UPSERT_LISTING, {**row, "observation_id": observation_id})
         return observation_id
 
     def export_records(self, *, flagged_only: bool = False) -> Iterator[dict[str, Any]]:
@@ -184,12 +178,24 @@ class EvidenceStore:
             yield _export_record(row)
 
 
+# The hot path writes with plain prepared statements; sqlite-utils' insert() introspects
+# the table on every call, which costs more than the write itself.
+_OBSERVATION_COLUMNS = ("run_id", "platform", "listing_id", "seen_at", *OBSERVED_FIELDS,
+                        "capture_id", "capture_sha256")
+_INSERT_OBSERVATION = (
+    f"INSERT INTO observations ({', '.join(_OBSERVATION_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _OBSERVATION_COLUMNS)})"
+)
+_INSERT_FLAG = (
+    "INSERT INTO flags (observation_id, flagged, score, level, reasons, lexicon_version) "
+    "VALUES (:observation_id, :flagged, :score, :level, :reasons, :lexicon_version)"
+)
 _UPSERT_LISTING = """
 INSERT INTO listings (platform, listing_id, url, title, price_idr, seller_id, seller_name,
                       location, first_seen, last_seen, first_run_id, last_run_id,
                       last_observation_id)
 VALUES (:platform, :listing_id, :url, :title, :price_idr, :seller_id, :seller_name,
-        :location, :seen, :seen, :run_id, :run_id, :observation_id)
+        :location, :seen_at, :seen_at, :run_id, :run_id, :observation_id)
 ON CONFLICT (platform, listing_id) DO UPDATE SET
     url = excluded.url, title = excluded.title, price_idr = excluded.price_idr,
     seller_id = excluded.seller_id, seller_name = excluded.seller_name,

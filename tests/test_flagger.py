@@ -1,0 +1,191 @@
+"""The flagger catches evasive bale listings and leaves legal look-alikes alone."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from crawler.flagger import Reason, Verdict, flag
+from crawler.lexicon import Lexicon, load_lexicon
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared/corpus/tokopedia-fashion-csv-2025"
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> Lexicon:
+    return load_lexicon()
+
+
+def verdict(lexicon: Lexicon, title: str, description: str = "", **fields: object) -> Verdict:
+    return flag({"title": title, "description": description, **fields}, lexicon)
+
+
+def rules(result: Verdict) -> set[str]:
+    return {reason.rule for reason in result.reasons}
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Jual balpres baju wanita",
+        "b4lpres kemeja pria",
+        "b.a.l.p.r.e.s kaos",
+        "b a l p r e s jaket",
+        "𝐛𝐚𝐥𝐩𝐫𝐞𝐬 hoodie",
+        "bаlpres sweater",  # Cyrillic а
+        "bal\u200bpres celana jeans",
+        "BAAALPRES sepatu",
+        "ballpers kaos import",  # typo
+        "blapres jaket",  # swapped letters
+        "bal segel kemeja korea",
+        "buka bal jaket ex jepang",
+        "baju impor bekas murah",
+    ],
+)
+def test_evasive_bale_listings_are_flagged_strong(lexicon: Lexicon, title: str) -> None:
+    result = verdict(lexicon, title)
+    assert result.flagged
+    assert result.level == "strong", result.reasons
+
+
+def test_karungan_with_quantity_is_flagged(lexicon: Lexicon) -> None:
+    result = verdict(lexicon, "karungan baju korea isi 100pcs")
+    assert result.flagged
+    assert {"term:karungan", "signal:quantity", "context:clothing"} <= rules(result)
+
+
+def test_bale_listing_reasons_name_every_cue(lexicon: Lexicon) -> None:
+    result = verdict(
+        lexicon,
+        "Baju bekas import per bal",
+        "Ready bal ex korea 100 kg, kondisi 90%. Order wa.me/6281234567890",
+    )
+    assert result.level == "strong"
+    assert {
+        "term:impor bekas", "term:bal", "signal:quantity", "signal:origin", "signal:used",
+        "signal:contact", "context:clothing",
+    } <= rules(result)
+    assert Reason("signal:origin", "ex korea", 0.35) in result.reasons
+
+
+def test_platform_says_used_and_imported(lexicon: Lexicon) -> None:
+    result = verdict(lexicon, "Kemeja flanel pria", condition="Bekas", imported=True)
+    assert "signal:platform_used_imported" in rules(result)
+    assert result.flagged
+    assert not verdict(lexicon, "Kemeja flanel pria", condition="Bekas").flagged
+    assert not verdict(lexicon, "Kemeja flanel pria", condition="Baru", imported=True).flagged
+
+
+@pytest.mark.parametrize(
+    "title, description",
+    [
+        ("Kemeja pria sisa ekspor bahan katun", ""),
+        ("Kaos export reject ready banyak ukuran", ""),
+        ("Kemeja flanel bahan import", ""),
+        ("Kemeja katun import lengan panjang", ""),
+        ("HP bekas mulus", ""),
+        ("HP bekas bonus kaos", ""),
+        ("Mesin press bal hidrolik", "mesin bal press untuk kardus"),
+        ("Kaos polos bukan balpres", "100% baru, bukan bekas"),
+        ("Karung beras bekas 50 kg", ""),
+        ("Kaos vintage style oversize", ""),
+        ("Kaos 3SECOND original", ""),
+        ("Second Eight kemeja pria", ""),
+        ("Jaket bomber cocok untuk 50-115 kg", ""),
+        ("Open donasi baju bekas layak pakai", "terima baju bekas untuk korban banjir"),
+        ("Kemeja KW super 1:1 mirror", ""),
+        ("Kemeja Pria Basic Lengan Pendek Atasan Premium Monza", ""),
+        ("Butik Ayu dress wanita", ""),
+        ("Cakar ayam frozen 1 kg", ""),
+    ],
+)
+def test_legal_look_alikes_are_not_flagged(lexicon: Lexicon, title: str, description: str) -> None:
+    result = verdict(lexicon, title, description)
+    assert not result.flagged, result.reasons
+
+
+@pytest.mark.parametrize("title", ["Kaos preloved", "Jaket vintage", "Kemeja second", "Jaket import", "Hoodie seken"])
+def test_weak_words_alone_do_not_flag(lexicon: Lexicon, title: str) -> None:
+    assert not verdict(lexicon, title).flagged
+
+
+def test_personal_preloved_is_not_strong(lexicon: Lexicon) -> None:
+    result = verdict(lexicon, "Preloved koleksi pribadi dress")
+    assert result.level not in ("strong", "medium")
+    assert "negative:pribadi" in rules(result)
+
+
+def test_negatives_report_a_negative_weight(lexicon: Lexicon) -> None:
+    result = verdict(lexicon, "Kemeja sisa ekspor isi 100 pcs")
+    assert Reason("negative:sisa_ekspor", "sisa ekspor", -0.5) in result.reasons
+
+
+def test_nothing_is_flagged_without_clothing_context(lexicon: Lexicon) -> None:
+    result = verdict(lexicon, "balpres ex korea 100 kg per bal", "wa.me/6281234567890")
+    assert not result.flagged
+    assert result.level in ("weak", "none")
+    assert not any(rule.startswith("context:") for rule in rules(result))
+    assert verdict(lexicon, "balpres ex korea 100 kg per bal", category="fashion-pria/jaket-pria").flagged
+
+
+def test_ambiguous_words_need_a_used_or_quantity_cue(lexicon: Lexicon) -> None:
+    assert not verdict(lexicon, "Cakar kemeja pria").flagged
+    assert verdict(lexicon, "Cakar kemeja pria bekas").flagged
+    assert not verdict(lexicon, "Bundle kaos 3 pcs hemat").flagged
+    assert verdict(lexicon, "Jual baju 1 bal").flagged
+
+
+def test_ambiguous_words_need_a_clothing_word_nearby(lexicon: Lexicon) -> None:
+    far = "cakar bekas " + "lorem " * 10 + "kaos"
+    assert "term:cakar" not in rules(verdict(lexicon, far))
+
+
+def test_fuzzy_matching_skips_short_and_ordinary_words(lexicon: Lexicon) -> None:
+    assert "term:balpres" not in rules(verdict(lexicon, "Kaos express bekas"))
+    assert "term:balpres" not in rules(verdict(lexicon, "Kaos balpen"))
+
+
+def test_verdict_as_dict_is_json(lexicon: Lexicon) -> None:
+    result = verdict(lexicon, "b4lpres baju")
+    data = json.loads(json.dumps(result.as_dict()))
+    assert data == {
+        "flagged": True,
+        "score": result.score,
+        "level": "strong",
+        "reasons": [
+            {"rule": "term:balpres", "matched": "balpres", "weight": 0.9},
+            {"rule": "context:clothing", "matched": "baju", "weight": 0.0},
+        ],
+        "lexicon_version": lexicon.version,
+    }
+    assert 0 <= result.score <= 1 and round(result.score, 3) == result.score
+
+
+def test_verdict_is_frozen(lexicon: Lexicon) -> None:
+    result = verdict(lexicon, "kaos")
+    with pytest.raises(AttributeError):
+        result.flagged = True  # type: ignore[misc]
+    assert result == Verdict(False, 0.0, "none", (Reason("context:clothing", "kaos", 0.0),), lexicon.version)
+
+
+def test_real_tokopedia_clothing_listings_are_rarely_flagged(lexicon: Lexicon) -> None:
+    files = sorted(CORPUS.glob("*.csv"))
+    if not files:
+        pytest.skip(f"{CORPUS} is not present")
+    rows = []
+    for path in files:
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows.extend(csv.DictReader(handle))
+    flagged = [
+        row["name"]
+        for row in rows
+        if flag(
+            {"title": row["name"], "category": row["category_breadcrumb"], "location": row["shop_city"], "platform": "tokopedia"},
+            lexicon,
+        ).flagged
+    ]
+    assert len(rows) > 3000
+    assert len(flagged) / len(rows) <= 0.01, flagged

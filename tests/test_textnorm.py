@@ -1,0 +1,67 @@
+"""Folding undoes the spelling games sellers play to dodge keyword blocks."""
+
+import pytest
+
+from crawler.textnorm import fold, tokens
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "balpres",
+        "BALPRES",
+        "b4lpres",
+        "b@lpres",
+        "balpre5",
+        "b.a.l.p.r.e.s",
+        "b a l p r e s",
+        "b-a-l-p-r-e-s",
+        "b_a_l_p_r_e_s",
+        "b🔥a🔥l🔥p🔥r🔥e🔥s",
+        "b❤️a❤️l❤️p❤️r❤️e❤️s",
+        "𝐛𝐚𝐥𝐩𝐫𝐞𝐬",
+        "𝕓𝕒𝕝𝕡𝕣𝕖𝕤",
+        "ＢＡＬＰＲＥＳ",
+        "bаlpres",  # Cyrillic а
+        "bαlpres",  # Greek alpha
+        "bal\u200bpres",
+        "bal\u200dpr\ufeffes",
+        "bal\u00adpres",
+        "bál­prés",
+        "baaaalpreeees",
+        "#balpres",
+    ],
+)
+def test_evasive_spellings_fold_to_the_plain_word(text: str) -> None:
+    assert fold(text) == "balpres"
+
+
+def test_numbers_prices_and_quantities_stay_numbers() -> None:
+    assert fold("100 kg isi 300pcs Rp150.000 2 bal") == "100 kg isi 300pcs rp150.000 2 bal"
+    assert fold("wa.me/6281234567 0812-3456-7890 +62 812") == "wa.me/6281234567 0812-3456-7890 +62 812"
+
+
+def test_leading_digits_are_not_letters() -> None:
+    assert fold("3SECOND") == "3second"
+    assert fold("isi100pcs") == "isi100pcs"
+
+
+def test_leetspeak_inside_words() -> None:
+    assert fold("b4lpr3s k4rung4n s3k3n") == "balpres karungan seken"
+
+
+def test_double_letters_survive_and_long_runs_collapse() -> None:
+    assert fold("ballpress") == "ballpress"
+    assert fold("kaaarungaaan") == "karungan"
+
+
+def test_two_single_letters_are_not_joined() -> None:
+    assert fold("size m l") == "size m l"
+
+
+def test_hashtags_and_spacing() -> None:
+    assert fold("  #Thrift   #BalPres\n\nbaju ") == "thrift balpres baju"
+
+
+def test_tokens() -> None:
+    assert tokens("Jual #B4LPRES, 100kg! (isi ±300 pcs)") == ["jual", "balpres", "100kg", "isi", "300", "pcs"]
