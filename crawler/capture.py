@@ -16,6 +16,8 @@ SECRET_HEADERS = frozenset(
 
 # Request meta key under which the store leaves (capture_id, body_sha256) for the callback.
 CAPTURE_META_KEY = "thriftwatch_capture"
+# ... and (capture_id, png_sha256) of the screenshot taken of a rendered page.
+SCREENSHOT_META_KEY = "thriftwatch_screenshot"
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ class Listing:
     posted_at: str | None = None
     capture_sha256: str | None = None  # the raw response body this listing was parsed from
     capture_id: int | None = None  # the fetch (URL, time, status) that produced that body
+    screenshot_sha256: str | None = None  # rendered pages: the screenshot showing this listing
     flagged: bool | None = None
     score: float | None = None
     level: str | None = None

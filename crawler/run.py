@@ -34,6 +34,7 @@ class PlatformSummary:
     listings: int
     flagged: int
     levels: dict[str, int]
+    blocks: int
     errors: int
     parse_errors: int
 
@@ -46,8 +47,9 @@ class PlatformSummary:
             listings=int(stats.get("item_scraped_count", 0)),
             flagged=int(stats.get("thriftwatch/flagged", 0)),
             levels={level: int(stats.get(f"thriftwatch/level/{level}", 0)) for level in LEVELS},
+            blocks=int(stats.get(f"thriftwatch/blocks/{platform}", 0)),
             errors=int(stats.get("log_count/ERROR", 0)),
-            parse_errors=int(stats.get(f"thriftwatch/parse_errors/{platform}", 0)),
+            parse_errors=int(stats.get(f"thriftwatch/faults/parse_error/{platform}", 0)),
         )
 
 

@@ -72,8 +72,14 @@ class EvidenceStore:
         db["captures"].create(
             {"id": int, "run_id": int, "url": str, "method": str, "status": int,
              "request_headers": str, "response_headers": str, "request_body_sha256": str,
-             "body_sha256": str, "fetched_at": str, "replica": str},
+             "body_sha256": str, "fetched_at": str, "replica": str, "kind": str},
             pk="id", foreign_keys=[("run_id", "runs"), ("body_sha256", "capture_bodies")],
+            defaults={"kind": "response"},
+        )
+        db["faults"].create(
+            {"id": int, "run_id": int, "capture_id": int, "url": str, "kind": str,
+             "detail": str, "at": str},
+            pk="id", foreign_keys=[("run_id", "runs"), ("capture_id", "captures")],
         )
         db["listings"].create(
             {"platform": str, "listing_id": str, "url": str, "title": str, "price_idr": int,
@@ -84,7 +90,8 @@ class EvidenceStore:
         )
         db["observations"].create(
             {"id": int, "run_id": int, "platform": str, "listing_id": str, "seen_at": str,
-             **OBSERVED_FIELDS, "capture_id": int, "capture_sha256": str},
+             **OBSERVED_FIELDS, "capture_id": int, "capture_sha256": str,
+             "screenshot_sha256": str},
             pk="id", foreign_keys=[("run_id", "runs"), ("capture_id", "captures")],
         )
         db["flags"].create(
@@ -116,8 +123,9 @@ class EvidenceStore:
 
     # -- captures -----------------------------------------------------------------------
 
-    def add_capture(self, run_id: int, capture: Capture, replica: str | None) -> tuple[int, str]:
-        """Store a fetch; its body is stored once however often it is fetched."""
+    def add_capture(self, run_id: int, capture: Capture, replica: str | None,
+                    kind: str = "response") -> tuple[int, str]:
+        """Store a fetch (or a screenshot); its body is stored once however often it is seen."""
         digest = capture.body_sha256
         with self.db.conn:
             self.db.execute(
@@ -132,8 +140,18 @@ class EvidenceStore:
                 "response_headers": json.dumps(capture.response_headers, sort_keys=True),
                 "request_body_sha256": capture.request_body_sha256,
                 "body_sha256": digest, "fetched_at": capture.fetched_at, "replica": replica,
+                "kind": kind,
             }).last_pk
         return capture_id, digest
+
+    def add_fault(self, run_id: int, *, url: str, kind: str, detail: str,
+                  capture_id: int | None = None) -> int:
+        """Record what went wrong with a page: a block, a parse error, an HTTP or network error."""
+        with self.db.conn:
+            return self.db["faults"].insert({
+                "run_id": run_id, "capture_id": capture_id, "url": url, "kind": kind,
+                "detail": detail[:2000], "at": utc_now(),
+            }).last_pk
 
     def capture_body(self, sha256: str) -> bytes:
         row = self.db["capture_bodies"].get(sha256)
@@ -148,7 +166,8 @@ class EvidenceStore:
         row = {"run_id": run_id, "platform": listing["platform"],
                "listing_id": listing["listing_id"], "seen_at": seen_at, **observed,
                "capture_id": listing.get("capture_id"),
-               "capture_sha256": listing.get("capture_sha256")}
+               "capture_sha256": listing.get("capture_sha256"),
+               "screenshot_sha256": listing.get("screenshot_sha256")}
         conn = self.db.conn
         with conn:
             observation_id = conn.execute(_INSERT_OBSERVATION, row).lastrowid
@@ -181,7 +200,7 @@ class EvidenceStore:
 # The hot path writes with plain prepared statements; sqlite-utils' insert() introspects
 # the table on every call, which costs more than the write itself.
 _OBSERVATION_COLUMNS = ("run_id", "platform", "listing_id", "seen_at", *OBSERVED_FIELDS,
-                        "capture_id", "capture_sha256")
+                        "capture_id", "capture_sha256", "screenshot_sha256")
 _INSERT_OBSERVATION = (
     f"INSERT INTO observations ({', '.join(_OBSERVATION_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in _OBSERVATION_COLUMNS)})"
@@ -208,6 +227,7 @@ EXPORT_FIELDS = (
     "currency", "seller_id", "seller_name", "seller_url", "location", "sold_count", "rating",
     "category", "image_urls", "condition", "imported", "posted_at", "keyword", "first_seen",
     "last_seen", "flagged", "score", "level", "reasons", "lexicon_version", "capture_sha256",
+    "screenshot_sha256",
 )
 
 

@@ -12,6 +12,7 @@ from itemadapter import ItemAdapter
 from scrapy import signals
 
 from crawler import __version__
+from crawler import signals as thriftwatch_signals
 from crawler.capture import CAPTURE_META_KEY, Capture, redact_headers, sha256_hex, strip_query_secrets, utc_now
 from crawler.config import Config
 from crawler.replica_handler import REPLICA_META_KEY
@@ -37,6 +38,7 @@ class StorePipeline:
         pipeline = cls(crawler, Config.from_settings(crawler.settings))
         crawler.signals.connect(pipeline.response_received, signal=signals.response_received)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(pipeline.page_fault, signal=thriftwatch_signals.page_fault)
         return pipeline
 
     def open_spider(self) -> None:
@@ -86,6 +88,15 @@ class StorePipeline:
             self.run_id, capture, request.meta.get(REPLICA_META_KEY)
         )
         self.crawler.stats.inc_value("thriftwatch/captures")
+
+    def page_fault(self, response: Response | None, request: Request, kind: str,
+                   detail: str) -> None:
+        """Record a block or error with the capture of the page it happened on."""
+        if self.store is None:
+            return
+        capture_id, _ = request.meta.get(CAPTURE_META_KEY, (None, None))
+        self.store.add_fault(self.run_id, url=strip_query_secrets(request.url), kind=kind,
+                             detail=detail, capture_id=capture_id)
 
     def process_item(self, item):
         self.store.add_observation(self.run_id, ItemAdapter(item).asdict())

@@ -11,14 +11,21 @@ from typing import Any, ClassVar
 
 import scrapy
 from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
 
-from crawler.capture import CAPTURE_META_KEY
+from crawler import signals
+from crawler.capture import CAPTURE_META_KEY, SCREENSHOT_META_KEY
 from crawler.config import Config
 from crawler.items import Listing
 
 
 class ResponseShapeError(ValueError):
-    """A response does not have the shape the parser knows: the platform changed, or blocked us."""
+    """A response does not have the shape the parser knows: the platform changed it."""
+
+
+class BlockedError(Exception):
+    """The platform answered with an anti-bot, captcha or login wall instead of results."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,7 @@ def parse_keywords(value: str | Iterable[str] | None) -> list[str]:
 
 
 def json_body(response: Response) -> Any:
-    """The response decoded as JSON, or :class:`ResponseShapeError` (a block page, say)."""
+    """The response decoded as JSON, or :class:`ResponseShapeError` (an HTML page, say)."""
     try:
         return json.loads(response.body)
     except ValueError as error:
@@ -76,34 +83,65 @@ class SearchSpider(scrapy.Spider):
 
     async def start(self):
         for keyword in self.keywords:
-            yield self._page_request(keyword, page=1)
+            yield self.page_request(keyword, page=1)
 
     def search_request(self, keyword: str, page: int) -> scrapy.Request:
         """The platform's real search request for ``page`` (1-based) of ``keyword``."""
         raise NotImplementedError
 
     def parse_page(self, response: Response, keyword: str, page: int) -> SearchPage:
-        """Parse one search response; raise :class:`ResponseShapeError` if it is not one."""
+        """Parse one search response.
+
+        Raise :class:`BlockedError` for an anti-bot answer and :class:`ResponseShapeError`
+        for anything else that is not a search result: neither may pass as "no results".
+        """
         raise NotImplementedError
 
-    def _page_request(self, keyword: str, page: int) -> scrapy.Request:
+    def page_request(self, keyword: str, page: int) -> scrapy.Request:
+        """``search_request`` wired to the shared callback and errback."""
         return self.search_request(keyword, page).replace(
-            callback=self.parse_search, cb_kwargs={"keyword": keyword, "page": page}
+            callback=self.parse_search, errback=self.page_failed,
+            cb_kwargs={"keyword": keyword, "page": page},
         )
 
     def parse_search(self, response: Response, keyword: str, page: int) -> Iterator[Any]:
         try:
             result = self.parse_page(response, keyword, page)
+        except BlockedError as error:
+            self.record_fault(response, "blocked", str(error))
+            return
         except ResponseShapeError as error:
-            self.crawler.stats.inc_value(f"thriftwatch/parse_errors/{self.name}")
-            self.logger.error("unparseable %s search page %s for %r: %s",
-                              self.name, page, keyword, error)
+            self.record_fault(response, "parse_error", str(error))
             return
         capture_id, capture_sha256 = response.meta.get(CAPTURE_META_KEY, (None, None))
+        _, screenshot_sha256 = response.meta.get(SCREENSHOT_META_KEY, (None, None))
         self.crawler.stats.inc_value(f"thriftwatch/pages/{self.name}")
         for listing in result.listings:
             listing.capture_id = capture_id
             listing.capture_sha256 = capture_sha256
+            listing.screenshot_sha256 = screenshot_sha256
             yield listing
         if result.has_more and page < self.max_pages:
-            yield self._page_request(keyword, page + 1)
+            yield self.page_request(keyword, page + 1)
+
+    def page_failed(self, failure: Failure) -> None:
+        """Errback: an HTTP error status (after retries) or a network failure."""
+        request = failure.request
+        if failure.check(HttpError):
+            response = failure.value.response
+            self.record_fault(response, "http_error", f"HTTP {response.status}")
+        else:
+            self.record_fault(None, "download_error", repr(failure.value), request=request)
+
+    def record_fault(self, response: Response | None, kind: str, detail: str,
+                     request: scrapy.Request | None = None) -> None:
+        """Count, log and send :data:`crawler.signals.page_fault` for the store to record."""
+        request = request or response.request
+        self.crawler.stats.inc_value(
+            f"thriftwatch/blocks/{self.name}" if kind == "blocked"
+            else f"thriftwatch/faults/{kind}/{self.name}"
+        )
+        log = self.logger.warning if kind == "blocked" else self.logger.error
+        log("%s on %s %s: %s", kind, request.method, request.url, detail)
+        self.crawler.signals.send_catch_log(signals.page_fault, response=response,
+                                            request=request, kind=kind, detail=detail)

@@ -9,18 +9,30 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
+from importlib import import_module
 from types import TracebackType
 
 from aiohttp import web
 
-from crawler.replica import tokopedia
 from crawler.replica.catalogue import build_catalogue
 
 Handler = Callable[[web.Request, str], Awaitable[web.Response]]
 
-PLATFORM_HOSTS: dict[str, Handler] = {
-    tokopedia.HOST: tokopedia.handle,
-}
+# Modules of crawler.replica that imitate a platform; each has HOSTS and
+# ``async def handle(request, path) -> web.Response``.
+PLATFORM_MODULES = ("tokopedia",)
+
+
+def platform_hosts() -> dict[str, Handler]:
+    """Every host the replica serves, mapped to the handler of its platform module."""
+    hosts: dict[str, Handler] = {}
+    for name in PLATFORM_MODULES:
+        module = import_module(f"crawler.replica.{name}")
+        hosts.update(dict.fromkeys(module.HOSTS, module.handle))
+    return hosts
+
+
+PLATFORM_HOSTS = platform_hosts()
 
 
 async def _route(request: web.Request) -> web.Response:

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 from typing import Any
 from urllib.parse import parse_qs, quote
 
 from aiohttp import web
 
 from crawler.replica.catalogue import Offer, search
+from crawler.replica.common import json_response, not_found, rupiah, slugify
 
-HOST = "gql.tokopedia.com"
+HOSTS = ("gql.tokopedia.com",)
 SEARCH_PATH = "/graphql/SearchProductV5Query"
 ID_BASE = 100_200_000_000  # product ids look like Tokopedia's 12-digit ones
 
 
 async def handle(request: web.Request, path: str) -> web.Response:
     if path != SEARCH_PATH or request.method != "POST":
-        return web.json_response({"message": "not found"}, status=404)
+        return not_found()
     try:
         operation = (await request.json())[0]
         params = parse_qs(operation["variables"]["params"], keep_blank_values=True)
@@ -27,13 +26,11 @@ async def handle(request: web.Request, path: str) -> web.Response:
         rows = max(1, min(int(params.get("rows", ["60"])[0]), 200))
         start = max(0, int(params.get("start", ["0"])[0]))
     except (ValueError, KeyError, IndexError, TypeError):
-        return web.json_response(
-            [{"errors": [{"message": "invalid request body"}], "data": None}], status=400
-        )
+        return json_response([{"errors": [{"message": "invalid request body"}], "data": None}],
+                             status=400)
     results = search(request.app["catalogue"], keyword)
     page = results[start:start + rows]
-    return web.json_response(search_response(keyword, page, len(results)),
-                             dumps=lambda v: json.dumps(v, ensure_ascii=False))
+    return json_response(search_response(keyword, page, len(results)))
 
 
 def search_response(keyword: str, offers: tuple[Offer, ...], total: int) -> list[dict[str, Any]]:
@@ -108,11 +105,6 @@ def _label(position: str, title: str) -> dict[str, Any]:
             "__typename": "SearchProductV5LabelGroups"}
 
 
-def rupiah(amount: int) -> str:
-    """Tokopedia's price text: ``Rp1.500.000``."""
-    return "Rp" + f"{amount:,}".replace(",", ".")
-
-
 def sold_text(count: int) -> str:
     """Tokopedia's rounded-down sold label: 17 → "17 terjual", 780 → "750+", 12000 → "10rb+"."""
     if count < 100:
@@ -125,6 +117,3 @@ def sold_text(count: int) -> str:
         thousands = thousands // 10 * 10
     return f"{thousands}rb+ terjual"
 
-
-def slugify(title: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:80] or "produk"

@@ -1,0 +1,23 @@
+"""``thriftwatch replica --port N``: the replica marketplace in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("replica", help="run the replica marketplace on loopback")
+    parser.add_argument("--port", type=int, default=8321)
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to bind (default loopback; the replica is for local use)")
+    parser.add_argument("--seed", type=int, default=2026, help="catalogue seed")
+    parser.add_argument("--size", type=int, default=3000, help="catalogue size (offers)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from crawler.replica.server import serve_forever
+
+    print(f"replica marketplace on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
+    serve_forever(args.port, args.host, args.seed, args.size)
+    return 0
