@@ -18,6 +18,10 @@ SECRET_HEADERS = frozenset(
 CAPTURE_META_KEY = "thriftwatch_capture"
 # ... and (capture_id, png_sha256) of the screenshot taken of a rendered page.
 SCREENSHOT_META_KEY = "thriftwatch_screenshot"
+# Set to True on a request whose response carries credentials (an access-token exchange):
+# the store then keeps the fetch's metadata but never its body.
+CREDENTIALS_META_KEY = "thriftwatch_credentials"
+REDACTED_BODY = b"[body withheld: the response carries credentials]"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,16 @@ from scrapy import signals
 
 from crawler import __version__
 from crawler import signals as thriftwatch_signals
-from crawler.capture import CAPTURE_META_KEY, Capture, redact_headers, sha256_hex, strip_query_secrets, utc_now
+from crawler.capture import (
+    CAPTURE_META_KEY,
+    CREDENTIALS_META_KEY,
+    REDACTED_BODY,
+    Capture,
+    redact_headers,
+    sha256_hex,
+    strip_query_secrets,
+    utc_now,
+)
 from crawler.config import Config
 from crawler.replica_handler import REPLICA_META_KEY
 from crawler.store import EvidenceStore
@@ -81,7 +90,7 @@ class StorePipeline:
             request_headers=redact_headers(request.headers),
             response_headers=redact_headers(response.headers),
             request_body_sha256=sha256_hex(request.body) if request.body else None,
-            body=response.body,
+            body=REDACTED_BODY if request.meta.get(CREDENTIALS_META_KEY) else response.body,
             fetched_at=utc_now(),
         )
         request.meta[CAPTURE_META_KEY] = self.store.add_capture(

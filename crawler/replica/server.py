@@ -9,26 +9,29 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
+import pkgutil
 from importlib import import_module
 from types import TracebackType
 
 from aiohttp import web
 
+import crawler.replica
 from crawler.replica.catalogue import build_catalogue
 
 Handler = Callable[[web.Request, str], Awaitable[web.Response]]
 
-# Modules of crawler.replica that imitate a platform; each has HOSTS and
-# ``async def handle(request, path) -> web.Response``.
-PLATFORM_MODULES = ("tokopedia",)
-
 
 def platform_hosts() -> dict[str, Handler]:
-    """Every host the replica serves, mapped to the handler of its platform module."""
+    """Every host the replica serves, mapped to the handler of the module imitating it.
+
+    A platform module is any module of ``crawler.replica`` with ``HOSTS`` (the real host
+    names) and ``async def handle(request, path) -> web.Response``.
+    """
     hosts: dict[str, Handler] = {}
-    for name in PLATFORM_MODULES:
-        module = import_module(f"crawler.replica.{name}")
-        hosts.update(dict.fromkeys(module.HOSTS, module.handle))
+    for info in pkgutil.iter_modules(crawler.replica.__path__):
+        module = import_module(f"crawler.replica.{info.name}")
+        if hasattr(module, "HOSTS") and hasattr(module, "handle"):
+            hosts.update(dict.fromkeys(module.HOSTS, module.handle))
     return hosts
 
 
