@@ -1,0 +1,133 @@
+"""Shopee Indonesia: the web client's ``/api/v4/search/search_items`` JSON, 60 items a page."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlencode
+
+import scrapy
+from scrapy.http import Response
+
+from crawler.items import Listing
+from spiders.base import BlockedError, ResponseShapeError, SearchPage, SearchSpider
+
+ENDPOINT = "https://shopee.co.id/api/v4/search/search_items"
+LIMIT = 60
+PRICE_SCALE = 100_000  # Shopee sends prices as rupiah × 100000
+IMAGE_BASE = "https://down-id.img.susercontent.com/file/"
+# The anti-bot answer: {"is_customized": false, "is_login": false, "action_type": 2,
+# "error": 90309999, "tracking_id": "..."}, usually with HTTP 403.
+ANTI_BOT_ERROR = 90309999
+# The client-rendered page shell (no listings) that comes back instead of API JSON.
+_APP_SHELL = re.compile(rb'<meta name="shopee:version"|<div id="main">\s*</div>')
+
+
+def search_url(keyword: str, page: int, limit: int = LIMIT) -> str:
+    """The search URL the web client requests; ``newest`` is the item offset."""
+    return ENDPOINT + "?" + urlencode({
+        "by": "relevancy", "keyword": keyword, "limit": str(limit),
+        "newest": str((page - 1) * limit), "order": "desc", "page_type": "search",
+        "scenario": "PAGE_GLOBAL_SEARCH", "version": "2",
+    })
+
+
+def parse_search_response(body: bytes, keyword: str, page: int = 1,
+                          limit: int = LIMIT) -> SearchPage:
+    """Parse a raw search response body: API JSON, or the app shell served to bots."""
+    if _APP_SHELL.search(body[:200_000]):
+        raise BlockedError("Shopee answered with its empty app shell instead of search JSON")
+    try:
+        data = json.loads(body)
+    except ValueError as error:
+        raise ResponseShapeError(f"body is not JSON ({error}): {body[:120]!r}") from error
+    return parse_search_body(data, keyword, page, limit)
+
+
+def parse_search_body(body: Any, keyword: str, page: int = 1, limit: int = LIMIT) -> SearchPage:
+    """Parse page ``page`` of a search_items body (already JSON-decoded), v4 or v2 shape."""
+    if not isinstance(body, dict):
+        raise ResponseShapeError(f"not a search_items response: {body!r:.200}")
+    items = body.get("items")
+    if body.get("error") and not items:
+        kind = "anti-bot" if body["error"] == ANTI_BOT_ERROR else "error"
+        raise BlockedError(f"Shopee {kind} answer: error {body['error']}, "
+                           f"action_type {body.get('action_type')!r}")
+    if "items" not in body or not ("nomore" in body or "total_count" in body):
+        raise ResponseShapeError(f"not a search_items response: keys {sorted(body)!r:.300}")
+    items = items or []  # Shopee sends "items": null when nothing matches
+    if not isinstance(items, list):
+        raise ResponseShapeError("search_items items is not a list")
+    listings = [listing_from_item(item, keyword) for item in items]
+    total = body.get("total_count")
+    before = (page - 1) * limit
+    has_more = (bool(items) and not body.get("nomore")
+                and (not isinstance(total, int) or before + len(items) < total))
+    return SearchPage(listings, has_more=has_more)
+
+
+def listing_from_item(item: dict[str, Any], keyword: str) -> Listing:
+    """One search item (v4 ``{"item_basic": {...}}`` or v2 flat) as a :class:`Listing`."""
+    basic = (item.get("item_basic") or item) if isinstance(item, dict) else {}
+    try:
+        item_id, shop_id = str(basic["itemid"]), str(basic["shopid"])
+        title = basic["name"]
+    except (KeyError, TypeError) as error:
+        raise ResponseShapeError(f"item without itemid, shopid or name: {item!r:.200}") from error
+    price = basic.get("price")
+    rating = (basic.get("item_rating") or {}).get("rating_star")
+    sold = basic.get("historical_sold", basic.get("sold"))
+    ctime = basic.get("ctime")
+    catid = basic.get("catid")
+    return Listing(
+        platform="shopee",
+        listing_id=item_id,
+        url=f"https://shopee.co.id/product/{shop_id}/{item_id}",
+        title=title,
+        keyword=keyword,
+        price_idr=round(price / PRICE_SCALE) if isinstance(price, int) else None,
+        seller_id=shop_id,
+        seller_name=basic.get("shop_name") or None,
+        seller_url=f"https://shopee.co.id/shop/{shop_id}",
+        location=basic.get("shop_location") or None,
+        sold_count=sold if isinstance(sold, int) else None,
+        rating=float(rating) if rating else None,
+        category=str(catid) if catid is not None else None,
+        image_urls=image_urls(basic),
+        posted_at=(datetime.fromtimestamp(ctime, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                   if isinstance(ctime, int) else None),
+    )
+
+
+def image_urls(basic: dict[str, Any]) -> list[str]:
+    """Shopee gives image hashes; the CDN serves them under ``/file/HASH``."""
+    hashes = basic.get("images") or [basic.get("image")]
+    return [IMAGE_BASE + h for h in hashes if h]
+
+
+class ShopeeSpider(SearchSpider):
+    name = "shopee"
+    allowed_domains = ["shopee.co.id"]
+    page_size = LIMIT
+
+    def search_request(self, keyword: str, page: int) -> scrapy.Request:
+        return scrapy.Request(
+            search_url(keyword, page),
+            headers={
+                "Accept": "application/json",
+                "Referer": "https://shopee.co.id/search?" + urlencode({"keyword": keyword}),
+                "X-API-Source": "pc",
+                "X-Shopee-Language": "id",
+                "X-Requested-With": "XMLHttpRequest",
+            },
+            # The anti-bot answer comes with HTTP 403: let parse_page classify it as a block.
+            meta={"handle_httpstatus_list": [403]},
+        )
+
+    def parse_page(self, response: Response, keyword: str, page: int) -> SearchPage:
+        result = parse_search_response(response.body, keyword, page)
+        if response.status != 200:
+            raise ResponseShapeError(f"HTTP {response.status} with a search body")
+        return result
