@@ -25,6 +25,7 @@ class Config:
     operator: str | None
     lexicon_file: Path | None
     http_handler: str
+    chromium: str
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Config:
@@ -39,6 +40,7 @@ class Config:
             operator=settings.get("THRIFTWATCH_OPERATOR") or None,
             lexicon_file=Path(lexicon) if lexicon else None,
             http_handler=settings.get("THRIFTWATCH_HTTP_HANDLER"),
+            chromium=settings.get("THRIFTWATCH_CHROMIUM") or "/usr/bin/chromium",
         )
 
 

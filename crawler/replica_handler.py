@@ -4,7 +4,9 @@ With ``THRIFTWATCH_REPLICA = "http://127.0.0.1:PORT"``, a request for
 ``https://HOST/PATH?QUERY`` is downloaded from ``http://127.0.0.1:PORT/HOST/PATH?QUERY``
 with its method, headers and body unchanged. The response keeps the real URL, so
 spiders, middlewares and the evidence store never see the replica address; the request's
-``meta["thriftwatch_replica"]`` records which replica served it.
+``meta["thriftwatch_replica"]`` records which replica served it. Rendered pages keep
+their real URL in the browser too: every request the page makes is answered from the
+replica (see :mod:`crawler.browser`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from scrapy.http import Response
 
 REPLICA_META_KEY = "thriftwatch_replica"
+RENDER_META_KEY = "thriftwatch_render"  # see crawler.browser
 
 
 def replica_url(url: str, replica: str) -> str:
@@ -33,7 +36,11 @@ def replica_url(url: str, replica: str) -> str:
 
 
 class ReplicaDownloadHandler(BaseDownloadHandler):
-    """Wraps the real HTTP handler and, in replica mode, reroutes each download."""
+    """Wraps the real download handler and, in replica mode, reroutes each download.
+
+    The wrapped handler is ``THRIFTWATCH_HTTP_HANDLER``: Scrapy's HTTP/1.1 handler, or
+    scrapy-playwright's for spiders that render pages.
+    """
 
     lazy = False
 
@@ -41,15 +48,34 @@ class ReplicaDownloadHandler(BaseDownloadHandler):
         super().__init__(crawler)
         config = Config.from_settings(crawler.settings)
         self.replica = config.replica
-        self.inner = build_from_crawler(load_object(config.http_handler), crawler)
+        self.inner = build_from_crawler(load_object(self.inner_handler_path(config)), crawler)
+
+    @staticmethod
+    def inner_handler_path(config: Config) -> str:
+        return config.http_handler
 
     async def download_request(self, request: Request) -> Response:
-        if self.replica is None:
+        if RENDER_META_KEY in request.meta:
+            from crawler.browser import prepare_rendered_request
+
+            prepare_rendered_request(request, self.replica)
+            response = await self.inner.download_request(request)
+        elif self.replica is None:
             return await self.inner.download_request(request)
-        routed = request.replace(url=replica_url(request.url, self.replica))
-        response = await self.inner.download_request(routed)
-        request.meta[REPLICA_META_KEY] = self.replica
-        return response.replace(url=request.url)
+        else:
+            routed = request.replace(url=replica_url(request.url, self.replica))
+            response = (await self.inner.download_request(routed)).replace(url=request.url)
+        if self.replica is not None:
+            request.meta[REPLICA_META_KEY] = self.replica
+        return response
 
     async def close(self) -> None:
         await self.inner.close()
+
+
+class PlainReplicaDownloadHandler(ReplicaDownloadHandler):
+    """The ``http://`` handler: replica mode without a browser (platforms render over https)."""
+
+    @staticmethod
+    def inner_handler_path(config: Config) -> str:
+        return "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"

@@ -33,7 +33,7 @@ LOG_LEVEL = "INFO"
 
 # Replica mode lives in the download handler, so every other component sees real URLs.
 DOWNLOAD_HANDLERS = {
-    "http": "crawler.replica_handler.ReplicaDownloadHandler",
+    "http": "crawler.replica_handler.PlainReplicaDownloadHandler",
     "https": "crawler.replica_handler.ReplicaDownloadHandler",
 }
 
@@ -50,3 +50,10 @@ THRIFTWATCH_MAX_PAGES = 5
 THRIFTWATCH_OPERATOR = None  # who ran the crawl, recorded with each run
 THRIFTWATCH_LEXICON = None  # an investigator's lexicon file extending the shipped one
 THRIFTWATCH_HTTP_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
+THRIFTWATCH_CHROMIUM = "/usr/bin/chromium"  # Debian's Chromium, for spiders that render pages
+
+# scrapy-playwright, used by the rendered spiders (they switch THRIFTWATCH_HTTP_HANDLER to it).
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_MAX_CONTEXTS = 1
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 import os
 import socket
 from typing import TYPE_CHECKING, Any
@@ -13,10 +14,12 @@ from scrapy import signals
 
 from crawler import __version__
 from crawler import signals as thriftwatch_signals
+from crawler.browser import DATA_METHOD, SCREENSHOT_METHOD, page_method_result
 from crawler.capture import (
     CAPTURE_META_KEY,
     CREDENTIALS_META_KEY,
     REDACTED_BODY,
+    SCREENSHOT_META_KEY,
     Capture,
     redact_headers,
     sha256_hex,
@@ -80,9 +83,15 @@ class StorePipeline:
         self.store = None
 
     def response_received(self, response: Response, request: Request, spider: Any) -> None:
-        """Store the raw response before any callback parses it, and tell the callback where."""
+        """Store the raw response before any callback parses it, and tell the callback where.
+
+        For a rendered page that is the page's HTML as drawn, its full-page screenshot, and
+        the data fetches its scripts made.
+        """
         if self.store is None:
             return
+        replica = request.meta.get(REPLICA_META_KEY)
+        rendered = "playwright" in response.flags
         capture = Capture(
             url=strip_query_secrets(response.url),
             method=request.method,
@@ -94,9 +103,24 @@ class StorePipeline:
             fetched_at=utc_now(),
         )
         request.meta[CAPTURE_META_KEY] = self.store.add_capture(
-            self.run_id, capture, request.meta.get(REPLICA_META_KEY)
+            self.run_id, capture, replica, kind="rendered" if rendered else "response"
         )
         self.crawler.stats.inc_value("thriftwatch/captures")
+        if not rendered:
+            return
+        screenshot = page_method_result(request.meta, SCREENSHOT_METHOD)
+        if isinstance(screenshot, bytes):
+            shot = replace(capture, method="SCREENSHOT", status=200, request_body_sha256=None,
+                           response_headers={"content-type": "image/png"}, body=screenshot)
+            request.meta[SCREENSHOT_META_KEY] = self.store.add_capture(
+                self.run_id, shot, replica, kind="screenshot")
+        for data in page_method_result(request.meta, DATA_METHOD) or ():
+            fetched = Capture(url=strip_query_secrets(data.url), method=data.method,
+                              status=data.status, request_headers={},
+                              response_headers=redact_headers(data.headers),
+                              request_body_sha256=None, body=data.body,
+                              fetched_at=capture.fetched_at)
+            self.store.add_capture(self.run_id, fetched, replica, kind="data")
 
     def page_fault(self, response: Response | None, request: Request, kind: str,
                    detail: str) -> None:

@@ -7,9 +7,11 @@ this server routes on HOST to the module that imitates that platform.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import pkgutil
+import re
 import threading
 from collections.abc import Awaitable, Callable
-import pkgutil
 from importlib import import_module
 from types import TracebackType
 
@@ -38,9 +40,21 @@ def platform_hosts() -> dict[str, Handler]:
 PLATFORM_HOSTS = platform_hosts()
 
 
+_IMAGE = re.compile(r"\.(?:jpe?g|png|webp|gif)$|~tplv-", re.IGNORECASE)
+_PLACEHOLDER = """<svg xmlns="http://www.w3.org/2000/svg" width="300" height="300">
+<rect width="300" height="300" fill="#{colour}"/><text x="150" y="160" font-size="28"
+text-anchor="middle" fill="#fff" font-family="sans-serif">replica</text></svg>"""
+
+
 async def _route(request: web.Request) -> web.Response:
     host = request.match_info["host"]
     handler = PLATFORM_HOSTS.get(host)
+    if handler is None and _IMAGE.search(request.path):
+        # Product photos on any CDN host: a placeholder, so rendered pages and their
+        # screenshots look like the real thing without any real image.
+        colour = hashlib.sha256(request.path.encode()).hexdigest()[:6]
+        return web.Response(text=_PLACEHOLDER.format(colour=colour),
+                            content_type="image/svg+xml")
     if handler is None:
         return web.json_response({"message": f"the replica does not serve {host}"}, status=404)
     return await handler(request, "/" + request.match_info["path"])

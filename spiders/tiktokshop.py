@@ -1,0 +1,68 @@
+"""TikTok Shop Indonesia: the search page on shop-id.tokopedia.com, rendered in Chromium.
+
+The results are drawn by the page's scripts, so the spider reads the drawn product cards.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode, urljoin
+
+import scrapy
+from parsel import Selector
+from scrapy.http import Response
+
+from crawler.items import Listing
+from spiders.base import BlockedError, ResponseShapeError, SearchPage
+from spiders.rendered import RenderedSearchSpider
+
+SEARCH_URL = "https://shop-id.tokopedia.com/search"
+PAGE_SIZE = 20
+RESULTS = "#results[data-state=loaded]"
+CAPTCHA = "#captcha_container"
+
+
+def parse_search_html(html: str, url: str, keyword: str) -> SearchPage:
+    """Parse a rendered search page (HTML as drawn) into listings."""
+    page = Selector(text=html)
+    if page.css(CAPTCHA):
+        raise BlockedError("captcha wall instead of search results")
+    results = page.css(RESULTS)
+    if not results:
+        raise ResponseShapeError("no drawn result list on the page")
+    listings = [listing_from_card(card, url, keyword) for card in results.css(".product-card")]
+    return SearchPage(listings, has_more=results.attrib.get("data-has-more") == "true")
+
+
+def listing_from_card(card: Selector, page_url: str, keyword: str) -> Listing:
+    listing_id = card.attrib.get("data-product-id")
+    title = card.css("a.title::text").get()
+    if not listing_id or not title:
+        raise ResponseShapeError(f"product card without id or title: {card.get()[:200]}")
+    seller = card.css("a.seller")
+    seller_href = seller.attrib.get("href")
+    return Listing(
+        platform="tiktokshop",
+        listing_id=listing_id,
+        url=urljoin(page_url, card.css("a.title::attr(href)").get()),
+        title=title,
+        keyword=keyword,
+        price_text=card.css(".price::text").get(),
+        sold_text=card.css(".sold::text").get(),
+        seller_id=seller.attrib.get("data-seller-id"),
+        seller_name=seller.css("::text").get(),
+        seller_url=urljoin(page_url, seller_href) if seller_href else None,
+        image_urls=card.css("img::attr(src)").getall(),
+    )
+
+
+class TiktokShopSpider(RenderedSearchSpider):
+    name = "tiktokshop"
+    allowed_domains = ["shop-id.tokopedia.com"]
+    page_size = PAGE_SIZE
+    ready_selector = f"{RESULTS}, {CAPTCHA}"
+
+    def search_request(self, keyword: str, page: int) -> scrapy.Request:
+        return scrapy.Request(f"{SEARCH_URL}?{urlencode({'q': keyword, 'page': page})}")
+
+    def parse_page(self, response: Response, keyword: str, page: int) -> SearchPage:
+        return parse_search_html(response.text, response.url, keyword)
