@@ -13,7 +13,7 @@ from crawler.lexicon import LexiconError
 from crawler.store import StoreError
 
 # Subcommands in the order ``thriftwatch --help`` lists them.
-COMMANDS = ("crawl", "demo", "export", "replica")
+COMMANDS = ("crawl", "demo", "export", "verify", "replica")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,25 +1,26 @@
-"""The SQLite evidence store: runs, captures, listings, observations and flags."""
+"""The SQLite evidence store: runs, captures, listings, observations, flags and faults.
+
+Evidence tables are append-only and hash-chained (see :mod:`crawler.custody`); each write
+is one ``BEGIN IMMEDIATE`` transaction, so concurrent crawls writing one DB keep one
+chain per table and a killed crawl leaves no half-written rows.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from crawler import schema
 from crawler.capture import Capture, compress, decompress, utc_now
+from crawler.custody import EVIDENCE_TABLES, GENESIS, row_hash
+from crawler.schema import OBSERVED_FIELDS, SCHEMA_VERSION
 
-SCHEMA_VERSION = 1
-
-# The listing fields an observation keeps as seen; the export's record is built from them.
-OBSERVED_FIELDS: dict[str, type] = {
-    "url": str, "keyword": str, "title": str, "description": str, "price_idr": int,
-    "price_text": str, "currency": str, "seller_id": str, "seller_name": str, "seller_url": str,
-    "location": str, "sold_count": int, "sold_text": str, "rating": float, "category": str,
-    "image_urls": str, "condition": str, "imported": int, "posted_at": str,
-}
+__all__ = ["EXPORT_FIELDS", "EvidenceStore", "OBSERVED_FIELDS", "SCHEMA_VERSION", "StoreError"]
 
 
 class StoreError(RuntimeError):
@@ -33,15 +34,25 @@ class EvidenceStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite_utils.Database(self.path)
-        self.db.execute("PRAGMA busy_timeout = 30000")
+        self.conn = self.db.conn
+        self.conn.isolation_level = None  # transactions are explicit: see _transaction
+        self.conn.execute("PRAGMA busy_timeout = 60000")
         self.db.enable_wal()
-        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.conn.execute("PRAGMA synchronous = NORMAL")
         self._migrate()
 
     def close(self) -> None:
         self.db.close()
 
-    # -- schema -------------------------------------------------------------------------
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
 
     def _migrate(self) -> None:
         meta = self.db["meta"]
@@ -53,132 +64,121 @@ class EvidenceStore:
                     f"{SCHEMA_VERSION}. Upgrade thriftwatch to read it."
                 )
             return
-        with self.db.conn:
-            self._create_schema()
+        with self._transaction():
+            if meta.exists():  # another process created it meanwhile
+                return
+            schema.create(self.db)
             meta.insert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
 
-    def _create_schema(self) -> None:
-        db = self.db
-        db["runs"].create(
-            {"id": int, "platform": str, "keywords": str, "started_at": str, "ended_at": str,
-             "tool_version": str, "host": str, "operator": str, "replica": str,
-             "settings_digest": str, "lexicon_version": str, "scrapyd_job": str,
-             "status": str, "stats": str},
-            pk="id",
-        )
-        db["capture_bodies"].create(
-            {"sha256": str, "size": int, "encoding": str, "body": bytes}, pk="sha256"
-        )
-        db["captures"].create(
-            {"id": int, "run_id": int, "url": str, "method": str, "status": int,
-             "request_headers": str, "response_headers": str, "request_body_sha256": str,
-             "body_sha256": str, "fetched_at": str, "replica": str, "kind": str},
-            pk="id", foreign_keys=[("run_id", "runs"), ("body_sha256", "capture_bodies")],
-            defaults={"kind": "response"},
-        )
-        db["faults"].create(
-            {"id": int, "run_id": int, "capture_id": int, "url": str, "kind": str,
-             "detail": str, "at": str},
-            pk="id", foreign_keys=[("run_id", "runs"), ("capture_id", "captures")],
-        )
-        db["listings"].create(
-            {"platform": str, "listing_id": str, "url": str, "title": str, "price_idr": int,
-             "seller_id": str, "seller_name": str, "location": str, "first_seen": str,
-             "last_seen": str, "first_run_id": int, "last_run_id": int,
-             "last_observation_id": int},
-            pk=("platform", "listing_id"),
-        )
-        db["observations"].create(
-            {"id": int, "run_id": int, "platform": str, "listing_id": str, "seen_at": str,
-             **OBSERVED_FIELDS, "capture_id": int, "capture_sha256": str,
-             "screenshot_sha256": str},
-            pk="id", foreign_keys=[("run_id", "runs"), ("capture_id", "captures")],
-        )
-        db["flags"].create(
-            {"observation_id": int, "flagged": int, "score": float, "level": str,
-             "reasons": str, "lexicon_version": str},
-            pk="observation_id", foreign_keys=[("observation_id", "observations")],
-        )
-        db["observations"].create_index(["platform", "listing_id"])
-        db["observations"].create_index(["run_id"])
-        db["captures"].create_index(["body_sha256"])
-        db["flags"].create_index(["level"])
-        db["listings"].enable_fts(["title"], create_triggers=True)
+    # -- chained appends ------------------------------------------------------------------
+
+    def _append(self, table: str, row: Mapping[str, Any]) -> int:
+        """Insert ``row`` at the head of ``table``'s chain; call inside a transaction."""
+        head = self.conn.execute(
+            f"SELECT id, row_hash FROM {table} ORDER BY id DESC LIMIT 1").fetchone()
+        # Every column, so the hashed row is exactly the row that is read back later.
+        full = {**dict.fromkeys(schema.TABLES[table]), **row,
+                "id": head[0] + 1 if head else 1, "prev_hash": head[1] if head else GENESIS}
+        full["row_hash"] = row_hash(table, full)
+        columns = ", ".join(full)
+        self.conn.execute(f"INSERT INTO {table} ({columns}) VALUES "
+                          f"({', '.join(':' + c for c in full)})", full)
+        return full["id"]
+
+    def chain_heads(self) -> dict[str, dict[str, Any]]:
+        """The last row (id and hash) of every evidence table."""
+        heads = {}
+        for table in EVIDENCE_TABLES:
+            row = self.conn.execute(
+                f"SELECT id, row_hash FROM {table} ORDER BY id DESC LIMIT 1").fetchone()
+            heads[table] = {"id": row[0], "row_hash": row[1]} if row else None
+        return heads
 
     # -- runs ---------------------------------------------------------------------------
 
     def start_run(self, **fields: Any) -> int:
-        """Open a run; ``fields`` are columns of ``runs`` (lists and dicts become JSON)."""
+        """Open a run; ``fields`` are columns of ``run_starts`` (lists and dicts become JSON)."""
         row = {k: _column_value(v) for k, v in fields.items()}
-        row.update(started_at=utc_now(), status="running")
-        with self.db.conn:
-            return self.db["runs"].insert(row).last_pk
+        with self._transaction():
+            return self._append("run_starts", {**row, "started_at": utc_now()})
 
-    def end_run(self, run_id: int, *, status: str, stats: Mapping[str, Any], **fields: Any) -> None:
-        row = {k: _column_value(v) for k, v in fields.items()}
-        row.update(ended_at=utc_now(), status=status,
-                   stats=json.dumps(stats, default=str, sort_keys=True))
-        with self.db.conn:
-            self.db["runs"].update(run_id, row)
+    def end_run(self, run_id: int, *, status: str, stats: Mapping[str, Any],
+                lexicon_version: str | None = None) -> None:
+        """Close a run, recording its final stats and every table's chain head."""
+        with self._transaction():
+            self._append("run_ends", {
+                "run_id": run_id, "ended_at": utc_now(), "status": status,
+                "stats": json.dumps(stats, default=str, sort_keys=True),
+                "lexicon_version": lexicon_version,
+                "chain_heads": json.dumps(self.chain_heads(), sort_keys=True),
+            })
 
-    # -- captures -----------------------------------------------------------------------
+    # -- captures and faults ------------------------------------------------------------
 
     def add_capture(self, run_id: int, capture: Capture, replica: str | None,
                     kind: str = "response") -> tuple[int, str]:
         """Store a fetch (or a screenshot); its body is stored once however often it is seen."""
         digest = capture.body_sha256
-        with self.db.conn:
-            self.db.execute(
-                "INSERT OR IGNORE INTO capture_bodies (sha256, size, encoding, body) "
-                "VALUES (?, ?, 'zlib', ?)",
-                [digest, len(capture.body), compress(capture.body)],
-            )
-            capture_id = self.db["captures"].insert({
-                "run_id": run_id, "url": capture.url, "method": capture.method,
+        with self._transaction():
+            if self.conn.execute("SELECT 1 FROM capture_bodies WHERE sha256 = ?",
+                                 [digest]).fetchone() is None:
+                self._append("capture_bodies", {"sha256": digest, "size": len(capture.body),
+                                                "encoding": "zlib", "body": compress(capture.body)})
+            capture_id = self._append("captures", {
+                "run_id": run_id, "kind": kind, "url": capture.url, "method": capture.method,
                 "status": capture.status,
                 "request_headers": json.dumps(capture.request_headers, sort_keys=True),
                 "response_headers": json.dumps(capture.response_headers, sort_keys=True),
                 "request_body_sha256": capture.request_body_sha256,
                 "body_sha256": digest, "fetched_at": capture.fetched_at, "replica": replica,
-                "kind": kind,
-            }).last_pk
+            })
         return capture_id, digest
+
+    def capture_body(self, sha256: str) -> bytes:
+        row = self.conn.execute("SELECT body FROM capture_bodies WHERE sha256 = ?",
+                                [sha256]).fetchone()
+        if row is None:
+            raise KeyError(sha256)
+        return decompress(row[0])
 
     def add_fault(self, run_id: int, *, url: str, kind: str, detail: str,
                   capture_id: int | None = None) -> int:
         """Record what went wrong with a page: a block, a parse error, an HTTP or network error."""
-        with self.db.conn:
-            return self.db["faults"].insert({
-                "run_id": run_id, "capture_id": capture_id, "url": url, "kind": kind,
-                "detail": detail[:2000], "at": utc_now(),
-            }).last_pk
-
-    def capture_body(self, sha256: str) -> bytes:
-        row = self.db["capture_bodies"].get(sha256)
-        return decompress(row["body"])
+        with self._transaction():
+            return self._append("faults", {"run_id": run_id, "capture_id": capture_id, "url": url,
+                                           "kind": kind, "detail": detail[:2000], "at": utc_now()})
 
     # -- listings -------------------------------------------------------------------------
 
     def add_observation(self, run_id: int, listing: Mapping[str, Any]) -> int:
         """Record one sighting of a listing, its verdict, and update the listing's current view."""
+        return self.add_observations(run_id, [listing])[0]
+
+    def add_observations(self, run_id: int, listings: Iterable[Mapping[str, Any]]) -> list[int]:
+        """Record many sightings in one transaction (all or none of them)."""
         seen_at = utc_now()
+        ids = []
+        with self._transaction():
+            for listing in listings:
+                ids.append(self._observe(run_id, listing, seen_at))
+        return ids
+
+    def _observe(self, run_id: int, listing: Mapping[str, Any], seen_at: str) -> int:
         observed = {name: _column_value(listing.get(name)) for name in OBSERVED_FIELDS}
         row = {"run_id": run_id, "platform": listing["platform"],
-               "listing_id": listing["listing_id"], "seen_at": seen_at, **observed,
+               "listing_id": str(listing["listing_id"]), "seen_at": seen_at, **observed,
                "capture_id": listing.get("capture_id"),
                "capture_sha256": listing.get("capture_sha256"),
                "screenshot_sha256": listing.get("screenshot_sha256")}
-        conn = self.db.conn
-        with conn:
-            observation_id = conn.execute(_INSERT_OBSERVATION, row).lastrowid
-            if listing.get("level") is not None:
-                conn.execute(_INSERT_FLAG, {
-                    "observation_id": observation_id, "flagged": int(bool(listing["flagged"])),
-                    "score": listing["score"], "level": listing["level"],
-                    "reasons": json.dumps(listing.get("reasons") or [], ensure_ascii=False),
-                    "lexicon_version": listing.get("lexicon_version"),
-                })
-            conn.execute(_UPSERT_LISTING, {**row, "observation_id": observation_id})
+        observation_id = self._append("observations", row)
+        if listing.get("level") is not None:
+            self._append("flags", {
+                "observation_id": observation_id, "flagged": int(bool(listing["flagged"])),
+                "score": listing["score"], "level": listing["level"],
+                "reasons": json.dumps(listing.get("reasons") or [], ensure_ascii=False),
+                "lexicon_version": listing.get("lexicon_version"),
+            })
+        self.conn.execute(_UPSERT_LISTING, {**row, "observation_id": observation_id})
         return observation_id
 
     def export_records(self, *, flagged_only: bool = False) -> Iterator[dict[str, Any]]:
@@ -197,29 +197,18 @@ class EvidenceStore:
             yield _export_record(row)
 
 
-# The hot path writes with plain prepared statements; sqlite-utils' insert() introspects
-# the table on every call, which costs more than the write itself.
-_OBSERVATION_COLUMNS = ("run_id", "platform", "listing_id", "seen_at", *OBSERVED_FIELDS,
-                        "capture_id", "capture_sha256", "screenshot_sha256")
-_INSERT_OBSERVATION = (
-    f"INSERT INTO observations ({', '.join(_OBSERVATION_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in _OBSERVATION_COLUMNS)})"
-)
-_INSERT_FLAG = (
-    "INSERT INTO flags (observation_id, flagged, score, level, reasons, lexicon_version) "
-    "VALUES (:observation_id, :flagged, :score, :level, :reasons, :lexicon_version)"
-)
 _UPSERT_LISTING = """
-INSERT INTO listings (platform, listing_id, url, title, price_idr, seller_id, seller_name,
-                      location, first_seen, last_seen, first_run_id, last_run_id,
+INSERT INTO listings (platform, listing_id, url, title, description, price_idr, seller_id,
+                      seller_name, location, first_seen, last_seen, first_run_id, last_run_id,
                       last_observation_id)
-VALUES (:platform, :listing_id, :url, :title, :price_idr, :seller_id, :seller_name,
-        :location, :seen_at, :seen_at, :run_id, :run_id, :observation_id)
+VALUES (:platform, :listing_id, :url, :title, :description, :price_idr, :seller_id,
+        :seller_name, :location, :seen_at, :seen_at, :run_id, :run_id, :observation_id)
 ON CONFLICT (platform, listing_id) DO UPDATE SET
-    url = excluded.url, title = excluded.title, price_idr = excluded.price_idr,
-    seller_id = excluded.seller_id, seller_name = excluded.seller_name,
-    location = excluded.location, last_seen = excluded.last_seen,
-    last_run_id = excluded.last_run_id, last_observation_id = excluded.last_observation_id
+    url = excluded.url, title = excluded.title, description = excluded.description,
+    price_idr = excluded.price_idr, seller_id = excluded.seller_id,
+    seller_name = excluded.seller_name, location = excluded.location,
+    last_seen = excluded.last_seen, last_run_id = excluded.last_run_id,
+    last_observation_id = excluded.last_observation_id
 """
 
 EXPORT_FIELDS = (
@@ -248,4 +237,3 @@ def _column_value(value: Any) -> Any:
     if isinstance(value, (list, tuple, dict)):
         return json.dumps(value, ensure_ascii=False)
     return value
-

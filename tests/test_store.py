@@ -38,7 +38,7 @@ def test_identical_bodies_are_stored_once_and_read_back(store):
     assert first[1] == second[1] and first[0] != second[0]
     assert store.db["capture_bodies"].count == 1 and store.db["captures"].count == 2
     assert store.capture_body(first[1]) == b'{"a": 1}' * 100
-    stored = store.db["capture_bodies"].get(first[1])
+    [stored] = store.db["capture_bodies"].rows_where("sha256 = ?", [first[1]])
     assert stored["size"] == 800 and len(stored["body"]) < 100  # compressed
 
 
@@ -58,8 +58,9 @@ def test_listing_keeps_first_seen_and_tracks_the_latest_sighting(store):
     assert listing["first_run_id"] == run1 and listing["last_run_id"] == run2
     assert store.db["observations"].count == 2 and store.db["flags"].count == 2
     assert record["flagged"] is False and record["level"] == "weak"
-    assert store.db["runs"].get(run1)["status"] == "finished"
-    assert json.loads(store.db["runs"].get(run1)["stats"]) == {"item_scraped_count": 1}
+    runs = {r["id"]: r for r in store.db.query("SELECT * FROM runs")}
+    assert runs[run1]["status"] == "finished" and runs[run2]["status"] == "running"
+    assert json.loads(runs[run1]["stats"]) == {"item_scraped_count": 1}
 
 
 def test_export_filters_flagged_and_decodes_json(store):
