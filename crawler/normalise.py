@@ -84,6 +84,8 @@ _CITY_ALIASES = {
 }
 _REGENCY = re.compile(r"^(?:kab\.?|kabupaten)\s+", re.IGNORECASE)
 _MUNICIPALITY = re.compile(r"^kota\s+(?:adm\.?\s+|administrasi\s+)?", re.IGNORECASE)
+# OLX writes the kind after the name: "Medan Kota", "Bandung Kab.".
+_KIND_AFTER = re.compile(r"\s+(?P<kind>kota|kab\.?|kabupaten)$", re.IGNORECASE)
 
 
 def normalise_city(text: str | None) -> str | None:
@@ -95,6 +97,9 @@ def normalise_city(text: str | None) -> str | None:
     text = clean_text(text)
     if not text:
         return None
+    after = _KIND_AFTER.search(text)
+    if after and not _REGENCY.match(text) and not _MUNICIPALITY.match(text):
+        text = ("Kab. " if after["kind"].lower().startswith("kab") else "") + text[:after.start()]
     regency = _REGENCY.match(text)
     name = text[regency.end():] if regency else _MUNICIPALITY.sub("", text)
     name = _CITY_ALIASES.get(name.lower(), name)

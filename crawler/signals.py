@@ -5,4 +5,4 @@
 # The store records it with the page's capture, so a block is never mistaken for "no results".
 page_fault = object()
 
-FAULT_KINDS = ("blocked", "parse_error", "http_error", "download_error")
+FAULT_KINDS = ("blocked", "parse_error", "http_error", "download_error", "token_error")

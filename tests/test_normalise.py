@@ -61,6 +61,8 @@ def test_sold_counts(text, expected):
     ("jakbar", "Jakarta Barat"),
     ("  Batam ", "Batam"),
     ("Luar Negeri", "Luar Negeri"),
+    ("Medan Kota", "Medan"),
+    ("Bandung Kab.", "Kab. Bandung"),
     ("", None),
     (None, None),
 ])

@@ -1,0 +1,497 @@
+"""Site profiles: a marketplace or a seller's own shop described in TOML, read without code.
+
+An investigator adds a site by writing a profile; the ``profile`` spider crawls it. This
+module loads and checks profiles and turns a search response into listings, as pure
+functions over text (no Scrapy), so both are testable on a string.
+
+Format (``spiders/profiles/olx.toml`` is a commented example)::
+
+    [site]
+    name = "olx"                          # the listings' platform: a-z, 0-9, "-" or "_"
+    allowed_domains = ["olx.co.id"]       # the crawl stays on these (and their subdomains)
+
+    [search]
+    url = "https://www.olx.co.id/items/q-{keyword}?page={page}"
+    method = "GET"                        # or "POST" (then an optional body template)
+    body = '{"q": "{keyword}", "offset": {offset}}'
+    headers = { Accept = "text/html" }
+    page_size = 20                        # listings on a full page
+    first_page = 1                        # the number the site gives its first page: 0 or 1
+    format = "html"                       # or "json"
+
+    [listing]
+    items = "css:li[data-aut-id='itemBox']"         # one node per listing ("json:data.ads")
+    page_marker = "css:ul[data-aut-id='itemsList']"  # optional: on every results page,
+                                                     # even an empty one
+
+    [fields]                              # selectors relative to one item node
+    listing_id = { select = "css:a::attr(href)", re = "-iid-(\\d+)" }
+    url = "css:a::attr(href)"
+    title = "css:span[data-aut-id='itemTitle']"
+
+    [paging]
+    has_more = "css:button[data-aut-id='btnLoadMore']"  # or "full_page" (the default)
+
+    [block]
+    patterns = ["(?i)<title>[^<]*captcha"]  # regexes on the body: a captcha or login wall
+
+Templates take ``{keyword}`` (URL-quoted in the URL and a form body, JSON-escaped in a body
+sent as JSON), ``{page}`` (``first_page`` for the first page) and ``{offset}`` (the number
+of listings before this page). The URL or body must hold ``{keyword}`` and one of
+``{page}`` / ``{offset}``.
+
+Selectors are ``css:`` or ``xpath:`` (parsel's dialects, ``::text`` and ``::attr()``
+included) for HTML, ``json:`` dotted paths with list indexes (``data.ads``, ``[0].data``,
+``images[*].url``) for JSON. A field selector that picks an element reads its text. A field
+may be a table ``{ select = "...", re = "..." }``: only values the regex matches are kept,
+and a capturing group keeps just that group. ``listing_id``, ``url`` and ``title`` are
+required; ``url``, ``seller_url`` and ``image_urls`` are made absolute against the page URL.
+``image_urls`` keeps every value, other fields the first.
+
+A profile is named by its path (``PATH.toml`` or anything with a ``/``) or by the name of a
+profile shipped in ``spiders/profiles/``. Any mistake in it is a :class:`ProfileError`
+naming the file, the field and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import quote, quote_plus, urljoin, urlsplit
+
+from parsel import Selector
+from parsel.selector import SelectorList
+
+from crawler.items import Listing
+from spiders.base import BlockedError, ResponseShapeError, SearchPage
+
+FIELDS = ("listing_id", "url", "title", "description", "price_text", "seller_id",
+          "seller_name", "seller_url", "location", "sold_text", "posted_at", "category",
+          "image_urls", "condition")
+REQUIRED_FIELDS = ("listing_id", "url", "title")
+URL_FIELDS = frozenset({"url", "seller_url", "image_urls"})
+FULL_PAGE = "full_page"
+SECTIONS = {
+    "site": ({"name", "allowed_domains"}, {"name", "allowed_domains"}),
+    "search": ({"url", "method", "body", "headers", "page_size", "first_page", "format"},
+               {"url", "page_size"}),
+    "listing": ({"items", "page_marker"}, {"items"}),
+    "fields": (set(FIELDS), set(REQUIRED_FIELDS)),
+    "paging": ({"has_more"}, set()),
+    "block": ({"patterns"}, set()),
+}
+REQUIRED_SECTIONS = ("site", "search", "listing", "fields")
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+PLACEHOLDERS = frozenset({"keyword", "page", "offset"})
+SELECTOR_KINDS = {"html": ("css", "xpath"), "json": ("json",)}
+SITE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+JSON_STEP = re.compile(r"\.?([^.\[\]]+)|\[(\d+|\*)\]")
+WILDCARD = "*"
+_EMPTY_HTML = Selector(text="<html></html>")
+
+
+class ProfileError(ValueError):
+    """A site profile that cannot be used: names the file, the field and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Select:
+    """One selector: ``kind`` is css, xpath or json; ``steps`` is a parsed json path."""
+
+    kind: str
+    expression: str
+    pattern: re.Pattern[str] | None = None
+    steps: tuple[str | int, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.expression}"
+
+
+@dataclass(frozen=True)
+class SearchTemplate:
+    """How the site is searched: the request for any keyword and page."""
+
+    url: str
+    method: str
+    body: str | None
+    headers: dict[str, str]
+    page_size: int
+    first_page: int
+    format: str
+
+    def url_and_body(self, keyword: str, page: int) -> tuple[str, str | None]:
+        """The real URL and body for ``page`` (1-based, as the spider counts) of ``keyword``."""
+        numbers = {"page": str(page - 1 + self.first_page),
+                   "offset": str((page - 1) * self.page_size)}
+        in_url = {**numbers, "keyword": quote(keyword, safe="")}
+        url = PLACEHOLDER.sub(lambda m: in_url[m[1]], self.url)
+        if self.body is None:
+            return url, None
+        sent_as_json = "json" in self.headers.get("Content-Type", "").lower()
+        in_body = {**numbers, "keyword": json.dumps(keyword, ensure_ascii=False)[1:-1]
+                   if sent_as_json else quote_plus(keyword)}
+        return url, PLACEHOLDER.sub(lambda m: in_body[m[1]], self.body)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A checked site profile."""
+
+    name: str
+    source: str
+    allowed_domains: tuple[str, ...]
+    search: SearchTemplate
+    items: Select
+    page_marker: Select | None
+    fields: dict[str, Select]
+    has_more: Select | None  # None: another page follows a full page
+    block_patterns: tuple[re.Pattern[str], ...]
+
+
+# -- loading ------------------------------------------------------------------------------
+
+def shipped_profiles() -> list[str]:
+    """Names of the profiles shipped in ``spiders/profiles/``."""
+    return sorted(entry.name.removesuffix(".toml") for entry in files("spiders.profiles").iterdir()
+                  if entry.name.endswith(".toml"))
+
+
+def load_profiles(name_or_path: str | None) -> list[Profile]:
+    """The profile an argument names, or every shipped profile when it names none."""
+    if name_or_path:
+        return [load_profile(name_or_path)]
+    profiles = [load_profile(name) for name in shipped_profiles()]
+    names = [profile.name for profile in profiles]
+    if len(set(names)) != len(names):
+        raise ProfileError(f"spiders/profiles: two shipped profiles share a [site] name: {names}")
+    return profiles
+
+
+def load_profile(name_or_path: str | Path) -> Profile:
+    """Load a profile file (``x.toml`` or a path with ``/``) or a shipped profile by name."""
+    text = str(name_or_path)
+    if isinstance(name_or_path, Path) or text.endswith(".toml") or "/" in text or "\\" in text:
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise ProfileError(f"{path}: no such profile file")
+        return parse_profile(path.read_text("utf-8"), str(path))
+    if text not in shipped_profiles():
+        raise ProfileError(f"{text}: no shipped profile of that name (shipped: "
+                           f"{', '.join(shipped_profiles())}); give a path to a .toml file")
+    resource = files("spiders.profiles").joinpath(f"{text}.toml")
+    return parse_profile(resource.read_text("utf-8"), f"spiders/profiles/{text}.toml")
+
+
+def parse_profile(text: str, source: str) -> Profile:
+    """Check a profile's TOML text; ``source`` names it in every error."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ProfileError(f"{source}: TOML syntax error: {error}") from None
+    for section in data:
+        if section not in SECTIONS:
+            _fail(source, f"[{section}]", f"unknown section (known: {', '.join(SECTIONS)})")
+    tables = {section: _table(data, source, section) for section in SECTIONS}
+    site, search, listing = tables["site"], tables["search"], tables["listing"]
+
+    name = _string(source, "site", site, "name")
+    if not SITE_NAME.fullmatch(name):
+        _fail(source, "[site] name", f"{name!r} must be lowercase letters, digits, - or _")
+    domains = _strings(source, "site", site, "allowed_domains")
+    if not domains:
+        _fail(source, "[site] allowed_domains", "must name at least one domain")
+
+    template = _search_template(source, search, tuple(domains))
+    kinds = SELECTOR_KINDS[template.format]
+    items = _select(source, "[listing] items", listing["items"], kinds)
+    marker = listing.get("page_marker")
+    fields = {field: _field(source, field, value, kinds)
+              for field, value in tables["fields"].items()}
+    has_more = tables["paging"].get("has_more", FULL_PAGE)
+    return Profile(
+        name=name,
+        source=source,
+        allowed_domains=tuple(domains),
+        search=template,
+        items=items,
+        page_marker=None if marker is None else _select(source, "[listing] page_marker",
+                                                        marker, kinds),
+        fields={field: fields[field] for field in FIELDS if field in fields},
+        has_more=None if has_more == FULL_PAGE else _select(source, "[paging] has_more",
+                                                            has_more, kinds),
+        block_patterns=tuple(_regex(source, "[block] patterns", pattern)
+                             for pattern in _strings(source, "block", tables["block"],
+                                                     "patterns")),
+    )
+
+
+def _fail(source: str, where: str, problem: str) -> NoReturn:
+    raise ProfileError(f"{source}: {where}: {problem}")
+
+
+def _table(data: dict[str, Any], source: str, section: str) -> dict[str, Any]:
+    table = data.get(section)
+    if table is None:
+        if section in REQUIRED_SECTIONS:
+            _fail(source, f"[{section}]", "missing section")
+        return {}
+    if not isinstance(table, dict):
+        _fail(source, f"[{section}]", f"must be a table, not {table!r}")
+    known, required = SECTIONS[section]
+    for key in table:
+        if key not in known:
+            _fail(source, f"[{section}] {key}",
+                  f"unknown field (known: {', '.join(sorted(known))})")
+    for key in sorted(required - set(table)):
+        _fail(source, f"[{section}] {key}", "missing required field")
+    return table
+
+
+def _string(source: str, section: str, table: dict[str, Any], key: str,
+            default: str | None = None) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str) or not value.strip():
+        _fail(source, f"[{section}] {key}", f"must be a non-empty string, not {value!r}")
+    return value
+
+
+def _strings(source: str, section: str, table: dict[str, Any], key: str) -> list[str]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        _fail(source, f"[{section}] {key}", f"must be a list of strings, not {value!r}")
+    return value
+
+
+def _search_template(source: str, search: dict[str, Any],
+                     domains: tuple[str, ...]) -> SearchTemplate:
+    url = _string(source, "search", search, "url")
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host:
+        _fail(source, "[search] url", f"must be an http(s) URL, not {url!r}")
+    if not any(host == domain or host.endswith("." + domain) for domain in domains):
+        _fail(source, "[search] url",
+              f"host {host} is outside [site] allowed_domains {list(domains)}")
+    method = _string(source, "search", search, "method", "GET").upper()
+    if method not in ("GET", "POST"):
+        _fail(source, "[search] method", f"must be GET or POST, not {method!r}")
+    body = search.get("body")
+    if body is not None:
+        body = _string(source, "search", search, "body")
+        if method != "POST":
+            _fail(source, "[search] body", "only a POST search sends a body")
+    headers = search.get("headers", {})
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        _fail(source, "[search] headers", f"must be a table of strings, not {headers!r}")
+    page_size = search["page_size"]
+    if not isinstance(page_size, int) or isinstance(page_size, bool) or page_size < 1:
+        _fail(source, "[search] page_size", f"must be a positive integer, not {page_size!r}")
+    first_page = search.get("first_page", 1)
+    if first_page not in (0, 1) or isinstance(first_page, bool):
+        _fail(source, "[search] first_page", f"must be 0 or 1, not {first_page!r}")
+    form = search.get("format", "html")
+    if form not in SELECTOR_KINDS:
+        _fail(source, "[search] format", f"must be html or json, not {form!r}")
+
+    used: set[str] = set()
+    for key, template in (("url", url), ("body", body or "")):
+        for placeholder in PLACEHOLDER.findall(template):
+            if placeholder not in PLACEHOLDERS:
+                _fail(source, f"[search] {key}", f"unknown placeholder {{{placeholder}}} "
+                      "(known: {keyword}, {page}, {offset})")
+            used.add(placeholder)
+    if "keyword" not in used:
+        _fail(source, "[search] url", "the url (or body) template must contain {keyword}")
+    if not used & {"page", "offset"}:
+        _fail(source, "[search] url", "the url (or body) template must contain {page} or "
+              "{offset}, or every page would be the same request")
+    return SearchTemplate(url=url, method=method, body=body, headers=dict(headers),
+                          page_size=page_size, first_page=first_page, format=form)
+
+
+def _field(source: str, field: str, value: Any, kinds: tuple[str, ...]) -> Select:
+    where = f"[fields] {field}"
+    if not isinstance(value, dict):
+        return _select(source, where, value, kinds)
+    for key in value:
+        if key not in ("select", "re"):
+            _fail(source, f"{where}.{key}", "unknown key (a field table takes select and re)")
+    if "select" not in value:
+        _fail(source, f"{where}.select", "missing required key")
+    select = _select(source, where, value["select"], kinds)
+    if "re" not in value:
+        return select
+    if not isinstance(value["re"], str):
+        _fail(source, f"{where}.re", f"must be a string, not {value['re']!r}")
+    pattern = _regex(source, f"{where}.re", value["re"])
+    if pattern.groups > 1:
+        _fail(source, f"{where}.re", "may have at most one capturing group")
+    return Select(select.kind, select.expression, pattern, select.steps)
+
+
+def _select(source: str, where: str, value: Any, kinds: tuple[str, ...]) -> Select:
+    """Parse ``kind:expression`` and compile it now, so a bad selector fails at load time."""
+    if not isinstance(value, str):
+        _fail(source, where, f"must be a selector string, not {value!r}")
+    kind, sep, expression = value.partition(":")
+    if not sep or kind not in ("css", "xpath", "json"):
+        _fail(source, where, f"{value!r} needs a selector prefix: css:, xpath: or json:")
+    if kind not in kinds:
+        form = "json" if kind != "json" else "html"
+        _fail(source, where, f"{kind}: selectors do not apply to a {form} profile "
+              f"(use {' or '.join(k + ':' for k in kinds)})")
+    if not expression.strip():
+        _fail(source, where, f"empty {kind}: selector")
+    if kind == "json":
+        return Select(kind, expression, steps=_json_steps(source, where, expression))
+    try:
+        getattr(_EMPTY_HTML, kind)(expression)
+    except Exception as error:  # cssselect's SelectorError or parsel's ValueError for XPath
+        _fail(source, where, f"invalid {kind.upper()} {expression!r}: {error}")
+    return Select(kind, expression)
+
+
+def _json_steps(source: str, where: str, path: str) -> tuple[str | int, ...]:
+    steps: list[str | int] = []
+    position = 0
+    while position < len(path):
+        match = JSON_STEP.match(path, position)
+        dotted = path[position] == "."
+        if match is None or (match[1] is not None and dotted != (position > 0)):
+            _fail(source, where, f"invalid json path {path!r} at character {position + 1} "
+                  "(use a.b[0].c or items[*].url)")
+        key, index = match[1], match[2]
+        steps.append(key if key is not None else WILDCARD if index == WILDCARD else int(index))
+        position = match.end()
+    return tuple(steps)
+
+
+def _regex(source: str, where: str, pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as error:
+        _fail(source, where, f"invalid regex {pattern!r}: {error}")
+
+
+# -- extraction ---------------------------------------------------------------------------
+
+def parse_search_body(profile: Profile, text: str, page_url: str, keyword: str,
+                      page: int = 1) -> SearchPage:
+    """Parse one search response body of ``profile``'s site into listings.
+
+    Raises :class:`BlockedError` when a ``[block]`` pattern matches and
+    :class:`ResponseShapeError` when the body is not a results page the profile describes.
+    """
+    for pattern in profile.block_patterns:
+        if pattern.search(text):
+            raise BlockedError(f"{profile.name}: the page matches block pattern "
+                               f"{pattern.pattern!r}")
+    if profile.search.format == "json":
+        try:
+            root: Any = json.loads(text)
+        except ValueError as error:
+            raise ResponseShapeError(f"{profile.name}: body is not JSON ({error}): "
+                                     f"{text[:120]!r}") from error
+        found = json_values(root, profile.items.steps)
+        if len(found) != 1 or not isinstance(found[0], list):
+            raise ResponseShapeError(f"{profile.name}: {profile.items} is not one list")
+        items: list[Any] | SelectorList = found[0]
+    else:
+        root = Selector(text=text)
+        items = _html_nodes(root, profile.items)
+    if profile.page_marker is not None and not matches(root, profile.page_marker):
+        raise ResponseShapeError(f"{profile.name}: not a results page: nothing matches "
+                                 f"[listing] page_marker {profile.page_marker}")
+    listings = [listing_from_item(profile, item, page_url, keyword) for item in items]
+    if profile.has_more is None:
+        has_more = len(listings) >= profile.search.page_size
+    else:
+        has_more = bool(listings) and matches(root, profile.has_more)
+    return SearchPage(listings, has_more=has_more)
+
+
+def listing_from_item(profile: Profile, item: Any, page_url: str, keyword: str) -> Listing:
+    """One item node (a parsel ``Selector`` or decoded JSON) as a :class:`Listing`."""
+    found: dict[str, Any] = {}
+    for field, select in profile.fields.items():
+        found_values = values(item, select)
+        if field in URL_FIELDS:
+            found_values = list(dict.fromkeys(urljoin(page_url, v) for v in found_values))
+        if field == "image_urls":
+            found[field] = found_values
+        elif found_values:
+            found[field] = found_values[0]
+        elif field in REQUIRED_FIELDS:
+            raise ResponseShapeError(f"{profile.name}: a listing has no {field} "
+                                     f"({select}): {_preview(item)}")
+    return Listing(platform=profile.name, keyword=keyword, **found)
+
+
+def values(node: Any, select: Select) -> list[str]:
+    """Every non-empty text value ``select`` picks from ``node``, whitespace collapsed."""
+    if select.kind == "json":
+        reached = json_values(node, select.steps)  # a path may end at a list: image URLs
+        flat = [v for value in reached for v in (value if isinstance(value, list) else [value])]
+        raw = [_json_text(value, select) for value in flat]
+    else:
+        raw = [n.root if isinstance(n.root, str) else n.xpath("string()").get()
+               for n in _html_nodes(node, select)]
+    texts = (" ".join(value.split()) for value in raw)
+    if select.pattern is not None:
+        texts = (_matched(select.pattern, text) for text in texts)
+    return [text for text in texts if text]
+
+
+def matches(node: Any, select: Select) -> bool:
+    """Whether ``select`` finds an element, a non-empty string or a true value in ``node``."""
+    if select.kind == "json":
+        return any(value not in (None, False, "", 0, [], {})
+                   for value in json_values(node, select.steps))
+    return any(not isinstance(n.root, str) or n.root.strip() for n in _html_nodes(node, select))
+
+
+def json_values(data: Any, steps: tuple[str | int, ...]) -> list[Any]:
+    """What a parsed json path reaches in ``data``; ``[*]`` fans out, missing keys give nothing."""
+    reached = [data]
+    for step in steps:
+        following: list[Any] = []
+        for value in reached:
+            if step == WILDCARD and isinstance(value, list):
+                following.extend(value)
+            elif isinstance(step, int) and isinstance(value, list):
+                if -len(value) <= step < len(value):
+                    following.append(value[step])
+            elif isinstance(step, str) and isinstance(value, dict) and step in value:
+                following.append(value[step])
+        reached = following
+    return reached
+
+
+def _html_nodes(node: Selector, select: Select) -> SelectorList:
+    return node.css(select.expression) if select.kind == "css" else node.xpath(select.expression)
+
+
+def _json_text(value: Any, select: Select) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (dict, list)):
+        raise ResponseShapeError(f"{select} reaches {type(value).__name__} "
+                                 f"{json.dumps(value)[:80]}, not a value")
+    return "" if value is None else json.dumps(value)
+
+
+def _matched(pattern: re.Pattern[str], text: str) -> str:
+    match = pattern.search(text)
+    if match is None:
+        return ""
+    return (match[1] or "") if pattern.groups else match[0]
+
+
+def _preview(item: Any) -> str:
+    text = item.get() if isinstance(item, Selector) else json.dumps(item, ensure_ascii=False)
+    return f"{text[:200]!r}"

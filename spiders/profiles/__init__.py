@@ -1,0 +1,1 @@
+"""Site profiles shipped with thriftwatch: one TOML file per site, crawled by the ``profile`` spider."""

@@ -1,0 +1,343 @@
+"""Site profiles: loading, refusing malformed ones, pure extraction, real crawls via the replica."""
+
+import json
+import sqlite3
+from datetime import date, datetime
+
+import pytest
+
+from crawler.normalise import normalise_city, parse_price_idr
+from crawler.replica import olx
+from crawler.replica.catalogue import build_catalogue, search
+from spiders.base import BlockedError, ResponseShapeError
+from spiders.profile import ProfileKeyword, ProfileSpider
+from spiders.profile_format import (
+    ProfileError,
+    load_profile,
+    load_profiles,
+    parse_profile,
+    parse_search_body,
+    shipped_profiles,
+)
+from tests.conftest import run_command
+
+PAGE_URL = "https://www.olx.co.id/items/q-balpres?page=1"
+
+# A small valid HTML profile; the malformed cases below change one thing in it.
+GOOD = """\
+[site]
+name = "shop"
+allowed_domains = ["shop.example"]
+
+[search]
+url = "https://www.shop.example/cari?q={keyword}&p={page}"
+page_size = 2
+
+[listing]
+items = "css:div.card"
+
+[fields]
+listing_id = "css:::attr(data-id)"
+url = "css:a::attr(href)"
+title = "css:h2"
+"""
+
+
+def _replace(old: str, new: str) -> str:
+    assert old in GOOD
+    return GOOD.replace(old, new)
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    return build_catalogue()  # the replica fixture's catalogue: same seed and size
+
+
+# -- loading ------------------------------------------------------------------------------
+
+def test_shipped_olx_profile_loads():
+    assert shipped_profiles() == ["olx"]
+    profile = load_profile("olx")
+    assert profile.name == "olx" and profile.allowed_domains == ("olx.co.id",)
+    assert profile.search.url_and_body("bal thrift/2", 3) == (
+        "https://www.olx.co.id/items/q-bal%20thrift%2F2?page=3", None)
+    assert {"listing_id", "url", "title", "price_text", "location", "posted_at",
+            "seller_id", "image_urls"} <= set(profile.fields)
+    assert [p.name for p in load_profiles(None)] == ["olx"]
+
+
+def test_a_profile_file_loads_by_path_and_fills_post_bodies(tmp_path):
+    path = tmp_path / "shop.toml"
+    path.write_text(_replace('page_size = 2', 'page_size = 2\nmethod = "POST"\nfirst_page = 0\n'
+                             'headers = { Content-Type = "application/json" }\n'
+                             "body = '{\"q\": \"{keyword}\", \"from\": {offset}, \"p\": {page}}'"),
+                    "utf-8")
+    profile = load_profile(str(path))
+    assert profile.source == str(path) and profile.search.method == "POST"
+    url, body = profile.search.url_and_body('kaos "bekas"', 2)
+    assert url == "https://www.shop.example/cari?q=kaos%20%22bekas%22&p=1"  # first_page 0
+    assert json.loads(body) == {"q": 'kaos "bekas"', "from": 2, "p": 1}
+
+
+@pytest.mark.parametrize(("text", "where", "problem"), [
+    (GOOD + "[extra]\nx = 1\n", "[extra]", "unknown section"),
+    (_replace("page_size = 2", "page_size = 2\npagesize = 3"), "[search] pagesize",
+     "unknown field"),
+    (_replace('title = "css:h2"', 'titel = "css:h2"'), "[fields] titel", "unknown field"),
+    (_replace('title = "css:h2"\n', ""), "[fields] title", "missing required field"),
+    (_replace('name = "shop"\n', ""), "[site] name", "missing required field"),
+    (GOOD.split("[listing]")[0], "[listing]", "missing section"),
+    (_replace('"css:h2"', '"h2"'), "[fields] title", "needs a selector prefix"),
+    (_replace('"css:h2"', '"regex:h2"'), "[fields] title", "needs a selector prefix"),
+    (_replace('"css:h2"', '"json:data.title"'), "[fields] title",
+     "json: selectors do not apply to a html profile"),
+    (_replace('"css:h2"', '"css:h2[["'), "[fields] title", "invalid CSS"),
+    (_replace('"css:div.card"', '"xpath://div[@class="'), "[listing] items", "invalid XPATH"),
+    (_replace('"css:h2"', '{ select = "css:h2", re = "(a" }'), "[fields] title.re",
+     "invalid regex"),
+    (_replace('"css:h2"', '{ select = "css:h2", regex = "a" }'), "[fields] title.regex",
+     "unknown key"),
+    (_replace("q={keyword}&", ""), "[search] url", "must contain {keyword}"),
+    (_replace("{keyword}", "{kw}"), "[search] url", "unknown placeholder {kw}"),
+    (_replace("&p={page}", ""), "[search] url", "must contain {page} or {offset}"),
+    (_replace("page_size = 2", "page_size = 0"), "[search] page_size", "positive integer"),
+    (_replace("page_size = 2", 'page_size = "20"'), "[search] page_size", "positive integer"),
+    (_replace("page_size = 2", "page_size = true"), "[search] page_size", "positive integer"),
+    (_replace("page_size = 2", "page_size = 2\nfirst_page = 2"), "[search] first_page",
+     "must be 0 or 1"),
+    (_replace("page_size = 2", 'page_size = 2\nformat = "xml"'), "[search] format",
+     "html or json"),
+    (_replace("page_size = 2", 'page_size = 2\nmethod = "PUT"'), "[search] method",
+     "GET or POST"),
+    (_replace("page_size = 2", "page_size = 2\nbody = 'q={keyword}'"), "[search] body",
+     "only a POST"),
+    (_replace("www.shop.example", "evil.example"), "[search] url",
+     "outside [site] allowed_domains"),
+    (_replace('name = "shop"', 'name = "My Shop"'), "[site] name", "lowercase"),
+    (GOOD + "[block]\npatterns = ['captcha[']\n", "[block] patterns", "invalid regex"),
+    (GOOD + "[paging]\nhas_more = 'next'\n", "[paging] has_more", "selector prefix"),
+])
+def test_malformed_profiles_are_refused_naming_file_field_and_problem(tmp_path, text, where,
+                                                                      problem):
+    path = tmp_path / "bad.toml"
+    path.write_text(text, "utf-8")
+    with pytest.raises(ProfileError) as error:
+        load_profile(str(path))
+    message = str(error.value)
+    assert message.startswith(f"{path}: {where}: ") and problem in message, message
+
+
+def test_bad_json_paths_and_toml_syntax_are_refused(tmp_path):
+    json_profile = (GOOD.replace("page_size = 2", 'page_size = 2\nformat = "json"')
+                    .replace("css:div.card", "json:data..ads")
+                    .replace("css:::attr(data-id)", "json:id")
+                    .replace("css:a::attr(href)", "json:url")
+                    .replace("css:h2", "json:title"))
+    with pytest.raises(ProfileError, match=r"\[listing\] items: invalid json path 'data..ads'"):
+        parse_profile(json_profile, "shop.toml")
+    path = tmp_path / "broken.toml"
+    path.write_text(GOOD.replace('title = "css:h2"', "title = css:h2"), "utf-8")
+    with pytest.raises(ProfileError, match=r"broken.toml: TOML syntax error: .*line 15, column 9"):
+        load_profile(path)
+    with pytest.raises(ProfileError, match="no such profile file"):
+        load_profile(str(tmp_path / "missing.toml"))
+    with pytest.raises(ProfileError, match=r"nosuch: no shipped profile .*shipped: olx"):
+        load_profile("nosuch")
+    assert issubclass(ProfileError, ValueError)
+
+
+# -- pure extraction ----------------------------------------------------------------------
+
+def test_extracts_every_card_of_a_replica_page(catalogue):
+    offers = search(catalogue, "balpres")[:20]
+    html = olx.search_page("balpres", offers, True, 300, date(2025, 6, 1))
+    page = parse_search_body(load_profile("olx"), html, PAGE_URL, "balpres")
+    assert page.has_more and len(page.listings) == 20  # the ad slot is not a listing
+    for offer, listing in zip(offers, page.listings):
+        assert listing.platform == "olx" and listing.keyword == "balpres"
+        assert listing.listing_id == str(offer.offer_id)
+        assert listing.url.startswith("https://www.olx.co.id/item/")
+        assert listing.url.endswith(f"-iid-{offer.offer_id}")
+        assert listing.title == offer.title
+        assert parse_price_idr(listing.price_text) == offer.price_idr
+        assert listing.price_text.startswith("Rp ")
+        assert listing.location == olx.olx_city(offer.city)  # the city, not the kecamatan
+        assert listing.seller_id == str(offer.seller_id)
+        assert listing.seller_name == offer.seller_name
+        assert listing.seller_url == f"https://www.olx.co.id/profile/{offer.seller_id}"
+        assert listing.image_urls == [f"{olx.IMAGE_HOST}/{offer.image_key}-ID/image;s=300x600;q=60"]
+        assert listing.posted_at == olx.posted(offer, date(2025, 6, 1))
+    last = parse_search_body(load_profile("olx"), olx.search_page("balpres", offers[:5], False,
+                                                                  5, date(2025, 6, 1)),
+                             PAGE_URL, "balpres")
+    assert len(last.listings) == 5 and not last.has_more
+
+
+def test_olx_dates_and_city_names():
+    offer = search(build_catalogue(), "kaos")[0]
+    posted = datetime.fromisoformat(offer.posted_at).date()
+    assert olx.posted(offer, posted) == "Hari ini"
+    assert olx.posted(offer, date.fromordinal(posted.toordinal() + 1)) == "Kemarin"
+    assert olx.posted(offer, date.fromordinal(posted.toordinal() + 3)) == "3 hari yang lalu"
+    assert olx.olx_city("Medan") == "Medan Kota" and olx.olx_city("Kab. Bandung") == "Bandung Kab."
+
+
+def test_handwritten_card_markup_is_read_whatever_its_whitespace():
+    html = """<ul data-aut-id="itemsList"><li data-aut-id="itemBox">
+      <a href="/item/bal-jaket-korea-iid-987">
+        <span data-aut-id="itemPrice">Rp 2.500.000</span>
+        <span data-aut-id="itemTitle">  Bal <b>jaket</b>
+           Korea </span></a>
+      <div><span data-aut-id="item-location">Batam Kota</span>
+        <span><span>Kemarin</span></span></div>
+    </li></ul>"""
+    (listing,) = parse_search_body(load_profile("olx"), html, PAGE_URL, "bal").listings
+    assert listing.listing_id == "987" and listing.title == "Bal jaket Korea"
+    assert listing.url == "https://www.olx.co.id/item/bal-jaket-korea-iid-987"
+    assert listing.location == "Batam Kota"  # no kecamatan before it: kept whole
+    assert listing.posted_at == "Kemarin"
+    assert listing.seller_id is None and listing.image_urls == []
+
+
+def test_walls_and_other_pages_are_not_read_as_no_results():
+    profile = load_profile("olx")
+    with pytest.raises(BlockedError, match="olx: the page matches block pattern"):
+        parse_search_body(profile, olx.LOGIN_WALL, PAGE_URL, "balpres")
+    with pytest.raises(ResponseShapeError, match="not a results page"):
+        parse_search_body(profile, "<html><body><h1>Halaman tidak ditemukan</h1></body></html>",
+                          PAGE_URL, "balpres")
+    card_without_title = ('<ul data-aut-id="itemsList"><li data-aut-id="itemBox">'
+                          '<a href="/item/x-iid-1"></a></li></ul>')
+    with pytest.raises(ResponseShapeError, match="a listing has no title"):
+        parse_search_body(profile, card_without_title, PAGE_URL, "balpres")
+    empty = parse_search_body(profile, '<ul data-aut-id="itemsList"></ul>', PAGE_URL, "x")
+    assert empty.listings == [] and not empty.has_more
+
+
+JSON_PROFILE = """\
+[site]
+name = "shop-api"
+allowed_domains = ["shop.example"]
+
+[search]
+url = "https://api.shop.example/v1/ads?q={keyword}&offset={offset}&limit=2"
+format = "json"
+page_size = 2
+
+[listing]
+items = "json:[0].data.ads"
+
+[fields]
+listing_id = "json:ad_id"
+url = "json:links.web"
+title = "json:title"
+price_text = "json:price.value"
+location = "json:locations[0].city"
+seller_id = "json:user.id"
+image_urls = "json:images[*].url"
+"""
+
+
+def test_json_profile_extraction():
+    profile = parse_profile(JSON_PROFILE, "shop-api.toml")
+    assert profile.search.url_and_body("bal", 3)[0].endswith("q=bal&offset=4&limit=2")
+    ads = [{"ad_id": 11, "title": "Bal kaos", "links": {"web": "/ad/11"},
+            "price": {"value": 1500000}, "locations": [{"city": "KOTA MEDAN"}],
+            "user": {"id": 7}, "images": [{"url": "https://img/1.jpg"}, {"url": "/2.jpg"}]},
+           {"ad_id": "12", "title": "Karungan", "links": {"web": "https://shop.example/ad/12"}}]
+    body = json.dumps([{"data": {"ads": ads}}])
+    page = parse_search_body(profile, body, "https://api.shop.example/v1/ads?q=bal", "bal")
+    first, second = page.listings
+    assert page.has_more  # a full page under "full_page" paging
+    assert (first.listing_id, first.url, first.price_text, first.location, first.seller_id) == (
+        "11", "https://api.shop.example/ad/11", "1500000", "KOTA MEDAN", "7")
+    assert first.image_urls == ["https://img/1.jpg", "https://api.shop.example/2.jpg"]
+    assert second.listing_id == "12" and second.location is None and second.image_urls == []
+    with pytest.raises(ResponseShapeError, match="body is not JSON"):
+        parse_search_body(profile, "<html>captcha</html>", PAGE_URL, "bal")
+    with pytest.raises(ResponseShapeError, match=r"json:\[0\].data.ads is not one list"):
+        parse_search_body(profile, json.dumps([{"data": {}}]), PAGE_URL, "bal")
+
+
+# -- the spider ---------------------------------------------------------------------------
+
+def test_spider_takes_its_domains_and_requests_from_the_profiles(tmp_path):
+    spider = ProfileSpider(keywords="balpres")
+    assert set(spider.profiles) == {"olx"} and spider.allowed_domains == ["olx.co.id"]
+    request = spider.search_request(ProfileKeyword("bal thrift", "olx"), 2)
+    assert request.url == "https://www.olx.co.id/items/q-bal%20thrift?page=2"
+    assert request.method == "GET" and request.headers["Accept-Language"] == b"id-ID,id;q=0.9"
+    path = tmp_path / "shop.toml"
+    path.write_text(GOOD, "utf-8")
+    assert ProfileSpider(profile=str(path)).allowed_domains == ["shop.example"]
+    with pytest.raises(ProfileError):
+        ProfileSpider(profile="nosuch")
+
+
+def _crawl(replica, db, profile, keywords):
+    result = run_command(
+        "scrapy", "crawl", "profile", "-a", f"profile={profile}", "-a", f"keywords={keywords}",
+        "-a", "max_pages=2", "-s", f"THRIFTWATCH_DB={db}",
+        "-s", f"THRIFTWATCH_REPLICA={replica.url}",
+        "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def test_crawl_with_the_shipped_olx_profile(replica, tmp_path, catalogue):
+    conn = _crawl(replica, tmp_path / "olx.db", "olx", "balpres,__block__balpres")
+    rows = conn.execute("SELECT * FROM observations ORDER BY id").fetchall()
+    offers = {o.offer_id: o for o in search(catalogue, "balpres")[:2 * olx.PAGE_SIZE]}
+    assert {r["platform"] for r in rows} == {"olx"} and {r["keyword"] for r in rows} == {"balpres"}
+    assert sorted(int(r["listing_id"]) for r in rows) == sorted(offers)  # 2 pages of 20
+    for row in rows:
+        offer = offers[int(row["listing_id"])]
+        assert row["price_idr"] == offer.price_idr  # from "Rp 1.500.000" by the normaliser
+        assert row["location"] == offer.city
+        assert "," not in row["location"]
+        assert row["url"].startswith("https://www.olx.co.id/item/")
+        assert row["url"].endswith(f"-iid-{offer.offer_id}")
+    captures = {r["url"] for r in conn.execute("SELECT url FROM captures")}
+    assert {"https://www.olx.co.id/items/q-balpres?page=1",
+            "https://www.olx.co.id/items/q-balpres?page=2",
+            "https://www.olx.co.id/items/q-__block__balpres?page=1"} <= captures
+    assert not any("127.0.0.1" in url for url in captures)
+    faults = conn.execute("SELECT kind, url, detail FROM faults").fetchall()
+    assert [(f["kind"], f["url"]) for f in faults] == [
+        ("blocked", "https://www.olx.co.id/items/q-__block__balpres?page=1")]
+    assert "block pattern" in faults[0]["detail"]
+    run = conn.execute("SELECT platform, status FROM runs").fetchone()
+    assert tuple(run) == ("profile", "finished")
+
+
+def test_crawl_with_a_profile_file_of_ones_own(replica, tmp_path, catalogue):
+    profile = tmp_path / "olx-xpath.toml"
+    profile.write_text("""\
+[site]
+name = "olx-xpath"
+allowed_domains = ["www.olx.co.id"]
+
+[search]
+url = "https://www.olx.co.id/items/q-{keyword}?page={page}"
+page_size = 20
+
+[listing]
+items = "xpath://li[@data-aut-id='itemBox']"
+
+[fields]
+listing_id = "xpath:substring-after(a/@href, '-iid-')"
+url = "xpath:a/@href"
+title = "xpath:.//span[@data-aut-id='itemTitle']/text()"
+price_text = "xpath:.//span[@data-aut-id='itemPrice']"
+""", "utf-8")
+    conn = _crawl(replica, tmp_path / "own.db", profile, "bal thrift")
+    rows = conn.execute(
+        "SELECT platform, listing_id, keyword, price_idr FROM observations").fetchall()
+    expected = {o.offer_id: o.price_idr for o in search(catalogue, "bal thrift")[:40]}
+    assert {(r["platform"], r["keyword"]) for r in rows} == {("olx-xpath", "bal thrift")}
+    assert {int(r["listing_id"]): r["price_idr"] for r in rows} == expected
+    captures = {r["url"] for r in conn.execute("SELECT url FROM captures")}
+    assert "https://www.olx.co.id/items/q-bal%20thrift?page=2" in captures
