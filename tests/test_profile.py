@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from crawler.normalise import normalise_city, parse_price_idr
+from crawler.normalise import parse_price_idr
 from crawler.replica import olx
 from crawler.replica.catalogue import build_catalogue, search
 from spiders.base import BlockedError, ResponseShapeError
