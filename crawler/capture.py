@@ -18,8 +18,8 @@ SECRET_HEADERS = frozenset(
 CAPTURE_META_KEY = "thriftwatch_capture"
 # ... and (capture_id, png_sha256) of the screenshot taken of a rendered page.
 SCREENSHOT_META_KEY = "thriftwatch_screenshot"
-# Set to True on a request whose response carries credentials (an access-token exchange):
-# the store then keeps the fetch's metadata but never its body.
+# Set to True on a request whose exchange carries credentials (an access-token exchange):
+# the store then keeps the fetch's metadata but neither body.
 CREDENTIALS_META_KEY = "thriftwatch_credentials"
 REDACTED_BODY = b"[body withheld: the response carries credentials]"
 
@@ -33,13 +33,17 @@ class Capture:
     status: int
     request_headers: dict[str, str]
     response_headers: dict[str, str]
-    request_body_sha256: str | None
+    request_body: bytes | None
     body: bytes
     fetched_at: str
 
     @property
     def body_sha256(self) -> str:
         return sha256_hex(self.body)
+
+    @property
+    def request_body_sha256(self) -> str | None:
+        return sha256_hex(self.request_body) if self.request_body else None
 
 
 def sha256_hex(data: bytes) -> str:

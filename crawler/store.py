@@ -120,10 +120,9 @@ class EvidenceStore:
         """Store a fetch (or a screenshot); its body is stored once however often it is seen."""
         digest = capture.body_sha256
         with self._transaction():
-            if self.conn.execute("SELECT 1 FROM capture_bodies WHERE sha256 = ?",
-                                 [digest]).fetchone() is None:
-                self._append("capture_bodies", {"sha256": digest, "size": len(capture.body),
-                                                "encoding": "zlib", "body": compress(capture.body)})
+            self._keep_body(digest, capture.body)
+            if capture.request_body:
+                self._keep_body(capture.request_body_sha256, capture.request_body)
             capture_id = self._append("captures", {
                 "run_id": run_id, "kind": kind, "url": capture.url, "method": capture.method,
                 "status": capture.status,
@@ -133,6 +132,13 @@ class EvidenceStore:
                 "body_sha256": digest, "fetched_at": capture.fetched_at, "replica": replica,
             })
         return capture_id, digest
+
+    def _keep_body(self, digest: str, body: bytes) -> None:
+        """Store ``body`` under its SHA-256 unless it is stored already."""
+        if self.conn.execute("SELECT 1 FROM capture_bodies WHERE sha256 = ?",
+                             [digest]).fetchone() is None:
+            self._append("capture_bodies", {"sha256": digest, "size": len(body),
+                                            "encoding": "zlib", "body": compress(body)})
 
     def capture_body(self, sha256: str) -> bytes:
         row = self.conn.execute("SELECT body FROM capture_bodies WHERE sha256 = ?",
@@ -181,9 +187,27 @@ class EvidenceStore:
         self.conn.execute(_UPSERT_LISTING, {**row, "observation_id": observation_id})
         return observation_id
 
-    def export_records(self, *, flagged_only: bool = False) -> Iterator[dict[str, Any]]:
-        """One record per listing: its latest observation, verdict and first/last sighting."""
-        where = "WHERE f.flagged = 1" if flagged_only else ""
+    def export_records(self, *, flagged_only: bool = False, platform: str | None = None,
+                       since: str | None = None, level: str | None = None,
+                       ) -> Iterator[dict[str, Any]]:
+        """One record per listing: its latest observation, verdict and first/last sighting.
+
+        Filters: only flagged listings, one platform, last seen at or after ``since``
+        (an ISO UTC time), or one verdict level.
+        """
+        conditions, params = [], []
+        if flagged_only:
+            conditions.append("f.flagged = 1")
+        if platform:
+            conditions.append("l.platform = ?")
+            params.append(platform)
+        if since:
+            conditions.append("l.last_seen >= ?")
+            params.append(since)
+        if level:
+            conditions.append("COALESCE(f.level, 'none') = ?")
+            params.append(level)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         sql = f"""
             SELECT o.*, l.first_seen, l.last_seen, f.flagged, f.score, f.level, f.reasons,
                    f.lexicon_version
@@ -193,8 +217,24 @@ class EvidenceStore:
             {where}
             ORDER BY l.platform, l.listing_id
         """
-        for row in self.db.query(sql):
+        for row in self.db.query(sql, params):
             yield _export_record(row)
+
+    def evidence_of(self, listings: Iterable[Mapping[str, Any]]) -> list[int]:
+        """Ids of the captures behind ``listings``: every sighting's page and screenshot."""
+        keys = [(r["platform"], r["listing_id"]) for r in listings]
+        ids: set[int] = set()
+        for platform, listing_id in keys:
+            for capture_id, shot in self.conn.execute(
+                    "SELECT capture_id, screenshot_sha256 FROM observations "
+                    "WHERE platform = ? AND listing_id = ?", [platform, listing_id]):
+                if capture_id is not None:
+                    ids.add(capture_id)
+                if shot is not None:
+                    ids.update(row[0] for row in self.conn.execute(
+                        "SELECT id FROM captures WHERE kind = 'screenshot' AND body_sha256 = ?",
+                        [shot]))
+        return sorted(ids)
 
 
 _UPSERT_LISTING = """

@@ -22,7 +22,6 @@ from crawler.capture import (
     SCREENSHOT_META_KEY,
     Capture,
     redact_headers,
-    sha256_hex,
     strip_query_secrets,
     utc_now,
 )
@@ -92,14 +91,15 @@ class StorePipeline:
             return
         replica = request.meta.get(REPLICA_META_KEY)
         rendered = "playwright" in response.flags
+        secret = request.meta.get(CREDENTIALS_META_KEY)
         capture = Capture(
             url=strip_query_secrets(response.url),
             method=request.method,
             status=response.status,
             request_headers=redact_headers(request.headers),
             response_headers=redact_headers(response.headers),
-            request_body_sha256=sha256_hex(request.body) if request.body else None,
-            body=REDACTED_BODY if request.meta.get(CREDENTIALS_META_KEY) else response.body,
+            request_body=None if secret else request.body or None,
+            body=REDACTED_BODY if secret else response.body,
             fetched_at=utc_now(),
         )
         request.meta[CAPTURE_META_KEY] = self.store.add_capture(
@@ -110,7 +110,7 @@ class StorePipeline:
             return
         screenshot = page_method_result(request.meta, SCREENSHOT_METHOD)
         if isinstance(screenshot, bytes):
-            shot = replace(capture, method="SCREENSHOT", status=200, request_body_sha256=None,
+            shot = replace(capture, method="SCREENSHOT", status=200, request_body=None,
                            response_headers={"content-type": "image/png"}, body=screenshot)
             request.meta[SCREENSHOT_META_KEY] = self.store.add_capture(
                 self.run_id, shot, replica, kind="screenshot")
@@ -118,7 +118,7 @@ class StorePipeline:
             fetched = Capture(url=strip_query_secrets(data.url), method=data.method,
                               status=data.status, request_headers={},
                               response_headers=redact_headers(data.headers),
-                              request_body_sha256=None, body=data.body,
+                              request_body=None, body=data.body,
                               fetched_at=capture.fetched_at)
             self.store.add_capture(self.run_id, fetched, replica, kind="data")
 

@@ -14,7 +14,7 @@ from tests.conftest import run_command
 
 def _capture(body: bytes) -> Capture:
     return Capture(url="https://gql.tokopedia.com/graphql/SearchProductV5Query", method="POST",
-                   status=200, request_headers={}, response_headers={}, request_body_sha256=None,
+                   status=200, request_headers={}, response_headers={}, request_body=None,
                    body=body, fetched_at="2026-11-29T00:00:00.000Z")
 
 

@@ -12,7 +12,7 @@ from crawler.store import SCHEMA_VERSION, EvidenceStore, StoreError
 def _capture(body: bytes, url="https://gql.tokopedia.com/graphql/SearchProductV5Query"):
     return Capture(url=url, method="POST", status=200, request_headers={"accept": "*/*"},
                    response_headers={"content-type": "application/json"},
-                   request_body_sha256="ab" * 32, body=body, fetched_at="2026-11-29T00:00:00.000Z")
+                   request_body=b'[{"q": "balpres"}]', body=body, fetched_at="2026-11-29T00:00:00.000Z")
 
 
 def _listing(**fields):
@@ -36,8 +36,11 @@ def test_identical_bodies_are_stored_once_and_read_back(store):
     first = store.add_capture(run, _capture(b'{"a": 1}' * 100), replica=None)
     second = store.add_capture(run, _capture(b'{"a": 1}' * 100), replica="http://127.0.0.1:9")
     assert first[1] == second[1] and first[0] != second[0]
-    assert store.db["capture_bodies"].count == 1 and store.db["captures"].count == 2
+    # one response body and one request body, each stored once
+    assert store.db["capture_bodies"].count == 2 and store.db["captures"].count == 2
     assert store.capture_body(first[1]) == b'{"a": 1}' * 100
+    [request_digest] = {c["request_body_sha256"] for c in store.db["captures"].rows}
+    assert store.capture_body(request_digest) == b'[{"q": "balpres"}]'
     [stored] = store.db["capture_bodies"].rows_where("sha256 = ?", [first[1]])
     assert stored["size"] == 800 and len(stored["body"]) < 100  # compressed
 

@@ -1,36 +1,81 @@
-"""``thriftwatch export --db PATH --format jsonl|csv [--flagged-only] [-o FILE]``."""
+"""``thriftwatch export --db PATH --format jsonl|csv|warc|bundle [filters] [-o FILE]``."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from crawler.export import FORMATS, write_records
+from crawler.export import write_records
 from crawler.store import EvidenceStore
+
+LEVELS = ("strong", "medium", "weak", "none")
+_RELATIVE = re.compile(r"^(\d+)([dhw])$")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("export", help="write listings from an evidence DB")
+    parser = subparsers.add_parser("export", help="write listings or evidence from an evidence DB")
     parser.add_argument("--db", type=Path, required=True)
-    parser.add_argument("--format", choices=FORMATS, default="jsonl")
+    parser.add_argument("--format", choices=("jsonl", "csv", "warc", "bundle"), default="jsonl",
+                        help="listings as jsonl/csv, their captures as WARC 1.1, or a case "
+                             "bundle (zip: listings.csv, WARC, screenshots, manifest)")
     parser.add_argument("--flagged-only", action="store_true")
-    parser.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    parser.add_argument("--platform", help="only this platform")
+    parser.add_argument("--since", type=parse_since,
+                        help="last seen since: an ISO date/time (UTC) or 7d, 24h, 2w")
+    parser.add_argument("--level", choices=LEVELS, help="only this verdict level")
+    parser.add_argument("-o", "--output", type=Path,
+                        help="file to write (default: stdout; required for warc and bundle)")
     parser.set_defaults(run=run)
+
+
+def parse_since(value: str) -> str:
+    """``7d`` / ``24h`` / ``2w`` before now, or an ISO date or time, as an ISO UTC time."""
+    relative = _RELATIVE.match(value.strip())
+    if relative:
+        unit = {"d": "days", "h": "hours", "w": "weeks"}[relative[2]]
+        moment = datetime.now(timezone.utc) - timedelta(**{unit: int(relative[1])})
+    else:
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"--since takes an ISO date or time, or 7d/24h/2w, not {value!r}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def run(args: argparse.Namespace) -> int:
     if not args.db.exists():
         raise ValueError(f"no evidence DB at {args.db}")
+    if args.format in ("warc", "bundle") and args.output is None:
+        raise ValueError(f"--format {args.format} writes a file: give -o FILE")
+    filters = {"flagged_only": args.flagged_only, "platform": args.platform,
+               "since": args.since, "level": args.level}
     store = EvidenceStore(args.db)
     try:
-        records = store.export_records(flagged_only=args.flagged_only)
-        if args.output is None:
-            write_records(records, sys.stdout, args.format)
-            return 0
-        with args.output.open("w", encoding="utf-8", newline="") as out:
-            count = write_records(records, out, args.format)
-        print(f"{count} listings written to {args.output}", file=sys.stderr)
+        if args.format == "bundle":
+            from crawler.bundle import write_bundle
+
+            digest = write_bundle(store, args.output, filters)
+            print(f"bundle written to {args.output}; manifest SHA-256 {digest}", file=sys.stderr)
+        elif args.format == "warc":
+            from crawler.warc import write_warc
+
+            capture_ids = store.evidence_of(store.export_records(**filters)) \
+                if any(filters.values()) else None
+            with args.output.open("wb") as out:
+                count = write_warc(store, out, args.output.name, capture_ids)
+            print(f"{count} WARC records written to {args.output}", file=sys.stderr)
+        elif args.output is None:
+            write_records(store.export_records(**filters), sys.stdout, args.format)
+        else:
+            with args.output.open("w", encoding="utf-8", newline="") as out:
+                count = write_records(store.export_records(**filters), out, args.format)
+            print(f"{count} listings written to {args.output}", file=sys.stderr)
     finally:
         store.close()
     return 0

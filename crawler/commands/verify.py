@@ -1,4 +1,4 @@
-"""``thriftwatch verify --db PATH``: prove the evidence DB is as it was written."""
+"""``thriftwatch verify --db PATH | --bundle FILE``: prove evidence is as it was written."""
 
 from __future__ import annotations
 
@@ -11,12 +11,17 @@ from crawler.verify import verify_db
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "verify", help="recompute every row hash and capture digest of an evidence DB")
-    parser.add_argument("--db", type=Path, required=True)
+        "verify", help="recompute every row hash and capture digest of an evidence DB, "
+                       "or every file hash of a case bundle")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--db", type=Path, help="an evidence DB")
+    target.add_argument("--bundle", type=Path, help="a bundle from `export --format bundle`")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.bundle is not None:
+        return _verify_bundle(args.bundle)
     if not args.db.exists():
         raise ValueError(f"no evidence DB at {args.db}")
     result = verify_db(args.db)
@@ -26,5 +31,20 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"BROKEN: {result.problems[0]}", file=sys.stderr)
     for problem in result.problems[1:20]:
+        print(f"  also: {problem}", file=sys.stderr)
+    return 1
+
+
+def _verify_bundle(path: Path) -> int:
+    from crawler.bundle import verify_bundle
+
+    if not path.exists():
+        raise ValueError(f"no bundle at {path}")
+    check = verify_bundle(path)
+    if check.ok:
+        print(f"OK: {check.files} files match the manifest (SHA-256 {check.manifest_sha256})")
+        return 0
+    print(f"BROKEN: {check.problems[0]}", file=sys.stderr)
+    for problem in check.problems[1:20]:
         print(f"  also: {problem}", file=sys.stderr)
     return 1
