@@ -13,7 +13,7 @@ from crawler.lexicon import LexiconError
 from crawler.store import StoreError
 
 # Subcommands in the order ``thriftwatch --help`` lists them.
-COMMANDS = ("crawl", "demo", "export", "verify", "replica")
+COMMANDS = ("crawl", "demo", "export", "verify", "recheck", "serve", "replica")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -44,3 +44,16 @@ class Listing:
     level: str | None = None
     reasons: list[dict[str, Any]] = field(default_factory=list)
     lexicon_version: str | None = None
+
+
+@dataclass
+class Recheck:
+    """A revisit of a known listing's page: ``status`` is "live", "removed" or "blocked"."""
+
+    platform: str
+    listing_id: str
+    url: str
+    status: str
+    http_status: int | None = None
+    detail: str | None = None
+    capture_id: int | None = None

@@ -40,6 +40,10 @@ TABLES: dict[str, dict[str, type]] = {
               "reasons": str, "lexicon_version": str, **CHAIN},
     "faults": {"id": int, "run_id": int, "capture_id": int, "url": str, "kind": str,
                "detail": str, "at": str, **CHAIN},
+    # A known listing revisited: is it still live, removed (taken down) or blocked from view?
+    "rechecks": {"id": int, "run_id": int, "platform": str, "listing_id": str, "url": str,
+                 "status": str, "http_status": int, "detail": str, "capture_id": int,
+                 "checked_at": str, **CHAIN},
 }
 
 VIEWS = {
@@ -74,6 +78,7 @@ def create(db: sqlite_utils.Database) -> None:
     db["flags"].create_index(["observation_id"], unique=True)
     db["flags"].create_index(["level"])
     db["run_ends"].create_index(["run_id"], unique=True)
+    db["rechecks"].create_index(["platform", "listing_id"])
     # The current view of each listing: derived from observations, so it may change.
     db["listings"].create(
         {"platform": str, "listing_id": str, "url": str, "title": str, "description": str,

@@ -154,6 +154,29 @@ class EvidenceStore:
             return self._append("faults", {"run_id": run_id, "capture_id": capture_id, "url": url,
                                            "kind": kind, "detail": detail[:2000], "at": utc_now()})
 
+    def add_recheck(self, run_id: int, recheck: Mapping[str, Any]) -> int:
+        """Record a revisit of a known listing: live, removed or blocked, with its capture."""
+        with self._transaction():
+            return self._append("rechecks", {
+                "run_id": run_id, **{k: recheck.get(k) for k in (
+                    "platform", "listing_id", "url", "status", "http_status", "detail",
+                    "capture_id")},
+                "checked_at": utc_now()})
+
+    def listings_to_recheck(self, *, flagged_only: bool = False,
+                            platform: str | None = None) -> list[dict[str, Any]]:
+        """Known listings (platform, listing_id, url), optionally only the flagged ones."""
+        sql = """SELECT l.platform, l.listing_id, l.url FROM listings l
+                 LEFT JOIN flags f ON f.observation_id = l.last_observation_id
+                 WHERE l.url IS NOT NULL AND l.url != ''"""
+        params: list[Any] = []
+        if flagged_only:
+            sql += " AND f.flagged = 1"
+        if platform:
+            sql += " AND l.platform = ?"
+            params.append(platform)
+        return list(self.db.query(sql + " ORDER BY l.platform, l.listing_id", params))
+
     # -- listings -------------------------------------------------------------------------
 
     def add_observation(self, run_id: int, listing: Mapping[str, Any]) -> int:

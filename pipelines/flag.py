@@ -8,6 +8,7 @@ from itemadapter import ItemAdapter
 
 from crawler.config import Config
 from crawler.flagger import flag
+from crawler.items import Listing
 from crawler.lexicon import Lexicon, load_lexicon
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ class FlagPipeline:
         self.stats.set_value("thriftwatch/lexicon_version", self.lexicon.version)
 
     def process_item(self, item):
+        if not isinstance(item, Listing):
+            return item
         adapter = ItemAdapter(item)
         verdict = flag(adapter.asdict(), self.lexicon).as_dict()
         for name, value in verdict.items():

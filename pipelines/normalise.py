@@ -5,6 +5,7 @@ from __future__ import annotations
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
+from crawler.items import Listing
 from crawler.normalise import normalise_listing
 
 REQUIRED = ("platform", "listing_id", "url", "title")
@@ -14,6 +15,8 @@ class NormalisePipeline:
     """Refuses listings missing what identifies them; normalises the rest in place."""
 
     def process_item(self, item):
+        if not isinstance(item, Listing):
+            return item
         adapter = ItemAdapter(item)
         missing = [name for name in REQUIRED if not adapter.get(name)]
         if missing:

@@ -26,6 +26,7 @@ from crawler.capture import (
     utc_now,
 )
 from crawler.config import Config
+from crawler.items import Recheck
 from crawler.replica_handler import REPLICA_META_KEY
 from crawler.store import EvidenceStore
 
@@ -132,6 +133,9 @@ class StorePipeline:
                              detail=detail, capture_id=capture_id)
 
     def process_item(self, item):
+        if isinstance(item, Recheck):
+            self.store.add_recheck(self.run_id, ItemAdapter(item).asdict())
+            return item
         self.store.add_observation(self.run_id, ItemAdapter(item).asdict())
         self.crawler.stats.inc_value("thriftwatch/observations")
         return item

@@ -18,6 +18,7 @@ from types import TracebackType
 from aiohttp import web
 
 import crawler.replica
+from crawler.replica import listing_pages
 from crawler.replica.catalogue import build_catalogue
 
 Handler = Callable[[web.Request, str], Awaitable[web.Response]]
@@ -48,6 +49,9 @@ text-anchor="middle" fill="#fff" font-family="sans-serif">replica</text></svg>""
 
 async def _route(request: web.Request) -> web.Response:
     host = request.match_info["host"]
+    path = "/" + request.match_info["path"]
+    if request.method == "GET" and listing_pages.is_listing_page(host, path):
+        return listing_pages.listing_page(request, f"https://{host}{path}")
     handler = PLATFORM_HOSTS.get(host)
     if handler is None and _IMAGE.search(request.path):
         # Product photos on any CDN host: a placeholder, so rendered pages and their
@@ -57,7 +61,7 @@ async def _route(request: web.Request) -> web.Response:
                             content_type="image/svg+xml")
     if handler is None:
         return web.json_response({"message": f"the replica does not serve {host}"}, status=404)
-    return await handler(request, "/" + request.match_info["path"])
+    return await handler(request, path)
 
 
 async def _index(request: web.Request) -> web.Response:
@@ -72,7 +76,9 @@ async def _index(request: web.Request) -> web.Response:
 def build_app(seed: int = 2026, size: int = 3000) -> web.Application:
     app = web.Application(client_max_size=1024**2)
     app["catalogue"] = build_catalogue(seed=seed, size=size)
+    app[listing_pages.STATE_KEY] = {}
     app.router.add_get("/", _index)
+    app.router.add_post("/_replica/listing-state", listing_pages.set_state)
     app.router.add_route("*", "/{host}/{path:.*}", _route)
     return app
 
@@ -111,6 +117,12 @@ class ReplicaServer:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]
+
+    def set_listing_state(self, url: str, state: str) -> None:
+        """Mark a listing page "removed" (taken down), "blocked" or "live" again."""
+        if state not in listing_pages.STATES:
+            raise ValueError(f"state must be one of {listing_pages.STATES}, not {state!r}")
+        self._runner.app[listing_pages.STATE_KEY][listing_pages.listing_key(url)] = state
 
     def stop(self) -> None:
         if self._runner is not None:

@@ -1,0 +1,50 @@
+"""Datasette plugin for ``thriftwatch serve``: links evidence hashes to the evidence itself.
+
+A cell holding a capture or screenshot SHA-256 becomes a link to ``/-/capture/SHA256``,
+which serves the stored body decompressed (PNG screenshots as images, pages as text).
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+from datasette import Response, hookimpl
+from markupsafe import Markup, escape
+
+HASH_COLUMNS = {"capture_sha256", "screenshot_sha256", "body_sha256", "sha256",
+                "request_body_sha256"}
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@hookimpl
+def render_cell(value, column, table, database, datasette):
+    if column in HASH_COLUMNS and isinstance(value, str) and _SHA256.match(value):
+        return Markup(f'<a href="/-/capture/{value}" title="open the stored evidence">'
+                      f"{escape(value[:16])}…</a>")
+    return None
+
+
+async def capture(datasette, request):
+    digest = request.url_vars["sha256"]
+    db = datasette.get_database()
+    rows = await db.execute(
+        "SELECT b.body, c.kind, c.response_headers FROM capture_bodies b "
+        "LEFT JOIN captures c ON c.body_sha256 = b.sha256 WHERE b.sha256 = ? LIMIT 1", [digest])
+    row = rows.first()
+    if row is None:
+        return Response.text(f"no capture with SHA-256 {digest}", status=404)
+    body = zlib.decompress(row["body"])
+    if row["kind"] == "screenshot":
+        content_type = "image/png"
+    else:
+        # Shown as text, never rendered: a stored page must not run its scripts here.
+        content_type = "text/plain; charset=utf-8"
+    return Response(body, content_type=content_type,
+                    headers={"X-Content-SHA256": digest,
+                             "Content-Security-Policy": "default-src 'none'; img-src 'self'"})
+
+
+@hookimpl
+def register_routes():
+    return [(r"^/-/capture/(?P<sha256>[0-9a-f]{64})$", capture)]
