@@ -44,6 +44,9 @@ TABLES: dict[str, dict[str, type]] = {
     "rechecks": {"id": int, "run_id": int, "platform": str, "listing_id": str, "url": str,
                  "status": str, "http_status": int, "detail": str, "capture_id": int,
                  "checked_at": str, **CHAIN},
+    # A finished run's health (crawler.health): "ok", "warning" or "failing", and the findings.
+    "run_health": {"id": int, "run_id": int, "platform": str, "status": str, "findings": str,
+                   "checked_at": str, **CHAIN},
 }
 
 VIEWS = {
@@ -66,6 +69,24 @@ VIEWS = {
 }
 
 
+# Keep the full-text index in step with listings, touching it only when the text changes
+# (a re-sighting with the same title, the usual case, costs the index nothing).
+FTS_TRIGGERS = (
+    """CREATE TRIGGER listings_ai AFTER INSERT ON listings BEGIN
+         INSERT INTO listings_fts (rowid, title, description)
+         VALUES (new.rowid, new.title, new.description); END""",
+    """CREATE TRIGGER listings_ad AFTER DELETE ON listings BEGIN
+         INSERT INTO listings_fts (listings_fts, rowid, title, description)
+         VALUES ('delete', old.rowid, old.title, old.description); END""",
+    """CREATE TRIGGER listings_au AFTER UPDATE OF title, description ON listings
+       WHEN old.title IS NOT new.title OR old.description IS NOT new.description BEGIN
+         INSERT INTO listings_fts (listings_fts, rowid, title, description)
+         VALUES ('delete', old.rowid, old.title, old.description);
+         INSERT INTO listings_fts (rowid, title, description)
+         VALUES (new.rowid, new.title, new.description); END""",
+)
+
+
 def create(db: sqlite_utils.Database) -> None:
     """Create every table, index, view and trigger of an empty evidence DB."""
     for name, columns in TABLES.items():
@@ -79,6 +100,7 @@ def create(db: sqlite_utils.Database) -> None:
     db["flags"].create_index(["level"])
     db["run_ends"].create_index(["run_id"], unique=True)
     db["rechecks"].create_index(["platform", "listing_id"])
+    db["run_health"].create_index(["run_id"])
     # The current view of each listing: derived from observations, so it may change.
     db["listings"].create(
         {"platform": str, "listing_id": str, "url": str, "title": str, "description": str,
@@ -88,7 +110,9 @@ def create(db: sqlite_utils.Database) -> None:
         pk=("platform", "listing_id"),
     )
     db["listings"].create_index(["seller_id"])
-    db["listings"].enable_fts(["title", "description"], create_triggers=True)
+    db["listings"].enable_fts(["title", "description"])
+    for statement in FTS_TRIGGERS:
+        db.execute(statement)
     for name, sql in VIEWS.items():
         db.create_view(name, sql)
     for table in EVIDENCE_TABLES:

@@ -46,12 +46,16 @@ class EvidenceStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
+        """One write transaction; chain heads are read once inside it, then kept in memory."""
         self.conn.execute("BEGIN IMMEDIATE")
+        self._heads: dict[str, tuple[int, str]] = {}
         try:
             yield
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
+        finally:
+            self._heads = {}
         self.conn.execute("COMMIT")
 
     def _migrate(self) -> None:
@@ -74,15 +78,17 @@ class EvidenceStore:
 
     def _append(self, table: str, row: Mapping[str, Any]) -> int:
         """Insert ``row`` at the head of ``table``'s chain; call inside a transaction."""
-        head = self.conn.execute(
-            f"SELECT id, row_hash FROM {table} ORDER BY id DESC LIMIT 1").fetchone()
+        head = self._heads.get(table)
+        if head is None:
+            head = self.conn.execute(
+                f"SELECT id, row_hash FROM {table} ORDER BY id DESC LIMIT 1").fetchone() \
+                or (0, GENESIS)
         # Every column, so the hashed row is exactly the row that is read back later.
         full = {**dict.fromkeys(schema.TABLES[table]), **row,
-                "id": head[0] + 1 if head else 1, "prev_hash": head[1] if head else GENESIS}
+                "id": head[0] + 1, "prev_hash": head[1]}
         full["row_hash"] = row_hash(table, full)
-        columns = ", ".join(full)
-        self.conn.execute(f"INSERT INTO {table} ({columns}) VALUES "
-                          f"({', '.join(':' + c for c in full)})", full)
+        self.conn.execute(_INSERT[table], full)
+        self._heads[table] = (full["id"], full["row_hash"])
         return full["id"]
 
     def chain_heads(self) -> dict[str, dict[str, Any]]:
@@ -161,6 +167,15 @@ class EvidenceStore:
                 "run_id": run_id, **{k: recheck.get(k) for k in (
                     "platform", "listing_id", "url", "status", "http_status", "detail",
                     "capture_id")},
+                "checked_at": utc_now()})
+
+    def add_run_health(self, run_id: int, *, platform: str, status: str,
+                       findings: Iterable[Mapping[str, Any]]) -> int:
+        """Record a run's health check (see :mod:`crawler.health`)."""
+        with self._transaction():
+            return self._append("run_health", {
+                "run_id": run_id, "platform": platform, "status": status,
+                "findings": json.dumps(list(findings), ensure_ascii=False, sort_keys=True),
                 "checked_at": utc_now()})
 
     def listings_to_recheck(self, *, flagged_only: bool = False,
@@ -259,6 +274,12 @@ class EvidenceStore:
                         [shot]))
         return sorted(ids)
 
+
+_INSERT = {
+    table: f"INSERT INTO {table} ({', '.join(columns)}) "
+           f"VALUES ({', '.join(':' + c for c in columns)})"
+    for table, columns in schema.TABLES.items()
+}
 
 _UPSERT_LISTING = """
 INSERT INTO listings (platform, listing_id, url, title, description, price_idr, seller_id,
