@@ -2,8 +2,10 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# apt-get needs root; as another user, run `make APT="sudo apt-get" demo`.
+APT    ?= apt-get
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench install chromium clean
 
 $(BIN)/thriftwatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -11,7 +13,13 @@ $(BIN)/thriftwatch: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(BIN)/thriftwatch
+install: $(BIN)/thriftwatch chromium
+
+# Debian's Chromium, for the platforms whose results only a browser sees.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	    DEBIAN_FRONTEND=noninteractive $(APT) update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq chromium >/dev/null; }
 
 demo: install
 	$(BIN)/thriftwatch demo --db var/demo.db
@@ -21,6 +29,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/crawl.py
+	$(BIN)/python bench/store.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
