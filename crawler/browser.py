@@ -49,17 +49,29 @@ def launch_options(executable_path: str) -> dict[str, Any]:
 
 
 def prepare_rendered_request(request: Request, replica: str | None,
+                             cookies: list[dict[str, Any]] | None = None,
                              timeout_ms: float = 30_000) -> None:
     """Turn ``meta[RENDER_META_KEY]`` into scrapy-playwright meta on ``request``.
 
-    The page waits for the spider's selector, hands over the data fetches it watched,
-    and is screenshotted in full; scrapy-playwright closes it after (no leaked pages).
+    The page waits for the spider's selector, is scrolled for more results if the spider
+    asks (``"scroll": {"times", "feed"}``), hands over the data fetches it watched, and is
+    screenshotted in full; scrapy-playwright closes it after (no leaked pages). Session
+    ``cookies`` go into the browser context only: never into meta, logs or evidence.
     """
     render = request.meta[RENDER_META_KEY]
     request.meta["playwright"] = True
     request.meta.pop(INIT_CALLBACK_META_KEY, None)
+    if cookies:
+        async def add_cookies(page: Page, _: Request) -> None:
+            await page.context.add_cookies(cookies)
+
+        chain_page_init(request, add_cookies)
     methods = [PageMethod("wait_for_selector", render["wait_for"], state="attached",
                           timeout=timeout_ms)]
+    scroll = render.get("scroll")
+    if scroll and scroll["times"] > 0:
+        methods.append(PageMethod(scroll_for_more, scroll["times"], scroll["feed"],
+                                  render["data_url"]))
     if render.get("data_url"):
         collector = DataCollector(re.compile(render["data_url"]))
         chain_page_init(request, collector.watch)
@@ -68,6 +80,36 @@ def prepare_rendered_request(request: Request, replica: str | None,
     request.meta["playwright_page_methods"] = methods
     if replica is not None:
         chain_page_init(request, replica_router(replica))
+
+
+SCROLL_WAIT_MS = 10_000  # how long one scroll may take to bring its data page and draw it
+
+
+async def scroll_for_more(page: Page, times: int, feed: str, data_url: str) -> int:
+    """Scroll to the bottom up to ``times`` times while ``feed`` is on the page, each time
+    waiting for the page to fetch its next data page and draw it (the page grows).
+
+    Stops early when a scroll brings no fetch: the end of the results. Returns the number
+    of data pages the scrolling brought.
+    """
+    from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+
+    pattern = re.compile(data_url)
+    loaded = 0
+    for _ in range(times):
+        if await page.query_selector(feed) is None:
+            break
+        height = await page.evaluate("document.documentElement.scrollHeight")
+        try:
+            async with page.expect_response(lambda r: bool(pattern.search(r.url)),
+                                            timeout=SCROLL_WAIT_MS):
+                await page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+            await page.wait_for_function("h => document.documentElement.scrollHeight > h",
+                                         arg=height, timeout=SCROLL_WAIT_MS)
+        except PlaywrightTimeoutError:
+            break
+        loaded += 1
+    return loaded
 
 
 def page_method_result(meta: dict[str, Any], method: Any) -> Any:

@@ -58,7 +58,8 @@ class ReplicaDownloadHandler(BaseDownloadHandler):
         if RENDER_META_KEY in request.meta:
             from crawler.browser import prepare_rendered_request
 
-            prepare_rendered_request(request, self.replica)
+            prepare_rendered_request(request, self.replica,
+                                     getattr(self.crawler.spider, "session_cookies", None))
             response = await self.inner.download_request(request)
         elif self.replica is None:
             return await self.inner.download_request(request)

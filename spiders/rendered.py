@@ -27,13 +27,16 @@ class RenderedSearchSpider(SearchSpider):
     """A :class:`SearchSpider` whose search pages are rendered in Chromium.
 
     Subclasses add ``ready_selector`` (drawn once results, or a block wall, are on the
-    page) and optionally ``data_url`` (a regex of the page's data fetches to keep: they are
+    page), optionally ``scroll_feed``, and optionally ``data_url`` (a regex of the page's data fetches to keep: they are
     stored as evidence and handed to ``parse_page`` through :meth:`data_responses`).
     Every rendered page is also screenshotted in full and stored as evidence.
     """
 
     ready_selector: ClassVar[str]
     data_url: ClassVar[str | None] = None
+    # Set where results have no page URLs and scrolling to the bottom fetches more: the
+    # selector of a result; the page is then scrolled ``max_pages - 1`` times.
+    scroll_feed: ClassVar[str | None] = None
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -48,7 +51,10 @@ class RenderedSearchSpider(SearchSpider):
 
     def page_request(self, keyword: str, page: int) -> scrapy.Request:
         request = super().page_request(keyword, page)
-        request.meta[RENDER_META_KEY] = {"wait_for": self.ready_selector, "data_url": self.data_url}
+        render = {"wait_for": self.ready_selector, "data_url": self.data_url}
+        if self.scroll_feed:
+            render["scroll"] = {"times": self.max_pages - 1, "feed": self.scroll_feed}
+        request.meta[RENDER_META_KEY] = render
         return request
 
     @staticmethod

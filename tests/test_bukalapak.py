@@ -5,9 +5,9 @@ import json
 import math
 import socket
 import sqlite3
+import time
 import urllib.error
 import urllib.request
-import time
 import zlib
 
 import pytest

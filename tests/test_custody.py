@@ -91,8 +91,8 @@ def test_an_inserted_row_with_a_valid_hash_still_breaks_the_chain(db):
     forged = {**row, "id": 3, "title": "Forged listing", "prev_hash": row["row_hash"]}
     forged["row_hash"] = row_hash("observations", forged)
     columns = ", ".join(forged)
-    _tamper(db, *[f"UPDATE observations SET id = id + 100 WHERE id >= 3",
-                  f"UPDATE observations SET id = id - 99 WHERE id >= 100",
+    _tamper(db, *["UPDATE observations SET id = id + 100 WHERE id >= 3",
+                  "UPDATE observations SET id = id - 99 WHERE id >= 100",
                   (f"INSERT INTO observations ({columns}) VALUES "
                    f"({', '.join('?' * len(forged))})", list(forged.values()))])
     result = verify_db(db)

@@ -1,0 +1,1 @@
+"""Data files the spiders ship with."""
