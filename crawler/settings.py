@@ -22,6 +22,16 @@ DOWNLOAD_TIMEOUT = 60
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+# Retries wait: the server's Retry-After, else 1 s, 2 s, 4 s... (at most 60 s).
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.retry.BackoffRetryMiddleware": 550,
+}
+THRIFTWATCH_BACKOFF_BASE = 1.0
+THRIFTWATCH_BACKOFF_MAX = 60.0
+# No search page is this big: a larger answer is refused, not parsed.
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 
 # No code-execution or interactive consoles inside a crawl.
 REMOTE_CONTROL_ENABLED = False

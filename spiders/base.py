@@ -18,6 +18,17 @@ from crawler import signals
 from crawler.capture import CAPTURE_META_KEY, SCREENSHOT_META_KEY
 from crawler.config import Config
 from crawler.items import Listing
+from crawler.recheck import classify
+
+
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+
+
+def block_marker(response: Response) -> str | None:
+    """What on an unparseable page says it is a captcha or login wall, if anything."""
+    text = response.body[:200_000].decode("utf-8", "replace")
+    status, why = classify(response.status, text)
+    return why if status == "blocked" else None
 
 
 class ResponseShapeError(ValueError):
@@ -98,20 +109,36 @@ class SearchSpider(scrapy.Spider):
         raise NotImplementedError
 
     def page_request(self, keyword: str, page: int) -> scrapy.Request:
-        """``search_request`` wired to the shared callback and errback."""
-        return self.search_request(keyword, page).replace(
+        """``search_request`` wired to the shared callback and errback.
+
+        A search answered with a redirect is kept and recorded, not followed: real sites
+        redirect searches to login or captcha pages, and following could leave the platform.
+        """
+        request = self.search_request(keyword, page)
+        return request.replace(
             callback=self.parse_search, errback=self.page_failed,
             cb_kwargs={"keyword": keyword, "page": page},
+            meta={**request.meta, "dont_redirect": True,
+                  "handle_httpstatus_list": [*request.meta.get("handle_httpstatus_list", []),
+                                             *REDIRECT_STATUSES]},
         )
 
     def parse_search(self, response: Response, keyword: str, page: int) -> Iterator[Any]:
+        if response.status in REDIRECT_STATUSES:
+            target = response.headers.get("Location", b"").decode("latin-1")
+            self.record_fault(response, "blocked", f"search redirected to {target!r}")
+            return
         try:
             result = self.parse_page(response, keyword, page)
         except BlockedError as error:
             self.record_fault(response, "blocked", str(error))
             return
         except ResponseShapeError as error:
-            self.record_fault(response, "parse_error", str(error))
+            wall = block_marker(response)
+            if wall:
+                self.record_fault(response, "blocked", f"{wall} ({error})")
+            else:
+                self.record_fault(response, "parse_error", str(error))
             return
         capture_id, capture_sha256 = response.meta.get(CAPTURE_META_KEY, (None, None))
         _, screenshot_sha256 = response.meta.get(SCREENSHOT_META_KEY, (None, None))

@@ -18,7 +18,7 @@ from types import TracebackType
 from aiohttp import web
 
 import crawler.replica
-from crawler.replica import listing_pages
+from crawler.replica import faults, listing_pages
 from crawler.replica.catalogue import build_catalogue
 
 Handler = Callable[[web.Request, str], Awaitable[web.Response]]
@@ -47,8 +47,15 @@ _PLACEHOLDER = """<svg xmlns="http://www.w3.org/2000/svg" width="300" height="30
 text-anchor="middle" fill="#fff" font-family="sans-serif">replica</text></svg>"""
 
 
-async def _route(request: web.Request) -> web.Response:
+async def _route(request: web.Request) -> web.StreamResponse:
     host = request.match_info["host"]
+    fault = faults.take(request.app, host, request.path)
+    if fault is not None:
+        return await faults.inject(fault, request, lambda: _answer(request, host))
+    return await _answer(request, host)
+
+
+async def _answer(request: web.Request, host: str) -> web.Response:
     path = "/" + request.match_info["path"]
     if request.method == "GET" and listing_pages.is_listing_page(host, path):
         return listing_pages.listing_page(request, f"https://{host}{path}")
@@ -77,15 +84,20 @@ def build_app(seed: int = 2026, size: int = 3000) -> web.Application:
     app = web.Application(client_max_size=1024**2)
     app["catalogue"] = build_catalogue(seed=seed, size=size)
     app[listing_pages.STATE_KEY] = {}
+    app[faults.FAULTS_KEY] = {}
     app.router.add_get("/", _index)
     app.router.add_post("/_replica/listing-state", listing_pages.set_state)
+    app.router.add_post("/_replica/fault", faults.set_fault)
     app.router.add_route("*", "/{host}/{path:.*}", _route)
     return app
 
 
-def serve_forever(port: int, host: str = "127.0.0.1", seed: int = 2026, size: int = 3000) -> None:
+def serve_forever(port: int, host: str = "127.0.0.1", seed: int = 2026, size: int = 3000,
+                  fault_specs: tuple[str, ...] = ()) -> None:
     """Run the replica in the foreground (``thriftwatch replica``) until interrupted."""
-    web.run_app(build_app(seed, size), host=host, port=port, print=None)
+    app = build_app(seed, size)
+    app[faults.FAULTS_KEY].update(faults.parse_fault(spec) for spec in fault_specs)
+    web.run_app(app, host=host, port=port, print=None)
 
 
 class ReplicaServer:
@@ -123,6 +135,11 @@ class ReplicaServer:
         if state not in listing_pages.STATES:
             raise ValueError(f"state must be one of {listing_pages.STATES}, not {state!r}")
         self._runner.app[listing_pages.STATE_KEY][listing_pages.listing_key(url)] = state
+
+    def set_fault(self, host: str, kind: str, count: int = 1) -> None:
+        """Make the next ``count`` requests to ``host`` fail as ``kind`` (see replica.faults)."""
+        name, plan = faults.parse_fault(f"{host}={kind}:{count}")
+        self._runner.app[faults.FAULTS_KEY][name] = plan
 
     def stop(self) -> None:
         if self._runner is not None:
