@@ -20,7 +20,6 @@ from crawler.config import Config
 from crawler.items import Listing
 from crawler.recheck import classify
 
-
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 
 
