@@ -26,6 +26,7 @@ class Config:
     lexicon_file: Path | None
     http_handler: str
     chromium: str
+    resume_dir: Path | None
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Config:
@@ -41,6 +42,8 @@ class Config:
             lexicon_file=Path(lexicon) if lexicon else None,
             http_handler=settings.get("THRIFTWATCH_HTTP_HANDLER"),
             chromium=settings.get("THRIFTWATCH_CHROMIUM") or "/usr/bin/chromium",
+            resume_dir=Path(settings["THRIFTWATCH_RESUME_DIR"])
+            if settings.get("THRIFTWATCH_RESUME_DIR") else None,
         )
 
 

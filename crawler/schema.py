@@ -95,7 +95,8 @@ def create(db: sqlite_utils.Database) -> None:
     db["captures"].create_index(["body_sha256"])
     db["captures"].create_index(["run_id"])
     db["observations"].create_index(["platform", "listing_id"])
-    db["observations"].create_index(["run_id"])
+    db["observations"].create_index(["run_id", "platform", "listing_id", "keyword"],
+                                    unique=True)
     db["flags"].create_index(["observation_id"], unique=True)
     db["flags"].create_index(["level"])
     db["run_ends"].create_index(["run_id"], unique=True)

@@ -108,6 +108,12 @@ class EvidenceStore:
         with self._transaction():
             return self._append("run_starts", {**row, "started_at": utc_now()})
 
+    def unfinished_run(self, run_id: int) -> bool:
+        """Did run ``run_id`` start and never end (a killed crawl to resume)?"""
+        return self.conn.execute(
+            "SELECT 1 FROM run_starts s LEFT JOIN run_ends e ON e.run_id = s.id "
+            "WHERE s.id = ? AND e.id IS NULL", [run_id]).fetchone() is not None
+
     def end_run(self, run_id: int, *, status: str, stats: Mapping[str, Any],
                 lexicon_version: str | None = None) -> None:
         """Close a run, recording its final stats and every table's chain head."""
@@ -208,6 +214,15 @@ class EvidenceStore:
         return ids
 
     def _observe(self, run_id: int, listing: Mapping[str, Any], seen_at: str) -> int:
+        """Append one sighting, unless this run already saw this listing for this keyword
+        (a resumed crawl redoes pages a killed one may have stored): then its id."""
+        already = self.conn.execute(
+            "SELECT id FROM observations WHERE run_id = ? AND platform = ? AND listing_id = ? "
+            "AND keyword IS ?",
+            [run_id, listing["platform"], str(listing["listing_id"]), listing.get("keyword")],
+        ).fetchone()
+        if already is not None:
+            return already[0]
         observed = {name: _column_value(listing.get(name)) for name in OBSERVED_FIELDS}
         row = {"run_id": run_id, "platform": listing["platform"],
                "listing_id": str(listing["listing_id"]), "seen_at": seen_at, **observed,

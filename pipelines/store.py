@@ -7,6 +7,7 @@ import json
 import os
 import socket
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
@@ -56,6 +57,10 @@ class StorePipeline:
     def open_spider(self) -> None:
         spider = self.crawler.spider
         self.store = EvidenceStore(self.config.db_path)
+        self.run_id = self._resumable_run()
+        if self.run_id is not None:
+            spider.logger.info("resuming thriftwatch run %s", self.run_id)
+            return
         self.run_id = self.store.start_run(
             platform=spider.name,
             keywords=list(getattr(spider, "keywords", [])),
@@ -67,6 +72,27 @@ class StorePipeline:
             scrapyd_job=os.environ.get("SCRAPY_JOB"),
         )
         spider.logger.info("thriftwatch run %s recording into %s", self.run_id, self.config.db_path)
+        if self._resume_file is not None:
+            self._resume_file.parent.mkdir(parents=True, exist_ok=True)
+            self._resume_file.write_text(json.dumps({"run_id": self.run_id}))
+
+    @property
+    def _resume_file(self) -> Path | None:
+        """Where ``--resume DIR`` keeps this platform's unfinished run."""
+        if self.config.resume_dir is None:
+            return None
+        return self.config.resume_dir / f"{self.crawler.spider.name}.run.json"
+
+    def _resumable_run(self) -> int | None:
+        """The run a killed crawl left unfinished in the resume directory, if any.
+
+        A resumed run redoes its searches; the store skips listings it already saw.
+        """
+        path = self._resume_file
+        if path is None or not path.exists():
+            return None
+        run_id = json.loads(path.read_text())["run_id"]
+        return run_id if self.store.unfinished_run(run_id) else None
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         """End the run once every item is written; the reason comes only with this signal."""
@@ -79,6 +105,8 @@ class StorePipeline:
             stats=stats,
             lexicon_version=stats.get("thriftwatch/lexicon_version"),
         )
+        if reason == "finished" and self._resume_file is not None:
+            self._resume_file.unlink(missing_ok=True)
         self.store.close()
         self.store = None
 

@@ -19,6 +19,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="spider names (see `scrapy list`), or 'all'")
     parser.add_argument("--keywords",
                         help="comma-separated search terms (default: the shipped list)")
+    parser.add_argument("--resume", type=Path, metavar="DIR",
+                        help="keep crawl state in DIR; run again with the same DIR after a "
+                             "crash or kill to finish the same runs without duplicates")
     add_crawl_options(parser)
     parser.set_defaults(run=run)
 
@@ -59,6 +62,8 @@ def crawl_settings(args: argparse.Namespace, replica: str | None) -> Settings:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.resume:
+        args.set = [*args.set, f"THRIFTWATCH_RESUME_DIR={args.resume}"]
     settings = crawl_settings(args, args.replica)
     known = available_platforms(settings)
     platforms = known if args.platforms == ["all"] else args.platforms
