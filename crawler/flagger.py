@@ -1,7 +1,7 @@
 """Decide whether a listing looks like a sale of imported used clothing, and say why.
 
 :func:`flag` is pure: a record and a :class:`~crawler.lexicon.Lexicon` in, a
-:class:`Verdict` out. Positive evidence (terms, signals) combines as
+:class:`Verdict` out. Positive evidence (terms, signals, combinations of them) combines as
 ``1 - prod(1 - weight)``; matched legal look-alikes (negatives) are subtracted; without
 a clothing, footwear or textile word the score is scaled below the flag threshold.
 """
@@ -20,6 +20,7 @@ from crawler.lexicon import RECORD_FIELDS, Lexicon, Term
 from crawler.textnorm import fold
 
 _WORD = re.compile(r"[^\W_]+")
+_TERM_FIELDS = ("title", "description", "category")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ def _blank(match: re.Match[str]) -> str:
 def _apply_negatives(texts: dict[str, str], lexicon: Lexicon) -> tuple[dict[str, str], list[Reason]]:
     """Match legal look-alikes; blank out the text of masking rules in every field."""
     masked, reasons = dict(texts), []
+    if not any(lexicon.prefilter.any_negative.search(text) for text in texts.values() if text):
+        return masked, reasons
     for negative in lexicon.negatives:
         matched = [found.group() for name in negative.fields if (found := negative.matcher.search(masked[name]))]
         if not matched:
@@ -77,13 +80,28 @@ def _apply_negatives(texts: dict[str, str], lexicon: Lexicon) -> tuple[dict[str,
 
 def _term_matches(texts: dict[str, str], lexicon: Lexicon) -> list[tuple[str, re.Match[str], Term]]:
     """Every term match, longest first, so "bal segel" wins over the "bal" inside it."""
+    candidates = _candidate_terms(texts, lexicon)
     matches = [
         (name, match, term)
-        for term in lexicon.terms
-        for name in ("title", "description", "category")
+        for index, term in enumerate(lexicon.terms)
+        if index in candidates
+        for name in _TERM_FIELDS
         for match in term.matcher.finditer(texts[name])
     ]
     return sorted(matches, key=lambda found: found[1].start() - found[1].end())
+
+
+def _candidate_terms(texts: dict[str, str], lexicon: Lexicon) -> set[int]:
+    """Indexes of the terms whose first word begins a word somewhere in the text."""
+    prefilter, candidates = lexicon.prefilter, set()
+    for name in _TERM_FIELDS:
+        text = texts[name]
+        for start in prefilter.term_starts.finditer(text):
+            word = _WORD.match(text, start.start()).group()
+            for first, indexes in prefilter.first_words.items():
+                if word.startswith(first):
+                    candidates.update(indexes)
+    return candidates
 
 
 def _near_context(text: str, match: re.Match[str], lexicon: Lexicon) -> bool:
@@ -97,9 +115,14 @@ def _near_context(text: str, match: re.Match[str], lexicon: Lexicon) -> bool:
 
 def _fuzzy_term(texts: dict[str, str], lexicon: Lexicon, found: set[str]) -> Iterator[tuple[Term, str]]:
     """Typos of strong, unambiguous terms ("ballpers", "blapres"), guarded against ordinary words."""
-    fuzzy = lexicon.fuzzy
+    fuzzy, lengths, seen = lexicon.fuzzy, lexicon.prefilter.fuzzy_lengths, set()
     for name in ("title", "description"):
         for token in _WORD.findall(texts[name]):
+            # A repeated token gives the same answer; a token too long or too short for
+            # any form cannot be within the allowed edits.
+            if token in seen or len(token) not in lengths:
+                continue
+            seen.add(token)
             if len(token) < fuzzy.min_length or token in fuzzy.ordinary_words:
                 continue
             limit = fuzzy.long_max_distance if len(token) >= fuzzy.long_length else fuzzy.max_distance
@@ -109,7 +132,7 @@ def _fuzzy_term(texts: dict[str, str], lexicon: Lexicon, found: set[str]) -> Ite
                     yield term, token
 
 
-def _term_reasons(texts: dict[str, str], lexicon: Lexicon, corroborated: bool) -> list[Reason]:
+def _term_reasons(texts: dict[str, str], matches: list[tuple[str, re.Match[str], Term]], lexicon: Lexicon, corroborated: bool) -> list[Reason]:
     """One reason per matched term; overlapping matches count once, for the longest term.
 
     A term with ``needs_clothing_context`` counts only when *corroborated* and a clothing
@@ -117,7 +140,7 @@ def _term_reasons(texts: dict[str, str], lexicon: Lexicon, corroborated: bool) -
     """
     reasons: dict[str, Reason] = {}
     taken: dict[str, list[tuple[int, int]]] = {name: [] for name in texts}
-    for name, match, term in _term_matches(texts, lexicon):
+    for name, match, term in matches:
         if any(match.start() < end and start < match.end() for start, end in taken[name]):
             continue
         if term.needs_clothing_context and not (corroborated and _near_context(texts[name], match, lexicon)):
@@ -137,8 +160,11 @@ def _signal_reasons(texts: dict[str, str], record: Mapping[str, Any], lexicon: L
         if reason.rule not in best or reason.weight > best[reason.rule].weight:
             best[reason.rule] = reason
 
+    with_signals = {name for name, text in texts.items() if text and lexicon.prefilter.any_signal.search(text)}
     for signal in lexicon.signals:
         for name in signal.fields:
+            if name not in with_signals:
+                continue
             match = signal.matcher.search(texts[name])
             if match is not None:
                 offer(Reason(f"signal:{signal.kind}", match.group(), signal.weight))
@@ -153,6 +179,17 @@ def _signal_reasons(texts: dict[str, str], record: Mapping[str, Any], lexicon: L
     elif imported:
         offer(Reason("signal:origin", "imported=true", cues.imported_weight))
     return list(best.values())
+
+
+def _combination_reasons(reasons: list[Reason], lexicon: Lexicon) -> list[Reason]:
+    """Combinations whose every group has a matched rule; ``matched`` joins one match per group."""
+    matched = {reason.rule: reason for reason in reasons}
+    found = []
+    for combination in lexicon.combinations:
+        parts = [next((matched[rule] for rule in group if rule in matched), None) for group in combination.all_of]
+        if all(parts):
+            found.append(Reason(f"combination:{combination.rule}", " + ".join(part.matched for part in parts), combination.weight))
+    return found
 
 
 def _is_corroborated(reasons: list[Reason], lexicon: Lexicon) -> bool:
@@ -184,11 +221,13 @@ def flag(record: Mapping[str, Any], lexicon: Lexicon) -> Verdict:
     texts = _texts(record)
     masked, negatives = _apply_negatives(texts, lexicon)
     signals = _signal_reasons(masked, record, lexicon)
-    terms = _term_reasons(masked, lexicon, corroborated=False)
+    matches = _term_matches(masked, lexicon)
+    terms = _term_reasons(masked, matches, lexicon, corroborated=False)
     if _is_corroborated(signals + terms, lexicon):
-        terms = _term_reasons(masked, lexicon, corroborated=True)
+        terms = _term_reasons(masked, matches, lexicon, corroborated=True)
     context = _context_reasons(texts, lexicon)
     positive = terms + signals
+    positive += _combination_reasons(positive, lexicon)
     score = 1 - math.prod(1 - reason.weight for reason in positive)
     score = max(0.0, score + sum(reason.weight for reason in negatives))
     if not context:

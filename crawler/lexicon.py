@@ -1,7 +1,7 @@
 """Load the lexicon (``crawler/data/lexicon.toml``) into precompiled, immutable matchers.
 
-The lexicon is data: trade words ([[term]]), cues ([[signal]]), legal look-alikes
-([[negative]]) and clothing words ([[context]]). An investigator can pass an extra
+The lexicon is data: trade words ([[term]]), cues ([[signal]]), cues that weigh more
+together ([[combination]]), legal look-alikes ([[negative]]) and clothing words ([[context]]). An investigator can pass an extra
 file that adds entries or replaces a term or negative rule of the same name.
 """
 
@@ -40,6 +40,8 @@ class Term:
     needs_clothing_context: bool
     source: tuple[int | str, ...]
     matcher: re.Pattern[str] = field(compare=False, repr=False)
+    # Also a search keyword for the next crawl (set on terms an investigator accepted).
+    search: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,21 @@ class Signal:
     meaning: str
     source: tuple[int | str, ...]
     matcher: re.Pattern[str] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Combination:
+    """Evidence that weighs more together than apart, e.g. a foreign origin and used condition.
+
+    ``all_of`` holds groups of rule names ("signal:origin", "term:second"); the combination
+    counts when every group has a matched rule.
+    """
+
+    rule: str
+    weight: float
+    all_of: tuple[tuple[str, ...], ...]
+    meaning: str
+    source: tuple[int | str, ...]
 
 
 @dataclass(frozen=True)
@@ -114,6 +131,7 @@ class Lexicon:
     sources: Mapping[str, str] = field(compare=False)
     terms: tuple[Term, ...]
     signals: tuple[Signal, ...]
+    combinations: tuple[Combination, ...]
     negatives: tuple[Negative, ...]
     context: tuple[ContextGroup, ...]
     scoring: Scoring
@@ -121,15 +139,33 @@ class Lexicon:
     record: RecordCues
     # Single-word spellings of strong, unambiguous terms, for typo matching.
     fuzzy_forms: tuple[tuple[str, Term], ...] = field(compare=False, repr=False)
+    # Quick pre-checks, so that most text is scanned once instead of once per rule.
+    prefilter: Prefilter = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Prefilter:
+    """One combined regex per rule group: no match in a text means no rule of the group matches.
+
+    ``term_starts`` finds where some term can begin (at its first word); ``first_words``
+    maps each first word to the indexes of the terms that begin with it.
+    """
+
+    term_starts: re.Pattern[str]
+    first_words: Mapping[str, tuple[int, ...]]
+    any_signal: re.Pattern[str]
+    any_negative: re.Pattern[str]
+    fuzzy_lengths: frozenset[int]
 
 
 # --- reading one file ---------------------------------------------------------------
 
-_TERM_FIELDS = {"term", "variants", "meaning", "strength", "weight", "region", "needs_clothing_context", "source"}
+_TERM_FIELDS = {"term", "variants", "meaning", "strength", "weight", "region", "needs_clothing_context", "source", "search"}
 _SIGNAL_FIELDS = {"kind", "weight", "patterns", "fields", "meaning", "source"}
+_COMBINATION_FIELDS = {"rule", "weight", "all_of", "meaning", "source"}
 _NEGATIVE_FIELDS = {"rule", "weight", "mask", "patterns", "fields", "meaning", "source"}
 _CONTEXT_FIELDS = {"group", "words"}
-_ENTRY_TABLES = ("term", "signal", "negative", "context")
+_ENTRY_TABLES = ("term", "signal", "combination", "negative", "context")
 _BASE_TABLES = {"meta", "scoring", "fuzzy", "record", *_ENTRY_TABLES}
 _EXTRA_TABLES = {"meta", *_ENTRY_TABLES}
 _TOML_LINE = re.compile(r"at line (\d+)")
@@ -283,7 +319,16 @@ class _Entry:
                 re.compile(pattern)
             except re.error as exc:
                 raise self.error(f"pattern {number} is not a valid regular expression ({exc}): {pattern!r}", key) from exc
-        return patterns, re.compile("|".join(f"(?:{pattern})" for pattern in patterns), re.IGNORECASE)
+        return patterns, re.compile("|".join(f"(?:{pattern})" for pattern in patterns), case_flag(patterns))
+
+
+_UPPER_OUTSIDE_ESCAPE = re.compile(r"(?<!\\)[A-Z]")
+
+
+def case_flag(patterns: Iterable[str]) -> re.RegexFlag:
+    """``re.IGNORECASE`` only for patterns with capital letters: the text they are matched
+    against is folded to lower case, and case-blind matching is much slower."""
+    return re.IGNORECASE if any(_UPPER_OUTSIDE_ESCAPE.search(pattern) for pattern in patterns) else re.NOFLAG
 
 
 def words_matcher(words: Iterable[str]) -> re.Pattern[str]:
@@ -306,6 +351,7 @@ def _term(entry: _Entry) -> Term:
         needs_clothing_context=entry.flag("needs_clothing_context", False),
         source=entry.sources(),
         matcher=words_matcher((name, *variants)),
+        search=entry.flag("search", False),
     )
 
 
@@ -319,6 +365,25 @@ def _signal(entry: _Entry) -> Signal:
         meaning=entry.text("meaning", ""),
         source=entry.sources(),
         matcher=matcher,
+    )
+
+
+def _combination(entry: _Entry) -> Combination:
+    groups = entry.data.get("all_of")
+    if not isinstance(groups, list) or not groups or not all(isinstance(group, list) for group in groups):
+        raise entry.error("'all_of' must be a non-empty list of lists of rule names", "all_of")
+    for group in groups:
+        if not group or not all(isinstance(rule, str) and rule.startswith(("term:", "signal:")) for rule in group):
+            raise entry.error("each 'all_of' group must list rule names starting with 'term:' or 'signal:'", "all_of")
+    rules = [rule for group in groups for rule in group]
+    if len(set(rules)) < len(rules):
+        raise entry.error("a rule may appear in only one 'all_of' group", "all_of")
+    return Combination(
+        rule=entry.text("rule"),
+        weight=entry.number("weight"),
+        all_of=tuple(tuple(group) for group in groups),
+        meaning=entry.text("meaning", ""),
+        source=entry.sources(),
     )
 
 
@@ -346,6 +411,7 @@ def _context(entry: _Entry) -> ContextGroup:
 _BUILDERS = {
     "term": (_TERM_FIELDS, _term, lambda item: fold(item.term)),
     "signal": (_SIGNAL_FIELDS, _signal, None),
+    "combination": (_COMBINATION_FIELDS, _combination, lambda item: item.rule),
     "negative": (_NEGATIVE_FIELDS, _negative, lambda item: item.rule),
     "context": (_CONTEXT_FIELDS, _context, lambda item: item.group),
 }
@@ -474,12 +540,43 @@ def _fuzzy_forms(terms: Iterable[Term], fuzzy: Fuzzy) -> tuple[tuple[str, Term],
     return tuple(forms)
 
 
+def _prefilter(terms: tuple[Term, ...], signals: tuple[Signal, ...], negatives: tuple[Negative, ...],
+               fuzzy_forms: tuple[tuple[str, Term], ...], fuzzy: Fuzzy) -> Prefilter:
+    first_words: dict[str, list[int]] = {}
+    for index, term in enumerate(terms):
+        for word in (term.term, *term.variants):
+            first = re.findall(r"[^\W_]+", fold(word))[0]
+            if index not in first_words.setdefault(first, []):
+                first_words[first].append(index)
+    starts = "|".join(map(re.escape, sorted(first_words, key=len, reverse=True)))
+    longest = max(fuzzy.max_distance, fuzzy.long_max_distance)
+    return Prefilter(
+        term_starts=re.compile(rf"(?<![^\W_])(?:{starts})"),
+        first_words=MappingProxyType({word: tuple(indexes) for word, indexes in first_words.items()}),
+        any_signal=_any(signal.patterns for signal in signals),
+        any_negative=_any(negative.patterns for negative in negatives),
+        # Token lengths that can be within the allowed edits of a fuzzy form.
+        fuzzy_lengths=frozenset(
+            length for form, _ in fuzzy_forms for length in range(len(form) - longest, len(form) + longest + 1)
+        ),
+    )
+
+
+def _any(pattern_groups: Iterable[tuple[str, ...]]) -> re.Pattern[str]:
+    """All *pattern_groups* as one regex; one that matches everywhere if they cannot be joined."""
+    patterns = [pattern for group in pattern_groups for pattern in group]
+    try:
+        return re.compile("|".join(f"(?:{pattern})" for pattern in patterns) or r"(?!)", case_flag(patterns))
+    except re.error:  # e.g. an inline flag that is only valid at the start of a pattern
+        return re.compile("")
+
+
 def load_lexicon(path: str | Path | None = None, extra: str | Path | None = None) -> Lexicon:
     """Load the lexicon at *path* (default: the one shipped in ``crawler.data``).
 
-    *extra* is an investigator's file with [[term]], [[negative]], [[signal]] and
-    [[context]] entries: a term or negative rule with the same name as a shipped one
-    replaces it, context words join their group, everything else is added. Its
+    *extra* is an investigator's file with [[term]], [[negative]], [[signal]],
+    [[combination]] and [[context]] entries: a term, negative or combination with the
+    same name as a shipped one replaces it, context words join their group, everything else is added. Its
     ``meta.version`` (or file name) is appended to the version: "2026.11.1+local".
     Raises :class:`LexiconError` naming the file and line of any problem.
     """
@@ -496,19 +593,29 @@ def load_lexicon(path: str | Path | None = None, extra: str | Path | None = None
             "term": _merge(entries["term"], added.entries["term"], _BUILDERS["term"][2]),
             "negative": _merge(entries["negative"], added.entries["negative"], _BUILDERS["negative"][2]),
             "signal": entries["signal"] + added.entries["signal"],
+            "combination": _merge(entries["combination"], added.entries["combination"], _BUILDERS["combination"][2]),
             "context": _merge_context(entries["context"], added.entries["context"]),
         }
         version = f"{version}+{added.version or Path(extra).stem}"
         sources = {**sources, **added.sources}
+    terms, signals, negatives = tuple(entries["term"]), tuple(entries["signal"]), tuple(entries["negative"])
+    fuzzy_forms = _fuzzy_forms(terms, fuzzy)
     return Lexicon(
         version=version,
         sources=MappingProxyType(sources),
-        terms=tuple(entries["term"]),
-        signals=tuple(entries["signal"]),
-        negatives=tuple(entries["negative"]),
+        terms=terms,
+        signals=signals,
+        combinations=tuple(entries["combination"]),
+        negatives=negatives,
         context=tuple(entries["context"]),
         scoring=scoring,
         fuzzy=fuzzy,
         record=record,
-        fuzzy_forms=_fuzzy_forms(entries["term"], fuzzy),
+        fuzzy_forms=fuzzy_forms,
+        prefilter=_prefilter(terms, signals, negatives, fuzzy_forms, fuzzy),
     )
+
+
+def search_terms(lexicon: Lexicon) -> list[str]:
+    """The terms marked ``search = true`` (those an investigator accepted), to add to a crawl's keywords."""
+    return [term.term for term in lexicon.terms if term.search]

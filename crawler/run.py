@@ -23,7 +23,11 @@ def project_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
 
 
 def available_platforms(settings: Settings) -> list[str]:
-    return sorted(SpiderLoader.from_settings(settings).list())
+    """The spiders that search a platform (not helpers such as ``recheck``)."""
+    from spiders.base import SearchSpider
+
+    loader = SpiderLoader.from_settings(settings)
+    return sorted(name for name in loader.list() if issubclass(loader.load(name), SearchSpider))
 
 
 @dataclass

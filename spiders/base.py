@@ -7,6 +7,7 @@ import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib.resources import files
+from pathlib import Path
 from typing import Any, ClassVar
 
 import scrapy
@@ -18,6 +19,7 @@ from crawler import signals
 from crawler.capture import CAPTURE_META_KEY, SCREENSHOT_META_KEY
 from crawler.config import Config
 from crawler.items import Listing
+from crawler.lexicon import load_lexicon, search_terms
 from crawler.recheck import classify
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
@@ -62,9 +64,12 @@ def json_body(response: Response) -> Any:
         raise ResponseShapeError(f"body is not JSON ({error}): {response.body[:120]!r}") from error
 
 
-def default_search_terms() -> list[str]:
+def default_search_terms(lexicon_file: Path | None = None) -> list[str]:
+    """The shipped search terms, then the terms the investigator accepted into their lexicon
+    (``thriftwatch suggest-terms --accept``)."""
     with files("crawler.data").joinpath("search_terms.toml").open("rb") as handle:
-        return list(tomllib.load(handle)["terms"])
+        shipped = tomllib.load(handle)["terms"]
+    return list(dict.fromkeys([*shipped, *search_terms(load_lexicon(extra=lexicon_file))]))
 
 
 class SearchSpider(scrapy.Spider):
@@ -79,13 +84,14 @@ class SearchSpider(scrapy.Spider):
     def __init__(self, keywords: str | Iterable[str] | None = None,
                  max_pages: int | str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
-        self.keywords = parse_keywords(keywords) or default_search_terms()
+        self.keywords = parse_keywords(keywords)  # empty: the defaults, set in from_crawler
         self.max_pages_arg = max_pages
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> SearchSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         config = Config.from_settings(crawler.settings)
+        spider.keywords = spider.keywords or default_search_terms(config.lexicon_file)
         spider.max_pages = int(spider.max_pages_arg or config.max_pages)
         if spider.max_pages < 1:
             raise ValueError(f"max_pages must be at least 1, not {spider.max_pages_arg!r}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from crawler.flagger import flag
-from crawler.lexicon import STRENGTHS, LexiconError, load_lexicon
+from crawler.lexicon import STRENGTHS, LexiconError, load_lexicon, search_terms
 
 SHIPPED = Path(__file__).resolve().parents[1] / "crawler/data/lexicon.toml"
 
@@ -210,3 +210,26 @@ def test_variant_without_letters_is_refused(tmp_path: Path) -> None:
     text = BASE + '\n[[term]]\nterm = "bal"\nvariants = ["ball", "--"]\nstrength = "medium"\nweight = 0.5\n'
     with pytest.raises(LexiconError, match=rf"line {line_of(text, 'variants =')}: \[\[term\]\] #2: '--' in 'variants' has no letters"):
         load_lexicon(write(tmp_path, text))
+
+
+def test_combination_rules_are_checked(tmp_path: Path) -> None:
+    good = BASE + '\n[[combination]]\nrule = "both"\nweight = 0.3\nall_of = [["signal:used"], ["term:balpres"]]\n'
+    assert load_lexicon(write(tmp_path, good)).combinations[0].all_of == (("signal:used",), ("term:balpres",))
+    twice = BASE + '\n[[combination]]\nrule = "both"\nweight = 0.3\nall_of = [["signal:used"], ["signal:used"]]\n'
+    with pytest.raises(LexiconError, match=r"\[\[combination\]\] #1: a rule may appear in only one 'all_of' group"):
+        load_lexicon(write(tmp_path, twice))
+    unknown = BASE + '\n[[combination]]\nrule = "both"\nweight = 0.3\nall_of = [["used"]]\n'
+    with pytest.raises(LexiconError, match="starting with 'term:' or 'signal:'"):
+        load_lexicon(write(tmp_path, unknown))
+
+
+def test_used_and_foreign_said_apart_is_the_banned_combination() -> None:
+    result = flag({"title": "Jaket kulit wanita", "description": "bekas, ex italia"}, load_lexicon())
+    assert result.flagged
+    assert "combination:used_foreign" in {reason.rule for reason in result.reasons}
+
+
+def test_search_marks_terms_for_the_crawl(tmp_path: Path) -> None:
+    extra = write(tmp_path, '[[term]]\nterm = "sortiran"\nstrength = "medium"\nweight = 0.45\nsearch = true\n', "user.toml")
+    assert search_terms(load_lexicon(extra=extra)) == ["sortiran"]
+    assert search_terms(load_lexicon()) == []

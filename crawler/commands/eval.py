@@ -1,0 +1,72 @@
+"""``thriftwatch eval FILE [--lexicon FILE] [--mistakes] [--json]``: score the flagger on a labelled set."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from crawler.evaluate import Counts, Evaluation, evaluate, read_labelled
+from crawler.lexicon import load_lexicon
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "eval", help="precision, recall and F1 of the flagger on a labelled JSON Lines file",
+    )
+    parser.add_argument("file", type=Path, help="labelled listings: flag input plus 'kind' and 'label' (true/false)")
+    parser.add_argument("--lexicon", type=Path, help="an investigator's lexicon file that extends the shipped one")
+    parser.add_argument("--mistakes", action="store_true", help="also list every listing the flagger got wrong")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        text = args.file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ValueError(f"cannot read {args.file}: {error.strerror}") from error
+    records = read_labelled(text.splitlines(), str(args.file))
+    lexicon = load_lexicon(extra=args.lexicon)
+    evaluation = evaluate(records, lexicon)
+    if args.json:
+        json.dump({"lexicon_version": lexicon.version, **evaluation.as_dict()}, sys.stdout, indent=2)
+        print()
+    else:
+        print(f"lexicon {lexicon.version}, {evaluation.overall.total} labelled listings")
+        write_table(evaluation, sys.stdout)
+    if args.mistakes:
+        write_mistakes(evaluation, sys.stdout)
+    return 0
+
+
+def write_table(evaluation: Evaluation, out: TextIO) -> None:
+    """Overall precision/recall/F1; per kind recall (illegal kinds) or false-positive rate (legal kinds)."""
+    out.write(f"{'':18} {'listings':>8} {'flagged':>8} {'precision':>9} {'recall':>7} {'F1':>6} {'FP rate':>8}\n")
+    out.write(_row("overall", evaluation.overall, with_precision=True))
+    for kind, counts in evaluation.by_kind.items():
+        # Within one kind every label is the same, so precision there says nothing.
+        out.write(_row(kind, counts, with_precision=False))
+
+
+def write_mistakes(evaluation: Evaluation, out: TextIO) -> None:
+    for mistake in evaluation.mistakes:
+        record, verdict = mistake.record, mistake.verdict
+        wrong = "missed" if record["label"] else "false alarm"
+        reasons = ", ".join(f"{r.rule}={r.matched!r}" for r in verdict.reasons)
+        out.write(f"{wrong} [{record['kind']}] {verdict.score:.3f} {record.get('title', '')!r}: {reasons}\n")
+
+
+def _row(name: str, counts: Counts, *, with_precision: bool) -> str:
+    precision = counts.precision if with_precision else None
+    f1 = counts.f1 if with_precision else None
+    return (
+        f"{name:18} {counts.total:>8} {counts.flagged:>8} {_figure(precision):>9} "
+        f"{_figure(counts.recall):>7} {_figure(f1):>6} {_figure(counts.false_positive_rate):>8}\n"
+    )
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"

@@ -1,0 +1,160 @@
+"""``thriftwatch flag [FILE|-] [--format jsonl|csv] [--lexicon FILE]``: flag listings from a file.
+
+Each input listing is written back as one JSON line with all its fields, plus the
+verdict of :func:`crawler.flagger.flag` (the one the crawl uses): ``flagged``, ``score``,
+``level``, ``reasons`` and ``lexicon_version``. A line that cannot be read is reported on
+stderr with its number and skipped; the other listings are still written, and the exit
+code is then 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO, TextIO
+
+from crawler.flagger import flag
+from crawler.lexicon import Lexicon, load_lexicon
+
+FORMATS = ("jsonl", "csv")
+# How a CSV cell may say that the platform marks the item as imported ("ya" = yes).
+_TRUE_WORDS = frozenset({"true", "1", "yes", "ya", "y"})
+
+Record = dict[str, Any]
+
+
+class BadLine(ValueError):
+    """One input line (or CSV row) that cannot be flagged."""
+
+    def __init__(self, number: int, problem: str) -> None:
+        super().__init__(f"line {number}: {problem}")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("flag", help="flag listings read from JSON Lines or CSV; write JSON Lines")
+    parser.add_argument("file", nargs="?", default="-", help="listings to flag (default: - for stdin)")
+    parser.add_argument("--format", choices=FORMATS, default="jsonl", help="input format (output is always JSON Lines)")
+    parser.add_argument("--lexicon", type=Path, help="an investigator's lexicon file that extends the shipped one")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    lexicon = load_lexicon(extra=args.lexicon)
+    if args.file == "-":
+        return flag_stream(sys.stdin.buffer, sys.stdout, sys.stderr, args.format, lexicon)
+    try:
+        handle = open(args.file, "rb")  # noqa: SIM115 - closed by the with below
+    except OSError as error:
+        raise ValueError(f"cannot read {args.file}: {error.strerror}") from error
+    with handle:
+        return flag_stream(handle, sys.stdout, sys.stderr, args.format, lexicon, source=args.file)
+
+
+def flag_stream(data: BinaryIO, out: TextIO, errors: TextIO, fmt: str, lexicon: Lexicon, source: str = "<stdin>") -> int:
+    """Flag every listing of *data* into *out*; return 0, or 1 when some lines were skipped."""
+    read = read_jsonl if fmt == "jsonl" else read_csv
+    written = flagged = skipped = 0
+    for item in read(_decoded_lines(data)):
+        if isinstance(item, BadLine):
+            errors.write(f"thriftwatch flag: {source}, {item}; skipped\n")
+            skipped += 1
+            continue
+        record, flag_input = item
+        verdict = flag(flag_input, lexicon)
+        out.write(json.dumps({**record, **verdict.as_dict()}, ensure_ascii=False, default=str) + "\n")
+        written += 1
+        flagged += verdict.flagged
+    out.flush()
+    errors.write(f"thriftwatch flag: {written} listings written, {flagged} flagged, {skipped} skipped\n")
+    return 1 if skipped else 0
+
+
+Line = tuple[int, "str | BadLine"]
+
+
+def _decoded_lines(data: BinaryIO) -> Iterator[Line]:
+    """Number and decode each line; a line that is not UTF-8 becomes a :class:`BadLine`."""
+    for number, raw in enumerate(data, 1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            yield number, BadLine(number, f"not UTF-8 text (byte {error.start + 1})")
+            continue
+        yield number, text.lstrip("\ufeff") if number == 1 else text
+
+
+def read_jsonl(lines: Iterable[Line]) -> Iterator[tuple[Record, Record] | BadLine]:
+    """Each JSON object with its flagger input (the object itself), or the reason a line is bad."""
+    for number, line in lines:
+        if isinstance(line, BadLine):
+            yield line
+            continue
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            yield BadLine(number, f"not valid JSON ({error.msg}, column {error.colno})")
+            continue
+        if not isinstance(record, dict):
+            yield BadLine(number, f"expected a JSON object, found {type(record).__name__}")
+        elif "title" not in record and "description" not in record:
+            yield BadLine(number, "no 'title' or 'description'")
+        else:
+            yield record, record
+
+
+def read_csv(lines: Iterable[Line]) -> Iterator[tuple[Record, Record] | BadLine]:
+    """Each CSV row as a record (first row: field names) with its flagger input, or a bad row.
+
+    Cells stay strings in the output; for the flagger, ``imported`` is read as a yes/no.
+    """
+    bad: list[BadLine] = []
+
+    def texts() -> Iterator[str]:
+        for _, line in lines:
+            if isinstance(line, BadLine):
+                bad.append(line)
+                yield "\n"  # keeps the CSV reader's line count
+            else:
+                yield line
+
+    reader = csv.reader(texts())
+    header: list[str] | None = None
+    start = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            yield BadLine(reader.line_num, f"not valid CSV ({error})")
+            start = reader.line_num + 1
+            continue
+        yield from bad
+        bad.clear()
+        number, start = start, reader.line_num + 1
+        if not row or (header is None and not any(cell.strip() for cell in row)):
+            continue
+        if header is None:
+            header = _header(row)
+        elif len(row) != len(header):
+            yield BadLine(number, f"expected {len(header)} fields, found {len(row)}")
+        else:
+            record = dict(zip(header, row))
+            yield record, {**record, "imported": record.get("imported", "").strip().lower() in _TRUE_WORDS}
+    yield from bad
+
+
+def _header(row: list[str]) -> list[str]:
+    names = [name.strip() for name in row]
+    if "title" not in names and "description" not in names:
+        raise ValueError(f"the CSV header has no 'title' or 'description' column: {', '.join(names)}")
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"the CSV header repeats the column {duplicates[0]!r}")
+    return names
