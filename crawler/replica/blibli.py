@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from crawler.replica.catalogue import Offer, search
-from crawler.replica.common import json_response, not_found, rupiah, slugify
+from crawler.replica.common import CATALOGUE, json_response, not_found, rupiah, slugify
 
 HOSTS = ("www.blibli.com",)
 SEARCH_PATH = "/backend/search/products"
@@ -49,7 +49,7 @@ async def handle(request: web.Request, path: str) -> web.Response:
     except ValueError:
         return json_response({"code": 400, "status": "BAD_REQUEST",
                               "errors": {"page": ["must be a number"]}, "data": None}, status=400)
-    catalogue = request.app["catalogue"]
+    catalogue = request.app[CATALOGUE]
     results = search(catalogue, keyword)
     offers = results[start:start + ITEMS_PER_PAGE]
     return json_response(search_response(keyword, catalogue, offers, page, len(results)))

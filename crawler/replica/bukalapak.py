@@ -25,7 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from crawler.replica.catalogue import Offer, search
-from crawler.replica.common import json_response, not_found, slugify
+from crawler.replica.common import CATALOGUE, json_response, not_found, slugify
 
 HOSTS = ("api.bukalapak.com", "accounts.bukalapak.com")
 TOKEN_PATH = "/auth_proxies/request_token"
@@ -90,7 +90,7 @@ def search_response(request: web.Request) -> web.Response:
     except ValueError:
         return json_response({"errors": [{"code": 10000, "message": "Parameter tidak valid"}],
                               "meta": {"http_status": 400}}, status=400)
-    results = search(request.app["catalogue"], keyword)
+    results = search(request.app[CATALOGUE], keyword)
     page = results[offset:offset + limit]
     return json_response({
         "data": [product(offer) for offer in page],

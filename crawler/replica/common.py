@@ -8,6 +8,11 @@ from typing import Any
 
 from aiohttp import web
 
+from crawler.replica.catalogue import Offer
+
+# The replica's generated catalogue, stored on the aiohttp app.
+CATALOGUE = web.AppKey("catalogue", tuple[Offer, ...])
+
 
 def rupiah(amount: int) -> str:
     """Price text as Indonesian sites write it: ``Rp1.500.000``."""

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from crawler.replica.catalogue import Offer, search
-from crawler.replica.common import json_response, not_found, rupiah
+from crawler.replica.common import CATALOGUE, json_response, not_found, rupiah
 
 HOSTS = ("www.facebook.com",)
 PAGE_SIZE = 24
@@ -112,7 +112,7 @@ async def graphql(request: web.Request) -> web.Response:
     except (KeyError, TypeError, ValueError) as error:
         return json_response({"errors": [{"message": f"invalid request: {error}",
                                           "severity": "CRITICAL"}], "data": None})
-    results = search(request.app["catalogue"], keyword)
+    results = search(request.app[CATALOGUE], keyword)
     offers = results[offset:offset + count]
     end = offset + len(offers)
     return json_response({"data": {"marketplace_search": {"feed_units": {

@@ -27,7 +27,7 @@ FAULT_KINDS = {
     "huge": "a 40 MB response",
     "offsite": "a redirect to another site",
 }
-FAULTS_KEY = "faults"  # app[FAULTS_KEY]: host → FaultPlan
+FAULTS_KEY = web.AppKey("faults", dict)  # app[FAULTS_KEY]: host → FaultPlan
 CAPTCHA_PAGE = ("<!DOCTYPE html><html><head><title>Security check</title></head><body>"
                 "<div id='captcha'>Please complete the captcha to continue.</div></body></html>")
 # Renamed by "drift": the fields every parser needs to identify a listing.

@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from crawler.replica.catalogue import Offer, search
-from crawler.replica.common import json_response, not_found, rupiah, slugify
+from crawler.replica.common import CATALOGUE, json_response, not_found, rupiah, slugify
 
 HOSTS = ("www.instagram.com",)
 TOP_POSTS = 9
@@ -86,7 +86,7 @@ async def handle(request: web.Request, path: str) -> web.Response:
         tag = request.query.get("tag_name", "")
         if not tag:
             return json_response({"message": "tag_name is required", "status": "fail"}, 400)
-        return json_response(web_info(request.app["catalogue"], tag,
+        return json_response(web_info(request.app[CATALOGUE], tag,
                                       logged_in="sessionid" in request.cookies))
     return not_found()
 

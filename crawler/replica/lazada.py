@@ -20,7 +20,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from crawler.replica.catalogue import Offer, search
-from crawler.replica.common import json_response, not_found, rupiah, slugify
+from crawler.replica.common import CATALOGUE, json_response, not_found, rupiah, slugify
 
 HOSTS = ("www.lazada.co.id",)
 SEARCH_PATH = "/catalog/"
@@ -40,7 +40,7 @@ async def handle(request: web.Request, path: str) -> web.Response:
         page = max(1, int(request.query.get("page", "1")))
     except ValueError:
         page = 1  # Lazada shows the first page for a page it cannot read
-    results = search(request.app["catalogue"], keyword)
+    results = search(request.app[CATALOGUE], keyword)
     offers = results[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
     return json_response(search_response(keyword, offers, page, len(results)))
 

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 STATES = ("live", "removed", "blocked")
-STATE_KEY = "listing_states"  # app[STATE_KEY]: real listing URL → state, absent = live
+# app[STATE_KEY]: real listing URL → state; absent = live
+STATE_KEY = web.AppKey("listing_states", dict)
 
 
 @lru_cache(maxsize=1)

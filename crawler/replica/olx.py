@@ -21,7 +21,7 @@ from html import escape
 from aiohttp import web
 
 from crawler.replica.catalogue import Offer, search
-from crawler.replica.common import not_found, rupiah, slugify
+from crawler.replica.common import CATALOGUE, not_found, rupiah, slugify
 
 HOSTS = ("www.olx.co.id",)
 SEARCH_PATH = re.compile(r"/items/q-(?P<keyword>.+)")
@@ -72,7 +72,7 @@ async def handle(request: web.Request, path: str) -> web.Response:
         page = max(1, int(request.query.get("page", "1")))
     except ValueError:
         page = 1
-    catalogue = request.app["catalogue"]
+    catalogue = request.app[CATALOGUE]
     results = search(catalogue, keyword)
     offers = results[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
     today = datetime.fromisoformat(catalogue[-1].posted_at).date()

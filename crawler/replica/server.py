@@ -20,6 +20,7 @@ from aiohttp import web
 import crawler.replica
 from crawler.replica import faults, listing_pages
 from crawler.replica.catalogue import build_catalogue
+from crawler.replica.common import CATALOGUE
 
 Handler = Callable[[web.Request, str], Awaitable[web.Response]]
 
@@ -75,14 +76,14 @@ async def _index(request: web.Request) -> web.Response:
     return web.json_response({
         "replica": "thriftwatch",
         "hosts": sorted(PLATFORM_HOSTS),
-        "offers": len(request.app["catalogue"]),
+        "offers": len(request.app[CATALOGUE]),
         "usage": "request http://THIS/HOST/PATH?QUERY for https://HOST/PATH?QUERY",
     })
 
 
 def build_app(seed: int = 2026, size: int = 3000) -> web.Application:
     app = web.Application(client_max_size=1024**2)
-    app["catalogue"] = build_catalogue(seed=seed, size=size)
+    app[CATALOGUE] = build_catalogue(seed=seed, size=size)
     app[listing_pages.STATE_KEY] = {}
     app[faults.FAULTS_KEY] = {}
     app.router.add_get("/", _index)

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from crawler.replica.catalogue import Offer, search
-from crawler.replica.common import json_response, not_found
+from crawler.replica.common import CATALOGUE, json_response, not_found
 
 HOSTS = ("shopee.co.id",)
 SEARCH_PATH = "/api/v4/search/search_items"
@@ -39,7 +39,7 @@ async def handle(request: web.Request, path: str) -> web.Response:
     except ValueError:
         return json_response({"error": 4, "error_msg": "invalid params", "items": None},
                              status=400)
-    results = search(request.app["catalogue"], keyword)
+    results = search(request.app[CATALOGUE], keyword)
     return json_response(search_response(keyword, results[newest:newest + limit], newest,
                                          len(results)))
 

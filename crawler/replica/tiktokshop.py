@@ -12,7 +12,7 @@ import html
 from aiohttp import web
 
 from crawler.replica.catalogue import Offer, search
-from crawler.replica.common import json_response, not_found, rupiah
+from crawler.replica.common import CATALOGUE, json_response, not_found, rupiah
 
 HOSTS = ("shop-id.tokopedia.com",)
 PAGE_SIZE = 20
@@ -74,7 +74,7 @@ async def handle(request: web.Request, path: str) -> web.Response:
             size = max(1, min(int(request.query.get("page_size", str(PAGE_SIZE))), 60))
         except ValueError:
             return json_response({"code": 400, "message": "invalid paging"}, status=400)
-        results = search(request.app["catalogue"], keyword)
+        results = search(request.app[CATALOGUE], keyword)
         offers = results[(page - 1) * size:page * size]
         return json_response({"code": 0, "message": "success", "data": {
             "products": [product(offer) for offer in offers],

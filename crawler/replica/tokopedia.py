@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, quote
 from aiohttp import web
 
 from crawler.replica.catalogue import Offer, search
-from crawler.replica.common import json_response, not_found, rupiah, slugify
+from crawler.replica.common import CATALOGUE, json_response, not_found, rupiah, slugify
 
 HOSTS = ("gql.tokopedia.com",)
 SEARCH_PATH = "/graphql/SearchProductV5Query"
@@ -28,7 +28,7 @@ async def handle(request: web.Request, path: str) -> web.Response:
     except (ValueError, KeyError, IndexError, TypeError):
         return json_response([{"errors": [{"message": "invalid request body"}], "data": None}],
                              status=400)
-    results = search(request.app["catalogue"], keyword)
+    results = search(request.app[CATALOGUE], keyword)
     page = results[start:start + rows]
     return json_response(search_response(keyword, page, len(results)))
 
