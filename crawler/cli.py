@@ -13,7 +13,10 @@ from crawler.lexicon import LexiconError
 from crawler.store import StoreError
 
 # Subcommands in the order ``thriftwatch --help`` lists them.
-COMMANDS = ("crawl", "demo", "export", "verify", "recheck", "serve", "replica")
+COMMANDS = (
+    "crawl", "demo", "export", "verify", "recheck", "flag", "eval", "suggest_terms", "serve",
+    "monitor", "schedule", "report", "replica",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,7 +17,7 @@ GENESIS = "0" * 64  # the prev_hash of a table's first row
 # Append-only evidence tables, each with its own chain, in the order they are verified.
 EVIDENCE_TABLES = (
     "run_starts", "capture_bodies", "captures", "observations", "flags", "faults", "rechecks",
-    "run_ends",
+    "run_health", "run_ends",
 )
 
 

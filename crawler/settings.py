@@ -33,6 +33,23 @@ THRIFTWATCH_BACKOFF_MAX = 60.0
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 
+# Live progress on a terminal (plain lines otherwise); run-health checks and alerts at the end.
+EXTENSIONS = {
+    "crawler.progress.ProgressExtension": 500,
+    "crawler.health.RunHealthExtension": 600,
+}
+THRIFTWATCH_PROGRESS_INTERVAL = 30  # seconds between plain progress lines
+THRIFTWATCH_HEALTH_BLOCK_RATE = 0.2  # fail a run when more pages than this are blocked
+THRIFTWATCH_HEALTH_ERROR_RATE = 0.2
+THRIFTWATCH_HEALTH_DROP = 0.5  # warn when pages/listings per keyword fall below half the median
+THRIFTWATCH_HEALTH_HISTORY = 5  # earlier runs that median is taken over
+THRIFTWATCH_ALERT_WEBHOOK = None  # URL that gets a JSON POST when a run needs attention
+THRIFTWATCH_ALERT_SMTP = None  # "host:port"; the password comes only from env THRIFTWATCH_SMTP_PASSWORD
+THRIFTWATCH_ALERT_SMTP_STARTTLS = False
+THRIFTWATCH_ALERT_SMTP_USER = None
+THRIFTWATCH_ALERT_EMAIL_FROM = "thriftwatch@localhost"
+THRIFTWATCH_ALERT_EMAIL_TO = []
+
 # No code-execution or interactive consoles inside a crawl.
 REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False

@@ -69,7 +69,8 @@ class StorePipeline:
             operator=self.config.operator,
             replica=self.config.replica,
             settings_digest=settings_digest(self.crawler.settings.copy_to_dict()),
-            scrapyd_job=os.environ.get("SCRAPY_JOB"),
+            # scrapyd passes its job id as the spider argument _job (SCRAPY_JOB before 1.5)
+            scrapyd_job=getattr(spider, "_job", None) or os.environ.get("SCRAPY_JOB"),
         )
         spider.logger.info("thriftwatch run %s recording into %s", self.run_id, self.config.db_path)
         if self._resume_file is not None:

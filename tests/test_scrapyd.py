@@ -1,0 +1,205 @@
+"""scrapyd for real: two scrapyd daemons on free loopback ports, the project deployed to both
+with scrapyd-deploy, crawls scheduled through schedule.json against the replica, and the
+monitor spreading a round over them (one more server that is down), and resuming a round."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, run_command
+
+BIN = Path(sys.executable).parent
+PROJECT_FILES = ("pyproject.toml", "README.md", "crawler", "spiders", "pipelines")
+FAST = ("setting=AUTOTHROTTLE_ENABLED=False", "setting=DOWNLOAD_DELAY=0")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def api(url: str, endpoint: str, form: list[tuple[str, str]] | None = None) -> dict:
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    with urllib.request.urlopen(f"{url}/{endpoint}", data=data, timeout=10) as response:
+        return json.load(response)
+
+
+def start_scrapyd(home: Path) -> tuple[subprocess.Popen, str]:
+    """scrapyd in ``home`` with every directory of its own there, on a free loopback port."""
+    port = free_port()
+    home.mkdir()
+    (home / "scrapyd.conf").write_text(
+        "[scrapyd]\nbind_address = 127.0.0.1\n"
+        f"http_port = {port}\neggs_dir = {home}/eggs\nlogs_dir = {home}/logs\n"
+        f"dbs_dir = {home}/dbs\nitems_dir =\npoll_interval = 0.2\nmax_proc = 2\n")
+    process = subprocess.Popen([str(BIN / "scrapyd"), "--pidfile="], cwd=home,
+                               stdout=(home / "out.log").open("w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if api(url, "daemonstatus.json")["status"] == "ok":
+                return process, url
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"scrapyd did not start: {(home / 'out.log').read_text()[-2000:]}")
+
+
+def deploy(source: Path, url: str) -> subprocess.CompletedProcess:
+    """``scrapyd-deploy`` with a scrapy.cfg whose [deploy] target is this test's scrapyd."""
+    (source / "scrapy.cfg").write_text(
+        "[settings]\ndefault = crawler.settings\n\n"
+        f"[deploy:test]\nurl = {url}/\nproject = thriftwatch\n")
+    return subprocess.run([str(BIN / "scrapyd-deploy"), "test", "-v", "1"], cwd=source,
+                          capture_output=True, text=True, timeout=120)
+
+
+def wait_for(url: str, job: str, seconds: float = 60) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        finished = {j["id"]: j for j in api(url, "listjobs.json?project=thriftwatch")["finished"]}
+        if job in finished:
+            return finished[job]
+        time.sleep(0.3)
+    raise AssertionError(f"job {job} did not finish in {seconds}s")
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    """Two scrapyd daemons with the project deployed; stopped at the end."""
+    root = tmp_path_factory.mktemp("scrapyd")
+    source = root / "project"  # a copy, so building the egg leaves no build/ in the repo
+    source.mkdir()
+    for name in PROJECT_FILES:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, source / name,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(REPO / name, source / name)
+    started = []
+    try:
+        for name in ("one", "two"):
+            started.append(start_scrapyd(root / name))
+        deployed = [deploy(source, url) for _, url in started]
+        yield [url for _, url in started], deployed, root
+    finally:
+        for process, _ in started:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def test_deploy_builds_an_egg_with_every_data_file(servers):
+    urls, deployed, root = servers
+    for result in deployed:
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert '"status": "ok"' in result.stdout
+    egg = next((root / "one" / "eggs" / "thriftwatch").glob("*.egg"))
+    names = set(zipfile.ZipFile(egg).namelist())
+    data_files = {str(p.relative_to(REPO)) for package in ("crawler", "spiders")
+                  for pattern in ("*.toml", "*.graphql") for p in (REPO / package).rglob(pattern)}
+    assert data_files and not data_files - names, sorted(data_files - names)
+    spiders = api(urls[0], "listspiders.json?project=thriftwatch")["spiders"]
+    assert {"tokopedia", "lazada", "shopee"} <= set(spiders)
+
+
+def test_a_job_scheduled_through_schedule_json_crawls_the_replica(servers, replica, tmp_path):
+    urls, _, root = servers
+    db = tmp_path / "evidence.db"
+    answer = api(urls[0], "schedule.json", [
+        ("project", "thriftwatch"), ("spider", "tokopedia"), ("keywords", "balpres"),
+        ("max_pages", "1"), ("setting", f"THRIFTWATCH_DB={db}"),
+        ("setting", f"THRIFTWATCH_REPLICA={replica.url}"),
+        *(tuple(s.split("=", 1)) for s in FAST)])
+    assert answer["status"] == "ok"
+    wait_for(urls[0], answer["jobid"])
+    conn = sqlite3.connect(db)
+    run = conn.execute("SELECT platform, status, replica, keywords FROM runs").fetchall()
+    assert run == [("tokopedia", "finished", replica.url, '["balpres"]')]
+    assert conn.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == 60
+    log = next((root / "one" / "logs" / "thriftwatch" / "tokopedia").glob(f"{answer['jobid']}.log"))
+    assert "'item_scraped_count': 60" in log.read_text()
+
+
+def test_the_run_records_its_scrapyd_job(servers, replica, tmp_path):
+    urls, _, _ = servers
+    db = tmp_path / "evidence.db"
+    answer = api(urls[1], "schedule.json", [
+        ("project", "thriftwatch"), ("spider", "tokopedia"), ("keywords", "balpres"),
+        ("max_pages", "1"), ("jobid", "case-42"), ("setting", f"THRIFTWATCH_DB={db}"),
+        ("setting", f"THRIFTWATCH_REPLICA={replica.url}")])
+    wait_for(urls[1], answer["jobid"])
+    job = sqlite3.connect(db).execute("SELECT scrapyd_job FROM runs").fetchone()[0]
+    assert job == "case-42"
+
+
+def monitor_args(db: Path, replica, *urls: str) -> list[str]:
+    args = ["thriftwatch", "monitor", "tokopedia", "lazada", "shopee", "--once", "--every", "1h",
+            "--db", str(db), "--replica", replica.url, "--keywords", "balpres",
+            "--max-pages", "1", "--round-timeout", "90s"]
+    for url in urls:
+        args += ["--scrapyd", url]
+    return args + [arg for s in FAST for arg in ("-s", s.removeprefix("setting="))]
+
+
+def test_monitor_spreads_a_round_over_servers_and_skips_one_that_is_down(servers, replica, tmp_path):
+    urls, _, _ = servers
+    down = f"http://127.0.0.1:{free_port()}"
+    db = tmp_path / "evidence.db"
+    result = run_command(*monitor_args(db, replica, urls[0], down, urls[1]), timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    conn = sqlite3.connect(db)
+    jobs = conn.execute("SELECT platform, server, state, attempts FROM monitor_jobs ORDER BY id").fetchall()
+    assert [(p, s) for p, _, s, _ in jobs] == [("tokopedia", "finished"), ("lazada", "finished"),
+                                               ("shopee", "finished")]
+    used = {server for _, server, _, _ in jobs}
+    assert used == set(urls)  # both live servers took jobs; the dead one took none
+    assert any(attempts == 2 for *_, attempts in jobs)  # one job was first offered to `down`
+    assert "cannot schedule" in result.stderr and down in result.stderr
+    runs = dict(conn.execute("SELECT platform, status FROM runs"))
+    assert runs == {"tokopedia": "finished", "lazada": "finished", "shopee": "finished"}
+    assert conn.execute("SELECT status FROM monitor_rounds").fetchall() == [("finished",)]
+
+
+def test_a_restarted_monitor_finishes_its_round_without_scheduling_it_again(servers, replica,
+                                                                            tmp_path):
+    urls, _, _ = servers
+    db = tmp_path / "evidence.db"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    args = monitor_args(db, replica, urls[1])
+    log = tmp_path / "first.log"
+    first = subprocess.Popen([str(BIN / args[0]), *args[1:]], cwd=REPO, env=env,
+                             stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "scheduled shopee" not in log.read_text():
+        time.sleep(0.05)
+    first.kill()  # the monitor dies mid-round, its jobs scheduled; they run on in scrapyd
+    first.wait(timeout=10)
+    assert "scheduled shopee" in log.read_text() and "round 1 finished" not in log.read_text()
+    result = run_command(*args, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "resuming unfinished round 1" in result.stderr
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT id, status FROM monitor_rounds").fetchall() == [(1, "finished")]
+    assert {r[0] for r in conn.execute("SELECT attempts FROM monitor_jobs")} == {1}
+    assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 3  # not crawled twice
+    status = run_command("thriftwatch", "monitor", "--status", "--every", "1h", "--db", str(db))
+    assert "round 1 (scrapyd)" in status.stdout and "next round due" in status.stdout
