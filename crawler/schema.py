@@ -66,6 +66,24 @@ VIEWS = {
         FROM listings l LEFT JOIN flags f ON f.observation_id = l.last_observation_id
         WHERE l.seller_id IS NOT NULL
         GROUP BY l.platform, l.seller_id""",
+    # Each sighting whose title or price differs from the sighting before it.
+    "listing_changes": """
+        SELECT o.platform, o.listing_id, p.seen_at AS before_seen_at, o.seen_at,
+               p.title AS title_before, o.title AS title_after,
+               p.price_idr AS price_before, o.price_idr AS price_after, o.id AS observation_id
+        FROM observations o
+        JOIN observations p ON p.id = (
+            SELECT MAX(id) FROM observations
+            WHERE platform = o.platform AND listing_id = o.listing_id AND id < o.id)
+        WHERE p.title IS NOT o.title OR p.price_idr IS NOT o.price_idr""",
+    # Listings the latest finished run of their platform did not find again.
+    "listings_not_found_again": """
+        SELECT l.platform, l.listing_id, l.title, l.url, l.last_seen, l.last_run_id,
+               latest.id AS latest_run_id
+        FROM listings l
+        JOIN (SELECT platform, MAX(id) AS id FROM runs WHERE status = 'finished'
+              GROUP BY platform) latest ON latest.platform = l.platform
+        WHERE l.last_run_id < latest.id""",
 }
 
 

@@ -31,6 +31,14 @@ CANNED_QUERIES = {
                   WHERE f.flagged = 1 AND r.status = 'live'
                   ORDER BY f.score DESC""",
     },
+    "price_and_title_changes": {
+        "title": "Listings whose title or price changed between sightings",
+        "sql": "SELECT * FROM listing_changes ORDER BY seen_at DESC",
+    },
+    "not_found_again": {
+        "title": "Listings the latest run of their platform did not find again",
+        "sql": "SELECT * FROM listings_not_found_again ORDER BY last_seen DESC",
+    },
     "new_this_week": {
         "title": "Listings first seen in the last 7 days",
         "sql": """SELECT l.platform, l.listing_id, l.title, l.price_idr, l.seller_name,

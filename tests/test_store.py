@@ -105,3 +105,20 @@ def test_secrets_never_reach_the_capture_record():
     assert headers == {"accept": "*/*"}
     url = strip_query_secrets("https://api.bukalapak.com/p?keywords=bal&access_token=SECRET")
     assert "SECRET" not in url and "keywords=bal" in url
+
+
+def test_lifecycle_views_show_changes_and_listings_not_found_again(store):
+    first = store.start_run(platform="tokopedia")
+    store.add_observation(first, _listing(listing_id="1"))
+    store.add_observation(first, _listing(listing_id="2"))
+    store.end_run(first, status="finished", stats={})
+    second = store.start_run(platform="tokopedia")
+    store.add_observation(second, _listing(listing_id="1", title="Karungan jaket korea",
+                                           price_idr=7_000_000))
+    store.end_run(second, status="finished", stats={})
+    [change] = store.db.query("SELECT * FROM listing_changes")
+    assert (change["listing_id"], change["title_before"], change["title_after"],
+            change["price_before"], change["price_after"]) == (
+        "1", "Balpres jaket korea", "Karungan jaket korea", 8_000_000, 7_000_000)
+    gone = [row["listing_id"] for row in store.db.query("SELECT * FROM listings_not_found_again")]
+    assert gone == ["2"]
