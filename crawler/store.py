@@ -8,6 +8,7 @@ chain per table and a killed crawl leaves no half-written rows.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -216,20 +217,19 @@ class EvidenceStore:
     def _observe(self, run_id: int, listing: Mapping[str, Any], seen_at: str) -> int:
         """Append one sighting, unless this run already saw this listing for this keyword
         (a resumed crawl redoes pages a killed one may have stored): then its id."""
-        already = self.conn.execute(
-            "SELECT id FROM observations WHERE run_id = ? AND platform = ? AND listing_id = ? "
-            "AND keyword IS ?",
-            [run_id, listing["platform"], str(listing["listing_id"]), listing.get("keyword")],
-        ).fetchone()
-        if already is not None:
-            return already[0]
         observed = {name: _column_value(listing.get(name)) for name in OBSERVED_FIELDS}
         row = {"run_id": run_id, "platform": listing["platform"],
                "listing_id": str(listing["listing_id"]), "seen_at": seen_at, **observed,
                "capture_id": listing.get("capture_id"),
                "capture_sha256": listing.get("capture_sha256"),
                "screenshot_sha256": listing.get("screenshot_sha256")}
-        observation_id = self._append("observations", row)
+        try:
+            observation_id = self._append("observations", row)
+        except sqlite3.IntegrityError:  # the unique (run, platform, listing, keyword) index
+            return self.conn.execute(
+                "SELECT id FROM observations WHERE run_id = ? AND platform = ? "
+                "AND listing_id = ? AND keyword = ?",
+                [run_id, row["platform"], row["listing_id"], row["keyword"]]).fetchone()[0]
         if listing.get("level") is not None:
             self._append("flags", {
                 "observation_id": observation_id, "flagged": int(bool(listing["flagged"])),
