@@ -1,14 +1,18 @@
 """Crawl throughput on the replica: the full pipeline against the same crawl with pipelines off.
 
-    python bench/crawl.py [--pages 5] [--repeat 3]
+    python bench/crawl.py [--pages 5] [--repeat 3] [--latency 0.3]
 
 Prints pages/min and listings/s for both, their ratio (target >= 0.85), and how the
-flags of the full crawl compare with the replica catalogue's ground truth.
+flags of the full crawl compare with the replica catalogue's ground truth. Two settings:
+with --latency 0 the replica answers at once and the crawl is CPU-bound (the pipeline's
+cost shows in full); with a latency like a real site's (default 0.3 s a response, 4
+requests per host as in the shipped settings) the crawl is network-bound, as in real use.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import re
 import sqlite3
@@ -23,14 +27,13 @@ from crawler.replica.server import ReplicaServer
 from crawler.replica.tokopedia import ID_BASE
 
 SUMMARY = re.compile(r"(\d+) pages, (\d+) listings \((\d+) flagged\) in ([\d.]+)s")
-FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-        "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", "--log-level", "WARNING"]
-
-
-def crawl(replica: str, db: Path, pages: int, pipelines: bool) -> tuple[int, int, float]:
+def crawl(replica: str, db: Path, pages: int, pipelines: bool, concurrency: int
+          ) -> tuple[int, int, float]:
     thriftwatch = Path(sys.executable).parent / "thriftwatch"
     command = [str(thriftwatch), "crawl", "tokopedia", "--replica", replica, "--db", str(db),
-               "--max-pages", str(pages), *FAST]
+               "--max-pages", str(pages), "--log-level", "WARNING",
+               "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
+               "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={concurrency}"]
     if not pipelines:
         command += ["-s", "ITEM_PIPELINES={}"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=True)
@@ -56,18 +59,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--latency", type=float, default=0.3,
+                        help="seconds each replica answer waits (0: CPU-bound crawl)")
     args = parser.parse_args()
+    # Against a real-site latency, the shipped politeness (4 per host); at 0, flat out.
+    concurrency = 4 if args.latency else 16
     rates: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
-    with ReplicaServer() as replica, tempfile.TemporaryDirectory() as tmp:
+    with ReplicaServer(latency=args.latency) as replica, tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeat):
             for pipelines in (False, True):
                 db = Path(tmp) / f"run-{i}-{pipelines}.db"
-                pages, listings, elapsed = crawl(replica.url, db, args.pages, pipelines)
+                pages, listings, elapsed = crawl(replica.url, db, args.pages, pipelines,
+                                                 concurrency)
                 rates[pipelines].append((pages / elapsed * 60, listings / elapsed))
         truth = ground_truth(Path(tmp) / f"run-{args.repeat - 1}-True.db")
-    print(f"machine: {platform.machine()}, {platform.python_implementation()} "
-          f"{platform.python_version()}, replica crawl of tokopedia, 8 terms x {args.pages} pages, "
-          f"median of {args.repeat}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+          f"{platform.python_implementation()} {platform.python_version()}; replica crawl of "
+          f"tokopedia, 8 terms x {args.pages} pages, replica latency {args.latency:g} s, "
+          f"{concurrency} requests per host, median of {args.repeat}")
     for pipelines, label in ((False, "pipelines off"), (True, "full pipeline")):
         pages_min = statistics.median(r[0] for r in rates[pipelines])
         listings_s = statistics.median(r[1] for r in rates[pipelines])

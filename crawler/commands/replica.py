@@ -14,6 +14,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="address to bind (default loopback; the replica is for local use)")
     parser.add_argument("--seed", type=int, default=2026, help="catalogue seed")
     parser.add_argument("--size", type=int, default=3000, help="catalogue size (offers)")
+    parser.add_argument("--latency", type=float, default=0.0, metavar="SECONDS",
+                        help="make every answer wait this long, like a real site")
     parser.add_argument("--fault", action="append", default=[], metavar="HOST=KIND[:COUNT]",
                         help="make HOST misbehave for its next COUNT requests (-1: always); "
                              "KIND: " + ", ".join(FAULT_KINDS))
@@ -26,5 +28,5 @@ def run(args: argparse.Namespace) -> int:
     for spec in args.fault:
         parse_fault(spec)  # refuse a bad --fault before binding the port
     print(f"replica marketplace on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
-    serve_forever(args.port, args.host, args.seed, args.size, tuple(args.fault))
+    serve_forever(args.port, args.host, args.seed, args.size, tuple(args.fault), args.latency)
     return 0

@@ -50,6 +50,8 @@ text-anchor="middle" fill="#fff" font-family="sans-serif">replica</text></svg>""
 
 async def _route(request: web.Request) -> web.StreamResponse:
     host = request.match_info["host"]
+    if request.app[LATENCY]:
+        await asyncio.sleep(request.app[LATENCY])
     fault = faults.take(request.app, host, request.path)
     if fault is not None:
         return await faults.inject(fault, request, lambda: _answer(request, host))
@@ -81,8 +83,13 @@ async def _index(request: web.Request) -> web.Response:
     })
 
 
-def build_app(seed: int = 2026, size: int = 3000) -> web.Application:
+# Seconds every answer waits, to imitate a real site's response time in benchmarks.
+LATENCY = web.AppKey("latency", float)
+
+
+def build_app(seed: int = 2026, size: int = 3000, latency: float = 0.0) -> web.Application:
     app = web.Application(client_max_size=1024**2)
+    app[LATENCY] = latency
     app[CATALOGUE] = build_catalogue(seed=seed, size=size)
     app[listing_pages.STATE_KEY] = {}
     app[faults.FAULTS_KEY] = {}
@@ -94,9 +101,9 @@ def build_app(seed: int = 2026, size: int = 3000) -> web.Application:
 
 
 def serve_forever(port: int, host: str = "127.0.0.1", seed: int = 2026, size: int = 3000,
-                  fault_specs: tuple[str, ...] = ()) -> None:
+                  fault_specs: tuple[str, ...] = (), latency: float = 0.0) -> None:
     """Run the replica in the foreground (``thriftwatch replica``) until interrupted."""
-    app = build_app(seed, size)
+    app = build_app(seed, size, latency)
     app[faults.FAULTS_KEY].update(faults.parse_fault(spec) for spec in fault_specs)
     web.run_app(app, host=host, port=port, print=None)
 
@@ -108,8 +115,9 @@ class ReplicaServer:
     """
 
     def __init__(self, port: int = 0, host: str = "127.0.0.1", seed: int = 2026,
-                 size: int = 3000):
+                 size: int = 3000, latency: float = 0.0):
         self.host, self.port, self.seed, self.size = host, port, seed, size
+        self.latency = latency
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
@@ -125,7 +133,8 @@ class ReplicaServer:
         return self
 
     async def _start(self) -> None:
-        self._runner = web.AppRunner(build_app(self.seed, self.size), access_log=None)
+        self._runner = web.AppRunner(build_app(self.seed, self.size, self.latency),
+                                     access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
