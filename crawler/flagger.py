@@ -9,18 +9,23 @@ a clothing, footwear or textile word the score is scaled below the flag threshol
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from rapidfuzz.distance import OSA
 
-from crawler.lexicon import RECORD_FIELDS, Lexicon, Term
+from crawler.lexicon import RECORD_FIELDS, Anchored, Lexicon, Part, Term
 from crawler.textnorm import fold
 
 _WORD = re.compile(r"[^\W_]+")
 _TERM_FIELDS = ("title", "description", "category")
+# Fields with few distinct values (a category path, a city, a condition) are folded once.
+_REPEATED_FIELDS = frozenset({"category", "location"})
+_MAX_REMEMBERED = 100_000  # distinct chunks (and repeated field texts) remembered per lexicon
 
 
 @dataclass(frozen=True)
@@ -53,106 +58,256 @@ class Verdict:
         }
 
 
+class _Chunk(NamedTuple):
+    """What one whitespace-separated chunk of folded text opens."""
+
+    gates: frozenset[int]
+    # Typos of strong terms among its words, in order: (term, word).
+    typos: tuple[tuple[Term, str], ...]
+
+
+class _Field(NamedTuple):
+    """The folded text of one field and the gates of the rules that can match it."""
+
+    text: str
+    gates: frozenset[int]
+    typos: tuple[tuple[Term, str], ...]
+
+
+_HAS_TYPOS = -1  # a gate of the chunks (and fields) with typos of terms in them
+_NOTHING = _Chunk(frozenset(), ())  # most chunks open nothing
+_fold_repeated = lru_cache(maxsize=4096)(fold)
+
+
 def _texts(record: Mapping[str, Any]) -> dict[str, str]:
     """Folded text of each record field the lexicon looks at."""
-    return {name: fold(str(record[name])) if record.get(name) is not None else "" for name in RECORD_FIELDS}
+    texts = {}
+    for name in RECORD_FIELDS:
+        value = record.get(name)
+        if value is None:
+            texts[name] = ""
+        else:
+            texts[name] = _fold_repeated(str(value)) if name in _REPEATED_FIELDS else fold(str(value))
+    return texts
+
+
+def _scan(text: str, lexicon: Lexicon) -> _Field:
+    """The gates that *text* opens: those of its chunks and of the spaced literals in it."""
+    index, cache = lexicon.index, lexicon.index.chunks
+    chunks = [cache.get(chunk) or _chunk(chunk, lexicon) for chunk in text.split()]
+    gates = index.always.union(*[chunk.gates for chunk in chunks])
+    for literal, opened in index.spaced:
+        if literal in text:
+            gates |= opened
+    typos = tuple(typo for chunk in chunks for typo in chunk.typos) if _HAS_TYPOS in gates else ()
+    return _Field(text, gates, typos)
+
+
+def _scan_repeated(text: str, lexicon: Lexicon) -> _Field:
+    """:func:`_scan` for the text of a field with few distinct values, remembered."""
+    cache = lexicon.index.fields
+    found = cache.get(text)
+    if found is None:
+        if len(cache) >= _MAX_REMEMBERED:
+            cache.clear()
+        found = cache[text] = _scan(text, lexicon)
+    return found
+
+
+def _chunk(chunk: str, lexicon: Lexicon) -> _Chunk:
+    """Work out (and remember) the gates a chunk opens and the typos in it."""
+    index, gates = lexicon.index, set()
+    # A literal is listed under its first two characters (all of a one-character one).
+    keys = index.literals.keys() & {*map(operator.add, chunk, chunk[1:]), *chunk}
+    for key in keys:
+        for literal, opened in index.literals[key]:
+            if literal in chunk:
+                gates |= opened
+    typos = tuple((term, word) for word in _WORD.findall(chunk) for term in _typo_terms(word, lexicon))
+    if typos:
+        gates.add(_HAS_TYPOS)
+    if len(index.chunks) >= _MAX_REMEMBERED:
+        index.chunks.clear()
+    found = index.chunks[chunk] = _Chunk(frozenset(gates), typos) if gates else _NOTHING
+    return found
+
+
+def _typo_terms(word: str, lexicon: Lexicon) -> list[Term]:
+    """Strong, unambiguous terms that *word* is a typo of ("ballpers", "blapres"), guarded
+    against ordinary words; each term once, in the order of its first close form."""
+    fuzzy = lexicon.fuzzy
+    # A word too long or too short for any form cannot be within the allowed edits.
+    if len(word) not in lexicon.index.fuzzy_lengths or len(word) < fuzzy.min_length or word in fuzzy.ordinary_words:
+        return []
+    limit = fuzzy.long_max_distance if len(word) >= fuzzy.long_length else fuzzy.max_distance
+    # Each edit brings in at most one character that the form lacks.
+    if len(set(word) - lexicon.index.fuzzy_letters) > limit:
+        return []
+    close = (term for form, term in lexicon.fuzzy_forms if OSA.distance(word, form, score_cutoff=limit) <= limit)
+    return list(dict.fromkeys(close))
+
+
+def _opened(fields: Mapping[str, _Field]) -> frozenset[int]:
+    """The gates open in any field."""
+    return frozenset().union(*[field.gates for field in fields.values()])
+
+
+def _positions(starts: tuple[str, ...], text: str) -> list[int]:
+    """Where any of *starts* occurs in *text*, in order."""
+    found = set()
+    for start in starts:
+        at = text.find(start)
+        while at != -1:
+            found.add(at)
+            at = text.find(start, at + 1)
+    return sorted(found)
+
+
+def _first_match(part: Part, text: str) -> re.Match[str] | None:
+    """``part.regex.search(text)``, trying the regex only where a match can start."""
+    if part.starts is None:
+        return part.regex.search(text)
+    if len(part.starts) > 1:
+        return next(filter(None, (part.regex.match(text, at) for at in _positions(part.starts, text))), None)
+    start = part.starts[0]
+    at = text.find(start)
+    while at != -1:
+        match = part.regex.match(text, at)
+        if match is not None:
+            return match
+        at = text.find(start, at + 1)
+    return None
+
+
+def _all_matches(part: Part, text: str) -> list[re.Match[str]]:
+    """``list(part.regex.finditer(text))`` for a regex that never matches empty text."""
+    if part.starts is None:
+        return list(part.regex.finditer(text))
+    found: list[re.Match[str]] = []
+    for position in _positions(part.starts, text):
+        if not found or position >= found[-1].end():
+            match = part.regex.match(text, position)
+            if match is not None:
+                found.append(match)
+    return found
+
+
+def _rule_match(rule: Anchored, field: _Field) -> re.Match[str] | None:
+    """The match that the rule's joined patterns would find: the leftmost, and at a tie
+    the one of the earlier pattern."""
+    best = None
+    for part in rule.parts:
+        if part.gates <= field.gates:
+            match = _first_match(part, field.text)
+            if match is not None and (best is None or match.start() < best.start()):
+                best = match
+    return best
 
 
 def _blank(match: re.Match[str]) -> str:
     return " " * len(match.group())
 
 
-def _apply_negatives(texts: dict[str, str], lexicon: Lexicon) -> tuple[dict[str, str], list[Reason]]:
-    """Match legal look-alikes; blank out the text of masking rules in every field."""
-    masked, reasons = dict(texts), []
-    if not any(lexicon.prefilter.any_negative.search(text) for text in texts.values() if text):
-        return masked, reasons
-    for negative in lexicon.negatives:
-        matched = [found.group() for name in negative.fields if (found := negative.matcher.search(masked[name]))]
+def _apply_negatives(fields: dict[str, _Field], opened: frozenset[int], lexicon: Lexicon) -> tuple[dict[str, _Field], frozenset[int], list[Reason]]:
+    """Match legal look-alikes; blank out the text of masking rules in every field.
+
+    Returns the fields after masking, the gates open in them, and the reasons.
+    """
+    masked, reasons = dict(fields), []
+    check = lexicon.index.any_negative
+    if check is not None and not any(check.search(field.text) for field in fields.values() if field.text):
+        return masked, opened, reasons
+    for negative, rule in zip(lexicon.negatives, lexicon.index.negatives):
+        if rule.gates.isdisjoint(opened):
+            continue
+        matched = [
+            found.group()
+            for name in negative.fields
+            if not rule.gates.isdisjoint(masked[name].gates) and (found := _rule_match(rule, masked[name]))
+        ]
         if not matched:
             continue
         reasons.append(Reason(f"negative:{negative.rule}", matched[0], -negative.weight or 0.0))
         if negative.mask:
             for name in negative.fields:
-                masked[name] = negative.matcher.sub(_blank, masked[name])
-    return masked, reasons
+                text = negative.matcher.sub(_blank, masked[name].text)
+                if text != masked[name].text:
+                    masked[name] = _scan(text, lexicon)
+            opened = _opened(masked)
+    return masked, opened, reasons
 
 
-def _term_matches(texts: dict[str, str], lexicon: Lexicon) -> list[tuple[str, re.Match[str], Term]]:
+def _term_matches(fields: dict[str, _Field], opened: frozenset[int], lexicon: Lexicon) -> list[tuple[str, re.Match[str], Term]]:
     """Every term match, longest first, so "bal segel" wins over the "bal" inside it."""
-    candidates = _candidate_terms(texts, lexicon)
     matches = [
         (name, match, term)
-        for index, term in enumerate(lexicon.terms)
-        if index in candidates
+        for term, part in zip(lexicon.terms, lexicon.index.terms)
+        if part.gates <= opened
         for name in _TERM_FIELDS
-        for match in term.matcher.finditer(texts[name])
+        if part.gates <= fields[name].gates
+        for match in _all_matches(part, fields[name].text)
     ]
     return sorted(matches, key=lambda found: found[1].start() - found[1].end())
 
 
-def _candidate_terms(texts: dict[str, str], lexicon: Lexicon) -> set[int]:
-    """Indexes of the terms whose first word begins a word somewhere in the text."""
-    prefilter, candidates = lexicon.prefilter, set()
-    for name in _TERM_FIELDS:
-        text = texts[name]
-        for start in prefilter.term_starts.finditer(text):
-            word = _WORD.match(text, start.start()).group()
-            for first, indexes in prefilter.first_words.items():
-                if word.startswith(first):
-                    candidates.update(indexes)
-    return candidates
-
-
-def _near_context(text: str, match: re.Match[str], lexicon: Lexicon) -> bool:
+def _near_context(field: _Field, match: re.Match[str], lexicon: Lexicon) -> bool:
     """Is a context word within ``context_window`` words of *match*?"""
-    window = lexicon.scoring.context_window
-    before = _WORD.findall(text[: match.start()])[-window:] if window else []
-    after = _WORD.findall(text[match.end() :])[:window]
+    window, text = lexicon.scoring.context_window, field.text
+    before = _words_before(text, match.start(), window)[-window:] if window else []
+    after = _words_after(text, match.end(), window)[:window]
     nearby = " ".join([*before, match.group(), *after])
-    return any(group.matcher.search(nearby) for group in lexicon.context)
+    # The words near the match are words of the field: a context group whose gates are
+    # closed in the field cannot match them.
+    return any(part.gates <= field.gates and _first_match(part, nearby) for part in lexicon.index.context)
 
 
-def _fuzzy_term(texts: dict[str, str], lexicon: Lexicon, found: set[str]) -> Iterator[tuple[Term, str]]:
-    """Typos of strong, unambiguous terms ("ballpers", "blapres"), guarded against ordinary words."""
-    fuzzy, lengths, seen = lexicon.fuzzy, lexicon.prefilter.fuzzy_lengths, set()
-    for name in ("title", "description"):
-        for token in _WORD.findall(texts[name]):
-            # A repeated token gives the same answer; a token too long or too short for
-            # any form cannot be within the allowed edits.
-            if token in seen or len(token) not in lengths:
-                continue
-            seen.add(token)
-            if len(token) < fuzzy.min_length or token in fuzzy.ordinary_words:
-                continue
-            limit = fuzzy.long_max_distance if len(token) >= fuzzy.long_length else fuzzy.max_distance
-            for form, term in lexicon.fuzzy_forms:
-                if term.term not in found and OSA.distance(token, form, score_cutoff=limit) <= limit:
-                    found.add(term.term)
-                    yield term, token
+_NEARBY_CHARS = 120  # looked at first for the words around a match
 
 
-def _term_reasons(texts: dict[str, str], matches: list[tuple[str, re.Match[str], Term]], lexicon: Lexicon, corroborated: bool) -> list[Reason]:
+def _words_before(text: str, end: int, count: int) -> list[str]:
+    """The words of ``text[:end]``, or at least the last *count* of them."""
+    words = _WORD.findall(text, max(0, end - _NEARBY_CHARS), end)
+    # The first word found may be cut off; it is not among the last *count* if more were found.
+    return words if len(words) > count else _WORD.findall(text, 0, end)
+
+
+def _words_after(text: str, start: int, count: int) -> list[str]:
+    """The words of ``text[start:]``, or at least the first *count* of them."""
+    words = _WORD.findall(text, start, start + _NEARBY_CHARS)
+    return words if len(words) > count else _WORD.findall(text, start)
+
+
+def _fuzzy_term(fields: dict[str, _Field], found: set[str]) -> Iterator[tuple[Term, str]]:
+    """Typos of strong, unambiguous terms not already *found*, in title then description."""
+    for name in ("title", "description"):  # (a field's typos are there if it has any)
+        for term, word in fields[name].typos:
+            if term.term not in found:
+                found.add(term.term)
+                yield term, word
+
+
+def _term_reasons(fields: dict[str, _Field], matches: list[tuple[str, re.Match[str], Term]], lexicon: Lexicon, corroborated: bool) -> list[Reason]:
     """One reason per matched term; overlapping matches count once, for the longest term.
 
     A term with ``needs_clothing_context`` counts only when *corroborated* and a clothing
     word stands near it.
     """
     reasons: dict[str, Reason] = {}
-    taken: dict[str, list[tuple[int, int]]] = {name: [] for name in texts}
+    taken: dict[str, list[tuple[int, int]]] = {name: [] for name in fields}
     for name, match, term in matches:
         if any(match.start() < end and start < match.end() for start, end in taken[name]):
             continue
-        if term.needs_clothing_context and not (corroborated and _near_context(texts[name], match, lexicon)):
+        if term.needs_clothing_context and not (corroborated and _near_context(fields[name], match, lexicon)):
             continue
         taken[name].append(match.span())
-        reasons.setdefault(term.term, Reason(f"term:{term.term}", match.group(), term.weight))
-    for term, token in _fuzzy_term(texts, lexicon, set(reasons)):
+        if term.term not in reasons:
+            reasons[term.term] = Reason(f"term:{term.term}", match.group(), term.weight)
+    for term, token in _fuzzy_term(fields, set(reasons)):
         reasons[term.term] = Reason(f"term:{term.term}", token, round(term.weight * lexicon.fuzzy.weight_factor, 3))
-    return [reasons[term.term] for term in lexicon.terms if term.term in reasons]
+    return [reasons[name] for name in sorted(reasons, key=lexicon.index.term_order.__getitem__)]
 
 
-def _signal_reasons(texts: dict[str, str], record: Mapping[str, Any], lexicon: Lexicon) -> list[Reason]:
+def _signal_reasons(fields: dict[str, _Field], opened: frozenset[int], record: Mapping[str, Any], lexicon: Lexicon) -> list[Reason]:
     """The heaviest match of each signal kind, plus what the platform states."""
     best: dict[str, Reason] = {}
 
@@ -160,17 +315,21 @@ def _signal_reasons(texts: dict[str, str], record: Mapping[str, Any], lexicon: L
         if reason.rule not in best or reason.weight > best[reason.rule].weight:
             best[reason.rule] = reason
 
-    with_signals = {name for name, text in texts.items() if text and lexicon.prefilter.any_signal.search(text)}
-    for signal in lexicon.signals:
+    check = lexicon.index.any_signal
+    for signal, rule in zip(lexicon.signals, lexicon.index.signals):
+        if rule.gates.isdisjoint(opened):
+            continue
         for name in signal.fields:
-            if name not in with_signals:
+            field = fields[name]
+            # Empty text is never searched for signals.
+            if not field.text or rule.gates.isdisjoint(field.gates) or (check and not check.search(field.text)):
                 continue
-            match = signal.matcher.search(texts[name])
+            match = _rule_match(rule, field)
             if match is not None:
                 offer(Reason(f"signal:{signal.kind}", match.group(), signal.weight))
                 break
     cues = lexicon.record
-    used = fold(str(record.get("condition") or "")) in cues.used_conditions
+    used = _fold_repeated(str(record.get("condition") or "")) in cues.used_conditions
     imported = record.get("imported") is True
     if used and imported:
         offer(Reason("signal:platform_used_imported", f"condition={record['condition']}, imported=true", cues.used_imported_weight))
@@ -193,15 +352,18 @@ def _combination_reasons(reasons: list[Reason], lexicon: Lexicon) -> list[Reason
 
 
 def _is_corroborated(reasons: list[Reason], lexicon: Lexicon) -> bool:
-    """Evidence that lets an ambiguous word ("bal", "cakar", "monza") count."""
-    strong_terms = {f"term:{term.term}" for term in lexicon.terms if term.strength != "weak" and not term.needs_clothing_context}
-    return any(reason.rule in lexicon.scoring.corroborated_by or reason.rule in strong_terms for reason in reasons)
+    """Evidence that lets an ambiguous word ("bal", "cakar", "monza") count: a rule of
+    ``corroborated_by`` or a strong or medium unambiguous term."""
+    return any(reason.rule in lexicon.index.corroborating for reason in reasons)
 
 
-def _context_reasons(texts: dict[str, str], lexicon: Lexicon) -> list[Reason]:
+def _context_reasons(fields: dict[str, _Field], opened: frozenset[int], lexicon: Lexicon) -> list[Reason]:
     reasons = []
-    for group in lexicon.context:
-        match = next(filter(None, (group.matcher.search(texts[name]) for name in ("title", "description", "category"))), None)
+    for group, part in zip(lexicon.context, lexicon.index.context):
+        if not part.gates <= opened:
+            continue
+        texts = (fields[name].text for name in _TERM_FIELDS if part.gates <= fields[name].gates)
+        match = next(filter(None, (_first_match(part, text) for text in texts)), None)
         if match is not None:
             reasons.append(Reason(f"context:{group.group}", match.group(), 0.0))
     return reasons
@@ -218,14 +380,18 @@ def _level(score: float, lexicon: Lexicon) -> str:
 def flag(record: Mapping[str, Any], lexicon: Lexicon) -> Verdict:
     """Score *record* (``title``, ``description``, optional ``category``, ``location``,
     ``condition``, ``imported``) against *lexicon*."""
-    texts = _texts(record)
-    masked, negatives = _apply_negatives(texts, lexicon)
-    signals = _signal_reasons(masked, record, lexicon)
-    matches = _term_matches(masked, lexicon)
+    fields = {
+        name: _scan_repeated(text, lexicon) if name in _REPEATED_FIELDS else _scan(text, lexicon)
+        for name, text in _texts(record).items()
+    }
+    opened = _opened(fields)
+    masked, masked_opened, negatives = _apply_negatives(fields, opened, lexicon)
+    signals = _signal_reasons(masked, masked_opened, record, lexicon)
+    matches = _term_matches(masked, masked_opened, lexicon)
     terms = _term_reasons(masked, matches, lexicon, corroborated=False)
     if _is_corroborated(signals + terms, lexicon):
         terms = _term_reasons(masked, matches, lexicon, corroborated=True)
-    context = _context_reasons(texts, lexicon)
+    context = _context_reasons(fields, opened, lexicon)
     positive = terms + signals
     positive += _combination_reasons(positive, lexicon)
     score = 1 - math.prod(1 - reason.weight for reason in positive)

@@ -19,7 +19,7 @@ _INVISIBLE = re.compile(
 )
 
 # Cyrillic and Greek letters that look like Latin ones (already lower-cased).
-_HOMOGLYPHS = str.maketrans(
+_LOOK_ALIKES = str.maketrans(
     {
         "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
         "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i",
@@ -50,35 +50,98 @@ _SPLIT_WORD = re.compile(_SPLIT_WORD_PATTERN.replace("L", _LETTER).format(sep=_S
 _SPLIT_WORD_ASCII = re.compile(_SPLIT_WORD_PATTERN.replace("L", "[a-z]").format(sep=_SEPARATOR))
 _STRETCHED = re.compile(_STRETCHED_PATTERN.replace("L", _LETTER))
 _STRETCHED_ASCII = re.compile(_STRETCHED_PATTERN.replace("L", "[a-z]"))
+# Any character three times in a row: a cheap first look for stretched letters.
+_TRIPLE = re.compile(r"(.)\1\1")
+_IS_LETTER = re.compile(_LETTER)
+# Plain ASCII text mapped to its shape: letters become "a", digits "0", other characters
+# "." (a split word shows as ".a."); and to its whitespace: spaces stay, other whitespace
+# becomes "\n", everything else "x".
+_SHAPE = bytes(
+    ord("a") if chr(code).isalpha() else ord("0") if chr(code).isdigit() else ord(".") for code in range(256)
+)
+_WHITESPACE = bytes(
+    code if code == 32 else ord("\n") if chr(code).isspace() else ord("x") for code in range(256)
+)
 _NOT_LETTER = re.compile(r"[\W_]")
 _HASHTAG = re.compile(r"(?<!\S)#+(?=\w)")
 _TOKEN = re.compile(r"[^\W_]+")
 
 
+class _Table(dict[int, int | None]):
+    """A ``str.translate`` table that keeps the characters it does not list (and remembers
+    them: a missing key would cost an exception for every character)."""
+
+    def __missing__(self, code: int) -> int | None:
+        self[code] = code
+        return code
+
+
+class _NonSpacingMarks(_Table):
+    """A ``str.translate`` table that drops non-spacing marks (accents), filled as it is used."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.category(chr(code)) == "Mn" else code
+        self[code] = kept
+        return kept
+
+
+_DROP_MARKS = _NonSpacingMarks()
+_HOMOGLYPHS = _Table(_LOOK_ALIKES)
+_HAS_HOMOGLYPH = re.compile("[" + "".join(map(chr, _LOOK_ALIKES)) + "]")
+
+
 def _strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text)
-    kept = "".join(char for char in decomposed if unicodedata.category(char) != "Mn")
-    return unicodedata.normalize("NFC", kept)
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", text).translate(_DROP_MARKS))
 
 
 def fold(text: str) -> str:
     """Return *text* lower-cased and stripped of common keyword-evasion tricks."""
-    ascii_only = text.isascii()
-    if ascii_only:
+    if text.isascii():
         # Plain ASCII has no invisible, accented, fancy or look-alike letters to undo.
-        text = text.lower()
-    else:
-        text = _INVISIBLE.sub("", text)
-        text = unicodedata.normalize("NFKC", text).lower()
-        text = _strip_accents(text).translate(_HOMOGLYPHS)
-        ascii_only = text.isascii()
+        return _fold_ascii(text.lower())
+    text = _INVISIBLE.sub("", text)
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = _strip_accents(text)
+    if _HAS_HOMOGLYPH.search(text):
+        text = text.translate(_HOMOGLYPHS)
+    if text.isascii():
+        return _fold_ascii(text)
     if "#" in text:
         text = _HASHTAG.sub("", text)
-    text = (_SPLIT_WORD_ASCII if ascii_only else _SPLIT_WORD).sub(_join_letters, text)
-    if _HAS_LEET.search(text):
-        text = _LEET_CHAR.sub(lambda match: _LEET[match.group()], text)
-    text = (_STRETCHED_ASCII if ascii_only else _STRETCHED).sub(r"\1", text)
+    text = _undo_leet(_SPLIT_WORD.sub(_join_letters, text))
+    if _has_stretched_letters(text):
+        text = _STRETCHED.sub(r"\1", text)
     return " ".join(text.split())
+
+
+def _fold_ascii(text: str) -> str:
+    """:func:`fold` for lower-case ASCII text, skipping the steps that cannot change it."""
+    if "#" in text:
+        text = _HASHTAG.sub("", text)
+    encoded = text.encode("ascii")
+    whitespace = encoded.translate(_WHITESPACE)
+    if b".a." in encoded.translate(_SHAPE):
+        text = _SPLIT_WORD_ASCII.sub(_join_letters, text)
+    text = _undo_leet(text)
+    if _has_stretched_letters(text):
+        text = _STRETCHED_ASCII.sub(r"\1", text)
+    # The steps above only remove or replace characters next to letters: text that had
+    # single spaces between words and no other whitespace still has.
+    if b"\n" in whitespace or b"  " in whitespace or whitespace.startswith(b" ") or whitespace.endswith(b" "):
+        return " ".join(text.split())
+    return text
+
+
+def _undo_leet(text: str) -> str:
+    if _HAS_LEET.search(text):
+        return _LEET_CHAR.sub(lambda match: _LEET[match.group()], text)
+    return text
+
+
+def _has_stretched_letters(text: str) -> bool:
+    return any(_IS_LETTER.match(found.group(1)) for found in _TRIPLE.finditer(text))
 
 
 def _join_letters(match: re.Match[str]) -> str:
