@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -37,3 +38,23 @@ def run_command(*args: str, timeout: float = 300, cwd: Path = REPO) -> subproces
     bindir = Path(sys.executable).parent
     return subprocess.run([str(bindir / args[0]), *args[1:]], cwd=cwd, env=env, timeout=timeout,
                           capture_output=True, text=True)
+
+
+def crawl_replica(replica, db: Path, spider: str, *args: str,
+                  timeout: float = 300) -> subprocess.CompletedProcess:
+    """``scrapy crawl SPIDER ARGS`` into ``db`` through replica mode, with no politeness
+    delays (the replica is local); fails the test unless the crawl exits cleanly."""
+    result = run_command(
+        "scrapy", "crawl", spider, *args, "-s", f"THRIFTWATCH_DB={db}",
+        "-s", f"THRIFTWATCH_REPLICA={replica.url}",
+        "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def open_db(db: Path) -> sqlite3.Connection:
+    """The evidence DB, rows readable by column name."""
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    return conn

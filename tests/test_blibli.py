@@ -3,7 +3,6 @@ Scrapy for real through replica mode over loopback HTTP."""
 
 import json
 import math
-import sqlite3
 import zlib
 
 import pytest
@@ -22,7 +21,7 @@ from spiders.blibli import (
     raise_if_blocked,
     search_query,
 )
-from tests.conftest import run_command
+from tests.conftest import crawl_replica, open_db, run_command
 
 KEYWORDS = ("balpres", "karungan")
 
@@ -175,15 +174,9 @@ def test_search_query_quotes_keywords():
 @pytest.fixture(scope="module")
 def crawled(replica, tmp_path_factory):
     db = tmp_path_factory.mktemp("blibli") / "evidence.db"
-    result = run_command(
-        "scrapy", "crawl", "blibli", "-a", f"keywords={','.join(KEYWORDS)},__block__",
-        "-a", "max_pages=12", "-s", f"THRIFTWATCH_DB={db}",
-        "-s", f"THRIFTWATCH_REPLICA={replica.url}",
-        "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
+    result = crawl_replica(replica, db, "blibli", "-a",
+                           f"keywords={','.join(KEYWORDS)},__block__", "-a", "max_pages=12")
+    conn = open_db(db)
     yield conn, result.stderr
     conn.close()
 

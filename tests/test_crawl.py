@@ -1,25 +1,19 @@
 """The Tokopedia spider, run by Scrapy for real, through replica mode over loopback HTTP."""
 
 import json
-import sqlite3
 import zlib
 
 import pytest
 
-from tests.conftest import run_command
+from tests.conftest import crawl_replica, open_db, run_command
 
 
 @pytest.fixture(scope="module")
 def crawled(replica, tmp_path_factory):
     db = tmp_path_factory.mktemp("crawl") / "evidence.db"
-    result = run_command(
-        "scrapy", "crawl", "tokopedia", "-a", "keywords=balpres,thrift", "-a", "max_pages=2",
-        "-s", f"THRIFTWATCH_DB={db}", "-s", f"THRIFTWATCH_REPLICA={replica.url}",
-        "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
+    result = crawl_replica(replica, db, "tokopedia", "-a", "keywords=balpres,thrift",
+                           "-a", "max_pages=2")
+    conn = open_db(db)
     yield conn, result.stderr
     conn.close()
 

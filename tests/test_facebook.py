@@ -1,14 +1,13 @@
 """Facebook Marketplace: the GraphQL feed parser, and a real scrolled crawl in Chromium."""
 
 import json
-import sqlite3
 import zlib
 
 import pytest
 
 from spiders.base import BlockedError, ResponseShapeError
 from spiders.facebook import parse_feed_units, parse_rendered_search
-from tests.conftest import run_command
+from tests.conftest import crawl_replica, open_db
 
 DRAWN = '<div role="main"><a href="/marketplace/item/24000000000000001/?ref=search">x</a></div>'
 LOGIN_WALL = '<h2>Log in to continue</h2><form id="login_form" method="post"></form>'
@@ -75,15 +74,9 @@ def test_login_wall_is_a_block_and_a_page_without_feed_data_is_refused():
 @pytest.fixture(scope="module")
 def crawled(replica, tmp_path_factory):
     db = tmp_path_factory.mktemp("facebook") / "evidence.db"
-    result = run_command(
-        "scrapy", "crawl", "facebook", "-a", "keywords=balpres,__block__balpres",
-        "-a", "city=medan", "-a", "max_pages=3", "-s", f"THRIFTWATCH_DB={db}",
-        "-s", f"THRIFTWATCH_REPLICA={replica.url}",
-        "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
+    result = crawl_replica(replica, db, "facebook", "-a", "keywords=balpres,__block__balpres",
+                           "-a", "city=medan", "-a", "max_pages=3")
+    conn = open_db(db)
     yield conn, result.stderr
     conn.close()
 

@@ -16,7 +16,7 @@ from spiders.instagram import (
     load_cookies,
     parse_tag_page,
 )
-from tests.conftest import run_command
+from tests.conftest import crawl_replica, run_command
 
 SECRET = "PLANTED-SECRET-123"
 DRAWN = '<article><a href="/p/C3L9IRYaN4o/"><img></a></article>'
@@ -145,13 +145,8 @@ def crawled(replica, tmp_path_factory):
     db, cookies = folder / "evidence.db", folder / "cookies.txt"
     cookies.write_text("# Netscape HTTP Cookie File\n"
                        f".instagram.com\tTRUE\t/\tTRUE\t1893456000\tsessionid\t{SECRET}\n")
-    result = run_command(
-        "scrapy", "crawl", "instagram", "-a", "keywords=balpres,__block__balpres",
-        "-a", f"cookies={cookies}", "-s", f"THRIFTWATCH_DB={db}",
-        "-s", f"THRIFTWATCH_REPLICA={replica.url}", "-s", "LOG_LEVEL=DEBUG",
-        "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = crawl_replica(replica, db, "instagram", "-a", "keywords=balpres,__block__balpres",
+                           "-a", f"cookies={cookies}", "-s", "LOG_LEVEL=DEBUG")
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
     yield conn, db, result.stderr

@@ -5,7 +5,6 @@ body (built from public knowledge of the shape) and hand-written punish/captcha 
 """
 
 import json
-import sqlite3
 import urllib.error
 import urllib.request
 
@@ -15,7 +14,7 @@ from crawler.replica import lazada as replica_lazada
 from crawler.replica.catalogue import build_catalogue, search
 from spiders.base import BlockedError, ResponseShapeError
 from spiders.lazada import listing_from_item, parse_search_response, product_url, search_url
-from tests.conftest import run_command
+from tests.conftest import crawl_replica, open_db
 
 BLOCKED_KEYWORD = "__block__balpres"
 
@@ -118,15 +117,9 @@ def test_replica_answers_only_the_ajax_catalog(replica):
 @pytest.fixture(scope="module")
 def crawled(replica, tmp_path_factory):
     db = tmp_path_factory.mktemp("lazada") / "evidence.db"
-    result = run_command(
-        "scrapy", "crawl", "lazada", "-a", f"keywords=balpres,{BLOCKED_KEYWORD}",
-        "-a", "max_pages=2",
-        "-s", f"THRIFTWATCH_DB={db}", "-s", f"THRIFTWATCH_REPLICA={replica.url}",
-        "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
+    crawl_replica(replica, db, "lazada", "-a", f"keywords=balpres,{BLOCKED_KEYWORD}",
+                  "-a", "max_pages=2")
+    conn = open_db(db)
     yield conn
     conn.close()
 

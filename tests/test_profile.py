@@ -1,7 +1,6 @@
 """Site profiles: loading, refusing malformed ones, pure extraction, real crawls via the replica."""
 
 import json
-import sqlite3
 from datetime import date, datetime
 
 import pytest
@@ -19,7 +18,7 @@ from spiders.profile_format import (
     parse_search_body,
     shipped_profiles,
 )
-from tests.conftest import run_command
+from tests.conftest import crawl_replica, open_db
 
 PAGE_URL = "https://www.olx.co.id/items/q-balpres?page=1"
 
@@ -275,16 +274,9 @@ def test_spider_takes_its_domains_and_requests_from_the_profiles(tmp_path):
 
 
 def _crawl(replica, db, profile, keywords):
-    result = run_command(
-        "scrapy", "crawl", "profile", "-a", f"profile={profile}", "-a", f"keywords={keywords}",
-        "-a", "max_pages=2", "-s", f"THRIFTWATCH_DB={db}",
-        "-s", f"THRIFTWATCH_REPLICA={replica.url}",
-        "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    return conn
+    crawl_replica(replica, db, "profile", "-a", f"profile={profile}",
+                  "-a", f"keywords={keywords}", "-a", "max_pages=2")
+    return open_db(db)
 
 
 def test_crawl_with_the_shipped_olx_profile(replica, tmp_path, catalogue):

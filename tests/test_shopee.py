@@ -2,7 +2,6 @@
 
 import csv
 import json
-import sqlite3
 import urllib.error
 import urllib.request
 from dataclasses import asdict
@@ -21,7 +20,7 @@ from spiders.shopee import (
     parse_search_response,
     search_url,
 )
-from tests.conftest import run_command
+from tests.conftest import crawl_replica, open_db
 
 V2_CAPTURE = "shopee-search-v2-kaos-2020/search_items_kaos.json"
 SHELL_CAPTURE = "shopee-search-shell-html-2026/shopee_search_raw_20260210_050623.html"
@@ -130,15 +129,9 @@ def test_replica_answers_only_the_search_endpoint(replica):
 @pytest.fixture(scope="module")
 def crawled(replica, tmp_path_factory):
     db = tmp_path_factory.mktemp("shopee") / "evidence.db"
-    result = run_command(
-        "scrapy", "crawl", "shopee", "-a", f"keywords=balpres,{BLOCKED_KEYWORD}",
-        "-a", "max_pages=2",
-        "-s", f"THRIFTWATCH_DB={db}", "-s", f"THRIFTWATCH_REPLICA={replica.url}",
-        "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
+    crawl_replica(replica, db, "shopee", "-a", f"keywords=balpres,{BLOCKED_KEYWORD}",
+                  "-a", "max_pages=2")
+    conn = open_db(db)
     yield conn
     conn.close()
 

@@ -1,13 +1,12 @@
 """TikTok Shop: a rendered platform, crawled in real Chromium through replica mode."""
 
-import sqlite3
 import zlib
 
 import pytest
 
 from spiders.base import BlockedError, ResponseShapeError
 from spiders.tiktokshop import parse_search_html
-from tests.conftest import run_command
+from tests.conftest import crawl_replica, open_db
 
 PAGE = "https://shop-id.tokopedia.com/search?q=balpres&page=1"
 DRAWN = """<html><body><div id="results" data-state="loaded" data-has-more="true">
@@ -40,15 +39,9 @@ def test_captcha_is_a_block_and_an_undrawn_page_is_refused():
 @pytest.fixture(scope="module")
 def crawled(replica, tmp_path_factory):
     db = tmp_path_factory.mktemp("tiktokshop") / "evidence.db"
-    result = run_command(
-        "scrapy", "crawl", "tiktokshop", "-a", "keywords=balpres,__block__balpres",
-        "-a", "max_pages=2", "-s", f"THRIFTWATCH_DB={db}",
-        "-s", f"THRIFTWATCH_REPLICA={replica.url}",
-        "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
+    result = crawl_replica(replica, db, "tiktokshop", "-a", "keywords=balpres,__block__balpres",
+                           "-a", "max_pages=2")
+    conn = open_db(db)
     yield conn, result.stderr
     conn.close()
 
