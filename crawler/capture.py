@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -13,6 +14,11 @@ SECRET_HEADERS = frozenset(
     {"cookie", "set-cookie", "authorization", "proxy-authorization", "x-auth-token",
      "x-csrf-token", "x-api-key", "x-access-token"}
 )
+
+# Query parameters that carry credentials, such as Bukalapak's ``access_token``.
+SECRET_QUERY_PARAMS = frozenset({"access_token", "token"})
+_SECRET_QUERY_VALUE = re.compile(
+    rf"(?i)([?&;](?:{'|'.join(sorted(SECRET_QUERY_PARAMS))})=)[^&#\s<>'\"]+")
 
 # Request meta key under which the store leaves (capture_id, body_sha256) for the callback.
 CAPTURE_META_KEY = "thriftwatch_capture"
@@ -75,7 +81,7 @@ def redact_headers(headers: dict[str, list[str]] | dict[str, str]) -> dict[str, 
     return out
 
 
-def strip_query_secrets(url: str, names: frozenset[str] = frozenset({"access_token", "token"})) -> str:
+def strip_query_secrets(url: str, names: frozenset[str] = SECRET_QUERY_PARAMS) -> str:
     """Blank the values of credential query parameters such as Bukalapak's ``access_token``."""
     parts = urlsplit(url)
     if not parts.query:
@@ -83,6 +89,11 @@ def strip_query_secrets(url: str, names: frozenset[str] = frozenset({"access_tok
     pairs = [(k, "REDACTED" if k.lower() in names else v)
              for k, v in parse_qsl(parts.query, keep_blank_values=True)]
     return urlunsplit(parts._replace(query=urlencode(pairs)))
+
+
+def redact_query_secrets(text: str) -> str:
+    """Blank credential query values in free text, such as a log line quoting a URL."""
+    return _SECRET_QUERY_VALUE.sub(r"\1REDACTED", text)
 
 
 def _text(value: str | bytes) -> str:

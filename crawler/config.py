@@ -30,7 +30,11 @@ class Config:
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Config:
-        max_pages = settings.getint("THRIFTWATCH_MAX_PAGES", 5)
+        try:
+            max_pages = settings.getint("THRIFTWATCH_MAX_PAGES", 5)
+        except ValueError:
+            raise ConfigError("THRIFTWATCH_MAX_PAGES must be a whole number, not "
+                              f"{settings.get('THRIFTWATCH_MAX_PAGES')!r}") from None
         if max_pages < 1:
             raise ConfigError(f"THRIFTWATCH_MAX_PAGES must be at least 1, not {max_pages}")
         lexicon = settings.get("THRIFTWATCH_LEXICON")
@@ -51,7 +55,7 @@ def parse_replica(value: str | None) -> str | None:
     """Check a replica base URL such as ``http://127.0.0.1:8321`` and drop a trailing slash."""
     if not value:
         return None
-    parts = urlsplit(value)
+    parts = urlsplit(str(value))  # a settings file may give a number
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
         raise ConfigError(
             f"THRIFTWATCH_REPLICA must look like http://127.0.0.1:PORT, not {value!r}"

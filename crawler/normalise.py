@@ -97,13 +97,13 @@ def normalise_city(text: str | None) -> str | None:
     text = clean_text(text)
     if not text:
         return None
-    after = _KIND_AFTER.search(text)
-    if after and not _REGENCY.match(text) and not _MUNICIPALITY.match(text):
-        text = ("Kab. " if after["kind"].lower().startswith("kab") else "") + text[:after.start()]
-    regency = _REGENCY.match(text)
-    name = text[regency.end():] if regency else _MUNICIPALITY.sub("", text)
-    name = _CITY_ALIASES.get(name.lower(), name)
-    name = " ".join(word[:1].upper() + word[1:].lower() for word in name.split())
+    regency = False
+    # Peel off every kind word, before or after the name, so the result is its own normal form.
+    while kind := _REGENCY.match(text) or _MUNICIPALITY.match(text) or _KIND_AFTER.search(text):
+        regency = regency or kind.group().strip().lower().startswith("kab")
+        text = text[kind.end():] if kind.start() == 0 else text[:kind.start()]
+    name = _CITY_ALIASES.get(text.lower(), text)
+    name = " ".join(word.capitalize() for word in name.split())
     return f"Kab. {name}" if regency else name
 
 

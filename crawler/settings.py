@@ -34,7 +34,9 @@ DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 
 # Live progress on a terminal (plain lines otherwise); run-health checks and alerts at the end.
+# Credentials in URLs (?access_token=...) are blanked in every log line.
 EXTENSIONS = {
+    "crawler.logsecrets.RedactLogSecrets": 0,
     "crawler.progress.ProgressExtension": 500,
     "crawler.health.RunHealthExtension": 600,
 }

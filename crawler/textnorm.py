@@ -110,10 +110,11 @@ def fold(text: str) -> str:
         return _fold_ascii(text)
     if "#" in text:
         text = _HASHTAG.sub("", text)
-    text = _undo_leet(_SPLIT_WORD.sub(_join_letters, text))
+    # Spaces first, so that "b  a  l" (two spaces) is one split word like "b a l".
+    text = _undo_leet(_SPLIT_WORD.sub(_join_letters, " ".join(text.split())))
     if _has_stretched_letters(text):
         text = _STRETCHED.sub(r"\1", text)
-    return " ".join(text.split())
+    return text
 
 
 def _fold_ascii(text: str) -> str:
@@ -122,21 +123,27 @@ def _fold_ascii(text: str) -> str:
         text = _HASHTAG.sub("", text)
     encoded = text.encode("ascii")
     whitespace = encoded.translate(_WHITESPACE)
+    # Spaces first, so that "b  a  l" (two spaces) is one split word like "b a l". The steps
+    # below only remove or replace characters next to letters, so single spaces stay single.
+    if b"\n" in whitespace or b"  " in whitespace or whitespace.startswith(b" ") or whitespace.endswith(b" "):
+        text = " ".join(text.split())
+        encoded = text.encode("ascii")
     if b".a." in encoded.translate(_SHAPE):
         text = _SPLIT_WORD_ASCII.sub(_join_letters, text)
     text = _undo_leet(text)
     if _has_stretched_letters(text):
         text = _STRETCHED_ASCII.sub(r"\1", text)
-    # The steps above only remove or replace characters next to letters: text that had
-    # single spaces between words and no other whitespace still has.
-    if b"\n" in whitespace or b"  " in whitespace or whitespace.startswith(b" ") or whitespace.endswith(b" "):
-        return " ".join(text.split())
     return text
 
 
 def _undo_leet(text: str) -> str:
-    if _HAS_LEET.search(text):
-        return _LEET_CHAR.sub(lambda match: _LEET[match.group()], text)
+    """Leet characters as letters, again while an undone one makes another a letter:
+    "a0a0" → "aoa0" → "aoao"."""
+    while _HAS_LEET.search(text):
+        undone = _LEET_CHAR.sub(lambda match: _LEET[match.group()], text)
+        if undone == text:
+            break
+        text = undone
     return text
 
 

@@ -82,28 +82,34 @@ def listing_from_product(product: dict[str, Any], keyword: str) -> Listing:
         title = product["name"]
     except (KeyError, TypeError, AttributeError) as error:
         raise ResponseShapeError(f"product without sku/id or name: {product!r:.200}") from error
-    price = product.get("price") or {}
-    review = product.get("review") or {}
-    rating = review.get("absoluteRating") or review.get("rating")  # absoluteRating is unrounded
-    min_price = price.get("minPrice")
-    images = product.get("images") or []
-    categories = product.get("categoryNameHierarchy") or []
-    return Listing(
-        platform="blibli",
-        listing_id=listing_id,
-        url=canonical_url(product["url"]) if product.get("url") else "",
-        title=title,
-        keyword=keyword,
-        price_idr=int(min_price) if isinstance(min_price, (int, float)) and min_price > 0 else None,
-        price_text=price.get("priceDisplay"),
-        seller_id=product.get("merchantCode"),
-        seller_name=product.get("merchantName"),
-        location=product.get("location"),
-        sold_text=(product.get("soldRangeCount") or {}).get("id"),
-        rating=float(rating) if rating else None,  # 0 means "no reviews yet"
-        category=" / ".join(categories) or (product.get("rootCategory") or {}).get("name"),
-        image_urls=images[:1],
-    )
+    try:
+        price = product.get("price") or {}
+        review = product.get("review") or {}
+        # absoluteRating is unrounded
+        rating = review.get("absoluteRating") or review.get("rating")
+        min_price = price.get("minPrice")
+        images = product.get("images") or []
+        categories = product.get("categoryNameHierarchy") or []
+        return Listing(
+            platform="blibli",
+            listing_id=listing_id,
+            url=canonical_url(product["url"]) if product.get("url") else "",
+            title=title,
+            keyword=keyword,
+            price_idr=(int(min_price) if isinstance(min_price, (int, float)) and min_price > 0
+                       else None),
+            price_text=price.get("priceDisplay"),
+            seller_id=product.get("merchantCode"),
+            seller_name=product.get("merchantName"),
+            location=product.get("location"),
+            sold_text=(product.get("soldRangeCount") or {}).get("id"),
+            rating=float(rating) if rating else None,  # 0 means "no reviews yet"
+            category=" / ".join(categories) or (product.get("rootCategory") or {}).get("name"),
+            image_urls=images[:1],
+        )
+    except (TypeError, AttributeError, ValueError, OverflowError) as error:  # a field changed shape
+        raise ResponseShapeError(f"product {listing_id} has a field the parser cannot read: "
+                                 f"{error!r}") from error
 
 
 def canonical_url(url: str) -> str:

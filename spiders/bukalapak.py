@@ -119,32 +119,36 @@ def listing_from_product(product: dict[str, Any], keyword: str) -> Listing:
         title = product["name"]
     except (KeyError, TypeError) as error:
         raise ResponseShapeError(f"product without id or name: {product!r:.200}") from error
-    store = product.get("store") or {}
-    category = product.get("category") or {}
-    rating = (product.get("rating") or {}).get("average_rate")
-    sold = (product.get("stats") or {}).get("sold_count")
-    price = product.get("price")
-    imported = product.get("imported")
-    return Listing(
-        platform="bukalapak",
-        listing_id=listing_id,
-        url=product.get("url") or "",
-        title=title,
-        keyword=keyword,
-        description=description_text(product.get("description")),
-        price_idr=price if isinstance(price, int) else None,
-        seller_id=None if store.get("id") is None else str(store["id"]),
-        seller_name=store.get("name"),
-        seller_url=store.get("url"),
-        location=(store.get("address") or {}).get("city"),
-        sold_count=sold if isinstance(sold, int) and sold >= 0 else None,
-        rating=float(rating) if rating else None,  # 0 means "no reviews yet"
-        category=" / ".join(category.get("structure") or []) or category.get("name"),
-        image_urls=list((product.get("images") or {}).get("large_urls") or []),
-        condition=product.get("condition"),
-        imported=imported if isinstance(imported, bool) else None,
-        posted_at=product.get("created_at"),
-    )
+    try:
+        store = product.get("store") or {}
+        category = product.get("category") or {}
+        rating = (product.get("rating") or {}).get("average_rate")
+        sold = (product.get("stats") or {}).get("sold_count")
+        price = product.get("price")
+        imported = product.get("imported")
+        return Listing(
+            platform="bukalapak",
+            listing_id=listing_id,
+            url=product.get("url") or "",
+            title=title,
+            keyword=keyword,
+            description=description_text(product.get("description")),
+            price_idr=price if isinstance(price, int) else None,
+            seller_id=None if store.get("id") is None else str(store["id"]),
+            seller_name=store.get("name"),
+            seller_url=store.get("url"),
+            location=(store.get("address") or {}).get("city"),
+            sold_count=sold if isinstance(sold, int) and sold >= 0 else None,
+            rating=float(rating) if rating else None,  # 0 means "no reviews yet"
+            category=" / ".join(category.get("structure") or []) or category.get("name"),
+            image_urls=list((product.get("images") or {}).get("large_urls") or []),
+            condition=product.get("condition"),
+            imported=imported if isinstance(imported, bool) else None,
+            posted_at=product.get("created_at"),
+        )
+    except (TypeError, AttributeError, ValueError, OverflowError) as error:  # a field changed shape
+        raise ResponseShapeError(f"product {listing_id} has a field the parser cannot read: "
+                                 f"{error!r}") from error
 
 
 def description_text(html: str | None) -> str | None:

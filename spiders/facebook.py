@@ -41,9 +41,8 @@ def first_json_document(body: bytes) -> Any:
 def search_feed(document: Any) -> dict[str, Any] | None:
     """``data.marketplace_search.feed_units`` of a GraphQL response, or ``None`` for the
     page's other GraphQL operations (notifications, chat, …)."""
-    if not isinstance(document, dict):
-        return None
-    search = (document.get("data") or {}).get("marketplace_search")
+    data = document.get("data") if isinstance(document, dict) else None
+    search = data.get("marketplace_search") if isinstance(data, dict) else None
     return search.get("feed_units") if isinstance(search, dict) else None
 
 
@@ -68,23 +67,27 @@ def listing_from_node(listing: dict[str, Any], keyword: str) -> Listing:
         title = listing["marketplace_listing_title"]
     except (KeyError, TypeError) as error:
         raise ResponseShapeError(f"listing without id or title: {listing!r:.200}") from error
-    seller = listing.get("marketplace_listing_seller") or {}
-    geocode = (listing.get("location") or {}).get("reverse_geocode") or {}
-    photo = ((listing.get("primary_listing_photo") or {}).get("image") or {}).get("uri")
-    seller_id = str(seller["id"]) if seller.get("id") else None
-    return Listing(
-        platform="facebook",
-        listing_id=listing_id,
-        url=f"{SITE}/marketplace/item/{listing_id}/",
-        title=title,
-        keyword=keyword,
-        price_text=(listing.get("listing_price") or {}).get("formatted_amount"),
-        seller_id=seller_id,
-        seller_name=seller.get("name"),
-        seller_url=f"{SITE}/marketplace/profile/{seller_id}/" if seller_id else None,
-        location=(geocode.get("city_page") or {}).get("display_name"),
-        image_urls=[photo] if photo else [],
-    )
+    try:
+        seller = listing.get("marketplace_listing_seller") or {}
+        geocode = (listing.get("location") or {}).get("reverse_geocode") or {}
+        photo = ((listing.get("primary_listing_photo") or {}).get("image") or {}).get("uri")
+        seller_id = str(seller["id"]) if seller.get("id") else None
+        return Listing(
+            platform="facebook",
+            listing_id=listing_id,
+            url=f"{SITE}/marketplace/item/{listing_id}/",
+            title=title,
+            keyword=keyword,
+            price_text=(listing.get("listing_price") or {}).get("formatted_amount"),
+            seller_id=seller_id,
+            seller_name=seller.get("name"),
+            seller_url=f"{SITE}/marketplace/profile/{seller_id}/" if seller_id else None,
+            location=(geocode.get("city_page") or {}).get("display_name"),
+            image_urls=[photo] if photo else [],
+        )
+    except (TypeError, AttributeError, ValueError, OverflowError) as error:  # a field changed shape
+        raise ResponseShapeError(f"listing {listing_id} has a field the parser cannot read: "
+                                 f"{error!r}") from error
 
 
 def parse_rendered_search(html: str, graphql_bodies: list[bytes], keyword: str) -> SearchPage:

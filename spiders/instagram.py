@@ -74,29 +74,36 @@ def listing_from_media(media: dict[str, Any], tag: str) -> Listing:
         code = media["code"]
     except (KeyError, TypeError) as error:
         raise ResponseShapeError(f"post without a shortcode: {media!r:.200}") from error
-    caption = (media.get("caption") or {}).get("text") or ""
-    lines = [line.strip() for line in caption.splitlines() if line.strip()]
-    user = media.get("user") or {}
-    username = user.get("username")
-    images = media.get("image_versions2") or next(
-        (item.get("image_versions2") for item in media.get("carousel_media") or ()), None) or {}
-    candidates = images.get("candidates") or []
-    taken_at = media.get("taken_at")
-    return Listing(
-        platform="instagram",
-        listing_id=code,
-        url=f"{SITE}/p/{code}/",
-        title=lines[0][:MAX_TITLE] if lines else "",
-        keyword=tag,
-        description=caption or None,
-        price_text=caption_price(caption),
-        seller_id=str(user["pk"]) if user.get("pk") else None,
-        seller_name=username,
-        seller_url=f"{SITE}/{username}/" if username else None,
-        image_urls=[candidates[0]["url"]] if candidates else [],
-        posted_at=(datetime.fromtimestamp(taken_at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-                   if isinstance(taken_at, (int, float)) else None),
-    )
+    if not isinstance(code, str) or not code:
+        raise ResponseShapeError(f"post whose shortcode is not a string: {media!r:.200}")
+    try:
+        caption = (media.get("caption") or {}).get("text") or ""
+        lines = [line.strip() for line in caption.splitlines() if line.strip()]
+        user = media.get("user") or {}
+        username = user.get("username")
+        images = media.get("image_versions2") or next(
+            (item.get("image_versions2") for item in media.get("carousel_media") or ()), None) or {}
+        candidates = images.get("candidates") or []
+        taken_at = media.get("taken_at")
+        return Listing(
+            platform="instagram",
+            listing_id=code,
+            url=f"{SITE}/p/{code}/",
+            title=lines[0][:MAX_TITLE] if lines else "",
+            keyword=tag,
+            description=caption or None,
+            price_text=caption_price(caption),
+            seller_id=str(user["pk"]) if user.get("pk") else None,
+            seller_name=username,
+            seller_url=f"{SITE}/{username}/" if username else None,
+            image_urls=[candidates[0]["url"]] if candidates else [],
+            posted_at=(datetime.fromtimestamp(taken_at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                       if isinstance(taken_at, (int, float)) else None),
+        )
+    except (KeyError, TypeError, AttributeError, ValueError, OverflowError, OSError) as error:
+        # A field changed shape; OSError: a taken_at the platform's clock cannot have written.
+        raise ResponseShapeError(f"post {code} has a field the parser cannot read: "
+                                 f"{error!r}") from error
 
 
 def parse_web_info(body: Any, tag: str) -> list[Listing]:
@@ -165,6 +172,8 @@ def _json_cookies(document: Any) -> list[dict[str, Any]]:
         cookie = {"name": entry["name"], "value": entry["value"], "domain": entry["domain"],
                   "path": entry.get("path") or "/", "secure": bool(entry.get("secure")),
                   "httpOnly": bool(entry.get("httpOnly"))}
+        if not all(isinstance(cookie[key], str) for key in ("name", "value", "domain", "path")):
+            raise TypeError("a cookie's name, value, domain and path must be strings")
         expires = entry.get("expires", entry.get("expirationDate"))
         if isinstance(expires, (int, float)) and expires > 0:
             cookie["expires"] = expires

@@ -61,23 +61,27 @@ def listing_from_item(item: dict[str, Any], keyword: str) -> Listing:
         title = item["name"]
     except (KeyError, TypeError) as error:
         raise ResponseShapeError(f"item without itemId or name: {item!r:.200}") from error
-    rating = item.get("ratingScore")
-    image = item.get("image")
-    return Listing(
-        platform="lazada",
-        listing_id=item_id,
-        url=product_url(item.get("itemUrl") or ""),
-        title=title,
-        keyword=keyword,
-        price_idr=_whole_rupiah(item.get("price")),
-        price_text=item.get("priceShow"),
-        seller_id=_str_or_none(item.get("sellerId")),
-        seller_name=item.get("sellerName") or None,
-        location=item.get("location") or None,
-        sold_text=item.get("itemSoldCntShow") or None,
-        rating=float(rating) if rating not in (None, "", "0") else None,
-        image_urls=[absolute(image)] if image else [],
-    )
+    try:
+        rating = item.get("ratingScore")
+        image = item.get("image")
+        return Listing(
+            platform="lazada",
+            listing_id=item_id,
+            url=product_url(item.get("itemUrl") or ""),
+            title=title,
+            keyword=keyword,
+            price_idr=_whole_rupiah(item.get("price")),
+            price_text=item.get("priceShow"),
+            seller_id=_str_or_none(item.get("sellerId")),
+            seller_name=item.get("sellerName") or None,
+            location=item.get("location") or None,
+            sold_text=item.get("itemSoldCntShow") or None,
+            rating=float(rating) if rating not in (None, "", "0") else None,
+            image_urls=[absolute(image)] if image else [],
+        )
+    except (TypeError, AttributeError, ValueError, OverflowError) as error:  # a field changed shape
+        raise ResponseShapeError(f"item {item_id} has a field the parser cannot read: "
+                                 f"{error!r}") from error
 
 
 def absolute(url: str) -> str:

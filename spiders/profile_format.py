@@ -421,7 +421,8 @@ def listing_from_item(profile: Profile, item: Any, page_url: str, keyword: str) 
     for field, select in profile.fields.items():
         found_values = values(item, select)
         if field in URL_FIELDS:
-            found_values = list(dict.fromkeys(urljoin(page_url, v) for v in found_values))
+            found_values = list(dict.fromkeys(_absolute(profile, field, page_url, v)
+                                              for v in found_values))
         if field == "image_urls":
             found[field] = found_values
         elif found_values:
@@ -430,6 +431,14 @@ def listing_from_item(profile: Profile, item: Any, page_url: str, keyword: str) 
             raise ResponseShapeError(f"{profile.name}: a listing has no {field} "
                                      f"({select}): {_preview(item)}")
     return Listing(platform=profile.name, keyword=keyword, **found)
+
+
+def _absolute(profile: Profile, field: str, page_url: str, url: str) -> str:
+    try:
+        return urljoin(page_url, url)
+    except ValueError as error:  # e.g. "http://[::1": a host that is not one
+        raise ResponseShapeError(f"{profile.name}: {field} {url[:120]!r} is not a URL "
+                                 f"({error})") from error
 
 
 def values(node: Any, select: Select) -> list[str]:

@@ -76,29 +76,34 @@ def listing_from_item(item: dict[str, Any], keyword: str) -> Listing:
         title = basic["name"]
     except (KeyError, TypeError) as error:
         raise ResponseShapeError(f"item without itemid, shopid or name: {item!r:.200}") from error
-    price = basic.get("price")
-    rating = (basic.get("item_rating") or {}).get("rating_star")
-    sold = basic.get("historical_sold", basic.get("sold"))
-    ctime = basic.get("ctime")
-    catid = basic.get("catid")
-    return Listing(
-        platform="shopee",
-        listing_id=item_id,
-        url=f"https://shopee.co.id/product/{shop_id}/{item_id}",
-        title=title,
-        keyword=keyword,
-        price_idr=round(price / PRICE_SCALE) if isinstance(price, int) else None,
-        seller_id=shop_id,
-        seller_name=basic.get("shop_name") or None,
-        seller_url=f"https://shopee.co.id/shop/{shop_id}",
-        location=basic.get("shop_location") or None,
-        sold_count=sold if isinstance(sold, int) else None,
-        rating=float(rating) if rating else None,
-        category=str(catid) if catid is not None else None,
-        image_urls=image_urls(basic),
-        posted_at=(datetime.fromtimestamp(ctime, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-                   if isinstance(ctime, int) else None),
-    )
+    try:
+        price = basic.get("price")
+        rating = (basic.get("item_rating") or {}).get("rating_star")
+        sold = basic.get("historical_sold", basic.get("sold"))
+        ctime = basic.get("ctime")
+        catid = basic.get("catid")
+        return Listing(
+            platform="shopee",
+            listing_id=item_id,
+            url=f"https://shopee.co.id/product/{shop_id}/{item_id}",
+            title=title,
+            keyword=keyword,
+            price_idr=round(price / PRICE_SCALE) if isinstance(price, int) else None,
+            seller_id=shop_id,
+            seller_name=basic.get("shop_name") or None,
+            seller_url=f"https://shopee.co.id/shop/{shop_id}",
+            location=basic.get("shop_location") or None,
+            sold_count=sold if isinstance(sold, int) else None,
+            rating=float(rating) if rating else None,
+            category=str(catid) if catid is not None else None,
+            image_urls=image_urls(basic),
+            posted_at=(datetime.fromtimestamp(ctime, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                       if isinstance(ctime, int) else None),
+        )
+    # A field changed shape; OSError: a ctime the platform's clock cannot have written.
+    except (TypeError, AttributeError, ValueError, OverflowError, OSError) as error:
+        raise ResponseShapeError(f"item {item_id} has a field the parser cannot read: "
+                                 f"{error!r}") from error
 
 
 def image_urls(basic: dict[str, Any]) -> list[str]:

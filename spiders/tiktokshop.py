@@ -40,17 +40,22 @@ def listing_from_card(card: Selector, page_url: str, keyword: str) -> Listing:
         raise ResponseShapeError(f"product card without id or title: {card.get()[:200]}")
     seller = card.css("a.seller")
     seller_href = seller.attrib.get("href")
+    try:
+        url = urljoin(page_url, card.css("a.title::attr(href)").get())
+        seller_url = urljoin(page_url, seller_href) if seller_href else None
+    except ValueError as error:  # e.g. "http://[::1": a host that is not one
+        raise ResponseShapeError(f"product card {listing_id} links to no URL: {error}") from error
     return Listing(
         platform="tiktokshop",
         listing_id=listing_id,
-        url=urljoin(page_url, card.css("a.title::attr(href)").get()),
+        url=url,
         title=title,
         keyword=keyword,
         price_text=card.css(".price::text").get(),
         sold_text=card.css(".sold::text").get(),
         seller_id=seller.attrib.get("data-seller-id"),
         seller_name=seller.css("::text").get(),
-        seller_url=urljoin(page_url, seller_href) if seller_href else None,
+        seller_url=seller_url,
         image_urls=card.css("img::attr(src)").getall(),
     )
 

@@ -58,28 +58,32 @@ def listing_from_product(product: dict[str, Any], keyword: str) -> Listing:
         title = product["name"]
     except (KeyError, TypeError) as error:
         raise ResponseShapeError(f"product without id or name: {product!r:.200}") from error
-    shop = product.get("shop") or {}
-    price = product.get("price") or {}
-    media = product.get("mediaURL") or {}
-    category = product.get("category") or {}
-    rating = product.get("rating")
-    return Listing(
-        platform="tokopedia",
-        listing_id=listing_id,
-        url=canonical_url(product.get("url") or ""),
-        title=title,
-        keyword=keyword,
-        price_idr=price.get("number") if isinstance(price.get("number"), int) else None,
-        price_text=price.get("text"),
-        seller_id=_str_or_none(shop.get("id")),
-        seller_name=shop.get("name"),
-        seller_url=shop.get("url"),
-        location=shop.get("city"),
-        sold_text=sold_label(product.get("labelGroups") or []),
-        rating=float(rating) if rating not in (None, "") else None,
-        category=category.get("breadcrumb") or category.get("name"),
-        image_urls=[u for u in (media.get("image300") or media.get("image"),) if u],
-    )
+    try:
+        shop = product.get("shop") or {}
+        price = product.get("price") or {}
+        media = product.get("mediaURL") or {}
+        category = product.get("category") or {}
+        rating = product.get("rating")
+        return Listing(
+            platform="tokopedia",
+            listing_id=listing_id,
+            url=canonical_url(product.get("url") or ""),
+            title=title,
+            keyword=keyword,
+            price_idr=price.get("number") if isinstance(price.get("number"), int) else None,
+            price_text=price.get("text"),
+            seller_id=_str_or_none(shop.get("id")),
+            seller_name=shop.get("name"),
+            seller_url=shop.get("url"),
+            location=shop.get("city"),
+            sold_text=sold_label(product.get("labelGroups") or []),
+            rating=float(rating) if rating not in (None, "") else None,
+            category=category.get("breadcrumb") or category.get("name"),
+            image_urls=[u for u in (media.get("image300") or media.get("image"),) if u],
+        )
+    except (TypeError, AttributeError, ValueError, OverflowError) as error:  # a field changed shape
+        raise ResponseShapeError(f"product {listing_id} has a field the parser cannot read: "
+                                 f"{error!r}") from error
 
 
 def sold_label(label_groups: list[dict[str, Any]]) -> str | None:
