@@ -28,16 +28,19 @@ LISTINGS = 100_000
 
 
 def observations(count: int):
+    """Sightings of 100,000 listings, one pass per run; a listing keeps its title across
+    runs and one sighting in twenty shows a new price, as on real marketplaces."""
     offers = build_catalogue(size=3000)
     for n in range(count):
-        offer = offers[n % len(offers)]
         listing = n % LISTINGS
+        offer = offers[listing % len(offers)]
+        repriced = (n // LISTINGS) * (listing % 20 == 0)
         flagged = offer.illegal
         yield {
             "platform": ("tokopedia", "shopee", "bukalapak", "lazada")[listing % 4],
             "listing_id": str(listing), "url": f"https://example.test/p/{listing}",
             "title": offer.title, "description": offer.description, "keyword": "balpres",
-            "price_idr": offer.price_idr, "price_text": f"Rp{offer.price_idr}",
+            "price_idr": offer.price_idr + 1000 * repriced, "price_text": f"Rp{offer.price_idr}",
             "seller_id": str(offer.seller_id), "seller_name": offer.seller_name,
             "location": offer.city, "sold_count": offer.sold_count, "category": offer.category_name,
             "image_urls": [f"https://img.test/{offer.image_key}.jpg"],

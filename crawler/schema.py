@@ -66,16 +66,6 @@ VIEWS = {
         FROM listings l LEFT JOIN flags f ON f.observation_id = l.last_observation_id
         WHERE l.seller_id IS NOT NULL
         GROUP BY l.platform, l.seller_id""",
-    # Each sighting whose title or price differs from the sighting before it.
-    "listing_changes": """
-        SELECT o.platform, o.listing_id, p.seen_at AS before_seen_at, o.seen_at,
-               p.title AS title_before, o.title AS title_after,
-               p.price_idr AS price_before, o.price_idr AS price_after, o.id AS observation_id
-        FROM observations o
-        JOIN observations p ON p.id = (
-            SELECT MAX(id) FROM observations
-            WHERE platform = o.platform AND listing_id = o.listing_id AND id < o.id)
-        WHERE p.title IS NOT o.title OR p.price_idr IS NOT o.price_idr""",
     # Listings the latest finished run of their platform did not find again.
     "listings_not_found_again": """
         SELECT l.platform, l.listing_id, l.title, l.url, l.last_seen, l.last_run_id,
@@ -129,6 +119,16 @@ def create(db: sqlite_utils.Database) -> None:
         pk=("platform", "listing_id"),
     )
     db["listings"].create_index(["seller_id"])
+    # Sightings whose title or price differ from the listing's previous sighting; derived
+    # from observations as they are written (see store._UPSERT_LISTING), so not evidence.
+    db["listing_changes"].create(
+        {"platform": str, "listing_id": str, "observation_id": int, "before_seen_at": str,
+         "seen_at": str, "title_before": str, "title_after": str, "price_before": int,
+         "price_after": int},
+        pk="observation_id",
+    )
+    db["listing_changes"].create_index(["platform", "listing_id"])
+    db["listing_changes"].create_index(["seen_at"])
     db["listings"].enable_fts(["title", "description"])
     for statement in FTS_TRIGGERS:
         db.execute(statement)

@@ -33,7 +33,7 @@ CANNED_QUERIES = {
     },
     "price_and_title_changes": {
         "title": "Listings whose title or price changed between sightings",
-        "sql": "SELECT * FROM listing_changes ORDER BY seen_at DESC",
+        "sql": "SELECT * FROM listing_changes ORDER BY seen_at DESC LIMIT 1000",
     },
     "not_found_again": {
         "title": "Listings the latest run of their platform did not find again",

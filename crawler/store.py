@@ -40,6 +40,8 @@ class EvidenceStore:
         self.conn.execute("PRAGMA busy_timeout = 60000")
         self.db.enable_wal()
         self.conn.execute("PRAGMA synchronous = NORMAL")
+        # A 64 MB page cache keeps the indexes of a million-observation DB in memory.
+        self.conn.execute("PRAGMA cache_size = -65536")
         self._migrate()
 
     def close(self) -> None:
@@ -237,6 +239,7 @@ class EvidenceStore:
                 "reasons": json.dumps(listing.get("reasons") or [], ensure_ascii=False),
                 "lexicon_version": listing.get("lexicon_version"),
             })
+        self.conn.execute(_RECORD_CHANGE, {**row, "observation_id": observation_id})
         self.conn.execute(_UPSERT_LISTING, {**row, "observation_id": observation_id})
         return observation_id
 
@@ -295,6 +298,17 @@ _INSERT = {
            f"VALUES ({', '.join(':' + c for c in columns)})"
     for table, columns in schema.TABLES.items()
 }
+
+# Before the listing's current view moves on: keep what changed since its last sighting.
+_RECORD_CHANGE = """
+INSERT INTO listing_changes (platform, listing_id, observation_id, before_seen_at, seen_at,
+                             title_before, title_after, price_before, price_after)
+SELECT platform, listing_id, :observation_id, last_seen, :seen_at, title, :title,
+       price_idr, :price_idr
+FROM listings
+WHERE platform = :platform AND listing_id = :listing_id
+  AND (title IS NOT :title OR price_idr IS NOT :price_idr)
+"""
 
 _UPSERT_LISTING = """
 INSERT INTO listings (platform, listing_id, url, title, description, price_idr, seller_id,

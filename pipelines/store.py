@@ -23,6 +23,7 @@ from crawler.capture import (
     SCREENSHOT_META_KEY,
     Capture,
     redact_headers,
+    redact_query_secrets,
     strip_query_secrets,
     utc_now,
 )
@@ -159,7 +160,7 @@ class StorePipeline:
             return
         capture_id, _ = request.meta.get(CAPTURE_META_KEY, (None, None))
         self.store.add_fault(self.run_id, url=strip_query_secrets(request.url), kind=kind,
-                             detail=detail, capture_id=capture_id)
+                             detail=redact_query_secrets(detail), capture_id=capture_id)
 
     def process_item(self, item):
         if isinstance(item, Recheck):
