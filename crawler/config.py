@@ -27,16 +27,11 @@ class Config:
     http_handler: str
     chromium: str
     resume_dir: Path | None
+    store_batch: int
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Config:
-        try:
-            max_pages = settings.getint("THRIFTWATCH_MAX_PAGES", 5)
-        except ValueError:
-            raise ConfigError("THRIFTWATCH_MAX_PAGES must be a whole number, not "
-                              f"{settings.get('THRIFTWATCH_MAX_PAGES')!r}") from None
-        if max_pages < 1:
-            raise ConfigError(f"THRIFTWATCH_MAX_PAGES must be at least 1, not {max_pages}")
+        max_pages = _positive_int(settings, "THRIFTWATCH_MAX_PAGES", 5)
         lexicon = settings.get("THRIFTWATCH_LEXICON")
         return cls(
             db_path=Path(settings.get("THRIFTWATCH_DB") or DEFAULT_DB),
@@ -48,7 +43,18 @@ class Config:
             chromium=settings.get("THRIFTWATCH_CHROMIUM") or "/usr/bin/chromium",
             resume_dir=Path(settings["THRIFTWATCH_RESUME_DIR"])
             if settings.get("THRIFTWATCH_RESUME_DIR") else None,
+            store_batch=_positive_int(settings, "THRIFTWATCH_STORE_BATCH", 100),
         )
+
+
+def _positive_int(settings: BaseSettings, name: str, default: int) -> int:
+    try:
+        value = settings.getint(name, default)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {settings.get(name)!r}") from None
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, not {value}")
+    return value
 
 
 def parse_replica(value: str | None) -> str | None:

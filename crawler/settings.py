@@ -79,6 +79,7 @@ THRIFTWATCH_MAX_PAGES = 5
 THRIFTWATCH_OPERATOR = None  # who ran the crawl, recorded with each run
 THRIFTWATCH_LEXICON = None  # an investigator's lexicon file extending the shipped one
 THRIFTWATCH_HTTP_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
+THRIFTWATCH_STORE_BATCH = 100  # listings written per transaction (at most until the next page)
 THRIFTWATCH_RESUME_DIR = None  # keeps each platform's unfinished run id, to resume after a kill
 THRIFTWATCH_CHROMIUM = "/usr/bin/chromium"  # Debian's Chromium, for spiders that render pages
 

@@ -35,7 +35,7 @@ class FlagPipeline:
         if not isinstance(item, Listing):
             return item
         adapter = ItemAdapter(item)
-        verdict = flag(adapter.asdict(), self.lexicon).as_dict()
+        verdict = flag(dict(adapter), self.lexicon).as_dict()
         for name, value in verdict.items():
             adapter[name] = value
         self.stats.inc_value(f"thriftwatch/level/{verdict['level']}")

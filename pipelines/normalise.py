@@ -20,7 +20,7 @@ class NormalisePipeline:
         adapter = ItemAdapter(item)
         missing = [name for name in REQUIRED if not adapter.get(name)]
         if missing:
-            raise DropItem(f"listing without {', '.join(missing)}: {adapter.asdict()!r:.200}")
-        for name, value in normalise_listing(adapter.asdict()).items():
+            raise DropItem(f"listing without {', '.join(missing)}: {dict(adapter)!r:.200}")
+        for name, value in normalise_listing(dict(adapter)).items():
             adapter[name] = value
         return item

@@ -46,6 +46,7 @@ class StorePipeline:
         self.config = config
         self.store: EvidenceStore | None = None
         self.run_id: int | None = None
+        self._pending: list[dict[str, Any]] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -120,6 +121,7 @@ class StorePipeline:
         """
         if self.store is None:
             return
+        self.flush()  # the listings of earlier pages go before this page's capture
         replica = request.meta.get(REPLICA_META_KEY)
         rendered = "playwright" in response.flags
         secret = request.meta.get(CREDENTIALS_META_KEY)
@@ -164,11 +166,26 @@ class StorePipeline:
 
     def process_item(self, item):
         if isinstance(item, Recheck):
-            self.store.add_recheck(self.run_id, ItemAdapter(item).asdict())
+            self.store.add_recheck(self.run_id, dict(ItemAdapter(item)))
             return item
-        self.store.add_observation(self.run_id, ItemAdapter(item).asdict())
-        self.crawler.stats.inc_value("thriftwatch/observations")
+        self._pending.append(dict(ItemAdapter(item)))
+        if len(self._pending) >= self.config.store_batch:
+            self.flush()
         return item
+
+    def flush(self) -> None:
+        """Write the listings waiting to be stored, in one transaction.
+
+        They wait at most until the next response arrives, the batch is full or the spider
+        closes; a crawl killed before that loses them, and ``--resume`` redoes their pages.
+        """
+        if self._pending and self.store is not None:
+            self.store.add_observations(self.run_id, self._pending)
+            self.crawler.stats.inc_value("thriftwatch/observations", len(self._pending))
+            self._pending = []
+
+    def close_spider(self) -> None:
+        self.flush()
 
 
 # Settings that hold credentials are left out of the digest's input, not just hidden.
