@@ -18,6 +18,9 @@ def test_parses_every_product_of_the_real_capture(corpus):
                           .read_text("utf-8"))
     listings = [listing_from_product(p, "baju") for p in products]
     assert len(listings) == 320
+    assert [x.title for x in listings] == [p["name"] for p in products]
+    assert [x.price_idr for x in listings] == [p["price"]["number"] for p in products]
+    assert [x.location for x in listings] == [p["shop"]["city"] for p in products]
     first = listings[0]
     assert first.listing_id == "100204878560"
     assert first.price_idr == 23_999 and first.price_text == "Rp23.999"
