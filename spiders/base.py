@@ -64,6 +64,14 @@ def json_body(response: Response) -> Any:
         raise ResponseShapeError(f"body is not JSON ({error}): {response.body[:120]!r}") from error
 
 
+def identify(record: Any, id_key: str, title_key: str, what: str = "product") -> tuple[str, Any]:
+    """A result item's id (as text) and title, or :class:`ResponseShapeError` naming the item."""
+    try:
+        return str(record[id_key]), record[title_key]
+    except (KeyError, TypeError, IndexError) as error:
+        raise ResponseShapeError(f"{what} without id or {title_key}: {record!r:.200}") from error
+
+
 def default_search_terms(lexicon_file: Path | None = None) -> list[str]:
     """The shipped search terms, then the terms the investigator accepted into their lexicon
     (``thriftwatch suggest-terms --accept``)."""

@@ -25,7 +25,14 @@ from w3lib.html import remove_tags, replace_entities
 
 from crawler.capture import CREDENTIALS_META_KEY
 from crawler.items import Listing
-from spiders.base import BlockedError, ResponseShapeError, SearchPage, SearchSpider, json_body
+from spiders.base import (
+    BlockedError,
+    ResponseShapeError,
+    SearchPage,
+    SearchSpider,
+    identify,
+    json_body,
+)
 
 TOKEN_URL = "https://accounts.bukalapak.com/auth_proxies/request_token"
 SEARCH_URL = "https://api.bukalapak.com/multistrategy-products"
@@ -114,11 +121,7 @@ def _has_more(meta: Any, count: int, page: int, limit: int) -> bool:
 
 def listing_from_product(product: dict[str, Any], keyword: str) -> Listing:
     """One product of ``data[]`` as a :class:`Listing`."""
-    try:
-        listing_id = str(product["id"])
-        title = product["name"]
-    except (KeyError, TypeError) as error:
-        raise ResponseShapeError(f"product without id or name: {product!r:.200}") from error
+    listing_id, title = identify(product, "id", "name")
     try:
         store = product.get("store") or {}
         category = product.get("category") or {}

@@ -19,7 +19,7 @@ from parsel import Selector
 from scrapy.http import Response
 
 from crawler.items import Listing
-from spiders.base import BlockedError, ResponseShapeError, SearchPage
+from spiders.base import BlockedError, ResponseShapeError, SearchPage, identify
 from spiders.rendered import RenderedSearchSpider
 
 SITE = "https://www.facebook.com"
@@ -62,11 +62,7 @@ def parse_feed_units(feed_units: dict[str, Any], keyword: str) -> SearchPage:
 
 def listing_from_node(listing: dict[str, Any], keyword: str) -> Listing:
     """One ``GroupCommerceProductItem`` of the feed as a :class:`Listing`."""
-    try:
-        listing_id = str(listing["id"])
-        title = listing["marketplace_listing_title"]
-    except (KeyError, TypeError) as error:
-        raise ResponseShapeError(f"listing without id or title: {listing!r:.200}") from error
+    listing_id, title = identify(listing, "id", "marketplace_listing_title", "listing")
     try:
         seller = listing.get("marketplace_listing_seller") or {}
         geocode = (listing.get("location") or {}).get("reverse_geocode") or {}

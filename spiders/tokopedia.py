@@ -11,7 +11,7 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.items import Listing
-from spiders.base import ResponseShapeError, SearchPage, SearchSpider, json_body
+from spiders.base import ResponseShapeError, SearchPage, SearchSpider, identify, json_body
 
 ENDPOINT = "https://gql.tokopedia.com/graphql/SearchProductV5Query"
 QUERY = files("spiders.graphql").joinpath("tokopedia_search_v5.graphql").read_text("utf-8")
@@ -53,11 +53,7 @@ def parse_search_body(body: Any, keyword: str, page: int = 1, rows: int = ROWS) 
 
 def listing_from_product(product: dict[str, Any], keyword: str) -> Listing:
     """One ``searchProductV5Product`` as a :class:`Listing`."""
-    try:
-        listing_id = str(product["id"])
-        title = product["name"]
-    except (KeyError, TypeError) as error:
-        raise ResponseShapeError(f"product without id or name: {product!r:.200}") from error
+    listing_id, title = identify(product, "id", "name")
     try:
         shop = product.get("shop") or {}
         price = product.get("price") or {}
@@ -121,7 +117,8 @@ class TokopediaSpider(SearchSpider):
                 "Content-Type": "application/json",
                 "Accept": "*/*",
                 "Origin": "https://www.tokopedia.com",
-                "Referer": "https://www.tokopedia.com/search?" + urlencode({"st": "product", "q": keyword}),
+                "Referer": "https://www.tokopedia.com/search?"
+                           + urlencode({"st": "product", "q": keyword}),
                 "X-Source": "tokopedia-lite",
                 "X-Tkpd-Lite-Service": "zeus",
                 "X-Device": "desktop",

@@ -26,13 +26,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"no evidence DB at {args.db}")
     result = verify_db(args.db)
     counts = ", ".join(f"{table} {count}" for table, count in result.rows.items())
-    if result.ok:
-        print(f"OK: every chain and capture digest checks out ({counts})")
-        return 0
-    print(f"BROKEN: {result.problems[0]}", file=sys.stderr)
-    for problem in result.problems[1:20]:
-        print(f"  also: {problem}", file=sys.stderr)
-    return 1
+    return _report(f"every chain and capture digest checks out ({counts})", result.problems)
 
 
 def _verify_bundle(path: Path) -> int:
@@ -41,10 +35,16 @@ def _verify_bundle(path: Path) -> int:
     if not path.exists():
         raise ValueError(f"no bundle at {path}")
     check = verify_bundle(path)
-    if check.ok:
-        print(f"OK: {check.files} files match the manifest (SHA-256 {check.manifest_sha256})")
+    return _report(f"{check.files} files match the manifest (SHA-256 {check.manifest_sha256})",
+                   check.problems)
+
+
+def _report(ok_message: str, problems: list[str]) -> int:
+    """OK and 0, or the first problem (then up to 19 more) on stderr and 1."""
+    if not problems:
+        print(f"OK: {ok_message}")
         return 0
-    print(f"BROKEN: {check.problems[0]}", file=sys.stderr)
-    for problem in check.problems[1:20]:
+    print(f"BROKEN: {problems[0]}", file=sys.stderr)
+    for problem in problems[1:20]:
         print(f"  also: {problem}", file=sys.stderr)
     return 1
