@@ -238,7 +238,8 @@ class RunHealthExtension:
         finally:
             store.close()
         self.crawler.stats.set_value("thriftwatch/health", report.status)
-        log = logger.warning if report.needs_alert else logger.info
+        # A notice alone (new strong flags) is news, not trouble: it is alerted, logged at INFO.
+        log = logger.info if report.status == "ok" else logger.warning
         log("run %s health: %s%s", pipeline.run_id, report.status,
             "".join(f"\n  {f.severity} {f.check}: {f.message}" for f in report.findings))
         if report.needs_alert:
