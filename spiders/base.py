@@ -64,11 +64,18 @@ def json_body(response: Response) -> Any:
         raise ResponseShapeError(f"body is not JSON ({error}): {response.body[:120]!r}") from error
 
 
+def id_text(value: Any) -> str:
+    """A platform id as text: a non-empty string or a whole number, never "None" or "True"."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
+        raise ResponseShapeError(f"not an id: {value!r:.80}")
+    return str(value)
+
+
 def identify(record: Any, id_key: str, title_key: str, what: str = "product") -> tuple[str, Any]:
     """A result item's id (as text) and title, or :class:`ResponseShapeError` naming the item."""
     try:
-        return str(record[id_key]), record[title_key]
-    except (KeyError, TypeError, IndexError) as error:
+        return id_text(record[id_key]), record[title_key]
+    except (KeyError, TypeError, IndexError, ResponseShapeError) as error:
         raise ResponseShapeError(f"{what} without id or {title_key}: {record!r:.200}") from error
 
 

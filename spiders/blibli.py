@@ -15,7 +15,14 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.items import Listing
-from spiders.base import BlockedError, ResponseShapeError, SearchPage, SearchSpider, json_body
+from spiders.base import (
+    BlockedError,
+    ResponseShapeError,
+    SearchPage,
+    SearchSpider,
+    id_text,
+    json_body,
+)
 
 ORIGIN = "https://www.blibli.com"
 SEARCH_URL = f"{ORIGIN}/backend/search/products"
@@ -78,9 +85,9 @@ def parse_search_body(body: Any, keyword: str) -> SearchPage:
 def listing_from_product(product: dict[str, Any], keyword: str) -> Listing:
     """One product of ``data.products[]`` as a :class:`Listing`."""
     try:
-        listing_id = str(product.get("sku") or product["id"])  # sku: this merchant's offer
+        listing_id = id_text(product.get("sku") or product["id"])  # sku: this merchant's offer
         title = product["name"]
-    except (KeyError, TypeError, AttributeError) as error:
+    except (KeyError, TypeError, AttributeError, ResponseShapeError) as error:
         raise ResponseShapeError(f"product without sku/id or name: {product!r:.200}") from error
     try:
         price = product.get("price") or {}

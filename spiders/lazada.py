@@ -11,12 +11,13 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.items import Listing
-from spiders.base import BlockedError, ResponseShapeError, SearchPage, SearchSpider
+from spiders.base import BlockedError, ResponseShapeError, SearchPage, SearchSpider, identify
 
 ENDPOINT = "https://www.lazada.co.id/catalog/"
 PAGE_SIZE = 40
 # Lazada's anti-bot (Alibaba "x5" / "punish") answers: a JSON refusal
-# {"ret": ["FAIL_SYS_USER_VALIDATE", ...], "data": {"url": ".../_____tmd_____/punish?x5secdata=..."}}
+# {"ret": ["FAIL_SYS_USER_VALIDATE", ...],
+#  "data": {"url": ".../_____tmd_____/punish?x5secdata=..."}}
 # or the slider-captcha HTML page that URL leads to.
 _PUNISH_MARKERS = re.compile(rb"_____tmd_____/punish|x5secdata|FAIL_SYS_USER_VALIDATE")
 _CAPTCHA_TITLE = re.compile(rb"<title>[^<]*captcha", re.IGNORECASE)
@@ -56,11 +57,7 @@ def parse_search_body(body: dict[str, Any], keyword: str, page: int = 1) -> Sear
 
 def listing_from_item(item: dict[str, Any], keyword: str) -> Listing:
     """One ``mods.listItems[]`` entry as a :class:`Listing`."""
-    try:
-        item_id = str(item["itemId"])
-        title = item["name"]
-    except (KeyError, TypeError) as error:
-        raise ResponseShapeError(f"item without itemId or name: {item!r:.200}") from error
+    item_id, title = identify(item, "itemId", "name", "item")
     try:
         rating = item.get("ratingScore")
         image = item.get("image")

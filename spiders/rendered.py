@@ -27,8 +27,9 @@ class RenderedSearchSpider(SearchSpider):
     """A :class:`SearchSpider` whose search pages are rendered in Chromium.
 
     Subclasses add ``ready_selector`` (drawn once results, or a block wall, are on the
-    page), optionally ``scroll_feed``, and optionally ``data_url`` (a regex of the page's data fetches to keep: they are
-    stored as evidence and handed to ``parse_page`` through :meth:`data_responses`).
+    page), optionally ``scroll_feed``, and optionally ``data_url`` (a regex of the page's
+    data fetches to keep: they are stored as evidence and handed to ``parse_page`` through
+    :meth:`data_responses`).
     Every rendered page is also screenshotted in full and stored as evidence.
     """
 

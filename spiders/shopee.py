@@ -12,7 +12,7 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.items import Listing
-from spiders.base import BlockedError, ResponseShapeError, SearchPage, SearchSpider
+from spiders.base import BlockedError, ResponseShapeError, SearchPage, SearchSpider, id_text
 
 ENDPOINT = "https://shopee.co.id/api/v4/search/search_items"
 LIMIT = 60
@@ -72,9 +72,9 @@ def listing_from_item(item: dict[str, Any], keyword: str) -> Listing:
     """One search item (v4 ``{"item_basic": {...}}`` or v2 flat) as a :class:`Listing`."""
     basic = (item.get("item_basic") or item) if isinstance(item, dict) else {}
     try:
-        item_id, shop_id = str(basic["itemid"]), str(basic["shopid"])
+        item_id, shop_id = id_text(basic["itemid"]), id_text(basic["shopid"])
         title = basic["name"]
-    except (KeyError, TypeError) as error:
+    except (KeyError, TypeError, ResponseShapeError) as error:
         raise ResponseShapeError(f"item without itemid, shopid or name: {item!r:.200}") from error
     try:
         price = basic.get("price")

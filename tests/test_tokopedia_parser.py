@@ -57,9 +57,13 @@ def test_other_shapes_are_refused_not_read_as_no_results(body):
         parse_search_body(body, "balpres")
 
 
-def test_product_without_identity_is_refused():
-    with pytest.raises(ResponseShapeError):
-        listing_from_product({"name": "no id"}, "k")
+@pytest.mark.parametrize("product", [
+    {"name": "no id"}, {"id": None, "name": "null id"}, {"id": "", "name": "empty id"},
+    {"id": True, "name": "a flag, not an id"}, {"id": [1], "name": "a list"}, {"id": "1"},
+])
+def test_product_without_identity_is_refused(product):
+    with pytest.raises(ResponseShapeError, match="without id or name"):
+        listing_from_product(product, "k")
 
 
 def test_search_params_page_by_offset_and_quote_keywords():

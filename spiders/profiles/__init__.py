@@ -1,1 +1,1 @@
-"""Site profiles shipped with thriftwatch: one TOML file per site, crawled by the ``profile`` spider."""
+"""Site profiles shipped with thriftwatch: one TOML file per site, for the ``profile`` spider."""
