@@ -71,6 +71,11 @@ def id_text(value: Any) -> str:
     return str(value)
 
 
+def text_or_none(value: Any) -> str | None:
+    """An optional platform value as text; missing or empty stays ``None``."""
+    return None if value in (None, "") else str(value)
+
+
 def identify(record: Any, id_key: str, title_key: str, what: str = "product") -> tuple[str, Any]:
     """A result item's id (as text) and title, or :class:`ResponseShapeError` naming the item."""
     try:

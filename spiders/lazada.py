@@ -11,7 +11,14 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.items import Listing
-from spiders.base import BlockedError, ResponseShapeError, SearchPage, SearchSpider, identify
+from spiders.base import (
+    BlockedError,
+    ResponseShapeError,
+    SearchPage,
+    SearchSpider,
+    identify,
+    text_or_none,
+)
 
 ENDPOINT = "https://www.lazada.co.id/catalog/"
 PAGE_SIZE = 40
@@ -69,7 +76,7 @@ def listing_from_item(item: dict[str, Any], keyword: str) -> Listing:
             keyword=keyword,
             price_idr=_whole_rupiah(item.get("price")),
             price_text=item.get("priceShow"),
-            seller_id=_str_or_none(item.get("sellerId")),
+            seller_id=text_or_none(item.get("sellerId")),
             seller_name=item.get("sellerName") or None,
             location=item.get("location") or None,
             sold_text=item.get("itemSoldCntShow") or None,
@@ -97,10 +104,6 @@ def _whole_rupiah(price: Any) -> int | None:
         return round(float(price))
     except (TypeError, ValueError, OverflowError):
         return None
-
-
-def _str_or_none(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
 
 
 class LazadaSpider(SearchSpider):

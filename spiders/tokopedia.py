@@ -11,7 +11,14 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.items import Listing
-from spiders.base import ResponseShapeError, SearchPage, SearchSpider, identify, json_body
+from spiders.base import (
+    ResponseShapeError,
+    SearchPage,
+    SearchSpider,
+    identify,
+    json_body,
+    text_or_none,
+)
 
 ENDPOINT = "https://gql.tokopedia.com/graphql/SearchProductV5Query"
 QUERY = files("spiders.graphql").joinpath("tokopedia_search_v5.graphql").read_text("utf-8")
@@ -68,7 +75,7 @@ def listing_from_product(product: dict[str, Any], keyword: str) -> Listing:
             keyword=keyword,
             price_idr=price.get("number") if isinstance(price.get("number"), int) else None,
             price_text=price.get("text"),
-            seller_id=_str_or_none(shop.get("id")),
+            seller_id=text_or_none(shop.get("id")),
             seller_name=shop.get("name"),
             seller_url=shop.get("url"),
             location=shop.get("city"),
@@ -92,10 +99,6 @@ def sold_label(label_groups: list[dict[str, Any]]) -> str | None:
 def canonical_url(url: str) -> str:
     """Drop the search-tracking query (``extParam=...search_id...``) from a product URL."""
     return urlunsplit(urlsplit(url)._replace(query="", fragment=""))
-
-
-def _str_or_none(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
 
 
 class TokopediaSpider(SearchSpider):
