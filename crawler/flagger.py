@@ -18,8 +18,9 @@ from typing import Any, NamedTuple
 
 from rapidfuzz.distance import OSA
 
-from crawler.lexicon import RECORD_FIELDS, Anchored, Lexicon, Part, Term
-from crawler.textnorm import fold
+from crawler.lexicon import RECORD_FIELDS, Lexicon, Term
+from crawler.lexicon_index import Part, Plan
+from crawler.textnorm import fold, fold_chunks
 
 _WORD = re.compile(r"[^\W_]+")
 _TERM_FIELDS = ("title", "description", "category")
@@ -67,11 +68,12 @@ class _Chunk(NamedTuple):
 
 
 class _Field(NamedTuple):
-    """The folded text of one field and the gates of the rules that can match it."""
+    """The folded text of one field, the gates it opens and the rules worth trying on it."""
 
     text: str
     gates: frozenset[int]
     typos: tuple[tuple[Term, str], ...]
+    plan: Plan
 
 
 _HAS_TYPOS = -1  # a gate of the chunks (and fields) with typos of terms in them
@@ -79,38 +81,41 @@ _NOTHING = _Chunk(frozenset(), ())  # most chunks open nothing
 _fold_repeated = lru_cache(maxsize=4096)(fold)
 
 
-def _texts(record: Mapping[str, Any]) -> dict[str, str]:
-    """Folded text of each record field the lexicon looks at."""
-    texts = {}
+def _fields(record: Mapping[str, Any], lexicon: Lexicon) -> dict[str, _Field]:
+    """Each record field the lexicon looks at, folded and scanned."""
+    fields = {}
     for name in RECORD_FIELDS:
         value = record.get(name)
-        if value is None:
-            texts[name] = ""
+        text = "" if value is None else str(value)
+        if name in _REPEATED_FIELDS:
+            fields[name] = _scan_repeated(text, lexicon)
         else:
-            texts[name] = _fold_repeated(str(value)) if name in _REPEATED_FIELDS else fold(str(value))
-    return texts
+            chunks = fold_chunks(text)
+            fields[name] = _scan(" ".join(chunks), lexicon, chunks)
+    return fields
 
 
-def _scan(text: str, lexicon: Lexicon) -> _Field:
-    """The gates that *text* opens: those of its chunks and of the spaced literals in it."""
+def _scan(text: str, lexicon: Lexicon, words: list[str] | None = None) -> _Field:
+    """The gates that folded *text* opens: those of its chunks (*words*, if already split)
+    and of the spaced literals in it."""
     index, cache = lexicon.index, lexicon.index.chunks
-    chunks = [cache.get(chunk) or _chunk(chunk, lexicon) for chunk in text.split()]
+    chunks = [cache.get(chunk) or _chunk(chunk, lexicon) for chunk in (text.split() if words is None else words)]
     gates = index.always.union(*[chunk.gates for chunk in chunks])
     for literal, opened in index.spaced:
         if literal in text:
             gates |= opened
     typos = tuple(typo for chunk in chunks for typo in chunk.typos) if _HAS_TYPOS in gates else ()
-    return _Field(text, gates, typos)
+    return _Field(text, gates, typos, index.plan(gates))
 
 
-def _scan_repeated(text: str, lexicon: Lexicon) -> _Field:
-    """:func:`_scan` for the text of a field with few distinct values, remembered."""
+def _scan_repeated(value: str, lexicon: Lexicon) -> _Field:
+    """:func:`_scan` for a field with few distinct values (a category, a city), remembered."""
     cache = lexicon.index.fields
-    found = cache.get(text)
+    found = cache.get(value)
     if found is None:
         if len(cache) >= _MAX_REMEMBERED:
             cache.clear()
-        found = cache[text] = _scan(text, lexicon)
+        found = cache[value] = _scan(fold(value), lexicon)
     return found
 
 
@@ -145,11 +150,6 @@ def _typo_terms(word: str, lexicon: Lexicon) -> list[Term]:
         return []
     close = (term for form, term in lexicon.fuzzy_forms if OSA.distance(word, form, score_cutoff=limit) <= limit)
     return list(dict.fromkeys(close))
-
-
-def _opened(fields: Mapping[str, _Field]) -> frozenset[int]:
-    """The gates open in any field."""
-    return frozenset().union(*[field.gates for field in fields.values()])
 
 
 def _positions(starts: tuple[str, ...], text: str) -> list[int]:
@@ -192,15 +192,14 @@ def _all_matches(part: Part, text: str) -> list[re.Match[str]]:
     return found
 
 
-def _rule_match(rule: Anchored, field: _Field) -> re.Match[str] | None:
+def _leftmost(parts: tuple[Part, ...], text: str) -> re.Match[str] | None:
     """The match that the rule's joined patterns would find: the leftmost, and at a tie
     the one of the earlier pattern."""
     best = None
-    for part in rule.parts:
-        if part.gates <= field.gates:
-            match = _first_match(part, field.text)
-            if match is not None and (best is None or match.start() < best.start()):
-                best = match
+    for part in parts:
+        match = _first_match(part, text)
+        if match is not None and (best is None or match.start() < best.start()):
+            best = match
     return best
 
 
@@ -208,22 +207,23 @@ def _blank(match: re.Match[str]) -> str:
     return " " * len(match.group())
 
 
-def _apply_negatives(fields: dict[str, _Field], opened: frozenset[int], lexicon: Lexicon) -> tuple[dict[str, _Field], frozenset[int], list[Reason]]:
+def _apply_negatives(fields: dict[str, _Field], lexicon: Lexicon) -> tuple[dict[str, _Field], list[Reason]]:
     """Match legal look-alikes; blank out the text of masking rules in every field.
 
-    Returns the fields after masking, the gates open in them, and the reasons.
+    Returns the fields after masking and the reasons.
     """
     masked, reasons = dict(fields), []
     check = lexicon.index.any_negative
     if check is not None and not any(check.search(field.text) for field in fields.values() if field.text):
-        return masked, opened, reasons
-    for negative, rule in zip(lexicon.negatives, lexicon.index.negatives):
-        if rule.gates.isdisjoint(opened):
+        return masked, reasons
+    waiting = set().union(*[field.plan.negatives for field in masked.values()])
+    for number, negative in enumerate(lexicon.negatives):
+        if number not in waiting:
             continue
         matched = [
             found.group()
             for name in negative.fields
-            if not rule.gates.isdisjoint(masked[name].gates) and (found := _rule_match(rule, masked[name]))
+            if (parts := masked[name].plan.negatives.get(number)) and (found := _leftmost(parts, masked[name].text))
         ]
         if not matched:
             continue
@@ -233,21 +233,21 @@ def _apply_negatives(fields: dict[str, _Field], opened: frozenset[int], lexicon:
                 text = negative.matcher.sub(_blank, masked[name].text)
                 if text != masked[name].text:
                     masked[name] = _scan(text, lexicon)
-            opened = _opened(masked)
-    return masked, opened, reasons
+            waiting = set().union(*[field.plan.negatives for field in masked.values()])
+    return masked, reasons
 
 
-def _term_matches(fields: dict[str, _Field], opened: frozenset[int], lexicon: Lexicon) -> list[tuple[str, re.Match[str], Term]]:
-    """Every term match, longest first, so "bal segel" wins over the "bal" inside it."""
-    matches = [
-        (name, match, term)
-        for term, part in zip(lexicon.terms, lexicon.index.terms)
-        if part.gates <= opened
-        for name in _TERM_FIELDS
-        if part.gates <= fields[name].gates
-        for match in _all_matches(part, fields[name].text)
-    ]
-    return sorted(matches, key=lambda found: found[1].start() - found[1].end())
+def _term_matches(fields: dict[str, _Field]) -> list[tuple[str, re.Match[str], int]]:
+    """Every term match as (field, match, term number), longest first, so "bal segel" wins
+    over the "bal" inside it; at equal length in lexicon order, then field order, then position."""
+    found = []
+    for place, name in enumerate(_TERM_FIELDS):
+        field = fields[name]
+        for number, part in field.plan.terms:
+            for match in _all_matches(part, field.text):
+                found.append((match.start() - match.end(), number, place, match.start(), name, match))
+    found.sort(key=operator.itemgetter(0, 1, 2, 3))
+    return [(name, match, number) for _, number, _, _, name, match in found]
 
 
 def _near_context(field: _Field, match: re.Match[str], lexicon: Lexicon) -> bool:
@@ -258,7 +258,7 @@ def _near_context(field: _Field, match: re.Match[str], lexicon: Lexicon) -> bool
     nearby = " ".join([*before, match.group(), *after])
     # The words near the match are words of the field: a context group whose gates are
     # closed in the field cannot match them.
-    return any(part.gates <= field.gates and _first_match(part, nearby) for part in lexicon.index.context)
+    return any(_first_match(part, nearby) for part in field.plan.context.values())
 
 
 _NEARBY_CHARS = 120  # looked at first for the words around a match
@@ -286,28 +286,32 @@ def _fuzzy_term(fields: dict[str, _Field], found: set[str]) -> Iterator[tuple[Te
                 yield term, word
 
 
-def _term_reasons(fields: dict[str, _Field], matches: list[tuple[str, re.Match[str], Term]], lexicon: Lexicon, corroborated: bool) -> list[Reason]:
+def _term_reasons(fields: dict[str, _Field], matches: list[tuple[str, re.Match[str], int]], lexicon: Lexicon, corroborated: bool) -> list[Reason]:
     """One reason per matched term; overlapping matches count once, for the longest term.
 
     A term with ``needs_clothing_context`` counts only when *corroborated* and a clothing
     word stands near it.
     """
-    reasons: dict[str, Reason] = {}
+    reasons: dict[int, Reason] = {}
     taken: dict[str, list[tuple[int, int]]] = {name: [] for name in fields}
-    for name, match, term in matches:
+    for name, match, number in matches:
         if any(match.start() < end and start < match.end() for start, end in taken[name]):
             continue
+        term = lexicon.terms[number]
         if term.needs_clothing_context and not (corroborated and _near_context(fields[name], match, lexicon)):
             continue
         taken[name].append(match.span())
-        if term.term not in reasons:
-            reasons[term.term] = Reason(f"term:{term.term}", match.group(), term.weight)
-    for term, token in _fuzzy_term(fields, set(reasons)):
-        reasons[term.term] = Reason(f"term:{term.term}", token, round(term.weight * lexicon.fuzzy.weight_factor, 3))
-    return [reasons[name] for name in sorted(reasons, key=lexicon.index.term_order.__getitem__)]
+        if number not in reasons:
+            reasons[number] = Reason(f"term:{term.term}", match.group(), term.weight)
+    found = {lexicon.terms[number].term for number in reasons}
+    for term, token in _fuzzy_term(fields, found):
+        reasons[lexicon.index.term_order[term.term]] = Reason(
+            f"term:{term.term}", token, round(term.weight * lexicon.fuzzy.weight_factor, 3)
+        )
+    return [reasons[number] for number in sorted(reasons)]
 
 
-def _signal_reasons(fields: dict[str, _Field], opened: frozenset[int], record: Mapping[str, Any], lexicon: Lexicon) -> list[Reason]:
+def _signal_reasons(fields: dict[str, _Field], record: Mapping[str, Any], lexicon: Lexicon) -> list[Reason]:
     """The heaviest match of each signal kind, plus what the platform states."""
     best: dict[str, Reason] = {}
 
@@ -316,15 +320,15 @@ def _signal_reasons(fields: dict[str, _Field], opened: frozenset[int], record: M
             best[reason.rule] = reason
 
     check = lexicon.index.any_signal
-    for signal, rule in zip(lexicon.signals, lexicon.index.signals):
-        if rule.gates.isdisjoint(opened):
-            continue
+    for number in sorted(set().union(*[field.plan.signals for field in fields.values()])):
+        signal = lexicon.signals[number]
         for name in signal.fields:
             field = fields[name]
+            parts = field.plan.signals.get(number)
             # Empty text is never searched for signals.
-            if not field.text or rule.gates.isdisjoint(field.gates) or (check and not check.search(field.text)):
+            if not parts or not field.text or (check and not check.search(field.text)):
                 continue
-            match = _rule_match(rule, field)
+            match = _leftmost(parts, field.text)
             if match is not None:
                 offer(Reason(f"signal:{signal.kind}", match.group(), signal.weight))
                 break
@@ -357,16 +361,15 @@ def _is_corroborated(reasons: list[Reason], lexicon: Lexicon) -> bool:
     return any(reason.rule in lexicon.index.corroborating for reason in reasons)
 
 
-def _context_reasons(fields: dict[str, _Field], opened: frozenset[int], lexicon: Lexicon) -> list[Reason]:
-    reasons = []
-    for group, part in zip(lexicon.context, lexicon.index.context):
-        if not part.gates <= opened:
-            continue
-        texts = (fields[name].text for name in _TERM_FIELDS if part.gates <= fields[name].gates)
-        match = next(filter(None, (_first_match(part, text) for text in texts)), None)
-        if match is not None:
-            reasons.append(Reason(f"context:{group.group}", match.group(), 0.0))
-    return reasons
+def _context_reasons(fields: dict[str, _Field], lexicon: Lexicon) -> list[Reason]:
+    """The first clothing (footwear, textile...) word of each group, in title, description, category."""
+    found: dict[int, str] = {}
+    for name in _TERM_FIELDS:
+        field = fields[name]
+        for number, part in field.plan.context.items():
+            if number not in found and (match := _first_match(part, field.text)):
+                found[number] = match.group()
+    return [Reason(f"context:{lexicon.context[number].group}", found[number], 0.0) for number in sorted(found)]
 
 
 def _level(score: float, lexicon: Lexicon) -> str:
@@ -380,18 +383,15 @@ def _level(score: float, lexicon: Lexicon) -> str:
 def flag(record: Mapping[str, Any], lexicon: Lexicon) -> Verdict:
     """Score *record* (``title``, ``description``, optional ``category``, ``location``,
     ``condition``, ``imported``) against *lexicon*."""
-    fields = {
-        name: _scan_repeated(text, lexicon) if name in _REPEATED_FIELDS else _scan(text, lexicon)
-        for name, text in _texts(record).items()
-    }
-    opened = _opened(fields)
-    masked, masked_opened, negatives = _apply_negatives(fields, opened, lexicon)
-    signals = _signal_reasons(masked, masked_opened, record, lexicon)
-    matches = _term_matches(masked, masked_opened, lexicon)
+    fields = _fields(record, lexicon)
+    masked, negatives = _apply_negatives(fields, lexicon)
+    signals = _signal_reasons(masked, record, lexicon)
+    matches = _term_matches(masked)
     terms = _term_reasons(masked, matches, lexicon, corroborated=False)
-    if _is_corroborated(signals + terms, lexicon):
+    # Terms that need a clothing context were left out; they count once the listing is corroborated.
+    if any(lexicon.terms[number].needs_clothing_context for _, _, number in matches) and _is_corroborated(signals + terms, lexicon):
         terms = _term_reasons(masked, matches, lexicon, corroborated=True)
-    context = _context_reasons(fields, opened, lexicon)
+    context = _context_reasons(fields, lexicon)
     positive = terms + signals
     positive += _combination_reasons(positive, lexicon)
     score = 1 - math.prod(1 - reason.weight for reason in positive)

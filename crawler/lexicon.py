@@ -16,18 +16,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from crawler.anchors import case_flag
+from crawler.lexicon_index import Index, build_index
 from crawler.textnorm import fold
-
-_parser = re._parser  # type: ignore[attr-defined]  # the regex parser, to find literal anchors
-_constants = re._constants  # type: ignore[attr-defined]
-_LITERAL, _SUBPATTERN, _ATOMIC_GROUP, _BRANCH, _IN = (
-    _constants.LITERAL, _constants.SUBPATTERN, _constants.ATOMIC_GROUP, _constants.BRANCH, _constants.IN
-)
-_REPEATS = (_constants.MAX_REPEAT, _constants.MIN_REPEAT, _constants.POSSESSIVE_REPEAT)
-_ZERO_WIDTH = (_constants.AT, _constants.ASSERT, _constants.ASSERT_NOT)
-_EMPTY = frozenset([""])
-_MAX_LITERALS = 64  # joined literal alternatives are given up beyond this many
-_MAX_STARTS = 8  # a regex with more possible starts is searched for instead
 
 STRENGTHS = ("strong", "medium", "weak")
 TEXT_FIELDS = ("title", "description", "category")
@@ -153,66 +144,6 @@ class Lexicon:
     # Which rules can match a text, found from its words (see Index).
     index: Index = field(compare=False, repr=False)
 
-
-@dataclass(frozen=True)
-class Part:
-    """A regex that the flagger tries only on text where all its gates are open.
-
-    Each gate stands for a set of literals, one of which every match contains; a gate is
-    open in a text that contains one of its literals.
-    """
-
-    gates: frozenset[int]
-    regex: re.Pattern[str]
-    # Every match starts with one of these, so the regex need only be tried where one
-    # occurs; ``None`` when unknown, or too many or too short to be worth looking for.
-    starts: tuple[str, ...] | None
-
-
-@dataclass(frozen=True)
-class Anchored:
-    """A signal or negative as parts: one per pattern, or one for all if a pattern refers to a group."""
-
-    parts: tuple[Part, ...]
-    gates: frozenset[int]  # of all its parts
-
-
-@dataclass(frozen=True)
-class Index:
-    """Literal anchors of every rule, so that a rule's regex runs only on text that holds one.
-
-    ``literals`` maps the first two characters of literals (all of a one-character one)
-    to the literals and the gates they open. A literal without whitespace lies inside one
-    whitespace-separated chunk of the text, so the gates a text opens are the union of its
-    chunks' gates, worked out once per distinct chunk (``chunks``). Literals with
-    whitespace are looked for in the whole text (``spaced``). The ``always`` gate is open
-    in every text: it is the gate of regexes without a known literal.
-    """
-
-    negatives: tuple[Anchored, ...]
-    signals: tuple[Anchored, ...]
-    terms: tuple[Part, ...]
-    context: tuple[Part, ...]
-    literals: Mapping[str, tuple[tuple[str, frozenset[int]], ...]]
-    spaced: tuple[tuple[str, frozenset[int]], ...]
-    always: frozenset[int]
-    # Token lengths that can be within the allowed edits of a fuzzy form, and the letters
-    # of the forms (a token with more other characters than allowed edits is no typo).
-    fuzzy_lengths: frozenset[int]
-    fuzzy_letters: frozenset[str]
-    # Rule names that let an ambiguous term count (see flagger._is_corroborated).
-    corroborating: frozenset[str]
-    # Term name -> its position in the lexicon, the order of reasons.
-    term_order: Mapping[str, int]
-    # All signal (negative) patterns as one regex, kept only where a pattern refers to a
-    # group or a negative matches empty text: the gates alone might then let through
-    # text that this combined check, which decides whether any rule is tried, turns away.
-    any_signal: re.Pattern[str] | None
-    any_negative: re.Pattern[str] | None
-    # Chunk -> what it opens, and the same for the whole text of fields with few distinct
-    # values (category, location); filled by the flagger as it meets new ones.
-    chunks: dict[str, Any] = field(default_factory=dict)
-    fields: dict[str, Any] = field(default_factory=dict)
 
 
 # --- reading one file ---------------------------------------------------------------
@@ -378,14 +309,6 @@ class _Entry:
                 raise self.error(f"pattern {number} is not a valid regular expression ({exc}): {pattern!r}", key) from exc
         return patterns, re.compile("|".join(f"(?:{pattern})" for pattern in patterns), case_flag(patterns))
 
-
-_UPPER_OUTSIDE_ESCAPE = re.compile(r"(?<!\\)[A-Z]")
-
-
-def case_flag(patterns: Iterable[str]) -> re.RegexFlag:
-    """``re.IGNORECASE`` only for patterns with capital letters: the text they are matched
-    against is folded to lower case, and case-blind matching is much slower."""
-    return re.IGNORECASE if any(_UPPER_OUTSIDE_ESCAPE.search(pattern) for pattern in patterns) else re.NOFLAG
 
 
 def words_matcher(words: Iterable[str]) -> re.Pattern[str]:
@@ -597,242 +520,6 @@ def _fuzzy_forms(terms: Iterable[Term], fuzzy: Fuzzy) -> tuple[tuple[str, Term],
     return tuple(forms)
 
 
-_ALWAYS = 0  # the gate that is open in every text
-_GATES_PER_PART = 2  # a part waits for its most selective sets of literals, at most this many
-
-
-class _Gates:
-    """Numbers the sets of literals that parts wait for (one gate per distinct set)."""
-
-    def __init__(self) -> None:
-        self.gates: dict[frozenset[str], int] = {}
-
-    def part(self, regex: re.Pattern[str], patterns: Iterable[str] | None = None) -> Part:
-        """A part for *regex*, or for the joined *patterns* that it was compiled from."""
-        if patterns is None:
-            required, starts = _anchors(regex.pattern, regex.flags)
-        else:
-            literals, starts = _required_literals(patterns, regex.flags), None
-            required = [literals] if literals else []
-        gates = frozenset(self.gates.setdefault(literals, len(self.gates) + 1) for literals in required)
-        return Part(gates or frozenset([_ALWAYS]), regex, starts)
-
-    def rule(self, rule: Signal | Negative) -> Anchored:
-        if _refers_to_group(rule):  # numbered groups change meaning once patterns are split
-            parts: tuple[Part, ...] = (self.part(rule.matcher, rule.patterns),)
-        else:
-            parts = tuple(self.part(re.compile(pattern, rule.matcher.flags)) for pattern in rule.patterns)
-        return Anchored(parts, frozenset().union(*(part.gates for part in parts)))
-
-
-def _index(lexicon: Lexicon) -> Index:
-    gates = _Gates()
-    negatives = tuple(map(gates.rule, lexicon.negatives))
-    signals = tuple(map(gates.rule, lexicon.signals))
-    terms = tuple(gates.part(term.matcher) for term in lexicon.terms)
-    context = tuple(gates.part(group.matcher) for group in lexicon.context)
-    by_literal: dict[str, set[int]] = {}
-    for literals, gate in gates.gates.items():
-        for literal in literals:
-            by_literal.setdefault(literal, set()).add(gate)
-    by_first: dict[str, list[tuple[str, frozenset[int]]]] = {}
-    spaced = []
-    for literal, opened in by_literal.items():
-        if any(char.isspace() for char in literal):
-            spaced.append((literal, frozenset(opened)))
-        else:
-            by_first.setdefault(literal[:2], []).append((literal, frozenset(opened)))
-    longest = max(lexicon.fuzzy.max_distance, lexicon.fuzzy.long_max_distance)
-    return Index(
-        negatives=negatives,
-        signals=signals,
-        terms=terms,
-        context=context,
-        literals=MappingProxyType({char: tuple(entries) for char, entries in by_first.items()}),
-        spaced=tuple(spaced),
-        always=frozenset([_ALWAYS]),
-        fuzzy_lengths=frozenset(
-            length for form, _ in lexicon.fuzzy_forms for length in range(len(form) - longest, len(form) + longest + 1)
-        ),
-        fuzzy_letters=frozenset("".join(form for form, _ in lexicon.fuzzy_forms)),
-        corroborating=lexicon.scoring.corroborated_by | {
-            f"term:{term.term}" for term in lexicon.terms if term.strength != "weak" and not term.needs_clothing_context
-        },
-        term_order=MappingProxyType({term.term: number for number, term in enumerate(lexicon.terms)}),
-        any_signal=_any(lexicon.signals) if any(map(_refers_to_group, lexicon.signals)) else None,
-        any_negative=_any(lexicon.negatives) if any(
-            _refers_to_group(negative) or negative.matcher.search("") for negative in lexicon.negatives
-        ) else None,
-    )
-
-
-_GROUP_REFERENCE = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
-
-
-def _refers_to_group(rule: Signal | Negative) -> bool:
-    return any(_GROUP_REFERENCE.search(pattern) for pattern in rule.patterns)
-
-
-def _any(rules: Iterable[Signal | Negative]) -> re.Pattern[str]:
-    """All patterns of *rules* as one regex; one that matches everywhere if they cannot be joined."""
-    patterns = [pattern for rule in rules for pattern in rule.patterns]
-    try:
-        return re.compile("|".join(f"(?:{pattern})" for pattern in patterns) or r"(?!)", case_flag(patterns))
-    except re.error:  # e.g. two rules with a group of the same name
-        return re.compile("")
-
-
-def _required_literals(patterns: Iterable[str], flags: int = 0) -> frozenset[str] | None:
-    """Literals of which every match of any of *patterns* contains one, or ``None`` if unknown.
-
-    Found from the parsed patterns: a run of literal characters is required unless it
-    sits in an optional part; of an alternation, one required literal of each branch.
-    """
-    found: set[str] = set()
-    for pattern in patterns:
-        required, _ = _anchors(pattern, flags)
-        if not required:
-            return None
-        found |= required[0]
-    return frozenset(found)
-
-
-def _anchors(pattern: str, flags: int) -> tuple[list[frozenset[str]], tuple[str, ...] | None]:
-    """The most selective sets of literals of which every match contains one, and the
-    :attr:`Part.starts` of a pattern."""
-    try:
-        items = _parser.parse(pattern, flags).data
-    except (re.error, RecursionError):  # pragma: no cover - the patterns were compiled already
-        return [], None
-    ignorecase = bool(flags & re.IGNORECASE)
-    required = sorted(set(_required(items, ignorecase)), key=_selectivity, reverse=True)
-    return required[:_GATES_PER_PART], _starts(items, ignorecase)
-
-
-def _starts(items: Iterable[tuple[Any, Any]], ignorecase: bool) -> tuple[str, ...] | None:
-    heads = _heads(items, ignorecase)
-    if not heads or "" in heads:
-        return None
-    shortest = {head for head in heads if not any(other != head and head.startswith(other) for other in heads)}
-    # A single letter occurs too often to be worth looking for; a digit or a sign less so.
-    if len(shortest) > _MAX_STARTS or any(len(head) < 2 and head.isalpha() for head in shortest):
-        return None
-    return tuple(sorted(shortest))
-
-
-def _heads(items: Iterable[tuple[Any, Any]], ignorecase: bool) -> frozenset[str] | None:
-    """Strings that every match of a parsed sequence starts with ("" among them: unknown)."""
-    run = _EMPTY
-    for op, value in items:
-        exact = _exact(op, value, ignorecase)
-        joined = _join(run, _item_heads(op, value, ignorecase) if exact is None else exact)
-        if joined is None:
-            return run
-        run = joined
-        if exact is None:
-            break
-    return run
-
-
-def _item_heads(op: Any, value: Any, ignorecase: bool) -> frozenset[str] | None:
-    if op is _SUBPATTERN:
-        _, add_flags, del_flags, inner = value
-        return _heads(inner, _case_blind(ignorecase, add_flags, del_flags))
-    if op in _REPEATS and value[0] >= 1:
-        return _heads(value[2], ignorecase)
-    if op is _BRANCH:
-        branches = [_heads(branch, ignorecase) for branch in value[1]]
-        if all(branch and "" not in branch for branch in branches):
-            return frozenset().union(*branches)  # type: ignore[arg-type]
-    return None
-
-
-def _join(heads: frozenset[str], tails: frozenset[str] | None) -> frozenset[str] | None:
-    """Every head followed by every tail; ``None`` if the tails are unknown or too many."""
-    if tails is None or len(heads) * len(tails) > _MAX_LITERALS:
-        return None
-    return frozenset(head + tail for head in heads for tail in tails)
-
-
-def _required(items: Iterable[tuple[Any, Any]], ignorecase: bool) -> list[frozenset[str]]:
-    """Sets of literals of a parsed sequence: every match contains a member of each set.
-
-    Neighbouring parts that match one of a few fixed strings join into longer literals:
-    ``kg|kilo`` gives {"kg", "kilo"}, ``impor(?:t)?`` gives {"impor", "import"}.
-    """
-    required: list[frozenset[str]] = []
-    run = _EMPTY
-    for op, value in items:
-        exact = _exact(op, value, ignorecase)
-        if exact is not None and len(run) * len(exact) <= _MAX_LITERALS:
-            run = frozenset(head + tail for head in run for tail in exact)
-            continue
-        if "" not in run:
-            required.append(run)
-        run = exact or _EMPTY
-        if exact is not None:
-            continue
-        if op is _SUBPATTERN:
-            _, add_flags, del_flags, inner = value
-            required += _required(inner, _case_blind(ignorecase, add_flags, del_flags))
-        elif op is _ATOMIC_GROUP:
-            required += _required(value, ignorecase)
-        elif op in _REPEATS and value[0] >= 1:
-            required += _required(value[2], ignorecase)
-        elif op is _BRANCH:
-            branches = [_best(_required(branch, ignorecase)) for branch in value[1]]
-            if all(branch is not None for branch in branches):
-                required.append(frozenset().union(*branches))
-    if "" not in run:
-        required.append(run)
-    return required
-
-
-def _exact(op: Any, value: Any, ignorecase: bool) -> frozenset[str] | None:
-    """The few strings that one parsed item can match, or ``None`` (many, unknown or case-blind)."""
-    if op is _LITERAL:
-        return None if ignorecase else frozenset(chr(value))
-    if op in _ZERO_WIDTH:
-        return _EMPTY
-    if op is _SUBPATTERN:
-        _, add_flags, del_flags, inner = value
-        return _exact_sequence(inner, _case_blind(ignorecase, add_flags, del_flags))
-    if op is _BRANCH:
-        branches = [_exact_sequence(branch, ignorecase) for branch in value[1]]
-        if any(branch is None for branch in branches):
-            return None
-        return frozenset().union(*branches)  # type: ignore[arg-type]
-    if op is _IN and not ignorecase and all(kind is _LITERAL for kind, _ in value):
-        return frozenset(chr(code) for _, code in value)
-    if op in _REPEATS and (value[0], value[1]) in ((0, 1), (1, 1)):
-        inner = _exact_sequence(value[2], ignorecase)
-        return None if inner is None else inner | _EMPTY if value[0] == 0 else inner
-    return None
-
-
-def _exact_sequence(items: Iterable[tuple[Any, Any]], ignorecase: bool) -> frozenset[str] | None:
-    strings = _EMPTY
-    for op, value in items:
-        exact = _exact(op, value, ignorecase)
-        if exact is None or len(strings) * len(exact) > _MAX_LITERALS:
-            return None
-        strings = frozenset(head + tail for head in strings for tail in exact)
-    return strings
-
-
-def _case_blind(ignorecase: bool, add_flags: int, del_flags: int) -> bool:
-    return (ignorecase or bool(add_flags & re.IGNORECASE)) and not del_flags & re.IGNORECASE
-
-
-def _best(required: list[frozenset[str]]) -> frozenset[str] | None:
-    return max(required, key=_selectivity, default=None)
-
-
-def _selectivity(literals: frozenset[str]) -> tuple[int, bool, int]:
-    """How rarely text holds one of *literals*: the longer the shortest literal, the rarer,
-    then with punctuation (rarer than letters and digits), then the fewer."""
-    return min(map(len, literals)), all(not literal.isalnum() for literal in literals), -len(literals)
-
 
 def load_lexicon(path: str | Path | None = None, extra: str | Path | None = None) -> Lexicon:
     """Load the lexicon at *path* (default: the one shipped in ``crawler.data``).
@@ -877,7 +564,7 @@ def load_lexicon(path: str | Path | None = None, extra: str | Path | None = None
         fuzzy_forms=fuzzy_forms,
         index=None,  # type: ignore[arg-type]  # set below: it is built from the lexicon
     )
-    object.__setattr__(lexicon, "index", _index(lexicon))
+    object.__setattr__(lexicon, "index", build_index(lexicon))
     return lexicon
 
 

@@ -53,18 +53,21 @@ _STRETCHED_ASCII = re.compile(_STRETCHED_PATTERN.replace("L", "[a-z]"))
 # Any character three times in a row: a cheap first look for stretched letters.
 _TRIPLE = re.compile(r"(.)\1\1")
 _IS_LETTER = re.compile(_LETTER)
+# A lone letter, a space, a lone letter: found in every word split by spaces ("b a l").
+# (Written to start with the space, which the regex engine can skip ahead to.)
+_ISOLATED_PAIR_PATTERN = " L(?!L)(?<=L L)(?<!LL L)"
+_ISOLATED_PAIR = re.compile(_ISOLATED_PAIR_PATTERN.replace("L", _LETTER))
+_ISOLATED_PAIR_ASCII = re.compile(_ISOLATED_PAIR_PATTERN.replace("L", "[a-z]"))
 # Plain ASCII text mapped to its shape: letters become "a", digits "0", other characters
-# "." (a split word shows as ".a."); and to its whitespace: spaces stay, other whitespace
-# becomes "\n", everything else "x".
+# "." (a split word shows as ".a.").
 _SHAPE = bytes(
     ord("a") if chr(code).isalpha() else ord("0") if chr(code).isdigit() else ord(".") for code in range(256)
-)
-_WHITESPACE = bytes(
-    code if code == 32 else ord("\n") if chr(code).isspace() else ord("x") for code in range(256)
 )
 _NOT_LETTER = re.compile(r"[\W_]")
 _HASHTAG = re.compile(r"(?<!\S)#+(?=\w)")
 _TOKEN = re.compile(r"[^\W_]+")
+_MAX_REMEMBERED = 200_000  # folded chunks remembered
+_FOLDED_CHUNKS: dict[str, str] = {}
 
 
 class _Table(dict[int, int | None]):
@@ -98,42 +101,64 @@ def _strip_accents(text: str) -> str:
 
 def fold(text: str) -> str:
     """Return *text* lower-cased and stripped of common keyword-evasion tricks."""
+    return " ".join(fold_chunks(text))
+
+
+def fold_chunks(text: str) -> list[str]:
+    """The whitespace-separated chunks of ``fold(text)``.
+
+    Each chunk folds on its own (and is remembered), except when a word is split by
+    spaces ("b a l p r e s"): then the whole text is folded at once.
+    """
     if text.isascii():
         # Plain ASCII has no invisible, accented, fancy or look-alike letters to undo.
-        return _fold_ascii(text.lower())
+        text = text.lower()
+    else:
+        text = _undo_lettering(text)
+    if "#" in text:
+        text = _HASHTAG.sub("", text)
+    chunks = text.split()
+    spaced = " ".join(chunks)
+    isolated_pair = _ISOLATED_PAIR_ASCII if spaced.isascii() else _ISOLATED_PAIR
+    if isolated_pair.search(spaced) and _split_by_spaces(spaced):
+        return _fold_words(spaced).split()
+    folded = _FOLDED_CHUNKS
+    if len(folded) >= _MAX_REMEMBERED:
+        folded.clear()
+    return [folded.get(chunk) or _fold_chunk(chunk) for chunk in chunks]
+
+
+def _undo_lettering(text: str) -> str:
+    """Lower-case *text* without invisible characters, fancy, accented or look-alike letters."""
     text = _INVISIBLE.sub("", text)
     text = unicodedata.normalize("NFKC", text).lower()
     text = _strip_accents(text)
     if _HAS_HOMOGLYPH.search(text):
         text = text.translate(_HOMOGLYPHS)
+    return text
+
+
+def _split_by_spaces(text: str) -> bool:
+    """Does a split word in *text* (whitespace already single spaces) have a space in it?"""
+    pattern = _SPLIT_WORD_ASCII if text.isascii() else _SPLIT_WORD
+    return any(" " in found.group() for found in pattern.finditer(text))
+
+
+def _fold_chunk(chunk: str) -> str:
+    """Fold one whitespace-free chunk of lower-cased text, and remember it."""
+    _FOLDED_CHUNKS[chunk] = folded = _fold_words(chunk)
+    return folded
+
+
+def _fold_words(text: str) -> str:
+    """Join split words, undo leet and stretched letters in lower-cased text."""
     if text.isascii():
-        return _fold_ascii(text)
-    if "#" in text:
-        text = _HASHTAG.sub("", text)
-    # Spaces first, so that "b  a  l" (two spaces) is one split word like "b a l".
-    text = _undo_leet(_SPLIT_WORD.sub(_join_letters, " ".join(text.split())))
-    if _has_stretched_letters(text):
-        text = _STRETCHED.sub(r"\1", text)
-    return text
-
-
-def _fold_ascii(text: str) -> str:
-    """:func:`fold` for lower-case ASCII text, skipping the steps that cannot change it."""
-    if "#" in text:
-        text = _HASHTAG.sub("", text)
-    encoded = text.encode("ascii")
-    whitespace = encoded.translate(_WHITESPACE)
-    # Spaces first, so that "b  a  l" (two spaces) is one split word like "b a l". The steps
-    # below only remove or replace characters next to letters, so single spaces stay single.
-    if b"\n" in whitespace or b"  " in whitespace or whitespace.startswith(b" ") or whitespace.endswith(b" "):
-        text = " ".join(text.split())
-        encoded = text.encode("ascii")
-    if b".a." in encoded.translate(_SHAPE):
-        text = _SPLIT_WORD_ASCII.sub(_join_letters, text)
-    text = _undo_leet(text)
-    if _has_stretched_letters(text):
-        text = _STRETCHED_ASCII.sub(r"\1", text)
-    return text
+        if b".a." in text.encode("ascii").translate(_SHAPE):
+            text = _SPLIT_WORD_ASCII.sub(_join_letters, text)
+        text = _undo_leet(text)
+        return _STRETCHED_ASCII.sub(r"\1", text) if _has_stretched_letters(text) else text
+    text = _undo_leet(_SPLIT_WORD.sub(_join_letters, text))
+    return _STRETCHED.sub(r"\1", text) if _has_stretched_letters(text) else text
 
 
 def _undo_leet(text: str) -> str:
