@@ -18,11 +18,11 @@ from typing import Any
 
 from crawler.anchors import case_flag
 from crawler.lexicon_index import Index, build_index
+from crawler.scan import RECORD_FIELDS, TEXT_FIELDS, Scanner
 from crawler.textnorm import fold
+from crawler.wordregex import words_matcher
 
 STRENGTHS = ("strong", "medium", "weak")
-TEXT_FIELDS = ("title", "description", "category")
-RECORD_FIELDS = (*TEXT_FIELDS, "location")
 
 
 class LexiconError(ValueError):
@@ -143,7 +143,8 @@ class Lexicon:
     fuzzy_forms: tuple[tuple[str, Term], ...] = field(compare=False, repr=False)
     # Which rules can match a text, found from its words (see Index).
     index: Index = field(compare=False, repr=False)
-
+    # Scans text against this lexicon, remembering what it works out.
+    scanner: Scanner = field(compare=False, repr=False)
 
 
 # --- reading one file ---------------------------------------------------------------
@@ -308,14 +309,6 @@ class _Entry:
             except re.error as exc:
                 raise self.error(f"pattern {number} is not a valid regular expression ({exc}): {pattern!r}", key) from exc
         return patterns, re.compile("|".join(f"(?:{pattern})" for pattern in patterns), case_flag(patterns))
-
-
-
-def words_matcher(words: Iterable[str]) -> re.Pattern[str]:
-    """Match any of *words* as whole words in folded text; inner spaces or hyphens are optional."""
-    forms = {fold(word) for word in words}
-    alternatives = ("[\\W_]*".join(map(re.escape, re.findall(r"[^\W_]+", form))) for form in forms)
-    return re.compile(r"(?<![^\W_])(?:" + "|".join(sorted(alternatives, key=len, reverse=True)) + r")(?![^\W_])")
 
 
 def _term(entry: _Entry) -> Term:
@@ -520,7 +513,6 @@ def _fuzzy_forms(terms: Iterable[Term], fuzzy: Fuzzy) -> tuple[tuple[str, Term],
     return tuple(forms)
 
 
-
 def load_lexicon(path: str | Path | None = None, extra: str | Path | None = None) -> Lexicon:
     """Load the lexicon at *path* (default: the one shipped in ``crawler.data``).
 
@@ -563,8 +555,10 @@ def load_lexicon(path: str | Path | None = None, extra: str | Path | None = None
         record=record,
         fuzzy_forms=fuzzy_forms,
         index=None,  # type: ignore[arg-type]  # set below: it is built from the lexicon
+        scanner=None,  # type: ignore[arg-type]  # set below: it scans with the index
     )
     object.__setattr__(lexicon, "index", build_index(lexicon))
+    object.__setattr__(lexicon, "scanner", Scanner(lexicon))
     return lexicon
 
 

@@ -38,7 +38,6 @@ _LETTER = r"[^\W\d_]"
 _LEET_CHAR = re.compile(
     rf"[013457@$](?:(?<={_LETTER}.)(?={_LETTER})|(?<={_LETTER}{_LETTER}.)(?![\w@$]))"
 )
-_HAS_LEET = re.compile(r"[013457@$]")
 # Three or more single letters split by one separator: a space, "_", or one or two
 # symbols (punctuation, an emoji): "b.a.l.p.r.e.s", "b a l p r e s", "b🔥a🔥l".
 _SEPARATOR = r"(?:\s|_|[^\w\s]{1,2})"
@@ -105,11 +104,19 @@ def fold(text: str) -> str:
 
 
 def fold_chunks(text: str) -> list[str]:
-    """The whitespace-separated chunks of ``fold(text)``.
+    """The whitespace-separated chunks of ``fold(text)``."""
+    chunks, apart = prepared_chunks(text)
+    if not apart:
+        return fold_together(chunks)
+    folded = _FOLDED_CHUNKS
+    return [folded.get(chunk) or _fold_chunk(chunk) for chunk in chunks]
 
-    Each chunk folds on its own (and is remembered), except when a word is split by
-    spaces ("b a l p r e s"): then the whole text is folded at once.
-    """
+
+def prepared_chunks(text: str) -> tuple[list[str], bool]:
+    """*text* lower-cased, without invisible characters, fancy or look-alike letters and
+    hashtags, split at whitespace; and whether each chunk folds on its own
+    (:func:`fold_chunk`), which it does unless a word is split by spaces ("b a l p r e s"):
+    then the chunks fold together (:func:`fold_together`)."""
     if text.isascii():
         # Plain ASCII has no invisible, accented, fancy or look-alike letters to undo.
         text = text.lower()
@@ -120,12 +127,17 @@ def fold_chunks(text: str) -> list[str]:
     chunks = text.split()
     spaced = " ".join(chunks)
     isolated_pair = _ISOLATED_PAIR_ASCII if spaced.isascii() else _ISOLATED_PAIR
-    if isolated_pair.search(spaced) and _split_by_spaces(spaced):
-        return _fold_words(spaced).split()
-    folded = _FOLDED_CHUNKS
-    if len(folded) >= _MAX_REMEMBERED:
-        folded.clear()
-    return [folded.get(chunk) or _fold_chunk(chunk) for chunk in chunks]
+    return chunks, not (isolated_pair.search(spaced) and _split_by_spaces(spaced))
+
+
+def fold_chunk(chunk: str) -> str:
+    """Fold one chunk of :func:`prepared_chunks` that folds on its own."""
+    return _FOLDED_CHUNKS.get(chunk) or _fold_chunk(chunk)
+
+
+def fold_together(chunks: list[str]) -> list[str]:
+    """Fold the chunks of :func:`prepared_chunks` as one text; return its chunks."""
+    return _fold_words(" ".join(chunks)).split()
 
 
 def _undo_lettering(text: str) -> str:
@@ -146,6 +158,8 @@ def _split_by_spaces(text: str) -> bool:
 
 def _fold_chunk(chunk: str) -> str:
     """Fold one whitespace-free chunk of lower-cased text, and remember it."""
+    if len(_FOLDED_CHUNKS) >= _MAX_REMEMBERED:
+        _FOLDED_CHUNKS.clear()
     _FOLDED_CHUNKS[chunk] = folded = _fold_words(chunk)
     return folded
 
@@ -164,12 +178,13 @@ def _fold_words(text: str) -> str:
 def _undo_leet(text: str) -> str:
     """Leet characters as letters, again while an undone one makes another a letter:
     "a0a0" → "aoa0" → "aoao"."""
-    while _HAS_LEET.search(text):
-        undone = _LEET_CHAR.sub(lambda match: _LEET[match.group()], text)
-        if undone == text:
-            break
-        text = undone
+    while _LEET_CHAR.search(text):
+        text = _LEET_CHAR.sub(_leet_letter, text)
     return text
+
+
+def _leet_letter(match: re.Match[str]) -> str:
+    return _LEET[match.group()]
 
 
 def _has_stretched_letters(text: str) -> bool:
