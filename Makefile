@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # apt-get needs root; as another user, run `make APT="sudo apt-get" demo`.
 APT    ?= apt-get
 
-.PHONY: demo test bench install chromium clean
+.PHONY: demo test bench fast install chromium clean
 
 $(BIN)/thriftwatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,16 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
-bench: install
+# The flagger's hot modules compiled with mypyc (crawler/_compiled/); needs a C compiler.
+fast: install
+	$(BIN)/pip install --quiet -e '.[test,fast]'
+	$(BIN)/thriftwatch compile
+
+bench: install fast
 	$(BIN)/python bench/crawl.py
 	$(BIN)/python bench/store.py
+	THRIFTWATCH_PURE=1 $(BIN)/python bench/flag.py
+	$(BIN)/python bench/flag.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

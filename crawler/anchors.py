@@ -130,8 +130,9 @@ def _required(items: Iterable[tuple[Any, Any]], ignorecase: bool) -> list[frozen
             required += _required(value[2], ignorecase)
         elif op is _BRANCH:
             branches = [_best(_required(branch, ignorecase)) for branch in value[1]]
-            if all(branch is not None for branch in branches):
-                required.append(frozenset().union(*branches))
+            known = [branch for branch in branches if branch is not None]
+            if len(known) == len(branches):
+                required.append(frozenset().union(*known))
     if "" not in run:
         required.append(run)
     return required

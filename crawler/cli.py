@@ -15,7 +15,7 @@ from crawler.store import StoreError
 # Subcommands in the order ``thriftwatch --help`` lists them.
 COMMANDS = (
     "crawl", "demo", "export", "verify", "recheck", "flag", "eval", "suggest_terms", "serve",
-    "monitor", "schedule", "report", "replica",
+    "monitor", "schedule", "report", "replica", "compile",
 )
 
 

@@ -9,7 +9,6 @@ a clothing, footwear or textile word the score is scaled below the flag threshol
 from __future__ import annotations
 
 import math
-import operator
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -56,30 +55,14 @@ class Verdict:
 _fold_repeated = lru_cache(maxsize=4096)(fold)
 
 
-def _first_match(part: Part, text: str) -> re.Match[str] | None:
-    """``part.regex.search(text)``, trying the regex only where a match can start."""
-    starter = part.starter
-    if starter is None:
-        return part.regex.search(text)
-    match = part.regex.match
-    found = starter.search(text)
-    while found is not None:
-        at = found.start()
-        hit = match(text, at)
-        if hit is not None:
-            return hit
-        found = starter.search(text, at + 1)
-    return None
-
-
 def _leftmost(parts: tuple[Part, ...], text: str) -> re.Match[str] | None:
     """The match that the rule's joined patterns would find: the leftmost, and at a tie
     the one of the earlier pattern."""
     if len(parts) == 1:
-        return _first_match(parts[0], text)
+        return parts[0].search(text)
     best = None
     for part in parts:
-        match = _first_match(part, text)
+        match = part.search(text)
         if match is not None and (best is None or match.start() < best.start()):
             best = match
     return best
@@ -94,7 +77,7 @@ def _apply_negatives(fields: dict[str, Field], lexicon: Lexicon) -> tuple[dict[s
 
     Returns the fields after masking and the reasons.
     """
-    masked, reasons = dict(fields), []
+    masked, reasons = fields, list[Reason]()
     waiting = set().union(*[field.plan.negatives for field in fields.values()])
     check = lexicon.index.any_negative
     if not waiting or check is not None and not any(check.search(field.text) for field in fields.values() if field.text):
@@ -114,6 +97,7 @@ def _apply_negatives(fields: dict[str, Field], lexicon: Lexicon) -> tuple[dict[s
             continue
         reasons.append(Reason(rules[number], matched, -negative.weight or 0.0))
         if negative.mask:
+            masked = dict(masked)  # (the caller's fields stay as they are)
             for name in negative.fields:
                 text = negative.matcher.sub(_blank, masked[name].text)
                 if text != masked[name].text:
@@ -122,9 +106,10 @@ def _apply_negatives(fields: dict[str, Field], lexicon: Lexicon) -> tuple[dict[s
     return masked, reasons
 
 
-def _term_matches(fields: dict[str, Field]) -> list[tuple[str, re.Match[str], int]]:
-    """Every term match as (field, match, term number), longest first, so "bal segel" wins
-    over the "bal" inside it; at equal length in lexicon order, then field order, then position."""
+def _term_matches(fields: dict[str, Field]) -> list[tuple[int, int, int, int, str, re.Match[str]]]:
+    """Every term match as (minus its length, term number, field place, start, field,
+    match), longest first, so "bal segel" wins over the "bal" inside it; at equal length in
+    lexicon order, then field order, then position."""
     found = []
     for place, name in enumerate(_TERM_FIELDS):
         field = fields[name]
@@ -132,12 +117,9 @@ def _term_matches(fields: dict[str, Field]) -> list[tuple[str, re.Match[str], in
             for match in part.regex.finditer(field.text):
                 start, end = match.span()
                 found.append((start - end, number, place, start, name, match))
-    if len(found) > 1:
-        found.sort(key=_MATCH_ORDER)
-    return [(name, match, number) for _, number, _, _, name, match in found]
-
-
-_MATCH_ORDER = operator.itemgetter(0, 1, 2, 3)
+    # The first four values tell any two matches apart: the matches are never compared.
+    found.sort()
+    return found
 
 
 def _near_context(field: Field, match: re.Match[str], lexicon: Lexicon) -> bool:
@@ -165,7 +147,19 @@ def _words(count: int) -> re.Pattern[str]:
     return re.compile(rf"(?:[\W_]*[^\W_]+){{1,{count}}}")
 
 
-def _term_reasons(fields: dict[str, Field], matches: list[tuple[str, re.Match[str], int]], lexicon: Lexicon, corroborated: bool) -> list[Reason]:
+def _terms(fields: dict[str, Field], matches: list[tuple[int, int, int, int, str, re.Match[str]]], signals: list[Reason], lexicon: Lexicon) -> list[Reason]:
+    """The term reasons: terms that need a clothing context count once the listing is
+    corroborated by its signals or by the other terms."""
+    need_context = lexicon.index.need_context
+    if not any(number in need_context for _, number, _, _, _, _ in matches):
+        return _term_reasons(fields, matches, lexicon, corroborated=False)
+    if _is_corroborated(signals, lexicon):
+        return _term_reasons(fields, matches, lexicon, corroborated=True)
+    terms = _term_reasons(fields, matches, lexicon, corroborated=False)
+    return _term_reasons(fields, matches, lexicon, corroborated=True) if _is_corroborated(terms, lexicon) else terms
+
+
+def _term_reasons(fields: dict[str, Field], matches: list[tuple[int, int, int, int, str, re.Match[str]]], lexicon: Lexicon, corroborated: bool) -> list[Reason]:
     """One reason per matched term; overlapping matches count once, for the longest term.
 
     A term with ``needs_clothing_context`` counts only when *corroborated* and a clothing
@@ -173,10 +167,10 @@ def _term_reasons(fields: dict[str, Field], matches: list[tuple[str, re.Match[st
     """
     index, reasons = lexicon.index, {}
     taken: dict[str, list[tuple[int, int]]] = {}
-    for name, match, number in matches:
+    for _, number, _, _, name, match in matches:
         start, end = match.span()
         spans = taken.setdefault(name, [])
-        if any(start < other_end and other_start < end for other_start, other_end in spans):
+        if spans and _overlaps(spans, start, end):
             continue
         if number in index.need_context and not (corroborated and _near_context(fields[name], match, lexicon)):
             continue
@@ -186,6 +180,13 @@ def _term_reasons(fields: dict[str, Field], matches: list[tuple[str, re.Match[st
     if fields["title"].typos or fields["description"].typos:
         _add_typos(reasons, fields, lexicon)
     return [reasons[number] for number in sorted(reasons)] if len(reasons) > 1 else list(reasons.values())
+
+
+def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    for other_start, other_end in spans:
+        if start < other_end and other_start < end:
+            return True
+    return False
 
 
 def _add_typos(reasons: dict[int, Reason], fields: dict[str, Field], lexicon: Lexicon) -> None:
@@ -238,8 +239,13 @@ def _combination_reasons(reasons: list[Reason], lexicon: Lexicon) -> list[Reason
     matched = {reason.rule: reason for reason in reasons}
     found = []
     for combination in lexicon.combinations:
-        parts = [next((matched[rule] for rule in group if rule in matched), None) for group in combination.all_of]
-        if all(parts):
+        parts = []
+        for group in combination.all_of:
+            part = next((matched[rule] for rule in group if rule in matched), None)
+            if part is None:
+                break
+            parts.append(part)
+        else:
             found.append(Reason(f"combination:{combination.rule}", " + ".join(part.matched for part in parts), combination.weight))
     return found
 
@@ -256,7 +262,7 @@ def _context_reasons(fields: dict[str, Field], lexicon: Lexicon) -> list[Reason]
     for name in _TERM_FIELDS:
         field = fields[name]
         for number, part in field.plan.context.items():
-            if number not in found and (match := _first_match(part, field.text)):
+            if number not in found and (match := part.search(field.text)):
                 found[number] = match.group()
     rules = lexicon.index.rules.context
     return [Reason(rules[number], found[number], 0.0) for number in sorted(found)]
@@ -277,16 +283,12 @@ def flag(record: Mapping[str, Any], lexicon: Lexicon) -> Verdict:
     masked, negatives = _apply_negatives(fields, lexicon)
     signals = _signal_reasons(masked, record, lexicon)
     matches = _term_matches(masked)
-    terms = _term_reasons(masked, matches, lexicon, corroborated=False)
-    # Terms that need a clothing context were left out; they count once the listing is corroborated.
-    need_context = lexicon.index.need_context
-    if any(number in need_context for _, _, number in matches) and _is_corroborated(signals + terms, lexicon):
-        terms = _term_reasons(masked, matches, lexicon, corroborated=True)
+    terms = _terms(masked, matches, signals, lexicon)
     context = _context_reasons(fields, lexicon)
     positive = terms + signals
     positive += _combination_reasons(positive, lexicon)
-    score = 1 - math.prod(1 - reason.weight for reason in positive)
-    score = max(0.0, score + sum(reason.weight for reason in negatives))
+    score = 1.0 - math.prod([1.0 - reason.weight for reason in positive])
+    score = max(0.0, score + sum([reason.weight for reason in negatives]))
     if not context:
         score *= lexicon.scoring.without_context_factor
     score = round(min(score, 1.0), 3)
@@ -295,6 +297,6 @@ def flag(record: Mapping[str, Any], lexicon: Lexicon) -> Verdict:
         flagged=level in ("strong", "medium"),
         score=score,
         level=level,
-        reasons=tuple(positive + negatives + context),
+        reasons=(*positive, *negatives, *context),
         lexicon_version=lexicon.version,
     )

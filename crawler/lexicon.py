@@ -423,7 +423,7 @@ def _parse(source: _File, data: dict[str, Any], allowed_tables: set[str]) -> _Pa
                 seen.add(key_of(built))
             items.append(built)
         entries[table] = items
-    settings = {name: data[name] for name in ("scoring", "fuzzy", "record") if name in data}
+    settings: dict[str, Any] = {name: data[name] for name in ("scoring", "fuzzy", "record") if name in data}
     return _Parsed(version, {str(key): url for key, url in sources.items()}, entries, settings)
 
 

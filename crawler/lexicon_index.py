@@ -10,8 +10,9 @@ worth trying on it, in lexicon order.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,24 @@ class Part:
     # there; ``None`` to search with the regex itself (no such strings are known, or too
     # many or too short to be worth looking for, or the regex skips ahead on its own).
     starter: re.Pattern[str] | None
+    # ``regex.search``, by way of the starter if there is one.
+    search: Callable[[str], re.Match[str] | None] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        search = self.regex.search if self.starter is None else partial(_search_from, self.starter.search, self.regex.match)
+        object.__setattr__(self, "search", search)
+
+
+def _search_from(starts: Callable[..., re.Match[str] | None], match: Callable[..., re.Match[str] | None], text: str) -> re.Match[str] | None:
+    """The first match in *text*, trying *match* only where *starts* finds a start."""
+    found = starts(text)
+    while found is not None:
+        at = found.start()
+        hit = match(text, at)
+        if hit is not None:
+            return hit
+        found = starts(text, at + 1)
+    return None
 
 
 @dataclass(frozen=True)
@@ -116,7 +135,8 @@ class Index:
 
     def plan(self, gates: int) -> Plan:
         """The parts worth trying on a text that opens *gates*."""
-        waiting, bits = set(), gates
+        waiting: set[tuple[int, int, int]] = set()
+        bits = gates
         while bits:
             bit = bits & -bits
             waiting.update(self.waiting.get(bit, ()))
@@ -193,9 +213,13 @@ def build_index(lexicon: Lexicon) -> Index:
         else:
             by_first.setdefault(literal[:2], []).append((literal, opened))
     waiting: dict[int, list[tuple[int, int, int]]] = {}
-    for kind, rules in enumerate((negatives, signals, terms, context)):
-        for rule, anchored in enumerate(rules):
-            for number, part in enumerate(anchored.parts if isinstance(anchored, Anchored) else (anchored,)):
+    kinds: tuple[tuple[tuple[Part, ...], ...], ...] = (
+        tuple(rule.parts for rule in negatives), tuple(rule.parts for rule in signals),
+        tuple((part,) for part in terms), tuple((part,) for part in context),
+    )
+    for kind, rules in enumerate(kinds):
+        for rule, parts in enumerate(rules):
+            for number, part in enumerate(parts):
                 for bit in _bits_of(part.gates):
                     waiting.setdefault(bit, []).append((kind, rule, number))
     longest = max(lexicon.fuzzy.max_distance, lexicon.fuzzy.long_max_distance)

@@ -39,7 +39,8 @@ class Remembered(dict[Key, Value], Generic[Key, Value]):
 
     def __init__(self, work: Callable[[Key], Value], limit: int = _REMEMBERED) -> None:
         super().__init__()
-        self.work, self.limit, self.older = work, limit, {}
+        self.work, self.limit = work, limit
+        self.older: dict[Key, Value] = {}
 
     def __missing__(self, key: Key) -> Value:
         value = self.older.pop(key) if key in self.older else self.work(key)

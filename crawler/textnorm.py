@@ -69,11 +69,11 @@ _MAX_REMEMBERED = 200_000  # folded chunks remembered
 _FOLDED_CHUNKS: dict[str, str] = {}
 
 
-class _Table(dict[int, int | None]):
+class _Table(dict[int, int | str | None]):
     """A ``str.translate`` table that keeps the characters it does not list (and remembers
     them: a missing key would cost an exception for every character)."""
 
-    def __missing__(self, code: int) -> int | None:
+    def __missing__(self, code: int) -> int | str | None:
         self[code] = code
         return code
 
@@ -81,7 +81,7 @@ class _Table(dict[int, int | None]):
 class _NonSpacingMarks(_Table):
     """A ``str.translate`` table that drops non-spacing marks (accents), filled as it is used."""
 
-    def __missing__(self, code: int) -> int | None:
+    def __missing__(self, code: int) -> int | str | None:
         kept = None if unicodedata.category(chr(code)) == "Mn" else code
         self[code] = kept
         return kept
