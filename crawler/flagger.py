@@ -17,10 +17,13 @@ from typing import Any, NamedTuple
 
 from crawler.lexicon import Lexicon
 from crawler.lexicon_index import Part
-from crawler.scan import TEXT_FIELDS, Field
+from crawler.scan import Field
 from crawler.textnorm import fold
 
-_TERM_FIELDS = TEXT_FIELDS  # the fields terms and clothing words are looked for in
+# Record fields by position (crawler.scan.RECORD_FIELDS); terms and clothing words are
+# looked for in the first three.
+_TITLE, _DESCRIPTION = 0, 1
+_TERM_FIELDS = (0, 1, 2)
 
 
 class Reason(NamedTuple):
@@ -72,51 +75,55 @@ def _blank(match: re.Match[str]) -> str:
     return " " * len(match.group())
 
 
-def _apply_negatives(fields: dict[str, Field], lexicon: Lexicon) -> tuple[dict[str, Field], list[Reason]]:
+def _apply_negatives(fields: tuple[Field, ...], lexicon: Lexicon) -> tuple[tuple[Field, ...], list[Reason]]:
     """Match legal look-alikes; blank out the text of masking rules in every field.
 
     Returns the fields after masking and the reasons.
     """
-    masked, reasons = fields, list[Reason]()
-    waiting = set().union(*[field.plan.negatives for field in fields.values()])
+    reasons: list[Reason] = []
+    waiting = set().union(*[field.plan.negatives for field in fields])
     check = lexicon.index.any_negative
-    if not waiting or check is not None and not any(check.search(field.text) for field in fields.values() if field.text):
-        return masked, reasons
-    rules = lexicon.index.rules.negatives
-    for number, negative in enumerate(lexicon.negatives):
-        if number not in waiting:
-            continue
+    if not waiting or check is not None and not any(check.search(field.text) for field in fields if field.text):
+        return fields, reasons
+    rules, masked = lexicon.index.rules, list(fields)
+    pending = sorted(waiting)
+    while pending:
+        number = pending.pop(0)
         matched = None
-        for name in negative.fields:
-            field = masked[name]
+        for place in rules.negative_fields[number]:
+            field = masked[place]
             parts = field.plan.negatives.get(number)
             if parts and (found := _leftmost(parts, field.text)):
                 matched = found.group()
                 break
         if matched is None:
             continue
-        reasons.append(Reason(rules[number], matched, -negative.weight or 0.0))
-        if negative.mask:
-            masked = dict(masked)  # (the caller's fields stay as they are)
-            for name in negative.fields:
-                text = negative.matcher.sub(_blank, masked[name].text)
-                if text != masked[name].text:
-                    masked[name] = lexicon.scanner.scan(text)
-            waiting = set().union(*[field.plan.negatives for field in masked.values()])
-    return masked, reasons
+        reasons.append(Reason(rules.negative_names[number], matched, rules.negative_weights[number]))
+        mask = rules.negative_masks[number]
+        if mask is not None:
+            for place in rules.negative_fields[number]:
+                text = mask.sub(_blank, masked[place].text)
+                if text != masked[place].text:
+                    masked[place] = lexicon.scanner.scan(text)
+            waiting = set().union(*[field.plan.negatives for field in masked])
+            pending = sorted(later for later in waiting if later > number)
+    return tuple(masked), reasons
 
 
-def _term_matches(fields: dict[str, Field]) -> list[tuple[int, int, int, int, str, re.Match[str]]]:
-    """Every term match as (minus its length, term number, field place, start, field,
-    match), longest first, so "bal segel" wins over the "bal" inside it; at equal length in
-    lexicon order, then field order, then position."""
+# A term match: (minus its length, term number, field position, start, match).
+TermMatch = tuple[int, int, int, int, re.Match[str]]
+
+
+def _term_matches(fields: tuple[Field, ...]) -> list[TermMatch]:
+    """Every term match, longest first, so "bal segel" wins over the "bal" inside it; at
+    equal length in lexicon order, then field order, then position."""
     found = []
-    for place, name in enumerate(_TERM_FIELDS):
-        field = fields[name]
+    for place in _TERM_FIELDS:
+        field = fields[place]
         for number, part in field.plan.terms:
             for match in part.regex.finditer(field.text):
                 start, end = match.span()
-                found.append((start - end, number, place, start, name, match))
+                found.append((start - end, number, place, start, match))
     # The first four values tell any two matches apart: the matches are never compared.
     found.sort()
     return found
@@ -147,11 +154,11 @@ def _words(count: int) -> re.Pattern[str]:
     return re.compile(rf"(?:[\W_]*[^\W_]+){{1,{count}}}")
 
 
-def _terms(fields: dict[str, Field], matches: list[tuple[int, int, int, int, str, re.Match[str]]], signals: list[Reason], lexicon: Lexicon) -> list[Reason]:
+def _terms(fields: tuple[Field, ...], matches: list[TermMatch], signals: list[Reason], lexicon: Lexicon) -> list[Reason]:
     """The term reasons: terms that need a clothing context count once the listing is
     corroborated by its signals or by the other terms."""
     need_context = lexicon.index.need_context
-    if not any(number in need_context for _, number, _, _, _, _ in matches):
+    if not any(number in need_context for _, number, _, _, _ in matches):
         return _term_reasons(fields, matches, lexicon, corroborated=False)
     if _is_corroborated(signals, lexicon):
         return _term_reasons(fields, matches, lexicon, corroborated=True)
@@ -159,25 +166,25 @@ def _terms(fields: dict[str, Field], matches: list[tuple[int, int, int, int, str
     return _term_reasons(fields, matches, lexicon, corroborated=True) if _is_corroborated(terms, lexicon) else terms
 
 
-def _term_reasons(fields: dict[str, Field], matches: list[tuple[int, int, int, int, str, re.Match[str]]], lexicon: Lexicon, corroborated: bool) -> list[Reason]:
+def _term_reasons(fields: tuple[Field, ...], matches: list[TermMatch], lexicon: Lexicon, corroborated: bool) -> list[Reason]:
     """One reason per matched term; overlapping matches count once, for the longest term.
 
     A term with ``needs_clothing_context`` counts only when *corroborated* and a clothing
     word stands near it.
     """
     index, reasons = lexicon.index, {}
-    taken: dict[str, list[tuple[int, int]]] = {}
-    for _, number, _, _, name, match in matches:
-        start, end = match.span()
-        spans = taken.setdefault(name, [])
+    taken: tuple[list[tuple[int, int]], ...] = ([], [], [])
+    for _, number, place, start, match in matches:
+        end = match.end()
+        spans = taken[place]
         if spans and _overlaps(spans, start, end):
             continue
-        if number in index.need_context and not (corroborated and _near_context(fields[name], match, lexicon)):
+        if number in index.need_context and not (corroborated and _near_context(fields[place], match, lexicon)):
             continue
         spans.append((start, end))
         if number not in reasons:
-            reasons[number] = Reason(index.rules.terms[number], match.group(), lexicon.terms[number].weight)
-    if fields["title"].typos or fields["description"].typos:
+            reasons[number] = Reason(index.rules.term_names[number], match.group(), index.rules.term_weights[number])
+    if fields[_TITLE].typos or fields[_DESCRIPTION].typos:
         _add_typos(reasons, fields, lexicon)
     return [reasons[number] for number in sorted(reasons)] if len(reasons) > 1 else list(reasons.values())
 
@@ -189,32 +196,31 @@ def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     return False
 
 
-def _add_typos(reasons: dict[int, Reason], fields: dict[str, Field], lexicon: Lexicon) -> None:
+def _add_typos(reasons: dict[int, Reason], fields: tuple[Field, ...], lexicon: Lexicon) -> None:
     """Typos of strong, unambiguous terms not matched already, in title then description."""
-    for name in ("title", "description"):
-        for term, word in fields[name].typos:
+    for place in (_TITLE, _DESCRIPTION):
+        for term, word in fields[place].typos:
             number = lexicon.index.term_order[term.term]
             if number not in reasons:
                 weight = round(term.weight * lexicon.fuzzy.weight_factor, 3)
-                reasons[number] = Reason(lexicon.index.rules.terms[number], word, weight)
+                reasons[number] = Reason(lexicon.index.rules.term_names[number], word, weight)
 
 
-def _signal_reasons(fields: dict[str, Field], record: Mapping[str, Any], lexicon: Lexicon) -> list[Reason]:
+def _signal_reasons(fields: tuple[Field, ...], record: Mapping[str, Any], lexicon: Lexicon) -> list[Reason]:
     """The heaviest match of each signal kind, plus what the platform states."""
     best: dict[str, Reason] = {}
-    waiting = set().union(*[field.plan.signals for field in fields.values()])
-    check, rules = lexicon.index.any_signal, lexicon.index.rules.signals
+    waiting = set().union(*[field.plan.signals for field in fields])
+    check, rules = lexicon.index.any_signal, lexicon.index.rules
     for number in sorted(waiting) if len(waiting) > 1 else waiting:
-        signal = lexicon.signals[number]
-        for name in signal.fields:
-            field = fields[name]
+        for place in rules.signal_fields[number]:
+            field = fields[place]
             parts = field.plan.signals.get(number)
             # Empty text is never searched for signals.
             if not parts or not field.text or (check and not check.search(field.text)):
                 continue
             match = _leftmost(parts, field.text)
             if match is not None:
-                _offer(best, Reason(rules[number], match.group(), signal.weight))
+                _offer(best, Reason(rules.signal_names[number], match.group(), rules.signal_weights[number]))
                 break
     cues = lexicon.record
     used = _fold_repeated(str(record.get("condition") or "")) in cues.used_conditions
@@ -256,16 +262,16 @@ def _is_corroborated(reasons: list[Reason], lexicon: Lexicon) -> bool:
     return any(reason.rule in lexicon.index.corroborating for reason in reasons)
 
 
-def _context_reasons(fields: dict[str, Field], lexicon: Lexicon) -> list[Reason]:
+def _context_reasons(fields: tuple[Field, ...], lexicon: Lexicon) -> list[Reason]:
     """The first clothing (footwear, textile...) word of each group, in title, description, category."""
     found: dict[int, str] = {}
-    for name in _TERM_FIELDS:
-        field = fields[name]
+    for place in _TERM_FIELDS:
+        field = fields[place]
         for number, part in field.plan.context.items():
             if number not in found and (match := part.search(field.text)):
                 found[number] = match.group()
-    rules = lexicon.index.rules.context
-    return [Reason(rules[number], found[number], 0.0) for number in sorted(found)]
+    names = lexicon.index.rules.context_names
+    return [Reason(names[number], found[number], 0.0) for number in sorted(found)]
 
 
 def _level(score: float, lexicon: Lexicon) -> str:

@@ -29,7 +29,7 @@ class LexiconError(ValueError):
     """A lexicon file that cannot be used; the message names the file, the line and the problem."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Term:
     """A word of the trade and its spellings."""
 
@@ -46,7 +46,7 @@ class Term:
     search: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Signal:
     """A cue such as a bale quantity, a foreign origin, used condition or a phone number."""
 
@@ -59,7 +59,7 @@ class Signal:
     matcher: re.Pattern[str] = field(compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Combination:
     """Evidence that weighs more together than apart, e.g. a foreign origin and used condition.
 
@@ -74,7 +74,7 @@ class Combination:
     source: tuple[int | str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Negative:
     """A legal look-alike: its weight lowers the score, ``mask`` hides the text from other rules."""
 
@@ -88,7 +88,7 @@ class Negative:
     matcher: re.Pattern[str] = field(compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ContextGroup:
     """Clothing, footwear or textile words; without one, nothing is flagged."""
 
@@ -97,7 +97,7 @@ class ContextGroup:
     matcher: re.Pattern[str] = field(compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Scoring:
     strong: float
     medium: float
@@ -107,7 +107,7 @@ class Scoring:
     corroborated_by: frozenset[str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fuzzy:
     min_length: int
     max_distance: int
@@ -117,7 +117,7 @@ class Fuzzy:
     ordinary_words: frozenset[str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RecordCues:
     """Weights for what the platform itself states (``condition``, ``imported``)."""
 
@@ -127,7 +127,7 @@ class RecordCues:
     used_imported_weight: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Lexicon:
     version: str
     sources: Mapping[str, str] = field(compare=False)

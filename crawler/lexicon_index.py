@@ -22,6 +22,8 @@ from crawler.wordregex import required_parts
 if TYPE_CHECKING:
     from crawler.lexicon import Lexicon, Negative, Signal
 
+RECORD_FIELDS = ("title", "description", "category", "location")  # the record fields read, in order
+
 ALWAYS = 1  # the bit of the gate that is open in every text
 HAS_TYPOS = 2  # the bit of chunks (and fields) with a typo of a strong term in them
 _FIRST_GATE = 2  # gate n is the bit 1 << n
@@ -86,13 +88,21 @@ class Plan:
 
 
 @dataclass(frozen=True)
-class RuleNames:
-    """The rule name of each entry, as reasons give it ("term:balpres"), in lexicon order."""
+class Rules:
+    """What the flagger needs of each entry, in lexicon order: names as reasons give them
+    ("term:balpres"), weights, and the record fields looked at, as positions in
+    :data:`crawler.scan.RECORD_FIELDS`."""
 
-    negatives: tuple[str, ...]
-    signals: tuple[str, ...]
-    terms: tuple[str, ...]
-    context: tuple[str, ...]
+    negative_names: tuple[str, ...]
+    negative_fields: tuple[tuple[int, ...], ...]
+    negative_weights: tuple[float, ...]  # as they count: below zero
+    negative_masks: tuple[re.Pattern[str] | None, ...]  # the matcher of the masking ones
+    signal_names: tuple[str, ...]
+    signal_fields: tuple[tuple[int, ...], ...]
+    signal_weights: tuple[float, ...]
+    term_names: tuple[str, ...]
+    term_weights: tuple[float, ...]
+    context_names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -118,7 +128,7 @@ class Index:
     # of the forms (a token with more other characters than allowed edits is no typo).
     fuzzy_lengths: frozenset[int]
     fuzzy_letters: frozenset[str]
-    rules: RuleNames
+    rules: Rules
     # Rule names that let an ambiguous term count (see flagger._is_corroborated).
     corroborating: frozenset[str]
     # The numbers of the terms that count only near a clothing word.
@@ -234,11 +244,17 @@ def build_index(lexicon: Lexicon) -> Index:
             length for form, _ in lexicon.fuzzy_forms for length in range(len(form) - longest, len(form) + longest + 1)
         ),
         fuzzy_letters=frozenset("".join(form for form, _ in lexicon.fuzzy_forms)),
-        rules=RuleNames(
-            negatives=tuple(f"negative:{negative.rule}" for negative in lexicon.negatives),
-            signals=tuple(f"signal:{signal.kind}" for signal in lexicon.signals),
-            terms=tuple(f"term:{term.term}" for term in lexicon.terms),
-            context=tuple(f"context:{group.group}" for group in lexicon.context),
+        rules=Rules(
+            negative_names=tuple(f"negative:{negative.rule}" for negative in lexicon.negatives),
+            negative_fields=tuple(tuple(map(RECORD_FIELDS.index, negative.fields)) for negative in lexicon.negatives),
+            negative_weights=tuple(-negative.weight or 0.0 for negative in lexicon.negatives),
+            negative_masks=tuple(negative.matcher if negative.mask else None for negative in lexicon.negatives),
+            signal_names=tuple(f"signal:{signal.kind}" for signal in lexicon.signals),
+            signal_fields=tuple(tuple(map(RECORD_FIELDS.index, signal.fields)) for signal in lexicon.signals),
+            signal_weights=tuple(signal.weight for signal in lexicon.signals),
+            term_names=tuple(f"term:{term.term}" for term in lexicon.terms),
+            term_weights=tuple(term.weight for term in lexicon.terms),
+            context_names=tuple(f"context:{group.group}" for group in lexicon.context),
         ),
         need_context=frozenset(number for number, term in enumerate(lexicon.terms) if term.needs_clothing_context),
         corroborating=lexicon.scoring.corroborated_by | {

@@ -15,16 +15,13 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from rapidfuzz.distance import OSA
 
-from crawler.lexicon_index import ALWAYS, HAS_TYPOS, Plan
+from crawler.lexicon_index import ALWAYS, HAS_TYPOS, RECORD_FIELDS, Plan
 from crawler.textnorm import fold, fold_chunk, fold_together, prepared_chunks
 
 if TYPE_CHECKING:
     from crawler.lexicon import Lexicon, Term
 
-TEXT_FIELDS = ("title", "description", "category")
-RECORD_FIELDS = (*TEXT_FIELDS, "location")
-# Fields with few distinct values (a category path, a city) are scanned once per value.
-_REPEATED_FIELDS = frozenset({"category", "location"})
+TEXT_FIELDS = RECORD_FIELDS[:3]  # the fields rules look at by default
 _REMEMBERED = 100_000  # entries per cache and generation (see Remembered)
 _WORD = re.compile(r"[^\W_]+")
 
@@ -79,14 +76,16 @@ class Scanner:
         self.repeated: Remembered[str, Field] = Remembered(lambda value: self.scan(fold(value)))
         self.plans: Remembered[int, Plan] = Remembered(self.index.plan)
 
-    def fields(self, record: Mapping[str, Any]) -> dict[str, Field]:
-        """Each record field the lexicon looks at, folded and scanned."""
-        fields = {}
-        for name in RECORD_FIELDS:
-            value = record.get(name)
-            text = "" if value is None else str(value)
-            fields[name] = self.repeated[text] if name in _REPEATED_FIELDS else self.field(text)
-        return fields
+    def fields(self, record: Mapping[str, Any]) -> tuple[Field, ...]:
+        """The record fields the lexicon looks at (:data:`RECORD_FIELDS`), folded and
+        scanned; those with few distinct values (a category path, a city) once per value."""
+        title, description, category, location = (record.get(name) for name in RECORD_FIELDS)
+        return (
+            self.field("" if title is None else str(title)),
+            self.field("" if description is None else str(description)),
+            self.repeated["" if category is None else str(category)],
+            self.repeated["" if location is None else str(location)],
+        )
 
     def field(self, text: str) -> Field:
         """Fold and scan *text*, chunk by chunk where it can."""

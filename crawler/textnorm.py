@@ -49,9 +49,6 @@ _SPLIT_WORD = re.compile(_SPLIT_WORD_PATTERN.replace("L", _LETTER).format(sep=_S
 _SPLIT_WORD_ASCII = re.compile(_SPLIT_WORD_PATTERN.replace("L", "[a-z]").format(sep=_SEPARATOR))
 _STRETCHED = re.compile(_STRETCHED_PATTERN.replace("L", _LETTER))
 _STRETCHED_ASCII = re.compile(_STRETCHED_PATTERN.replace("L", "[a-z]"))
-# Any character three times in a row: a cheap first look for stretched letters.
-_TRIPLE = re.compile(r"(.)\1\1")
-_IS_LETTER = re.compile(_LETTER)
 # A lone letter, a space, a lone letter: found in every word split by spaces ("b a l").
 # (Written to start with the space, which the regex engine can skip ahead to.)
 _ISOLATED_PAIR_PATTERN = " L(?!L)(?<=L L)(?<!LL L)"
@@ -170,9 +167,9 @@ def _fold_words(text: str) -> str:
         if b".a." in text.encode("ascii").translate(_SHAPE):
             text = _SPLIT_WORD_ASCII.sub(_join_letters, text)
         text = _undo_leet(text)
-        return _STRETCHED_ASCII.sub(r"\1", text) if _has_stretched_letters(text) else text
+        return _STRETCHED_ASCII.sub(r"\1", text) if _STRETCHED_ASCII.search(text) else text
     text = _undo_leet(_SPLIT_WORD.sub(_join_letters, text))
-    return _STRETCHED.sub(r"\1", text) if _has_stretched_letters(text) else text
+    return _STRETCHED.sub(r"\1", text) if _STRETCHED.search(text) else text
 
 
 def _undo_leet(text: str) -> str:
@@ -185,10 +182,6 @@ def _undo_leet(text: str) -> str:
 
 def _leet_letter(match: re.Match[str]) -> str:
     return _LEET[match.group()]
-
-
-def _has_stretched_letters(text: str) -> bool:
-    return any(_IS_LETTER.match(found.group(1)) for found in _TRIPLE.finditer(text))
 
 
 def _join_letters(match: re.Match[str]) -> str:
