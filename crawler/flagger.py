@@ -8,12 +8,11 @@ a clothing, footwear or textile word the score is scaled below the flag threshol
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from crawler.lexicon import Lexicon
 from crawler.lexicon_index import Part
@@ -22,8 +21,9 @@ from crawler.textnorm import fold
 
 # Record fields by position (crawler.scan.RECORD_FIELDS); terms and clothing words are
 # looked for in the first three.
-_TITLE, _DESCRIPTION = 0, 1
-_TERM_FIELDS = (0, 1, 2)
+_TITLE: Final = 0
+_DESCRIPTION: Final = 1
+_TERM_FIELDS: Final = (0, 1, 2)
 
 
 class Reason(NamedTuple):
@@ -81,9 +81,12 @@ def _apply_negatives(fields: tuple[Field, ...], lexicon: Lexicon) -> tuple[tuple
     Returns the fields after masking and the reasons.
     """
     reasons: list[Reason] = []
+    title, description, category, location = fields
+    if not (title.plan.negatives or description.plan.negatives or category.plan.negatives or location.plan.negatives):
+        return fields, reasons
     waiting = set().union(*[field.plan.negatives for field in fields])
     check = lexicon.index.any_negative
-    if not waiting or check is not None and not any(check.search(field.text) for field in fields if field.text):
+    if check is not None and not any(check.search(field.text) for field in fields if field.text):
         return fields, reasons
     rules, masked = lexicon.index.rules, list(fields)
     pending = sorted(waiting)
@@ -293,8 +296,13 @@ def flag(record: Mapping[str, Any], lexicon: Lexicon) -> Verdict:
     context = _context_reasons(fields, lexicon)
     positive = terms + signals
     positive += _combination_reasons(positive, lexicon)
-    score = 1.0 - math.prod([1.0 - reason.weight for reason in positive])
-    score = max(0.0, score + sum([reason.weight for reason in negatives]))
+    remaining = 1.0
+    for reason in positive:
+        remaining *= 1.0 - reason.weight
+    lowered = 0.0
+    for reason in negatives:
+        lowered += reason.weight
+    score = max(0.0, 1.0 - remaining + lowered)
     if not context:
         score *= lexicon.scoring.without_context_factor
     score = round(min(score, 1.0), 3)

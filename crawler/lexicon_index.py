@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from crawler.anchors import anchors, case_flag, required_literals
 from crawler.wordregex import required_parts
@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 RECORD_FIELDS = ("title", "description", "category", "location")  # the record fields read, in order
 
-ALWAYS = 1  # the bit of the gate that is open in every text
-HAS_TYPOS = 2  # the bit of chunks (and fields) with a typo of a strong term in them
+ALWAYS: Final = 1  # the bit of the gate that is open in every text
+HAS_TYPOS: Final = 2  # the bit of chunks (and fields) with a typo of a strong term in them
 _FIRST_GATE = 2  # gate n is the bit 1 << n
 _GATES_PER_PART = 2  # a part waits for its most selective sets of literals, at most this many
 _NEGATIVE, _SIGNAL, _TERM, _CONTEXT = range(4)

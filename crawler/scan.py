@@ -79,7 +79,8 @@ class Scanner:
     def fields(self, record: Mapping[str, Any]) -> tuple[Field, ...]:
         """The record fields the lexicon looks at (:data:`RECORD_FIELDS`), folded and
         scanned; those with few distinct values (a category path, a city) once per value."""
-        title, description, category, location = (record.get(name) for name in RECORD_FIELDS)
+        get = record.get
+        title, description, category, location = get("title"), get("description"), get("category"), get("location")
         return (
             self.field("" if title is None else str(title)),
             self.field("" if description is None else str(description)),

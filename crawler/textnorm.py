@@ -128,8 +128,9 @@ def prepared_chunks(text: str) -> tuple[list[str], bool]:
 
 
 def fold_chunk(chunk: str) -> str:
-    """Fold one chunk of :func:`prepared_chunks` that folds on its own."""
-    return _FOLDED_CHUNKS.get(chunk) or _fold_chunk(chunk)
+    """Fold one chunk of :func:`prepared_chunks` that folds on its own (not remembered:
+    :func:`fold_chunks` remembers, and so does :class:`crawler.scan.Scanner`)."""
+    return _fold_words(chunk)
 
 
 def fold_together(chunks: list[str]) -> list[str]:
