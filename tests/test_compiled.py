@@ -38,9 +38,10 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(build: Path, **env: str) -> dict:
+    base = {name: value for name, value in os.environ.items() if name != "THRIFTWATCH_PURE"}
     result = subprocess.run(
         [sys.executable, "-c", VERDICTS, str(LABELLED)], capture_output=True, text=True, check=True,
-        env={**os.environ, "THRIFTWATCH_COMPILED_DIR": str(build), **env},
+        env={**base, "THRIFTWATCH_COMPILED_DIR": str(build), **env},
     )
     return json.loads(result.stdout)
 
