@@ -39,4 +39,4 @@ bench: install fast
 	$(BIN)/python bench/flag.py
 
 clean:
-	rm -rf $(VENV) var build *.egg-info
+	rm -rf $(VENV) var build *.egg-info crawler/_compiled
