@@ -9,21 +9,19 @@ strong terms in it ("ballpers", "blapres"). A field's gates give its
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from rapidfuzz.distance import OSA
 
 from crawler.lexicon_index import ALWAYS, HAS_TYPOS, RECORD_FIELDS, Plan
-from crawler.textnorm import fold, fold_chunk, fold_together, prepared_chunks
+from crawler.textnorm import WORD, fold, fold_chunk, fold_together, prepared_chunks
 
 if TYPE_CHECKING:
     from crawler.lexicon import Lexicon, Term
 
 TEXT_FIELDS = RECORD_FIELDS[:3]  # the fields rules look at by default
 _REMEMBERED = 100_000  # entries per cache and generation (see Remembered)
-_WORD = re.compile(r"[^\W_]+")
 
 Key = TypeVar("Key")
 Value = TypeVar("Value")
@@ -124,7 +122,7 @@ class Scanner:
             for literal, opened in literals[key]:
                 if literal in chunk:
                     gates |= opened
-        typos = tuple((term, word) for word in _WORD.findall(chunk) for term in self._typo_terms(word))
+        typos = tuple((term, word) for word in WORD.findall(chunk) for term in self._typo_terms(word))
         return Chunk(chunk, gates | HAS_TYPOS if typos else gates, typos)
 
     def _typo_terms(self, word: str) -> list[Term]:

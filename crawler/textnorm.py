@@ -61,7 +61,7 @@ _SHAPE = bytes(
 )
 _NOT_LETTER = re.compile(r"[\W_]")
 _HASHTAG = re.compile(r"(?<!\S)#+(?=\w)")
-_TOKEN = re.compile(r"[^\W_]+")
+WORD = re.compile(r"[^\W_]+")  # a run of letters and digits
 _MAX_REMEMBERED = 200_000  # folded chunks remembered
 _FOLDED_CHUNKS: dict[str, str] = {}
 
@@ -191,4 +191,4 @@ def _join_letters(match: re.Match[str]) -> str:
 
 def tokens(text: str) -> list[str]:
     """Return the words and numbers of the folded *text*."""
-    return _TOKEN.findall(fold(text))
+    return WORD.findall(fold(text))

@@ -18,12 +18,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from crawler.textnorm import fold
+from crawler.textnorm import WORD, fold
 
 _SEPARATOR = r"[\W_]*"
 _BOUNDARY_BEHIND = r"(?<![^\W_].)"  # after a word's first character: no letter or digit before it
 _BOUNDARY_AHEAD = r"(?![^\W_])"
-_PART = re.compile(r"[^\W_]+")
 
 Tokens = tuple[str, ...]
 
@@ -34,7 +33,7 @@ def words_matcher(words: Iterable[str]) -> re.Pattern[str]:
     Longer spellings come first, so "bal segel" is found rather than the "bal" in it.
     """
     forms = {fold(word) for word in words}
-    spellings = sorted(_tokens(_PART.findall(form)) for form in forms)
+    spellings = sorted(_tokens(WORD.findall(form)) for form in forms)
     spellings.sort(key=lambda tokens: len("".join(tokens)), reverse=True)
     return re.compile(_alternation(spellings) + _BOUNDARY_AHEAD)
 
@@ -42,7 +41,7 @@ def words_matcher(words: Iterable[str]) -> re.Pattern[str]:
 def required_parts(words: Iterable[str]) -> list[frozenset[str]]:
     """Sets of text of which every match of ``words_matcher(words)`` holds one: the first
     parts of the spellings, and their last parts."""
-    spellings = [_PART.findall(fold(word)) for word in words]
+    spellings = [WORD.findall(fold(word)) for word in words]
     firsts, lasts = frozenset(parts[0] for parts in spellings), frozenset(parts[-1] for parts in spellings)
     return [firsts] if firsts == lasts else [firsts, lasts]
 
