@@ -28,7 +28,6 @@ ALWAYS: Final = 1  # the bit of the gate that is open in every text
 HAS_TYPOS: Final = 2  # the bit of chunks (and fields) with a typo of a strong term in them
 _FIRST_GATE = 2  # gate n is the bit 1 << n
 _GATES_PER_PART = 2  # a part waits for its most selective sets of literals, at most this many
-_NEGATIVE, _SIGNAL, _TERM, _CONTEXT = range(4)
 
 
 @dataclass(frozen=True)
@@ -140,20 +139,13 @@ class Index:
     # text that this combined check, which decides whether any rule is tried, turns away.
     any_signal: re.Pattern[str] | None
     any_negative: re.Pattern[str] | None
-    # Gate bit -> the parts that wait on it, as (kind, rule number, part number).
-    waiting: Mapping[int, tuple[tuple[int, int, int], ...]]
+    # Every part as (kind, rule number, part), in lexicon order: negatives, signals, terms, context.
+    parts: tuple[tuple[int, int, Part], ...]
 
     def plan(self, gates: int) -> Plan:
         """The parts worth trying on a text that opens *gates*."""
-        waiting: set[tuple[int, int, int]] = set()
-        bits = gates
-        while bits:
-            bit = bits & -bits
-            waiting.update(self.waiting.get(bit, ()))
-            bits ^= bit
         found: tuple[dict[int, list[Part]], ...] = ({}, {}, {}, {})
-        for kind, rule, number in sorted(waiting):
-            part = self._part(kind, rule, number)
+        for kind, rule, part in self.parts:
             if part.gates & gates == part.gates:
                 found[kind].setdefault(rule, []).append(part)
         negatives, signals, terms, context = found
@@ -163,13 +155,6 @@ class Index:
             terms=tuple((rule, parts[0]) for rule, parts in terms.items()),
             context={group: parts[0] for group, parts in context.items()},
         )
-
-    def _part(self, kind: int, rule: int, number: int) -> Part:
-        if kind == _NEGATIVE:
-            return self.negatives[rule].parts[number]
-        if kind == _SIGNAL:
-            return self.signals[rule].parts[number]
-        return (self.terms if kind == _TERM else self.context)[rule]
 
 
 class _Gates:
@@ -222,16 +207,10 @@ def build_index(lexicon: Lexicon) -> Index:
             spaced.append((literal, opened))
         else:
             by_first.setdefault(literal[:2], []).append((literal, opened))
-    waiting: dict[int, list[tuple[int, int, int]]] = {}
     kinds: tuple[tuple[tuple[Part, ...], ...], ...] = (
         tuple(rule.parts for rule in negatives), tuple(rule.parts for rule in signals),
         tuple((part,) for part in terms), tuple((part,) for part in context),
     )
-    for kind, rules in enumerate(kinds):
-        for rule, parts in enumerate(rules):
-            for number, part in enumerate(parts):
-                for bit in _bits_of(part.gates):
-                    waiting.setdefault(bit, []).append((kind, rule, number))
     longest = max(lexicon.fuzzy.max_distance, lexicon.fuzzy.long_max_distance)
     return Index(
         negatives=negatives,
@@ -265,12 +244,10 @@ def build_index(lexicon: Lexicon) -> Index:
         any_negative=_any(lexicon.negatives) if any(
             _refers_to_group(negative) or negative.matcher.search("") for negative in lexicon.negatives
         ) else None,
-        waiting=MappingProxyType({bit: tuple(slots) for bit, slots in waiting.items()}),
+        parts=tuple(
+            (kind, rule, part) for kind, rules in enumerate(kinds) for rule, parts in enumerate(rules) for part in parts
+        ),
     )
-
-
-def _bits_of(mask: int) -> list[int]:
-    return [1 << number for number in range(mask.bit_length()) if mask >> number & 1]
 
 
 def _starter(starts: Iterable[str]) -> re.Pattern[str]:
