@@ -64,13 +64,6 @@ def _search_from(starts: Callable[..., re.Match[str] | None], match: Callable[..
     return None
 
 
-@dataclass(frozen=True)
-class Anchored:
-    """A signal or negative as parts: one per pattern, or one for all if a pattern refers to a group."""
-
-    parts: tuple[Part, ...]
-
-
 @dataclass(frozen=True, slots=True)
 class Plan:
     """The parts worth trying on a text, found from the gates it opens; in lexicon order.
@@ -111,16 +104,11 @@ class Index:
     ``literals`` maps the first two characters of literals (all of a one-character one)
     to the literals and the gates they open. A literal without whitespace lies inside one
     whitespace-separated chunk of the text, so the gates a text opens are those of its
-    chunks (remembered in ``chunks``). Literals with whitespace are looked for in the
-    whole text (``spaced``). The :data:`ALWAYS` gate is open in every text: it is the gate
+    chunks. Literals with whitespace are looked for in the whole text (``spaced``). The :data:`ALWAYS` gate is open in every text: it is the gate
     of regexes without a known literal. (:class:`crawler.scan.Scanner` remembers what
     it works out from the index.)
     """
 
-    negatives: tuple[Anchored, ...]
-    signals: tuple[Anchored, ...]
-    terms: tuple[Part, ...]
-    context: tuple[Part, ...]
     literals: Mapping[str, tuple[tuple[str, int], ...]]
     spaced: tuple[tuple[str, int], ...]
     # Token lengths that can be within the allowed edits of a fuzzy form, and the letters
@@ -178,10 +166,11 @@ class _Gates:
         skips ahead to where a match can start on its own."""
         return Part(self._bits(required_parts(words)), regex, None)
 
-    def rule(self, rule: Signal | Negative) -> Anchored:
+    def rule(self, rule: Signal | Negative) -> tuple[Part, ...]:
+        """A signal or negative as parts: one per pattern, or one for all if a pattern refers to a group."""
         if _refers_to_group(rule):  # numbered groups change meaning once patterns are split
-            return Anchored((self.part(rule.matcher, rule.patterns),))
-        return Anchored(tuple(self.part(re.compile(pattern, rule.matcher.flags)) for pattern in rule.patterns))
+            return (self.part(rule.matcher, rule.patterns),)
+        return tuple(self.part(re.compile(pattern, rule.matcher.flags)) for pattern in rule.patterns)
 
     def _bits(self, required: Iterable[frozenset[str]]) -> int:
         bits = 0
@@ -192,10 +181,13 @@ class _Gates:
 
 def build_index(lexicon: Lexicon) -> Index:
     gates = _Gates()
-    negatives = tuple(map(gates.rule, lexicon.negatives))
-    signals = tuple(map(gates.rule, lexicon.signals))
-    terms = tuple(gates.words(term.matcher, (term.term, *term.variants)) for term in lexicon.terms)
-    context = tuple(gates.words(group.matcher, group.words) for group in lexicon.context)
+    # The parts of each rule, by kind in the order negatives, signals, terms, context.
+    kinds: tuple[tuple[tuple[Part, ...], ...], ...] = (
+        tuple(map(gates.rule, lexicon.negatives)),
+        tuple(map(gates.rule, lexicon.signals)),
+        tuple((gates.words(term.matcher, (term.term, *term.variants)),) for term in lexicon.terms),
+        tuple((gates.words(group.matcher, group.words),) for group in lexicon.context),
+    )
     by_literal: dict[str, int] = {}
     for literals, number in gates.numbers.items():
         for literal in literals:
@@ -207,16 +199,8 @@ def build_index(lexicon: Lexicon) -> Index:
             spaced.append((literal, opened))
         else:
             by_first.setdefault(literal[:2], []).append((literal, opened))
-    kinds: tuple[tuple[tuple[Part, ...], ...], ...] = (
-        tuple(rule.parts for rule in negatives), tuple(rule.parts for rule in signals),
-        tuple((part,) for part in terms), tuple((part,) for part in context),
-    )
     longest = max(lexicon.fuzzy.max_distance, lexicon.fuzzy.long_max_distance)
     return Index(
-        negatives=negatives,
-        signals=signals,
-        terms=terms,
-        context=context,
         literals=MappingProxyType({key: tuple(entries) for key, entries in by_first.items()}),
         spaced=tuple(spaced),
         fuzzy_lengths=frozenset(
