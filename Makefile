@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # apt-get needs root; as another user, run `make APT="sudo apt-get" demo`.
 APT    ?= apt-get
 
-.PHONY: demo test bench fast install chromium clean
+.PHONY: demo test test-fast lint bench fast install chromium clean
 
 $(BIN)/thriftwatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# While editing: the pure tests only (no crawl, Chromium, scrapyd or compiler); under a minute.
+test-fast: $(BIN)/thriftwatch
+	$(BIN)/python -m pytest -q -m "not (crawl or browser or scrapyd or build)"
 
 # The flagger's hot modules compiled with mypyc (crawler/_compiled/); needs a C compiler.
 fast: install

@@ -21,7 +21,7 @@ from spiders.blibli import (
     raise_if_blocked,
     search_query,
 )
-from tests.conftest import crawl_replica, open_db, run_command
+from tests.helpers import crawled_db, run_command
 
 KEYWORDS = ("balpres", "karungan")
 
@@ -171,15 +171,8 @@ def test_search_query_quotes_keywords():
 # -- the spider, crawling the replica -------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def crawled(replica, tmp_path_factory):
-    db = tmp_path_factory.mktemp("blibli") / "evidence.db"
-    result = crawl_replica(replica, db, "blibli", "-a",
-                           f"keywords={','.join(KEYWORDS)},__block__", "-a", "max_pages=12")
-    conn = open_db(db)
-    yield conn, result.stderr
-    conn.close()
-
+crawled = crawled_db("blibli", "-a", f"keywords={','.join(KEYWORDS)},__block__",
+                     "-a", "max_pages=12")
 
 def test_scrapy_list_shows_blibli():
     result = run_command("scrapy", "list")
@@ -188,7 +181,7 @@ def test_scrapy_list_shows_blibli():
 
 
 def test_pages_every_keyword_to_its_last_page_of_40(crawled):
-    conn, _ = crawled
+    conn = crawled.conn
     catalogue = build_catalogue()
     for keyword in KEYWORDS:
         expected = search(catalogue, keyword)
@@ -204,7 +197,7 @@ def test_pages_every_keyword_to_its_last_page_of_40(crawled):
 
 
 def test_evidence_keeps_real_urls_and_normalised_cities(crawled, replica):
-    conn, _ = crawled
+    conn = crawled.conn
     urls = {r["url"] for r in conn.execute("SELECT url FROM captures")}
     assert ("https://www.blibli.com/backend/search/products?page=2&start=40&searchTerm=balpres"
             "&intent=true&merchantSearch=true&multiCategory=true&channelId=web"
@@ -224,7 +217,7 @@ def test_evidence_keeps_real_urls_and_normalised_cities(crawled, replica):
 
 
 def test_a_block_is_a_fault_with_its_capture(crawled):
-    conn, log = crawled
+    conn, log = crawled.conn, crawled.log
     faults = conn.execute("SELECT * FROM faults").fetchall()
     assert [f["kind"] for f in faults] == ["blocked"]
     capture = conn.execute("SELECT c.*, b.body FROM captures c JOIN capture_bodies b "

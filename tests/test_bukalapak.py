@@ -29,7 +29,7 @@ from spiders.bukalapak import (
     raise_if_blocked,
     search_query,
 )
-from tests.conftest import run_command
+from tests.helpers import crawled_db, run_command
 
 KEYWORDS = ("balpres", "karungan")
 
@@ -200,26 +200,17 @@ def test_replica_search_requires_a_token_it_issued(replica):
 # -- the spider, crawling the replica -------------------------------------------------
 
 
-def _crawl(replica_url, db, *keywords, max_pages=12):
-    return run_command(
-        "scrapy", "crawl", "bukalapak", "-a", f"keywords={','.join(keywords)}",
-        "-a", f"max_pages={max_pages}", "-s", f"THRIFTWATCH_DB={db}",
-        "-s", f"THRIFTWATCH_REPLICA={replica_url}",
-        "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-    )
+_tokens_before: set[str] = set()
 
 
-@pytest.fixture(scope="module")
-def crawled(replica, tmp_path_factory):
-    db = tmp_path_factory.mktemp("bukalapak") / "evidence.db"
-    tokens_before = set(replica_bukalapak.issued_tokens())
-    result = _crawl(replica.url, db, *KEYWORDS, "__block__")
-    assert result.returncode == 0, result.stderr[-3000:]
-    issued = [t for t in replica_bukalapak.issued_tokens() if t not in tokens_before]
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    yield conn, result.stderr, issued
-    conn.close()
+def _remember_tokens(folder):
+    """Tokens the replica issued before the crawl: the crawl's own are the ones after."""
+    _tokens_before.update(replica_bukalapak.issued_tokens())
+    return []
+
+
+crawled = crawled_db("bukalapak", "-a", f"keywords={','.join((*KEYWORDS, '__block__'))}",
+                     "-a", "max_pages=12", before=_remember_tokens)
 
 
 def test_scrapy_list_shows_bukalapak():
@@ -229,7 +220,7 @@ def test_scrapy_list_shows_bukalapak():
 
 
 def test_pages_every_keyword_to_its_last_page_of_50(crawled):
-    conn, _, _ = crawled
+    conn = crawled.conn
     catalogue = build_catalogue()
     for keyword in KEYWORDS:
         expected = search(catalogue, keyword)
@@ -244,7 +235,7 @@ def test_pages_every_keyword_to_its_last_page_of_50(crawled):
 
 
 def test_captures_keep_real_urls_and_withhold_the_token_exchange(crawled, replica):
-    conn, _, _ = crawled
+    conn = crawled.conn
     rows = conn.execute("SELECT c.*, b.body FROM captures c "
                         "JOIN capture_bodies b ON b.sha256 = c.body_sha256").fetchall()
     urls = {r["url"] for r in rows}
@@ -260,7 +251,7 @@ def test_captures_keep_real_urls_and_withhold_the_token_exchange(crawled, replic
 
 
 def test_condition_imported_and_description_reach_the_observations(crawled):
-    conn, _, _ = crawled
+    conn = crawled.conn
     offers = {replica_bukalapak.product(o)["id"]: o for o in build_catalogue()}
     rows = conn.execute("SELECT * FROM observations").fetchall()
     for row in rows:
@@ -277,7 +268,8 @@ def test_condition_imported_and_description_reach_the_observations(crawled):
 
 
 def test_the_token_appears_nowhere_in_the_evidence_or_the_log(crawled):
-    conn, log, issued = crawled
+    conn, log = crawled.conn, crawled.log
+    issued = [t for t in replica_bukalapak.issued_tokens() if t not in _tokens_before]
     assert len(issued) == 1  # one exchange, and the 200 search pages prove it was used
     token = issued[0]
     assert token not in log
@@ -297,7 +289,7 @@ def test_the_token_appears_nowhere_in_the_evidence_or_the_log(crawled):
 
 
 def test_a_block_is_a_fault_with_its_capture(crawled):
-    conn, log, _ = crawled
+    conn, log = crawled.conn, crawled.log
     faults = conn.execute("SELECT * FROM faults").fetchall()
     assert [f["kind"] for f in faults] == ["blocked"]
     capture = conn.execute("SELECT c.*, b.body FROM captures c JOIN capture_bodies b "
@@ -311,6 +303,7 @@ def test_a_block_is_a_fault_with_its_capture(crawled):
     assert blocked.fetchone()[0] == 0
 
 
+@pytest.mark.crawl
 def test_a_failed_token_exchange_is_a_clear_error_and_searches_nothing(tmp_path):
     with socket.socket() as closed:  # a loopback port nothing listens on
         closed.bind(("127.0.0.1", 0))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import run_command
+from tests.helpers import run_command
 
 EXPORT_FIELDS = {"platform", "listing_id", "url", "title", "description", "price_idr",
                  "seller_id", "seller_name", "location", "sold_count", "first_seen",
@@ -23,6 +23,7 @@ def demo_db(tmp_path_factory):
     return db, result.stdout
 
 
+@pytest.mark.crawl
 def test_demo_summary_names_pages_listings_and_levels(demo_db):
     _, out = demo_db
     tokopedia = next(line for line in out.splitlines() if line.startswith("tokopedia"))
@@ -31,6 +32,7 @@ def test_demo_summary_names_pages_listings_and_levels(demo_db):
     assert "flagged" in out and "finished" in tokopedia
 
 
+@pytest.mark.crawl
 def test_export_jsonl_holds_flagged_and_unflagged_listings_with_reasons(demo_db):
     db, _ = demo_db
     result = run_command("thriftwatch", "export", "--db", str(db), "--format", "jsonl")
@@ -44,6 +46,7 @@ def test_export_jsonl_holds_flagged_and_unflagged_listings_with_reasons(demo_db)
     assert all(len(r["capture_sha256"]) == 64 for r in records)
 
 
+@pytest.mark.crawl
 def test_export_csv_flagged_only_to_a_file(demo_db, tmp_path):
     db, _ = demo_db
     out = tmp_path / "flagged.csv"
@@ -56,6 +59,7 @@ def test_export_csv_flagged_only_to_a_file(demo_db, tmp_path):
     assert f"{len(rows)} listings written" in result.stderr
 
 
+@pytest.mark.crawl
 def test_bad_input_gets_a_clear_error(tmp_path):
     missing = run_command("thriftwatch", "export", "--db", str(tmp_path / "nope.db"))
     assert missing.returncode == 2 and "no evidence DB" in missing.stderr

@@ -15,6 +15,8 @@ import pytest
 
 from crawler import compiled
 
+pytestmark = pytest.mark.build
+
 LABELLED = Path(__file__).parent / "data" / "labelled.jsonl"
 VERDICTS = """
 import json, sys

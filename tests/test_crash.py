@@ -8,8 +8,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from crawler.verify import verify_db
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 KEYWORDS = ("balpres", "karungan", "thrift")
 PAGES = 2  # every keyword has at least 150 results, so 2 pages of 60 are always full
@@ -24,6 +26,7 @@ def _command(db: Path, resume: Path, replica_url: str) -> list[str]:
             "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
 
 
+@pytest.mark.crawl
 def test_random_kills_then_resume_complete_the_crawl_exactly_once(replica, tmp_path):
     db, resume = tmp_path / "evidence.db", tmp_path / "resume"
     rng = random.Random(20261129)

@@ -5,18 +5,10 @@ import zlib
 
 import pytest
 
-from tests.conftest import crawl_replica, open_db, run_command
+from tests.helpers import crawled_db, run_command
 
 
-@pytest.fixture(scope="module")
-def crawled(replica, tmp_path_factory):
-    db = tmp_path_factory.mktemp("crawl") / "evidence.db"
-    result = crawl_replica(replica, db, "tokopedia", "-a", "keywords=balpres,thrift",
-                           "-a", "max_pages=2")
-    conn = open_db(db)
-    yield conn, result.stderr
-    conn.close()
-
+crawled = crawled_db("tokopedia", "-a", "keywords=balpres,thrift", "-a", "max_pages=2")
 
 def test_scrapy_list_shows_tokopedia():
     result = run_command("scrapy", "list")
@@ -25,7 +17,7 @@ def test_scrapy_list_shows_tokopedia():
 
 
 def test_pages_every_keyword_to_max_pages(crawled):
-    conn, _ = crawled
+    conn = crawled.conn
     rows = conn.execute("SELECT keyword, COUNT(*) n FROM observations GROUP BY keyword").fetchall()
     assert {r["keyword"]: r["n"] for r in rows} == {"balpres": 120, "thrift": 120}
     search_captures = conn.execute(
@@ -35,7 +27,7 @@ def test_pages_every_keyword_to_max_pages(crawled):
 
 
 def test_evidence_records_real_urls_and_the_replica_that_served_them(crawled, replica):
-    conn, _ = crawled
+    conn = crawled.conn
     run = conn.execute("SELECT * FROM runs").fetchone()
     assert run["replica"] == replica.url and run["status"] == "finished"
     assert json.loads(run["keywords"]) == ["balpres", "thrift"]
@@ -50,7 +42,7 @@ def test_evidence_records_real_urls_and_the_replica_that_served_them(crawled, re
 
 
 def test_every_observation_points_at_the_raw_body_it_came_from(crawled):
-    conn, _ = crawled
+    conn = crawled.conn
     rows = conn.execute("""
         SELECT o.listing_id, o.title, b.body FROM observations o
         JOIN captures c ON c.id = o.capture_id
@@ -63,7 +55,7 @@ def test_every_observation_points_at_the_raw_body_it_came_from(crawled):
 
 
 def test_listings_are_normalised_and_flagged_with_reasons(crawled):
-    conn, _ = crawled
+    conn = crawled.conn
     rows = conn.execute("""
         SELECT o.*, f.flagged, f.level, f.reasons FROM observations o
         JOIN flags f ON f.observation_id = o.id
@@ -79,7 +71,7 @@ def test_listings_are_normalised_and_flagged_with_reasons(crawled):
 
 
 def test_secrets_and_the_remote_control_server_stay_out(crawled):
-    conn, log = crawled
+    conn, log = crawled.conn, crawled.log
     assert "Enabled extensions" in log
     assert "RemoteControl" not in log and "TelnetConsole" not in log
     headers = " ".join(r[0] + r[1] for r in conn.execute(

@@ -9,7 +9,7 @@ from crawler.capture import Capture
 from crawler.custody import row_hash
 from crawler.store import EvidenceStore
 from crawler.verify import verify_db
-from tests.conftest import run_command
+from tests.helpers import run_command
 
 
 def _capture(body: bytes) -> Capture:

@@ -8,7 +8,9 @@ import zipfile
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from tests.conftest import run_command
+from tests.helpers import run_command
+
+pytestmark = pytest.mark.crawl
 
 
 @pytest.fixture(scope="module")

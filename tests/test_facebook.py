@@ -7,7 +7,7 @@ import pytest
 
 from spiders.base import BlockedError, ResponseShapeError
 from spiders.facebook import parse_feed_units, parse_rendered_search
-from tests.conftest import crawl_replica, open_db
+from tests.helpers import crawled_db
 
 DRAWN = '<div role="main"><a href="/marketplace/item/24000000000000001/?ref=search">x</a></div>'
 LOGIN_WALL = '<h2>Log in to continue</h2><form id="login_form" method="post"></form>'
@@ -71,15 +71,8 @@ def test_login_wall_is_a_block_and_a_page_without_feed_data_is_refused():
         parse_rendered_search(DRAWN, [broken], "balpres")
 
 
-@pytest.fixture(scope="module")
-def crawled(replica, tmp_path_factory):
-    db = tmp_path_factory.mktemp("facebook") / "evidence.db"
-    result = crawl_replica(replica, db, "facebook", "-a", "keywords=balpres,__block__balpres",
-                           "-a", "city=medan", "-a", "max_pages=3")
-    conn = open_db(db)
-    yield conn, result.stderr
-    conn.close()
-
+crawled = crawled_db("facebook", "-a", "keywords=balpres,__block__balpres",
+                     "-a", "city=medan", "-a", "max_pages=3", browser=True)
 
 def _body(conn, sha256):
     row = conn.execute("SELECT body FROM capture_bodies WHERE sha256 = ?", (sha256,)).fetchone()
@@ -87,7 +80,7 @@ def _body(conn, sha256):
 
 
 def test_scrolling_brings_every_graphql_page_and_each_is_stored(crawled):
-    conn, _ = crawled
+    conn = crawled.conn
     data = conn.execute("SELECT * FROM captures WHERE kind = 'data' ORDER BY id").fetchall()
     assert len(data) == 3  # the first page, then one per scroll (max_pages=3)
     assert all(d["method"] == "POST" and d["url"] == "https://www.facebook.com/api/graphql/"
@@ -102,7 +95,7 @@ def test_scrolling_brings_every_graphql_page_and_each_is_stored(crawled):
 
 
 def test_listings_link_the_screenshot_taken_after_the_last_scroll(crawled):
-    conn, _ = crawled
+    conn = crawled.conn
     rows = conn.execute("SELECT * FROM observations").fetchall()
     assert len(rows) == 72 and {r["keyword"] for r in rows} == {"balpres"}
     assert all(r["url"].startswith("https://www.facebook.com/marketplace/item/") and r["price_idr"]
@@ -118,7 +111,7 @@ def test_listings_link_the_screenshot_taken_after_the_last_scroll(crawled):
 
 
 def test_login_wall_is_recorded_as_a_block_with_its_capture(crawled):
-    conn, log = crawled
+    conn, log = crawled.conn, crawled.log
     [fault] = conn.execute("SELECT * FROM faults").fetchall()
     assert fault["kind"] == "blocked" and "__block__" in fault["url"]
     capture = conn.execute("SELECT kind FROM captures WHERE id = ?", (fault["capture_id"],))

@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from crawler.retry import backoff_delay
-from tests.conftest import run_command
+from tests.helpers import run_command
 
 HOST = "gql.tokopedia.com"
 
@@ -30,6 +30,7 @@ def _crawl(replica, tmp_path, kind, count):
     return conn, result.stderr
 
 
+@pytest.mark.crawl
 @pytest.mark.parametrize("kind", ["429", "5xx", "timeout", "slow", "truncated"])
 def test_passing_faults_are_retried_and_the_crawl_completes(replica, tmp_path, kind):
     conn, log = _crawl(replica, tmp_path, kind, 1)
@@ -41,6 +42,7 @@ def test_passing_faults_are_retried_and_the_crawl_completes(replica, tmp_path, k
         assert "'thriftwatch/backoff_seconds': 1.0" in log  # the server's Retry-After: 1
 
 
+@pytest.mark.crawl
 @pytest.mark.parametrize(("kind", "fault", "detail"), [
     ("malformed", "parse_error", "body is not JSON"),
     ("drift", "parse_error", "product without id or name"),

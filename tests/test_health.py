@@ -15,7 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from crawler.health import RunRecord, Thresholds, check_run
-from tests.conftest import run_command
+from tests.helpers import run_command
 
 EXTENSIONS = '{"crawler.health.RunHealthExtension": 600}'
 
@@ -157,6 +157,7 @@ def crawls(replica, receivers, tmp_path_factory):
     conn.close()
 
 
+@pytest.mark.crawl
 def test_first_strong_flags_alert_by_webhook_and_email(crawls):
     (hooks, mails), *_ = crawls[0]
     assert len(hooks) == 1 and len(mails) == 1
@@ -167,6 +168,7 @@ def test_first_strong_flags_alert_by_webhook_and_email(crawls):
     assert "new_strong" in mails[0]["Subject"] and "flagged strong" in mails[0].get_payload()
 
 
+@pytest.mark.crawl
 def test_a_repeat_with_nothing_wrong_or_new_sends_nothing_but_is_recorded(crawls):
     alerts, conn, logs, _ = crawls
     assert alerts[1] == ([], [])
@@ -177,6 +179,7 @@ def test_a_repeat_with_nothing_wrong_or_new_sends_nothing_but_is_recorded(crawls
     assert "health: ok" in logs[1]
 
 
+@pytest.mark.crawl
 def test_blocks_fail_the_run_and_alert(crawls):
     alerts, conn, logs, _ = crawls
     hooks, mails = alerts[2]
@@ -187,6 +190,7 @@ def test_blocks_fail_the_run_and_alert(crawls):
     assert "health: failing" in logs[2] and "block_rate" in logs[2]
 
 
+@pytest.mark.crawl
 def test_health_rows_are_chained_evidence(crawls):
     *_, db = crawls
     result = run_command("thriftwatch", "verify", "--db", str(db))

@@ -16,7 +16,7 @@ from spiders.instagram import (
     load_cookies,
     parse_tag_page,
 )
-from tests.conftest import crawl_replica, run_command
+from tests.helpers import crawled_db, run_command
 
 SECRET = "PLANTED-SECRET-123"
 DRAWN = '<article><a href="/p/C3L9IRYaN4o/"><img></a></article>'
@@ -139,18 +139,15 @@ def test_the_replica_tells_whether_a_session_cookie_came(replica):
     assert logged_in({"Cookie": f"csrftoken=a; sessionid={SECRET}"}) is True
 
 
-@pytest.fixture(scope="module")
-def crawled(replica, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("instagram")
-    db, cookies = folder / "evidence.db", folder / "cookies.txt"
+def _cookies_file(folder):
+    cookies = folder / "cookies.txt"
     cookies.write_text("# Netscape HTTP Cookie File\n"
                        f".instagram.com\tTRUE\t/\tTRUE\t1893456000\tsessionid\t{SECRET}\n")
-    result = crawl_replica(replica, db, "instagram", "-a", "keywords=balpres,__block__balpres",
-                           "-a", f"cookies={cookies}", "-s", "LOG_LEVEL=DEBUG")
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    yield conn, db, result.stderr
-    conn.close()
+    return ["-a", f"cookies={cookies}"]
+
+
+crawled = crawled_db("instagram", "-a", "keywords=balpres,__block__balpres", "-s", "LOG_LEVEL=DEBUG",
+                     browser=True, before=_cookies_file)
 
 
 def _body(conn, sha256):
@@ -159,7 +156,7 @@ def _body(conn, sha256):
 
 
 def test_hashtag_posts_are_listings_with_their_data_and_screenshot(crawled):
-    conn, _, _ = crawled
+    conn = crawled.conn
     rows = conn.execute("SELECT * FROM observations").fetchall()
     assert len(rows) == 33 and {r["keyword"] for r in rows} == {"balpres"}  # 9 top + 24 recent
     assert all(r["url"] == f"https://www.instagram.com/p/{r['listing_id']}/" and r["price_idr"]
@@ -174,7 +171,7 @@ def test_hashtag_posts_are_listings_with_their_data_and_screenshot(crawled):
 
 
 def test_login_page_is_recorded_as_a_block_with_its_capture(crawled):
-    conn, _, log = crawled
+    conn, log = crawled.conn, crawled.log
     [fault] = conn.execute("SELECT * FROM faults").fetchall()
     assert fault["kind"] == "blocked" and "__block__" in fault["url"]
     capture = conn.execute("SELECT kind FROM captures WHERE id = ?", (fault["capture_id"],))
@@ -183,7 +180,7 @@ def test_login_page_is_recorded_as_a_block_with_its_capture(crawled):
 
 
 def test_the_session_cookie_is_found_nowhere(crawled):
-    conn, db, log = crawled
+    conn, db, log = crawled.conn, crawled.db, crawled.log
     secret = SECRET.encode()
     tables = [r["name"] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     searched = 0

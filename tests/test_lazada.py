@@ -14,7 +14,7 @@ from crawler.replica import lazada as replica_lazada
 from crawler.replica.catalogue import build_catalogue, search
 from spiders.base import BlockedError, ResponseShapeError
 from spiders.lazada import listing_from_item, parse_search_response, product_url, search_url
-from tests.conftest import crawl_replica, open_db
+from tests.helpers import crawled_db
 
 BLOCKED_KEYWORD = "__block__balpres"
 
@@ -114,31 +114,23 @@ def test_replica_answers_only_the_ajax_catalog(replica):
         assert error.value.code == 404
 
 
-@pytest.fixture(scope="module")
-def crawled(replica, tmp_path_factory):
-    db = tmp_path_factory.mktemp("lazada") / "evidence.db"
-    crawl_replica(replica, db, "lazada", "-a", f"keywords=balpres,{BLOCKED_KEYWORD}",
-                  "-a", "max_pages=2")
-    conn = open_db(db)
-    yield conn
-    conn.close()
-
+crawled = crawled_db("lazada", "-a", f"keywords=balpres,{BLOCKED_KEYWORD}", "-a", "max_pages=2")
 
 def test_crawl_pages_to_max_pages_with_real_urls(crawled):
-    counts = dict(crawled.execute(
+    counts = dict(crawled.conn.execute(
         "SELECT keyword, COUNT(*) FROM observations GROUP BY keyword").fetchall())
     assert counts == {"balpres": 2 * 40}
-    captured = sorted(r[0] for r in crawled.execute(
+    captured = sorted(r[0] for r in crawled.conn.execute(
         "SELECT url FROM captures WHERE url LIKE '%q=balpres' AND status = 200"))
     assert captured == [search_url("balpres", 1), search_url("balpres", 2)]
-    urls = [r[0] for r in crawled.execute("SELECT url FROM captures")]
+    urls = [r[0] for r in crawled.conn.execute("SELECT url FROM captures")]
     assert not any("127.0.0.1" in url for url in urls)
 
 
 def test_crawled_listings_carry_normalised_catalogue_values(crawled):
     offers = {str(replica_lazada.ITEM_ID_OFFSET + o.offer_id): o
               for o in search(build_catalogue(), "balpres")[:80]}
-    rows = crawled.execute("SELECT * FROM observations").fetchall()
+    rows = crawled.conn.execute("SELECT * FROM observations").fetchall()
     assert {r["listing_id"] for r in rows} == set(offers)
     for row in rows:
         offer = offers[row["listing_id"]]
@@ -150,14 +142,14 @@ def test_crawled_listings_carry_normalised_catalogue_values(crawled):
 
 
 def test_a_blocked_keyword_is_recorded_as_a_block_with_its_capture(crawled):
-    faults = crawled.execute("SELECT * FROM faults").fetchall()
+    faults = crawled.conn.execute("SELECT * FROM faults").fetchall()
     assert [(f["kind"], f["url"]) for f in faults] == [("blocked", search_url(BLOCKED_KEYWORD, 1))]
-    capture = crawled.execute("SELECT * FROM captures WHERE id = ?",
+    capture = crawled.conn.execute("SELECT * FROM captures WHERE id = ?",
                               [faults[0]["capture_id"]]).fetchone()
     assert capture["url"] == faults[0]["url"]
     assert "FAIL_SYS_USER_VALIDATE" in faults[0]["detail"]
-    assert crawled.execute("SELECT COUNT(*) FROM observations WHERE keyword = ?",
+    assert crawled.conn.execute("SELECT COUNT(*) FROM observations WHERE keyword = ?",
                            [BLOCKED_KEYWORD]).fetchone()[0] == 0
-    stats = json.loads(crawled.execute("SELECT stats FROM runs").fetchone()[0])
+    stats = json.loads(crawled.conn.execute("SELECT stats FROM runs").fetchone()[0])
     assert stats["thriftwatch/blocks/lazada"] == 1
     assert stats["thriftwatch/pages/lazada"] == 2

@@ -14,7 +14,7 @@ from crawler.commands.schedule import cron_times
 from crawler.monitor import monitor_keywords, parse_every
 from crawler.suggest import accepted_terms_toml
 from spiders.base import default_search_terms
-from tests.conftest import run_command
+from tests.helpers import run_command
 
 
 def test_every_takes_a_number_and_a_unit():
@@ -42,6 +42,7 @@ def test_keywords_are_the_shipped_terms_and_those_accepted_into_the_lexicon(tmp_
     assert monitor_keywords(user) == [*default_search_terms(), "bal gudang"]
 
 
+@pytest.mark.crawl
 def test_a_cron_line_runs_a_round_and_a_restarted_monitor_waits_until_the_next_is_due(
         replica, tmp_path):
     db, log = tmp_path / "evidence.db", tmp_path / "monitor.log"

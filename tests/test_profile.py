@@ -18,7 +18,7 @@ from spiders.profile_format import (
     parse_search_body,
     shipped_profiles,
 )
-from tests.conftest import crawl_replica, open_db
+from tests.helpers import crawl_replica, open_db
 
 PAGE_URL = "https://www.olx.co.id/items/q-balpres?page=1"
 
@@ -279,6 +279,7 @@ def _crawl(replica, db, profile, keywords):
     return open_db(db)
 
 
+@pytest.mark.crawl
 def test_crawl_with_the_shipped_olx_profile(replica, tmp_path, catalogue):
     conn = _crawl(replica, tmp_path / "olx.db", "olx", "balpres,__block__balpres")
     rows = conn.execute("SELECT * FROM observations ORDER BY id").fetchall()
@@ -305,6 +306,7 @@ def test_crawl_with_the_shipped_olx_profile(replica, tmp_path, catalogue):
     assert tuple(run) == ("profile", "finished")
 
 
+@pytest.mark.crawl
 def test_crawl_with_a_profile_file_of_ones_own(replica, tmp_path, catalogue):
     profile = tmp_path / "olx-xpath.toml"
     profile.write_text("""\

@@ -10,10 +10,12 @@ import select
 import subprocess
 import sys
 import time
+
+import pytest
 from pathlib import Path
 
 from crawler.progress import progress_line
-from tests.conftest import REPO, run_command
+from tests.helpers import REPO, run_command
 
 EXTENSIONS = '{"crawler.progress.ProgressExtension": 500}'
 
@@ -34,6 +36,7 @@ def test_progress_line_counts_every_fault_kind_of_its_platform():
         "shopee pages 7 listings 300 flagged 41 errors 3 blocks 3 running")
 
 
+@pytest.mark.crawl
 def test_plain_lines_when_not_on_a_terminal(replica, tmp_path):
     result = run_command("scrapy", *crawl_args(replica, tmp_path / "e.db"),
                          "-s", "THRIFTWATCH_PROGRESS_INTERVAL=0.05", timeout=60)
@@ -45,6 +48,7 @@ def test_plain_lines_when_not_on_a_terminal(replica, tmp_path):
     assert "\x1b[" not in result.stderr
 
 
+@pytest.mark.crawl
 def test_a_live_board_on_a_terminal(replica, tmp_path):
     controller, terminal = pty.openpty()
     process = subprocess.Popen(

@@ -18,6 +18,8 @@ import math
 import re
 import sqlite3
 import zlib
+
+import pytest
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qs
@@ -62,7 +64,7 @@ from spiders import (
 from spiders.base import BlockedError, ResponseShapeError, SearchPage
 from spiders.profile_format import ProfileError, load_profile, parse_profile
 from spiders.profile_format import parse_search_body as parse_profile_body
-from tests.conftest import run_command
+from tests.helpers import run_command
 
 FEW = settings(max_examples=200, deadline=None, database=None,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -630,6 +632,7 @@ HOSTILE_KEYWORDS = [
 ]
 
 
+@pytest.mark.crawl
 def test_hostile_keywords_are_plain_keywords_in_a_real_crawl(replica, tmp_path):
     """Quotes, SQL and shell metacharacters are searched for and stored verbatim; nothing
     is executed, no table dropped."""

@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from crawler.recheck import classify
-from tests.conftest import run_command
+from tests.helpers import run_command
 
 
 @pytest.mark.parametrize(("status", "text", "expected"), [
@@ -24,6 +24,7 @@ def test_classify_pages(status, text, expected):
     assert classify(status, text)[0] == expected
 
 
+@pytest.mark.crawl
 def test_recheck_records_takedowns_with_their_captures(replica, tmp_path):
     db = tmp_path / "evidence.db"
     fast = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "--log-level", "WARNING"]

@@ -11,7 +11,7 @@ import pytest
 
 from crawler.report import gather, since_cutoff
 from crawler.store import EvidenceStore
-from tests.conftest import run_command
+from tests.helpers import run_command
 
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "--log-level", "WARNING"]
 CHROMIUM = "/usr/bin/chromium"
@@ -47,6 +47,7 @@ def reports(tmp_path_factory):
     return db, before.read_text(encoding="utf-8"), after
 
 
+@pytest.mark.crawl
 def test_the_figures_are_the_dbs(reports):
     db, _, _ = reports
     store = EvidenceStore(db)
@@ -67,11 +68,13 @@ def test_the_figures_are_the_dbs(reports):
     assert gather(EvidenceStore(db), since_cutoff("2999-01-01")).levels["strong"] == 0
 
 
+@pytest.mark.crawl
 def test_before_any_recheck_the_takedown_section_says_so(reports):
     _, before, _ = reports
     assert "no recheck yet" in before
 
 
+@pytest.mark.crawl
 def test_the_report_is_one_file_with_nothing_external(reports):
     _, _, after = reports
     page = after.read_text(encoding="utf-8")
@@ -83,6 +86,8 @@ def test_the_report_is_one_file_with_nothing_external(reports):
     assert "no recheck yet" not in page
 
 
+@pytest.mark.crawl
+@pytest.mark.browser
 def test_it_renders_in_headless_chromium(reports):
     playwright = pytest.importorskip("playwright.sync_api")
     _, _, after = reports

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_command
+from tests.helpers import REPO, run_command
+
+pytestmark = [pytest.mark.scrapyd, pytest.mark.crawl]
 
 BIN = Path(sys.executable).parent
 PROJECT_FILES = ("pyproject.toml", "README.md", "crawler", "spiders", "pipelines")

@@ -26,7 +26,7 @@ from crawler.replica.server import ReplicaServer, build_app
 from crawler.run import project_settings
 from crawler.store import EvidenceStore
 from spiders.tokopedia import TokopediaSpider
-from tests.conftest import REPO, run_command
+from tests.helpers import REPO, run_command
 
 BIN = Path(sys.executable).parent
 SECRET = "PLANTED-SECRET-5e1b"  # every planted credential contains it
@@ -110,6 +110,7 @@ def _crawl_listening(*extra: str, replica_url: str, db: Path) -> tuple[set[str],
     return seen, stderr
 
 
+@pytest.mark.crawl
 def test_no_crawl_opens_a_listening_port(replica, tmp_path):
     """Scrapy 2.19 turns its remote-control (code execution) server on by default."""
     assert project_settings().getbool("REMOTE_CONTROL_ENABLED") is False
@@ -171,6 +172,7 @@ def _leaks(data: bytes) -> list[str]:
     return sorted({match.decode() for match in found})
 
 
+@pytest.mark.crawl
 def test_the_crawls_really_carried_the_planted_secrets(leaky):
     """Otherwise finding them nowhere would prove nothing."""
     db, logs, _ = leaky
@@ -189,6 +191,7 @@ def test_the_crawls_really_carried_the_planted_secrets(leaky):
     assert "Using 1 instagram.com session cookies" in logs[2]
 
 
+@pytest.mark.crawl
 def test_no_secret_in_any_column_of_any_table_or_any_capture_body(leaky):
     db, _, _ = leaky
     conn = sqlite3.connect(db)
@@ -211,12 +214,14 @@ def test_no_secret_in_any_column_of_any_table_or_any_capture_body(leaky):
     assert _leaks(raw) == []
 
 
+@pytest.mark.crawl
 def test_no_secret_in_the_debug_logs(leaky):
     _, logs, _ = leaky
     assert all("DEBUG" in log and "Crawled (200)" in log for log in logs)
     assert [_leaks(log.encode()) for log in logs] == [[], [], []]
 
 
+@pytest.mark.crawl
 def test_no_secret_in_any_export(leaky):
     _, _, exports = leaky
     warc = gzip.decompress(exports["warc"])
@@ -254,6 +259,7 @@ class HostCountingReplica(ReplicaServer):
         self.port = site._server.sockets[0].getsockname()[1]
 
 
+@pytest.mark.crawl
 def test_a_redirect_off_the_platform_is_recorded_not_followed(tmp_path):
     db = tmp_path / "evidence.db"
     with HostCountingReplica() as replica:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_command
+from tests.helpers import REPO, run_command
 
 
 def _free_port() -> int:
@@ -56,6 +56,8 @@ def served(replica, tmp_path_factory):
     server.wait(timeout=10)
 
 
+@pytest.mark.crawl
+@pytest.mark.browser
 def test_canned_queries_answer_over_loopback(served):
     base, _, _ = served
     _, _, body = _get(base + "/evidence/flagged_by_platform_and_level.json?_shape=array")
@@ -69,6 +71,8 @@ def test_canned_queries_answer_over_loopback(served):
     assert json.loads(body)  # full-text search over titles and descriptions
 
 
+@pytest.mark.crawl
+@pytest.mark.browser
 def test_listing_links_to_its_capture_and_screenshot(served):
     base, _, _ = served
     _, _, body = _get(base + "/evidence/observations.json?_shape=array&platform=tiktokshop&_size=1")
@@ -82,6 +86,8 @@ def test_listing_links_to_its_capture_and_screenshot(served):
     assert f'href="/-/capture/{row["screenshot_sha256"]}"'.encode() in html
 
 
+@pytest.mark.crawl
+@pytest.mark.browser
 def test_serve_never_writes_the_evidence_db(served):
     base, db, before = served
     _, _, body = _get(base + "/-/databases.json")
@@ -91,6 +97,8 @@ def test_serve_never_writes_the_evidence_db(served):
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
 
+@pytest.mark.crawl
+@pytest.mark.browser
 def test_a_page_renders_in_headless_chromium(served, tmp_path):
     from playwright.sync_api import sync_playwright
 

@@ -20,7 +20,7 @@ from spiders.shopee import (
     parse_search_response,
     search_url,
 )
-from tests.conftest import crawl_replica, open_db
+from tests.helpers import crawled_db
 
 V2_CAPTURE = "shopee-search-v2-kaos-2020/search_items_kaos.json"
 SHELL_CAPTURE = "shopee-search-shell-html-2026/shopee_search_raw_20260210_050623.html"
@@ -126,21 +126,13 @@ def test_replica_answers_only_the_search_endpoint(replica):
     assert error.value.code == 404
 
 
-@pytest.fixture(scope="module")
-def crawled(replica, tmp_path_factory):
-    db = tmp_path_factory.mktemp("shopee") / "evidence.db"
-    crawl_replica(replica, db, "shopee", "-a", f"keywords=balpres,{BLOCKED_KEYWORD}",
-                  "-a", "max_pages=2")
-    conn = open_db(db)
-    yield conn
-    conn.close()
-
+crawled = crawled_db("shopee", "-a", f"keywords=balpres,{BLOCKED_KEYWORD}", "-a", "max_pages=2")
 
 def test_crawl_pages_to_max_pages_with_real_urls_and_web_client_headers(crawled):
-    counts = dict(crawled.execute(
+    counts = dict(crawled.conn.execute(
         "SELECT keyword, COUNT(*) FROM observations GROUP BY keyword").fetchall())
     assert counts == {"balpres": 2 * 60}
-    captures = crawled.execute(
+    captures = crawled.conn.execute(
         "SELECT url, status, request_headers FROM captures WHERE url LIKE '%keyword=balpres%'"
     ).fetchall()
     assert sorted(c["url"] for c in captures) == [search_url("balpres", 1),
@@ -149,14 +141,14 @@ def test_crawl_pages_to_max_pages_with_real_urls_and_web_client_headers(crawled)
     headers = {k.lower(): v for k, v in json.loads(captures[0]["request_headers"]).items()}
     assert headers["x-api-source"] == "pc" and headers["x-shopee-language"] == "id"
     assert headers["referer"] == "https://shopee.co.id/search?keyword=balpres"
-    urls = [r[0] for r in crawled.execute("SELECT url FROM captures")]
+    urls = [r[0] for r in crawled.conn.execute("SELECT url FROM captures")]
     assert not any("127.0.0.1" in url for url in urls)
 
 
 def test_crawled_listings_carry_normalised_catalogue_values(crawled):
     offers = {str(replica_shopee.ITEM_ID_OFFSET + o.offer_id): o
               for o in search(build_catalogue(), "balpres")[:120]}
-    rows = crawled.execute("SELECT * FROM observations").fetchall()
+    rows = crawled.conn.execute("SELECT * FROM observations").fetchall()
     assert {r["listing_id"] for r in rows} == set(offers)
     for row in rows:
         offer = offers[row["listing_id"]]
@@ -166,14 +158,14 @@ def test_crawled_listings_carry_normalised_catalogue_values(crawled):
 
 
 def test_a_blocked_keyword_is_recorded_as_a_block_with_its_capture(crawled):
-    faults = crawled.execute("SELECT * FROM faults").fetchall()
+    faults = crawled.conn.execute("SELECT * FROM faults").fetchall()
     assert [(f["kind"], f["url"]) for f in faults] == [("blocked", search_url(BLOCKED_KEYWORD, 1))]
-    capture = crawled.execute("SELECT * FROM captures WHERE id = ?",
+    capture = crawled.conn.execute("SELECT * FROM captures WHERE id = ?",
                               [faults[0]["capture_id"]]).fetchone()
     assert capture["status"] == 403 and capture["url"] == faults[0]["url"]
     assert "90309999" in faults[0]["detail"]
-    assert crawled.execute("SELECT COUNT(*) FROM observations WHERE keyword = ?",
+    assert crawled.conn.execute("SELECT COUNT(*) FROM observations WHERE keyword = ?",
                            [BLOCKED_KEYWORD]).fetchone()[0] == 0
-    stats = json.loads(crawled.execute("SELECT stats FROM runs").fetchone()[0])
+    stats = json.loads(crawled.conn.execute("SELECT stats FROM runs").fetchone()[0])
     assert stats["thriftwatch/blocks/shopee"] == 1
     assert stats["thriftwatch/pages/shopee"] == 2

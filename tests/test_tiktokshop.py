@@ -6,7 +6,7 @@ import pytest
 
 from spiders.base import BlockedError, ResponseShapeError
 from spiders.tiktokshop import parse_search_html
-from tests.conftest import crawl_replica, open_db
+from tests.helpers import crawled_db
 
 PAGE = "https://shop-id.tokopedia.com/search?q=balpres&page=1"
 DRAWN = """<html><body><div id="results" data-state="loaded" data-has-more="true">
@@ -36,18 +36,11 @@ def test_captcha_is_a_block_and_an_undrawn_page_is_refused():
         parse_search_html('<div id="results"></div>', PAGE, "k")  # scripts never finished
 
 
-@pytest.fixture(scope="module")
-def crawled(replica, tmp_path_factory):
-    db = tmp_path_factory.mktemp("tiktokshop") / "evidence.db"
-    result = crawl_replica(replica, db, "tiktokshop", "-a", "keywords=balpres,__block__balpres",
-                           "-a", "max_pages=2")
-    conn = open_db(db)
-    yield conn, result.stderr
-    conn.close()
-
+crawled = crawled_db("tiktokshop", "-a", "keywords=balpres,__block__balpres",
+                     "-a", "max_pages=2", browser=True)
 
 def test_rendered_pages_yield_listings_with_their_screenshot(crawled):
-    conn, _ = crawled
+    conn = crawled.conn
     rows = conn.execute("SELECT * FROM observations").fetchall()
     assert len(rows) == 40 and {r["keyword"] for r in rows} == {"balpres"}
     assert all(r["price_idr"] and r["url"].startswith("https://shop-id.tokopedia.com/view/product/")
@@ -64,14 +57,14 @@ def test_rendered_pages_yield_listings_with_their_screenshot(crawled):
 
 
 def test_rendered_html_is_evidence_and_the_real_url_is_kept(crawled, replica):
-    conn, _ = crawled
+    conn = crawled.conn
     pages = conn.execute("SELECT url, replica FROM captures WHERE kind = 'rendered'").fetchall()
     assert len(pages) == 3
     assert all(p["replica"] == replica.url and "127.0.0.1" not in p["url"] for p in pages)
 
 
 def test_captcha_wall_is_recorded_as_a_block_with_its_capture(crawled):
-    conn, log = crawled
+    conn, log = crawled.conn, crawled.log
     [fault] = conn.execute("SELECT * FROM faults").fetchall()
     assert fault["kind"] == "blocked" and "__block__" in fault["url"]
     capture = conn.execute("SELECT kind FROM captures WHERE id = ?", (fault["capture_id"],))
