@@ -31,7 +31,7 @@ test: install
 test-fast: $(BIN)/thriftwatch
 	$(BIN)/python -m pytest -q -m "not (crawl or browser or scrapyd or build)"
 
-# The flagger's hot modules compiled with mypyc (crawler/_compiled/); needs a C compiler.
+# The flagger's hot modules compiled with mypyc (crawler/flagging/_compiled/); needs a C compiler.
 fast: install
 	$(BIN)/pip install --quiet -e '.[test,fast]'
 	$(BIN)/thriftwatch compile
@@ -43,4 +43,4 @@ bench: install fast
 	$(BIN)/python bench/flag.py
 
 clean:
-	rm -rf $(VENV) var build *.egg-info crawler/_compiled
+	rm -rf $(VENV) var build *.egg-info crawler/flagging/_compiled

@@ -26,11 +26,11 @@ from itertools import cycle, islice
 from pathlib import Path
 from typing import Any
 
-from crawler.compiled import in_use
-from crawler.flagger import flag
-from crawler.lexicon import RECORD_FIELDS, load_lexicon
+from crawler.flagging.compiled import in_use
+from crawler.flagging.flagger import flag
+from crawler.flagging.lexicon import RECORD_FIELDS, load_lexicon
+from crawler.flagging.textnorm import fold
 from crawler.replica.catalogue import build_catalogue
-from crawler.textnorm import fold
 
 LABELLED = Path(__file__).resolve().parents[1] / "tests/data/labelled.jsonl"
 

@@ -18,11 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from crawler.capture import Capture
+from crawler.evidence.capture import Capture
+from crawler.evidence.schema import OBSERVED_FIELDS
+from crawler.evidence.serve_metadata import CANNED_QUERIES
+from crawler.evidence.store import EvidenceStore
 from crawler.replica.catalogue import build_catalogue
-from crawler.schema import OBSERVED_FIELDS
-from crawler.serve_metadata import CANNED_QUERIES
-from crawler.store import EvidenceStore
 
 LISTINGS = 100_000
 

@@ -1,9 +1,8 @@
 """thriftwatch: find online sellers of illegally imported second-hand clothing in Indonesia
-and keep court-grade evidence of them."""
+and keep court-grade evidence of them.
 
-from crawler import compiled as _compiled
+The Scrapy project. ``docs/architecture.md`` maps its packages: flagging (pure), evidence
+(the SQLite store), runtime (Scrapy components), ops, replica and commands.
+"""
 
 __version__ = "0.1.0"
-
-# The flagger's hot modules compiled by mypyc (``make fast``), while built from this source.
-_compiled.enable(__path__)

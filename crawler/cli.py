@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from importlib import import_module
 
 from crawler.config import ConfigError
-from crawler.lexicon import LexiconError
-from crawler.store import StoreError
+from crawler.evidence.store import StoreError
+from crawler.flagging.lexicon import LexiconError
 
 # Subcommands in the order ``thriftwatch --help`` lists them.
 COMMANDS = (

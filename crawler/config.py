@@ -1,60 +1,262 @@
-"""All thriftwatch settings, read once from Scrapy settings into a typed config."""
+"""Every thriftwatch setting, read once from Scrapy settings into typed, checked config.
+
+The way scrapy-playwright's ``Config`` works: a component's ``from_crawler`` calls
+:meth:`Config.from_crawler` and takes the part it needs (``config.store``,
+``config.health`` ...); no other module reads a ``THRIFTWATCH_*`` setting. Defaults are
+written once, in :mod:`crawler.settings`; a setting missing from the settings given (a
+bare ``Settings()`` in a script, say) takes that default. A value the tool cannot use is a
+:class:`ConfigError` naming the setting.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
 
-from scrapy.settings import BaseSettings
+from crawler import settings as project_defaults
 
-DEFAULT_DB = "thriftwatch.db"
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+
+DEFAULT_DB = project_defaults.THRIFTWATCH_DB
+# Read from the environment, not from a setting: it would show in Scrapy's
+# "Overridden settings" log line and in the settings digest of every run.
+SMTP_PASSWORD_ENV = "THRIFTWATCH_SMTP_PASSWORD"
 
 
 class ConfigError(ValueError):
     """A thriftwatch setting has a value the tool cannot use."""
 
 
+class _Reader:
+    """Typed, checked reads of one settings object, with the project's defaults."""
+
+    def __init__(self, settings: BaseSettings):
+        self.settings = settings
+
+    def raw(self, name: str) -> Any:
+        value = self.settings.get(name)
+        return getattr(project_defaults, name) if value is None else value
+
+    def text(self, name: str) -> str | None:
+        value = self.raw(name)
+        return None if value in (None, "") else str(value)
+
+    def path(self, name: str) -> Path | None:
+        value = self.text(name)
+        return Path(value) if value else None
+
+    def flag(self, name: str) -> bool:
+        try:
+            return self.settings.getbool(name, getattr(project_defaults, name))
+        except (TypeError, ValueError, OverflowError):
+            raise ConfigError(f"{name} must be True or False, not {self.raw(name)!r}") from None
+
+    def whole(self, name: str, minimum: int = 1) -> int:
+        try:
+            value = self.settings.getint(name, getattr(project_defaults, name))
+        except (TypeError, ValueError, OverflowError):
+            raise ConfigError(f"{name} must be a whole number, not {self.raw(name)!r}") from None
+        if value < minimum:
+            raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+        return value
+
+    def number(self, name: str, minimum: float = 0.0, maximum: float | None = None) -> float:
+        try:
+            value = self.settings.getfloat(name, getattr(project_defaults, name))
+        except (TypeError, ValueError, OverflowError):
+            raise ConfigError(f"{name} must be a number, not {self.raw(name)!r}") from None
+        if not minimum <= value <= (maximum if maximum is not None else float("inf")):
+            bounds = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
+            raise ConfigError(f"{name} must be {bounds}, not {value}")
+        return value
+
+    def strings(self, name: str) -> tuple[str, ...]:
+        try:
+            items = self.settings.getlist(name, getattr(project_defaults, name))
+        except TypeError:
+            items = [None]
+        if not all(isinstance(item, str) for item in items):
+            raise ConfigError(f"{name} must be comma-separated text, not {self.raw(name)!r}")
+        return tuple(item.strip() for item in items if item.strip())
+
+
 @dataclass(frozen=True)
-class Config:
-    """What thriftwatch's own components need to know, validated once."""
+class StoreConfig:
+    """The evidence DB and how runs are recorded in it."""
 
     db_path: Path
-    replica: str | None
-    max_pages: int
-    operator: str | None
-    lexicon_file: Path | None
-    http_handler: str
-    chromium: str
-    resume_dir: Path | None
-    store_batch: int
+    batch: int  # listings written per transaction (at most until the next page)
+    operator: str | None  # who ran the crawl, recorded with the run
+    resume_dir: Path | None  # keeps each platform's unfinished run id, to resume after a kill
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> StoreConfig:
+        read = _Reader(settings)
+        return cls(db_path=read.path("THRIFTWATCH_DB") or Path(DEFAULT_DB),
+                   batch=read.whole("THRIFTWATCH_STORE_BATCH"),
+                   operator=read.text("THRIFTWATCH_OPERATOR"),
+                   resume_dir=read.path("THRIFTWATCH_RESUME_DIR"))
+
+
+@dataclass(frozen=True)
+class FlaggingConfig:
+    lexicon_file: Path | None  # an investigator's lexicon, extending the shipped one
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> FlaggingConfig:
+        return cls(lexicon_file=_Reader(settings).path("THRIFTWATCH_LEXICON"))
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    """When a run-health check fires (see :mod:`crawler.ops.health`)."""
+
+    enabled: bool = True
+    block_rate: float = 0.2  # share of search pages answered with a block
+    error_rate: float = 0.2  # share of search pages lost to HTTP or network errors
+    drop: float = 0.5  # per-keyword pages or listings below this share of the usual
+    history: int = 5  # earlier runs the usual is the median of
+    min_history: int = 2  # earlier runs needed before a drop is judged
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> HealthConfig:
+        read = _Reader(settings)
+        return cls(enabled=read.flag("THRIFTWATCH_HEALTH_ENABLED"),
+                   block_rate=read.number("THRIFTWATCH_HEALTH_BLOCK_RATE", 0.0, 1.0),
+                   error_rate=read.number("THRIFTWATCH_HEALTH_ERROR_RATE", 0.0, 1.0),
+                   drop=read.number("THRIFTWATCH_HEALTH_DROP", 0.0, 1.0),
+                   history=read.whole("THRIFTWATCH_HEALTH_HISTORY"))
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    """Where run-health alerts go; every part is optional (no webhook, no SMTP: log only)."""
+
+    webhook: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)  # from the environment only
+    email_from: str = "thriftwatch@localhost"
+    email_to: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> AlertConfig:
+        read = _Reader(settings)
+        smtp = read.text("THRIFTWATCH_ALERT_SMTP") or ""
+        host, _, port = smtp.rpartition(":") if ":" in smtp else (smtp, "", "")
+        if port and not port.isdigit():
+            raise ConfigError(f"THRIFTWATCH_ALERT_SMTP must be HOST or HOST:PORT, not {smtp!r}")
+        return cls(webhook=read.text("THRIFTWATCH_ALERT_WEBHOOK"),
+                   smtp_host=host or None,
+                   smtp_port=int(port or 25),
+                   smtp_starttls=read.flag("THRIFTWATCH_ALERT_SMTP_STARTTLS"),
+                   smtp_user=read.text("THRIFTWATCH_ALERT_SMTP_USER"),
+                   smtp_password=os.environ.get(SMTP_PASSWORD_ENV) or None,
+                   email_from=read.text("THRIFTWATCH_ALERT_EMAIL_FROM") or cls.email_from,
+                   email_to=read.strings("THRIFTWATCH_ALERT_EMAIL_TO"))
+
+
+@dataclass(frozen=True)
+class BackoffConfig:
+    """Retry waits: the server's Retry-After, else ``base * 2**(n-1)`` seconds, capped."""
+
+    base: float
+    cap: float
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> BackoffConfig:
+        read = _Reader(settings)
+        return cls(base=read.number("THRIFTWATCH_BACKOFF_BASE"),
+                   cap=read.number("THRIFTWATCH_BACKOFF_MAX"))
+
+
+@dataclass(frozen=True)
+class ProgressConfig:
+    enabled: bool
+    interval: float  # seconds between plain progress lines (off a terminal)
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> ProgressConfig:
+        read = _Reader(settings)
+        return cls(enabled=read.flag("THRIFTWATCH_PROGRESS_ENABLED"),
+                   interval=read.number("THRIFTWATCH_PROGRESS_INTERVAL", minimum=0.01))
+
+
+@dataclass(frozen=True)
+class BrowserConfig:
+    chromium: str  # the browser the rendered platforms run in
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> BrowserConfig:
+        return cls(chromium=_Reader(settings).text("THRIFTWATCH_CHROMIUM")
+                   or project_defaults.THRIFTWATCH_CHROMIUM)
+
+
+@dataclass(frozen=True)
+class InstagramConfig:
+    cookies_file: Path | None  # session cookies for Instagram; never stored or logged
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> InstagramConfig:
+        return cls(cookies_file=_Reader(settings).path("THRIFTWATCH_INSTAGRAM_COOKIES"))
+
+
+_built: WeakKeyDictionary[Crawler, Config] = WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class Config:
+    """What thriftwatch's own components need to know, validated once per crawl."""
+
+    replica: str | None  # replica mode: every request goes to this local replica
+    max_pages: int  # search pages per keyword (the spider argument max_pages wins)
+    http_handler: str  # the download handler replica mode wraps
+    store: StoreConfig
+    flagging: FlaggingConfig
+    health: HealthConfig
+    alerts: AlertConfig
+    backoff: BackoffConfig
+    progress: ProgressConfig
+    browser: BrowserConfig
+    instagram: InstagramConfig
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Config:
-        max_pages = _positive_int(settings, "THRIFTWATCH_MAX_PAGES", 5)
-        lexicon = settings.get("THRIFTWATCH_LEXICON")
+        read = _Reader(settings)
         return cls(
-            db_path=Path(settings.get("THRIFTWATCH_DB") or DEFAULT_DB),
-            replica=parse_replica(settings.get("THRIFTWATCH_REPLICA")),
-            max_pages=max_pages,
-            operator=settings.get("THRIFTWATCH_OPERATOR") or None,
-            lexicon_file=Path(lexicon) if lexicon else None,
-            http_handler=settings.get("THRIFTWATCH_HTTP_HANDLER"),
-            chromium=settings.get("THRIFTWATCH_CHROMIUM") or "/usr/bin/chromium",
-            resume_dir=Path(settings["THRIFTWATCH_RESUME_DIR"])
-            if settings.get("THRIFTWATCH_RESUME_DIR") else None,
-            store_batch=_positive_int(settings, "THRIFTWATCH_STORE_BATCH", 100),
+            replica=parse_replica(read.text("THRIFTWATCH_REPLICA")),
+            max_pages=read.whole("THRIFTWATCH_MAX_PAGES"),
+            http_handler=read.text("THRIFTWATCH_HTTP_HANDLER")
+            or project_defaults.THRIFTWATCH_HTTP_HANDLER,
+            store=StoreConfig.from_settings(settings),
+            flagging=FlaggingConfig.from_settings(settings),
+            health=HealthConfig.from_settings(settings),
+            alerts=AlertConfig.from_settings(settings),
+            backoff=BackoffConfig.from_settings(settings),
+            progress=ProgressConfig.from_settings(settings),
+            browser=BrowserConfig.from_settings(settings),
+            instagram=InstagramConfig.from_settings(settings),
         )
 
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Config:
+        """The crawler's config, read from its (frozen) settings the first time it is asked."""
+        if crawler not in _built:
+            _built[crawler] = cls.from_settings(crawler.settings)
+        return _built[crawler]
 
-def _positive_int(settings: BaseSettings, name: str, default: int) -> int:
-    try:
-        value = settings.getint(name, default)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {settings.get(name)!r}") from None
-    if value < 1:
-        raise ConfigError(f"{name} must be at least 1, not {value}")
-    return value
+
+def use_http_handler(settings: BaseSettings, handler: str, priority: str) -> None:
+    """Make replica mode wrap ``handler`` (scrapy-playwright's, for rendering spiders)."""
+    settings.set("THRIFTWATCH_HTTP_HANDLER", handler, priority=priority)
 
 
 def parse_replica(value: str | None) -> str | None:

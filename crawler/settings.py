@@ -25,7 +25,9 @@ RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 # Retries wait: the server's Retry-After, else 1 s, 2 s, 4 s... (at most 60 s).
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.retry.BackoffRetryMiddleware": 550,
+    "crawler.runtime.retry.BackoffRetryMiddleware": 550,
+    # Spiders that render pages mark their requests; this hands them to Chromium.
+    "crawler.runtime.browser.RenderMiddleware": 950,
 }
 THRIFTWATCH_BACKOFF_BASE = 1.0
 THRIFTWATCH_BACKOFF_MAX = 60.0
@@ -36,11 +38,13 @@ DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 # Live progress on a terminal (plain lines otherwise); run-health checks and alerts at the end.
 # Credentials in URLs (?access_token=...) are blanked in every log line.
 EXTENSIONS = {
-    "crawler.logsecrets.RedactLogSecrets": 0,
-    "crawler.progress.ProgressExtension": 500,
-    "crawler.health.RunHealthExtension": 600,
+    "crawler.runtime.log_redaction.RedactLogSecrets": 0,
+    "crawler.runtime.progress.ProgressExtension": 500,
+    "crawler.ops.health.RunHealthExtension": 600,
 }
+THRIFTWATCH_PROGRESS_ENABLED = True
 THRIFTWATCH_PROGRESS_INTERVAL = 30  # seconds between plain progress lines
+THRIFTWATCH_HEALTH_ENABLED = True  # check each run when it ends, store the report, alert
 THRIFTWATCH_HEALTH_BLOCK_RATE = 0.2  # fail a run when more pages than this are blocked
 THRIFTWATCH_HEALTH_ERROR_RATE = 0.2
 THRIFTWATCH_HEALTH_DROP = 0.5  # warn when pages/listings per keyword fall below half the median
@@ -62,8 +66,8 @@ LOG_LEVEL = "INFO"
 
 # Replica mode lives in the download handler, so every other component sees real URLs.
 DOWNLOAD_HANDLERS = {
-    "http": "crawler.replica_handler.PlainReplicaDownloadHandler",
-    "https": "crawler.replica_handler.ReplicaDownloadHandler",
+    "http": "crawler.runtime.replica_mode.PlainReplicaDownloadHandler",
+    "https": "crawler.runtime.replica_mode.ReplicaDownloadHandler",
 }
 
 ITEM_PIPELINES = {
@@ -72,7 +76,7 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 300,
 }
 
-# thriftwatch's own settings; read once into crawler.config.Config.
+# thriftwatch's own settings: defaults here, read once into crawler.config.Config.
 THRIFTWATCH_DB = "thriftwatch.db"
 THRIFTWATCH_REPLICA = None  # e.g. "http://127.0.0.1:8321": send every request to the replica
 THRIFTWATCH_MAX_PAGES = 5
@@ -82,6 +86,7 @@ THRIFTWATCH_HTTP_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11Downloa
 THRIFTWATCH_STORE_BATCH = 100  # listings written per transaction (at most until the next page)
 THRIFTWATCH_RESUME_DIR = None  # keeps each platform's unfinished run id, to resume after a kill
 THRIFTWATCH_CHROMIUM = "/usr/bin/chromium"  # Debian's Chromium, for spiders that render pages
+THRIFTWATCH_INSTAGRAM_COOKIES = None  # a cookies file for Instagram's session (never stored)
 
 # scrapy-playwright, used by the rendered spiders (they switch THRIFTWATCH_HTTP_HANDLER to it).
 PLAYWRIGHT_BROWSER_TYPE = "chromium"

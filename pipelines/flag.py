@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 from itemadapter import ItemAdapter
 
 from crawler.config import Config
-from crawler.flagger import flag
+from crawler.flagging.flagger import flag
+from crawler.flagging.lexicon import Lexicon, load_lexicon
 from crawler.items import Listing
-from crawler.lexicon import Lexicon, load_lexicon
+from crawler.keys import Stats
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class FlagPipeline:
-    """Applies :func:`crawler.flagger.flag` with the shipped lexicon plus the investigator's."""
+    """Applies :func:`crawler.flagging.flagger.flag` with the shipped lexicon plus the investigator's."""
 
     def __init__(self, lexicon: Lexicon, stats: StatsCollector):
         self.lexicon = lexicon
@@ -25,11 +26,11 @@ class FlagPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FlagPipeline:
-        config = Config.from_settings(crawler.settings)
-        return cls(load_lexicon(extra=config.lexicon_file), crawler.stats)
+        config = Config.from_crawler(crawler)
+        return cls(load_lexicon(extra=config.flagging.lexicon_file), crawler.stats)
 
     def open_spider(self) -> None:
-        self.stats.set_value("thriftwatch/lexicon_version", self.lexicon.version)
+        self.stats.set_value(Stats.LEXICON_VERSION, self.lexicon.version)
 
     def process_item(self, item):
         if not isinstance(item, Listing):
@@ -38,7 +39,7 @@ class FlagPipeline:
         verdict = flag(dict(adapter), self.lexicon).as_dict()
         for name, value in verdict.items():
             adapter[name] = value
-        self.stats.inc_value(f"thriftwatch/level/{verdict['level']}")
+        self.stats.inc_value(Stats.level(verdict["level"]))
         if verdict["flagged"]:
-            self.stats.inc_value("thriftwatch/flagged")
+            self.stats.inc_value(Stats.FLAGGED)
         return item

@@ -14,23 +14,19 @@ from itemadapter import ItemAdapter
 from scrapy import signals
 
 from crawler import __version__
-from crawler import signals as thriftwatch_signals
-from crawler.browser import DATA_METHOD, SCREENSHOT_METHOD, page_method_result
-from crawler.capture import (
-    CAPTURE_META_KEY,
-    CREDENTIALS_META_KEY,
+from crawler.config import Config
+from crawler.evidence.capture import (
     REDACTED_BODY,
-    SCREENSHOT_META_KEY,
     Capture,
     redact_headers,
     redact_query_secrets,
     strip_query_secrets,
     utc_now,
 )
-from crawler.config import Config
+from crawler.evidence.store import EvidenceStore
 from crawler.items import Recheck
-from crawler.replica_handler import REPLICA_META_KEY
-from crawler.store import EvidenceStore
+from crawler.keys import Meta, Stats, page_fault
+from crawler.runtime.browser import DATA_METHOD, SCREENSHOT_METHOD, page_method_result
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -50,15 +46,15 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        pipeline = cls(crawler, Config.from_settings(crawler.settings))
+        pipeline = cls(crawler, Config.from_crawler(crawler))
         crawler.signals.connect(pipeline.response_received, signal=signals.response_received)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
-        crawler.signals.connect(pipeline.page_fault, signal=thriftwatch_signals.page_fault)
+        crawler.signals.connect(pipeline.page_fault, signal=page_fault)
         return pipeline
 
     def open_spider(self) -> None:
         spider = self.crawler.spider
-        self.store = EvidenceStore(self.config.db_path)
+        self.store = EvidenceStore(self.config.store.db_path)
         self.run_id = self._resumable_run()
         if self.run_id is not None:
             spider.logger.info("resuming thriftwatch run %s", self.run_id)
@@ -68,13 +64,14 @@ class StorePipeline:
             keywords=list(getattr(spider, "keywords", [])),
             tool_version=__version__,
             host=socket.gethostname(),
-            operator=self.config.operator,
+            operator=self.config.store.operator,
             replica=self.config.replica,
             settings_digest=settings_digest(self.crawler.settings.copy_to_dict()),
             # scrapyd passes its job id as the spider argument _job (SCRAPY_JOB before 1.5)
             scrapyd_job=getattr(spider, "_job", None) or os.environ.get("SCRAPY_JOB"),
         )
-        spider.logger.info("thriftwatch run %s recording into %s", self.run_id, self.config.db_path)
+        spider.logger.info("thriftwatch run %s recording into %s", self.run_id,
+                           self.config.store.db_path)
         if self._resume_file is not None:
             self._resume_file.parent.mkdir(parents=True, exist_ok=True)
             self._resume_file.write_text(json.dumps({"run_id": self.run_id}))
@@ -82,9 +79,9 @@ class StorePipeline:
     @property
     def _resume_file(self) -> Path | None:
         """Where ``--resume DIR`` keeps this platform's unfinished run."""
-        if self.config.resume_dir is None:
+        if self.config.store.resume_dir is None:
             return None
-        return self.config.resume_dir / f"{self.crawler.spider.name}.run.json"
+        return self.config.store.resume_dir / f"{self.crawler.spider.name}.run.json"
 
     def _resumable_run(self) -> int | None:
         """The run a killed crawl left unfinished in the resume directory, if any.
@@ -106,7 +103,7 @@ class StorePipeline:
             self.run_id,
             status="finished" if reason == "finished" else f"stopped: {reason}",
             stats=stats,
-            lexicon_version=stats.get("thriftwatch/lexicon_version"),
+            lexicon_version=stats.get(Stats.LEXICON_VERSION),
         )
         if reason == "finished" and self._resume_file is not None:
             self._resume_file.unlink(missing_ok=True)
@@ -122,9 +119,9 @@ class StorePipeline:
         if self.store is None:
             return
         self.flush()  # the listings of earlier pages go before this page's capture
-        replica = request.meta.get(REPLICA_META_KEY)
+        replica = request.meta.get(Meta.REPLICA)
         rendered = "playwright" in response.flags
-        secret = request.meta.get(CREDENTIALS_META_KEY)
+        secret = request.meta.get(Meta.CREDENTIALS)
         capture = Capture(
             url=strip_query_secrets(response.url),
             method=request.method,
@@ -135,17 +132,17 @@ class StorePipeline:
             body=REDACTED_BODY if secret else response.body,
             fetched_at=utc_now(),
         )
-        request.meta[CAPTURE_META_KEY] = self.store.add_capture(
+        request.meta[Meta.CAPTURE] = self.store.add_capture(
             self.run_id, capture, replica, kind="rendered" if rendered else "response"
         )
-        self.crawler.stats.inc_value("thriftwatch/captures")
+        self.crawler.stats.inc_value(Stats.CAPTURES)
         if not rendered:
             return
         screenshot = page_method_result(request.meta, SCREENSHOT_METHOD)
         if isinstance(screenshot, bytes):
             shot = replace(capture, method="SCREENSHOT", status=200, request_body=None,
                            response_headers={"content-type": "image/png"}, body=screenshot)
-            request.meta[SCREENSHOT_META_KEY] = self.store.add_capture(
+            request.meta[Meta.SCREENSHOT] = self.store.add_capture(
                 self.run_id, shot, replica, kind="screenshot")
         for data in page_method_result(request.meta, DATA_METHOD) or ():
             fetched = Capture(url=strip_query_secrets(data.url), method=data.method,
@@ -160,7 +157,7 @@ class StorePipeline:
         """Record a block or error with the capture of the page it happened on."""
         if self.store is None:
             return
-        capture_id, _ = request.meta.get(CAPTURE_META_KEY, (None, None))
+        capture_id, _ = request.meta.get(Meta.CAPTURE, (None, None))
         self.store.add_fault(self.run_id, url=strip_query_secrets(request.url), kind=kind,
                              detail=redact_query_secrets(detail), capture_id=capture_id)
 
@@ -169,7 +166,7 @@ class StorePipeline:
             self.store.add_recheck(self.run_id, dict(ItemAdapter(item)))
             return item
         self._pending.append(dict(ItemAdapter(item)))
-        if len(self._pending) >= self.config.store_batch:
+        if len(self._pending) >= self.config.store.batch:
             self.flush()
         return item
 
@@ -181,7 +178,7 @@ class StorePipeline:
         """
         if self._pending and self.store is not None:
             self.store.add_observations(self.run_id, self._pending)
-            self.crawler.stats.inc_value("thriftwatch/observations", len(self._pending))
+            self.crawler.stats.inc_value(Stats.OBSERVATIONS, len(self._pending))
             self._pending = []
 
     def close_spider(self) -> None:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from importlib.resources import files
-from pathlib import Path
 from typing import Any, ClassVar
 
 import scrapy
@@ -15,21 +12,13 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler import signals
-from crawler.capture import CAPTURE_META_KEY, SCREENSHOT_META_KEY
 from crawler.config import Config
+from crawler.flagging.lexicon import default_search_terms
 from crawler.items import Listing
-from crawler.lexicon import load_lexicon, search_terms
-from crawler.recheck import classify
+from crawler.keys import Meta, Stats, page_fault
+from crawler.page_status import block_marker
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
-
-
-def block_marker(response: Response) -> str | None:
-    """What on an unparseable page says it is a captcha or login wall, if anything."""
-    text = response.body[:200_000].decode("utf-8", "replace")
-    status, why = classify(response.status, text)
-    return why if status == "blocked" else None
 
 
 class ResponseShapeError(ValueError):
@@ -84,14 +73,6 @@ def identify(record: Any, id_key: str, title_key: str, what: str = "product") ->
         raise ResponseShapeError(f"{what} without id or {title_key}: {record!r:.200}") from error
 
 
-def default_search_terms(lexicon_file: Path | None = None) -> list[str]:
-    """The shipped search terms, then the terms the investigator accepted into their lexicon
-    (``thriftwatch suggest-terms --accept``)."""
-    with files("crawler.data").joinpath("search_terms.toml").open("rb") as handle:
-        shipped = tomllib.load(handle)["terms"]
-    return list(dict.fromkeys([*shipped, *search_terms(load_lexicon(extra=lexicon_file))]))
-
-
 class SearchSpider(scrapy.Spider):
     """Base for platform spiders. Subclasses give ``search_request`` and ``parse_page``.
 
@@ -110,8 +91,8 @@ class SearchSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> SearchSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        config = Config.from_settings(crawler.settings)
-        spider.keywords = spider.keywords or default_search_terms(config.lexicon_file)
+        config = Config.from_crawler(crawler)
+        spider.keywords = spider.keywords or default_search_terms(config.flagging.lexicon_file)
         spider.max_pages = int(spider.max_pages_arg or config.max_pages)
         if spider.max_pages < 1:
             raise ValueError(f"max_pages must be at least 1, not {spider.max_pages_arg!r}")
@@ -159,15 +140,15 @@ class SearchSpider(scrapy.Spider):
             self.record_fault(response, "blocked", str(error))
             return
         except ResponseShapeError as error:
-            wall = block_marker(response)
+            wall = block_marker(response.status, response.body)
             if wall:
                 self.record_fault(response, "blocked", f"{wall} ({error})")
             else:
                 self.record_fault(response, "parse_error", str(error))
             return
-        capture_id, capture_sha256 = response.meta.get(CAPTURE_META_KEY, (None, None))
-        _, screenshot_sha256 = response.meta.get(SCREENSHOT_META_KEY, (None, None))
-        self.crawler.stats.inc_value(f"thriftwatch/pages/{self.name}")
+        capture_id, capture_sha256 = response.meta.get(Meta.CAPTURE, (None, None))
+        _, screenshot_sha256 = response.meta.get(Meta.SCREENSHOT, (None, None))
+        self.crawler.stats.inc_value(Stats.pages(self.name))
         for listing in result.listings:
             listing.capture_id = capture_id
             listing.capture_sha256 = capture_sha256
@@ -187,13 +168,11 @@ class SearchSpider(scrapy.Spider):
 
     def record_fault(self, response: Response | None, kind: str, detail: str,
                      request: scrapy.Request | None = None) -> None:
-        """Count, log and send :data:`crawler.signals.page_fault` for the store to record."""
+        """Count, log and send :data:`crawler.keys.page_fault` for the recorder to store."""
         request = request or response.request
         self.crawler.stats.inc_value(
-            f"thriftwatch/blocks/{self.name}" if kind == "blocked"
-            else f"thriftwatch/faults/{kind}/{self.name}"
-        )
+            Stats.blocks(self.name) if kind == "blocked" else Stats.faults(kind, self.name))
         log = self.logger.warning if kind == "blocked" else self.logger.error
         log("%s on %s %s: %s", kind, request.method, request.url, detail)
-        self.crawler.signals.send_catch_log(signals.page_fault, response=response,
+        self.crawler.signals.send_catch_log(page_fault, response=response,
                                             request=request, kind=kind, detail=detail)

@@ -23,8 +23,8 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 from w3lib.html import remove_tags, replace_entities
 
-from crawler.capture import CREDENTIALS_META_KEY
 from crawler.items import Listing
+from crawler.keys import Meta
 from spiders.base import (
     BlockedError,
     ResponseShapeError,
@@ -179,7 +179,7 @@ class BukalapakSpider(SearchSpider):
             TOKEN_URL, method="POST",
             headers={"Accept": "application/json", "Origin": WEB_ORIGIN,
                      "Referer": f"{WEB_ORIGIN}/"},
-            meta={CREDENTIALS_META_KEY: True}, cb_kwargs={"pending": pending},
+            meta={Meta.CREDENTIALS: True}, cb_kwargs={"pending": pending},
             callback=self.token_received, errback=self.token_failed, dont_filter=True,
         )
 

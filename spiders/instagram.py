@@ -29,6 +29,7 @@ import scrapy
 from parsel import Selector
 from scrapy.http import Response
 
+from crawler.config import Config
 from crawler.items import Listing
 from spiders.base import BlockedError, ResponseShapeError, SearchPage, parse_keywords
 from spiders.rendered import RenderedSearchSpider
@@ -219,7 +220,7 @@ class InstagramSpider(RenderedSearchSpider):
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> InstagramSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        path = spider.cookies_file or crawler.settings.get("THRIFTWATCH_INSTAGRAM_COOKIES")
+        path = spider.cookies_file or Config.from_crawler(crawler).instagram.cookies_file
         if path:
             spider.session_cookies = load_cookies(Path(path))
             spider.logger.info("Using %d instagram.com session cookies from %s",

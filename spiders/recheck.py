@@ -13,11 +13,11 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.capture import CAPTURE_META_KEY
 from crawler.config import Config
+from crawler.evidence.store import EvidenceStore
 from crawler.items import Recheck
-from crawler.recheck import BLOCKED_STATUSES, REMOVED_STATUSES, classify
-from crawler.store import EvidenceStore
+from crawler.keys import Meta, Stats
+from crawler.page_status import BLOCKED_STATUSES, REMOVED_STATUSES, classify
 
 
 class RecheckSpider(scrapy.Spider):
@@ -39,7 +39,7 @@ class RecheckSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> RecheckSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        store = EvidenceStore(Config.from_settings(crawler.settings).db_path)
+        store = EvidenceStore(Config.from_crawler(crawler).store.db_path)
         try:
             spider.listings = store.listings_to_recheck(flagged_only=spider.flagged_only,
                                                         platform=spider.platform)
@@ -58,14 +58,14 @@ class RecheckSpider(scrapy.Spider):
     def parse_listing(self, response: Response, known: dict[str, Any]) -> Recheck:
         text = response.text if hasattr(response, "text") else ""
         status, why = classify(response.status, text)
-        capture_id, _ = response.meta.get(CAPTURE_META_KEY, (None, None))
-        self.crawler.stats.inc_value(f"thriftwatch/recheck/{status}")
+        capture_id, _ = response.meta.get(Meta.CAPTURE, (None, None))
+        self.crawler.stats.inc_value(Stats.recheck(status))
         return Recheck(platform=known["platform"], listing_id=known["listing_id"],
                        url=known["url"], status=status, http_status=response.status,
                        detail=why, capture_id=capture_id)
 
     def failed(self, failure: Failure) -> Recheck:
         known = failure.request.cb_kwargs["known"]
-        self.crawler.stats.inc_value("thriftwatch/recheck/error")
+        self.crawler.stats.inc_value(Stats.recheck("error"))
         return Recheck(platform=known["platform"], listing_id=known["listing_id"],
                        url=known["url"], status="error", detail=repr(failure.value)[:500])

@@ -8,14 +8,14 @@ import scrapy
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 
-from crawler.browser import (
+from crawler.config import Config, use_http_handler
+from crawler.keys import Meta
+from crawler.runtime.browser import (
     DATA_METHOD,
-    RENDER_META_KEY,
     DataResponse,
     launch_options,
     page_method_result,
 )
-from crawler.config import Config
 from spiders.base import SearchSpider
 
 # Chromium resolves no host but loopback in replica mode, so a page can never reach a real
@@ -43,19 +43,19 @@ class RenderedSearchSpider(SearchSpider):
     def update_settings(cls, settings: BaseSettings) -> None:
         super().update_settings(settings)
         config = Config.from_settings(settings)
-        options = launch_options(config.chromium)
+        options = launch_options(config.browser.chromium)
         if config.replica:
             options["args"].append(REPLICA_ONLY_RESOLVER)
         settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", options, priority="spider")
-        settings.set("THRIFTWATCH_HTTP_HANDLER",
-                     "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler", priority="spider")
+        use_http_handler(settings, "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+                         priority="spider")
 
     def page_request(self, keyword: str, page: int) -> scrapy.Request:
         request = super().page_request(keyword, page)
         render = {"wait_for": self.ready_selector, "data_url": self.data_url}
         if self.scroll_feed:
             render["scroll"] = {"times": self.max_pages - 1, "feed": self.scroll_feed}
-        request.meta[RENDER_META_KEY] = render
+        request.meta[Meta.RENDER] = render
         return request
 
     @staticmethod

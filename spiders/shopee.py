@@ -12,7 +12,13 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.items import Listing
-from spiders.base import BlockedError, ResponseShapeError, SearchPage, SearchSpider, id_text
+from spiders.base import (
+    BlockedError,
+    ResponseShapeError,
+    SearchPage,
+    SearchSpider,
+    id_text,
+)
 
 ENDPOINT = "https://shopee.co.id/api/v4/search/search_items"
 LIMIT = 60

@@ -13,7 +13,8 @@ import zlib
 import pytest
 from scrapy.http import TextResponse
 
-from crawler.capture import CREDENTIALS_META_KEY, REDACTED_BODY
+from crawler.evidence.capture import REDACTED_BODY
+from crawler.keys import Meta
 from crawler.normalise import clean_text
 from crawler.replica import bukalapak as replica_bukalapak
 from crawler.replica.catalogue import build_catalogue, search
@@ -161,7 +162,7 @@ def test_an_expiring_token_is_renewed_before_the_next_page():
     assert request.url.startswith(SEARCH_URL) and request.headers["Authorization"] == b"Bearer old"
     spider.token_expires_at = int(time.time()) + 10
     exchange = spider.page_request("balpres", 3)
-    assert exchange.url == TOKEN_URL and exchange.meta[CREDENTIALS_META_KEY] is True
+    assert exchange.url == TOKEN_URL and exchange.meta[Meta.CREDENTIALS] is True
     answer = TextResponse(TOKEN_URL, body=b'{"access_token": "new", "expires_at": 9999999999}',
                           encoding="utf-8", request=exchange)
     (renewed,) = exchange.callback(answer, **exchange.cb_kwargs)

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from crawler import compiled
+from crawler.flagging import compiled
 
 pytestmark = pytest.mark.build
 
 LABELLED = Path(__file__).parent / "data" / "labelled.jsonl"
 VERDICTS = """
 import json, sys
-from crawler.compiled import in_use
-from crawler.flagger import flag
-from crawler.lexicon import load_lexicon
+from crawler.flagging.compiled import in_use
+from crawler.flagging.flagger import flag
+from crawler.flagging.lexicon import load_lexicon
 from crawler.replica.catalogue import build_catalogue
 lexicon = load_lexicon()
 records = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8") if line.strip()]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.verify import verify_db
+from crawler.evidence.verify import verify_db
 from tests.helpers import REPO
 
 KEYWORDS = ("balpres", "karungan", "thrift")

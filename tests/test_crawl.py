@@ -3,10 +3,7 @@
 import json
 import zlib
 
-import pytest
-
 from tests.helpers import crawled_db, run_command
-
 
 crawled = crawled_db("tokopedia", "-a", "keywords=balpres,thrift", "-a", "max_pages=2")
 

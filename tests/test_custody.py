@@ -5,10 +5,10 @@ import zlib
 
 import pytest
 
-from crawler.capture import Capture
-from crawler.custody import row_hash
-from crawler.store import EvidenceStore
-from crawler.verify import verify_db
+from crawler.evidence.capture import Capture
+from crawler.evidence.custody import row_hash
+from crawler.evidence.store import EvidenceStore
+from crawler.evidence.verify import verify_db
 from tests.helpers import run_command
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from crawler.commands import eval as eval_command
-from crawler.evaluate import Counts, evaluate, read_labelled
-from crawler.lexicon import load_lexicon
+from crawler.flagging.evaluate import Counts, evaluate, read_labelled
+from crawler.flagging.lexicon import load_lexicon
 
 LABELLED = Path(__file__).parent / "data/labelled.jsonl"
 ILLEGAL_KINDS = {"plain", "evasive", "description_only"}

@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from crawler.retry import backoff_delay
+from crawler.runtime.retry import backoff_delay
 from tests.helpers import run_command
 
 HOST = "gql.tokopedia.com"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from crawler.commands import flag as flag_command
-from crawler.flagger import flag
-from crawler.lexicon import LexiconError, load_lexicon
+from crawler.flagging.flagger import flag
+from crawler.flagging.lexicon import LexiconError, load_lexicon
 
 VERDICT_FIELDS = {"flagged", "score", "level", "reasons", "lexicon_version"}
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.flagger import Reason, Verdict, flag
-from crawler.lexicon import Lexicon, load_lexicon
+from crawler.flagging.flagger import Reason, Verdict, flag
+from crawler.flagging.lexicon import Lexicon, load_lexicon
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared/corpus/tokopedia-fashion-csv-2025"
 

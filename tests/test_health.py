@@ -14,10 +14,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from aiosmtpd.controller import Controller
 
-from crawler.health import RunRecord, Thresholds, check_run
+from crawler.config import HealthConfig
+from crawler.ops.health import RunRecord, check_run
 from tests.helpers import run_command
 
-EXTENSIONS = '{"crawler.health.RunHealthExtension": 600}'
+EXTENSIONS = '{"crawler.ops.health.RunHealthExtension": 600}'
 
 
 def run(pages: int, listings: int, keywords: int = 2, **faults: int) -> RunRecord:
@@ -62,7 +63,7 @@ def test_pages_and_listings_per_keyword_fallen_against_the_median_of_earlier_run
     assert checks(report) == {"pages_drop": "warning", "listings_drop": "warning"}
     assert report.findings[0].expected == 5.0 and report.findings[0].value == 2.0
     assert checks(check_run(run(8, 200, keywords=4), HISTORY[:1])) == {}  # too little history
-    assert checks(check_run(run(3, 180, keywords=1), HISTORY, thresholds=Thresholds(drop=0.5))) == {}
+    assert checks(check_run(run(3, 180, keywords=1), HISTORY, thresholds=HealthConfig(drop=0.5))) == {}
 
 
 def test_a_run_stopped_early_fails_and_new_strong_flags_are_news_not_faults():

@@ -2,7 +2,6 @@
 a planted session cookie and must leave it nowhere."""
 
 import json
-import sqlite3
 import urllib.request
 import zlib
 

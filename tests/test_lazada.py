@@ -13,7 +13,12 @@ import pytest
 from crawler.replica import lazada as replica_lazada
 from crawler.replica.catalogue import build_catalogue, search
 from spiders.base import BlockedError, ResponseShapeError
-from spiders.lazada import listing_from_item, parse_search_response, product_url, search_url
+from spiders.lazada import (
+    listing_from_item,
+    parse_search_response,
+    product_url,
+    search_url,
+)
 from tests.helpers import crawled_db
 
 BLOCKED_KEYWORD = "__block__balpres"

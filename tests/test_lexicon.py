@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.flagger import flag
-from crawler.lexicon import STRENGTHS, LexiconError, load_lexicon, search_terms
+from crawler.flagging.flagger import flag
+from crawler.flagging.lexicon import STRENGTHS, LexiconError, load_lexicon, search_terms
 
 SHIPPED = Path(__file__).resolve().parents[1] / "crawler/data/lexicon.toml"
 

@@ -11,9 +11,9 @@ from datetime import datetime
 import pytest
 
 from crawler.commands.schedule import cron_times
-from crawler.monitor import monitor_keywords, parse_every
-from crawler.suggest import accepted_terms_toml
-from spiders.base import default_search_terms
+from crawler.flagging.lexicon import default_search_terms
+from crawler.flagging.suggest import accepted_terms_toml
+from crawler.ops.scheduler import monitor_keywords, parse_every
 from tests.helpers import run_command
 
 

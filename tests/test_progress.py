@@ -10,14 +10,14 @@ import select
 import subprocess
 import sys
 import time
-
-import pytest
 from pathlib import Path
 
-from crawler.progress import progress_line
+import pytest
+
+from crawler.runtime.progress import progress_line
 from tests.helpers import REPO, run_command
 
-EXTENSIONS = '{"crawler.progress.ProgressExtension": 500}'
+EXTENSIONS = '{"crawler.runtime.progress.ProgressExtension": 500}'
 
 
 def crawl_args(replica, db: Path) -> list[str]:
@@ -41,7 +41,7 @@ def test_plain_lines_when_not_on_a_terminal(replica, tmp_path):
     result = run_command("scrapy", *crawl_args(replica, tmp_path / "e.db"),
                          "-s", "THRIFTWATCH_PROGRESS_INTERVAL=0.05", timeout=60)
     assert result.returncode == 0, result.stderr[-3000:]
-    lines = [l for l in result.stderr.splitlines() if "[crawler.progress] INFO: progress:" in l]
+    lines = [l for l in result.stderr.splitlines() if "[crawler.runtime.progress] INFO: progress:" in l]
     assert len(lines) >= 2  # periodic lines, then the final one
     assert re.search(r"tokopedia +pages +4 +listings +240 +flagged +\d+ +errors +0 +blocks +0 +finished$",
                      lines[-1])

@@ -18,20 +18,20 @@ import math
 import re
 import sqlite3
 import zlib
-
-import pytest
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qs
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scrapy.settings import Settings
 
 from crawler.config import Config, ConfigError, parse_replica
-from crawler.flagger import Verdict, flag
+from crawler.flagging.flagger import Verdict, flag
+from crawler.flagging.lexicon import LexiconError, load_lexicon
+from crawler.flagging.textnorm import fold, tokens
 from crawler.items import Listing
-from crawler.lexicon import LexiconError, load_lexicon
 from crawler.normalise import (
     clean_text,
     normalise_city,
@@ -50,7 +50,6 @@ from crawler.replica import tiktokshop as tiktokshop_replica
 from crawler.replica import tokopedia as tokopedia_replica
 from crawler.replica.catalogue import build_catalogue, search
 from crawler.replica.common import rupiah
-from crawler.textnorm import fold, tokens
 from spiders import (
     blibli,
     bukalapak,

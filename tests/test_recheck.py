@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from crawler.recheck import classify
+from crawler.page_status import classify
 from tests.helpers import run_command
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from crawler.config import ConfigError, parse_replica
-from crawler.replica_handler import replica_url
+from crawler.runtime.replica_mode import replica_url
 
 
 @pytest.mark.parametrize(("url", "expected"), [

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.report import gather, since_cutoff
-from crawler.store import EvidenceStore
+from crawler.evidence.store import EvidenceStore
+from crawler.ops.report import gather, since_cutoff
 from tests.helpers import run_command
 
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "--log-level", "WARNING"]
@@ -28,7 +28,7 @@ def reports(tmp_path_factory):
         crawl = run_command("thriftwatch", "crawl", "tokopedia", "lazada", "--keywords",
                             "balpres,karungan", "--max-pages", "1", "--db", str(db),
                             "--replica", replica.url, *FAST,
-                            "-s", 'EXTENSIONS={"crawler.health.RunHealthExtension": 600}')
+                            "-s", 'EXTENSIONS={"crawler.ops.health.RunHealthExtension": 600}')
         assert crawl.returncode == 0, crawl.stderr[-3000:]
         before = root / "before.html"
         assert run_command("thriftwatch", "report", "--db", str(db), "-o", str(before)).returncode == 0

@@ -9,12 +9,12 @@ import re
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from crawler.flagger import flag
-from crawler.lexicon import load_lexicon
-from crawler.lexicon_index import ALWAYS
-from crawler.scan import Remembered
-from crawler.textnorm import fold, fold_together, prepared_chunks
-from crawler.wordregex import required_parts, words_matcher
+from crawler.flagging._index import ALWAYS
+from crawler.flagging._scan import Remembered
+from crawler.flagging._wordregex import required_parts, words_matcher
+from crawler.flagging.flagger import flag
+from crawler.flagging.lexicon import load_lexicon
+from crawler.flagging.textnorm import fold, fold_together, prepared_chunks
 
 MANY = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 LEXICON = load_lexicon()

@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from crawler.evidence.store import EvidenceStore
 from crawler.replica.server import ReplicaServer, build_app
-from crawler.run import project_settings
-from crawler.store import EvidenceStore
+from crawler.runtime.process import project_settings
 from spiders.tokopedia import TokopediaSpider
 from tests.helpers import REPO, run_command
 

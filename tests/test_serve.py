@@ -102,7 +102,7 @@ def test_serve_never_writes_the_evidence_db(served):
 def test_a_page_renders_in_headless_chromium(served, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    from crawler.browser import launch_options
+    from crawler.runtime.browser import launch_options
 
     base, _, _ = served
     with sync_playwright() as playwright:

@@ -8,8 +8,8 @@ from dataclasses import asdict
 
 import pytest
 
-from crawler.flagger import flag
-from crawler.lexicon import load_lexicon
+from crawler.flagging.flagger import flag
+from crawler.flagging.lexicon import load_lexicon
 from crawler.normalise import normalise_city
 from crawler.replica import shopee as replica_shopee
 from crawler.replica.catalogue import build_catalogue, search

@@ -5,8 +5,8 @@ import sqlite3
 
 import pytest
 
-from crawler.capture import Capture, redact_headers, strip_query_secrets
-from crawler.store import SCHEMA_VERSION, EvidenceStore, StoreError
+from crawler.evidence.capture import Capture, redact_headers, strip_query_secrets
+from crawler.evidence.store import SCHEMA_VERSION, EvidenceStore, StoreError
 
 
 def _capture(body: bytes, url="https://gql.tokopedia.com/graphql/SearchProductV5Query"):

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from crawler.commands import suggest_terms
-from crawler.flagger import flag
-from crawler.lexicon import load_lexicon, search_terms
-from crawler.store import EvidenceStore
-from crawler.suggest import candidates, covered_by_lexicon, log_odds_z, rank
+from crawler.evidence.store import EvidenceStore
+from crawler.flagging.flagger import flag
+from crawler.flagging.lexicon import load_lexicon, search_terms
+from crawler.flagging.suggest import candidates, covered_by_lexicon, log_odds_z, rank
 
 # "sortiran" = hand-sorted picks: a word the shipped lexicon does not know.
 FLAGGED = [

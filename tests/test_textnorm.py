@@ -2,7 +2,7 @@
 
 import pytest
 
-from crawler.textnorm import fold, tokens
+from crawler.flagging.textnorm import fold, tokens
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,12 @@ import json
 import pytest
 
 from spiders.base import ResponseShapeError
-from spiders.tokopedia import canonical_url, listing_from_product, parse_search_body, search_params
+from spiders.tokopedia import (
+    canonical_url,
+    listing_from_product,
+    parse_search_body,
+    search_params,
+)
 
 
 def _envelope(products, total):

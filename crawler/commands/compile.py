@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crawler.compiled import HOT_MODULES, build, in_use
+from crawler.flagging.compiled import HOT_MODULES, build, in_use
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "compile", help="compile the flagger's hot modules with mypyc, for speed (same verdicts)",
     )
-    parser.add_argument("--into", type=Path, help="build folder (default: crawler/_compiled)")
+    parser.add_argument("--into", type=Path, help="build folder (default: crawler/flagging/_compiled)")
     parser.add_argument("--status", action="store_true", help="only say whether the flagger runs compiled")
     parser.set_defaults(run=run)
 

@@ -8,9 +8,15 @@ from pathlib import Path
 from scrapy.settings import Settings
 
 from crawler.config import DEFAULT_DB, Config
-from crawler.lexicon import load_lexicon
-from crawler.run import LEVELS, CrawlSummary, available_platforms, project_settings, run_crawl
-from crawler.store import EvidenceStore
+from crawler.evidence.store import EvidenceStore
+from crawler.flagging.lexicon import load_lexicon
+from crawler.runtime.process import (
+    LEVELS,
+    CrawlSummary,
+    available_platforms,
+    project_settings,
+    run_crawl,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -56,8 +62,8 @@ def crawl_settings(args: argparse.Namespace, replica: str | None) -> Settings:
         overrides[name] = value
     settings = project_settings(overrides)
     config = Config.from_settings(settings)
-    load_lexicon(extra=config.lexicon_file)
-    EvidenceStore(config.db_path).close()
+    load_lexicon(extra=config.flagging.lexicon_file)
+    EvidenceStore(config.store.db_path).close()
     return settings
 
 
@@ -72,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"unknown platform {', '.join(unknown)}; known: {', '.join(known)}")
     spider_args = {"keywords": args.keywords} if args.keywords else {}
     summary = run_crawl(platforms, settings, **spider_args)
-    print_summary(summary, settings.get("THRIFTWATCH_DB"))
+    print_summary(summary, str(Config.from_settings(settings).store.db_path))
     return 0 if summary.ok else 1
 
 

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from crawler.commands.crawl import crawl_settings, print_summary
-from crawler.run import available_platforms, run_crawl
+from crawler.runtime.process import available_platforms, run_crawl
 
 DEMO_MAX_PAGES = 5
 

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from crawler.evaluate import Counts, Evaluation, evaluate, read_labelled
-from crawler.lexicon import load_lexicon
+from crawler.flagging.evaluate import Counts, Evaluation, evaluate, read_labelled
+from crawler.flagging.lexicon import load_lexicon
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -8,8 +8,8 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from crawler.export import write_records
-from crawler.store import EvidenceStore
+from crawler.evidence.export import write_records
+from crawler.evidence.store import EvidenceStore
 
 LEVELS = ("strong", "medium", "weak", "none")
 _RELATIVE = re.compile(r"^(\d+)([dhw])$")
@@ -58,12 +58,12 @@ def run(args: argparse.Namespace) -> int:
     store = EvidenceStore(args.db)
     try:
         if args.format == "bundle":
-            from crawler.bundle import write_bundle
+            from crawler.evidence.bundle import write_bundle
 
             digest = write_bundle(store, args.output, filters)
             print(f"bundle written to {args.output}; manifest SHA-256 {digest}", file=sys.stderr)
         elif args.format == "warc":
-            from crawler.warc import write_warc
+            from crawler.evidence.warc import write_warc
 
             capture_ids = store.evidence_of(store.export_records(**filters)) \
                 if any(filters.values()) else None

@@ -1,7 +1,7 @@
 """``thriftwatch flag [FILE|-] [--format jsonl|csv] [--lexicon FILE]``: flag listings from a file.
 
 Each input listing is written back as one JSON line with all its fields, plus the
-verdict of :func:`crawler.flagger.flag` (the one the crawl uses): ``flagged``, ``score``,
+verdict of :func:`crawler.flagging.flagger.flag` (the one the crawl uses): ``flagged``, ``score``,
 ``level``, ``reasons`` and ``lexicon_version``. A line that cannot be read is reported on
 stderr with its number and skipped; the other listings are still written, and the exit
 code is then 1.
@@ -17,8 +17,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from crawler.flagger import flag
-from crawler.lexicon import Lexicon, load_lexicon
+from crawler.flagging.flagger import flag
+from crawler.flagging.lexicon import Lexicon, load_lexicon
 
 FORMATS = ("jsonl", "csv")
 # How a CSV cell may say that the platform marks the item as imported ("ya" = yes).

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from crawler.commands.crawl import crawl_settings
 from crawler.config import DEFAULT_DB
-from crawler.monitor import (
+from crawler.ops.scheduler import (
     Monitor,
     MonitorState,
     Plan,

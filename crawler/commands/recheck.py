@@ -7,7 +7,7 @@ import json
 import sqlite3
 
 from crawler.commands.crawl import add_crawl_options, crawl_settings
-from crawler.run import run_crawl
+from crawler.runtime.process import run_crawl
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

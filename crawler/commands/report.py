@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crawler.report import gather, render, since_cutoff
-from crawler.store import EvidenceStore
+from crawler.evidence.store import EvidenceStore
+from crawler.ops.report import gather, render, since_cutoff
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from crawler.commands.monitor import add_monitor_options
-from crawler.monitor import parse_every
+from crawler.ops.scheduler import parse_every
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

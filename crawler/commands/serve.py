@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from crawler.serve_metadata import metadata
+from crawler.evidence.serve_metadata import metadata
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from datasette.app import Datasette
     from datasette.plugins import pm
 
-    from crawler import datasette_plugin
+    from crawler.evidence import datasette_plugin
 
     if not args.db.exists():
         raise ValueError(f"no evidence DB at {args.db}")

@@ -15,10 +15,10 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from crawler.lexicon import Lexicon, LexiconError, load_lexicon
-from crawler.store import EvidenceStore
-from crawler.suggest import Suggestion, accepted_terms_toml, rank
-from crawler.textnorm import fold
+from crawler.evidence.store import EvidenceStore
+from crawler.flagging.lexicon import Lexicon, LexiconError, load_lexicon
+from crawler.flagging.suggest import Suggestion, accepted_terms_toml, rank
+from crawler.flagging.textnorm import fold
 
 _NEW_FILE_HEADER = """\
 # thriftwatch user lexicon: extends the shipped one (thriftwatch crawl --lexicon FILE).

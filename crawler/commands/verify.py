@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from crawler.verify import verify_db
+from crawler.evidence.verify import verify_db
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _verify_bundle(path: Path) -> int:
-    from crawler.bundle import verify_bundle
+    from crawler.evidence.bundle import verify_bundle
 
     if not path.exists():
         raise ValueError(f"no bundle at {path}")

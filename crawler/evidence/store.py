@@ -1,0 +1,352 @@
+"""The SQLite evidence store: runs, captures, listings, observations, flags and faults.
+
+Evidence tables are append-only and hash-chained (see :mod:`crawler.evidence.custody`); each write
+is one ``BEGIN IMMEDIATE`` transaction, so concurrent crawls writing one DB keep one
+chain per table and a killed crawl leaves no half-written rows.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from crawler.evidence import schema
+from crawler.evidence.capture import Capture, compress, decompress, utc_now
+from crawler.evidence.custody import EVIDENCE_TABLES, GENESIS, row_hash
+from crawler.evidence.schema import OBSERVED_FIELDS, SCHEMA_VERSION
+
+__all__ = ["EXPORT_FIELDS", "EvidenceStore", "OBSERVED_FIELDS", "SCHEMA_VERSION", "StoreError"]
+
+
+class StoreError(RuntimeError):
+    """The evidence DB cannot be used as it is (e.g. written by a newer thriftwatch)."""
+
+
+class EvidenceStore:
+    """All reads and writes of one evidence DB. Plain Python; no Scrapy."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite_utils.Database(self.path)
+        self.conn = self.db.conn
+        self.conn.isolation_level = None  # transactions are explicit: see _transaction
+        self.conn.execute("PRAGMA busy_timeout = 60000")
+        self.db.enable_wal()
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        # A 64 MB page cache keeps the indexes of a million-observation DB in memory.
+        self.conn.execute("PRAGMA cache_size = -65536")
+        self._migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction; chain heads are read once inside it, then kept in memory."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._heads: dict[str, tuple[int, str]] = {}
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._heads = {}
+        self.conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        meta = self.db["meta"]
+        if meta.exists():
+            found = int(meta.get("schema_version")["value"])
+            if found > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} has schema version {found}; this thriftwatch knows up to "
+                    f"{SCHEMA_VERSION}. Upgrade thriftwatch to read it."
+                )
+            return
+        with self._transaction():
+            if meta.exists():  # another process created it meanwhile
+                return
+            schema.create(self.db)
+            meta.insert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+
+    # -- chained appends ------------------------------------------------------------------
+
+    def _append(self, table: str, row: Mapping[str, Any]) -> int:
+        """Insert ``row`` at the head of ``table``'s chain; call inside a transaction."""
+        head = self._heads.get(table)
+        if head is None:
+            head = self.conn.execute(
+                f"SELECT id, row_hash FROM {table} ORDER BY id DESC LIMIT 1").fetchone() \
+                or (0, GENESIS)
+        # Every column, so the hashed row is exactly the row that is read back later.
+        full = {**dict.fromkeys(schema.TABLES[table]), **row,
+                "id": head[0] + 1, "prev_hash": head[1]}
+        full["row_hash"] = row_hash(table, full)
+        self.conn.execute(_INSERT[table], full)
+        self._heads[table] = (full["id"], full["row_hash"])
+        return full["id"]
+
+    def chain_heads(self) -> dict[str, dict[str, Any]]:
+        """The last row (id and hash) of every evidence table."""
+        heads = {}
+        for table in EVIDENCE_TABLES:
+            row = self.conn.execute(
+                f"SELECT id, row_hash FROM {table} ORDER BY id DESC LIMIT 1").fetchone()
+            heads[table] = {"id": row[0], "row_hash": row[1]} if row else None
+        return heads
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def start_run(self, **fields: Any) -> int:
+        """Open a run; ``fields`` are columns of ``run_starts`` (lists and dicts become JSON)."""
+        row = {k: _column_value(v) for k, v in fields.items()}
+        with self._transaction():
+            return self._append("run_starts", {**row, "started_at": utc_now()})
+
+    def unfinished_run(self, run_id: int) -> bool:
+        """Did run ``run_id`` start and never end (a killed crawl to resume)?"""
+        return self.conn.execute(
+            "SELECT 1 FROM run_starts s LEFT JOIN run_ends e ON e.run_id = s.id "
+            "WHERE s.id = ? AND e.id IS NULL", [run_id]).fetchone() is not None
+
+    def end_run(self, run_id: int, *, status: str, stats: Mapping[str, Any],
+                lexicon_version: str | None = None) -> None:
+        """Close a run, recording its final stats and every table's chain head."""
+        with self._transaction():
+            self._append("run_ends", {
+                "run_id": run_id, "ended_at": utc_now(), "status": status,
+                "stats": json.dumps(stats, default=str, sort_keys=True),
+                "lexicon_version": lexicon_version,
+                "chain_heads": json.dumps(self.chain_heads(), sort_keys=True),
+            })
+
+    # -- captures and faults ------------------------------------------------------------
+
+    def add_capture(self, run_id: int, capture: Capture, replica: str | None,
+                    kind: str = "response") -> tuple[int, str]:
+        """Store a fetch (or a screenshot); its body is stored once however often it is seen."""
+        digest = capture.body_sha256
+        with self._transaction():
+            self._keep_body(digest, capture.body)
+            if capture.request_body:
+                self._keep_body(capture.request_body_sha256, capture.request_body)
+            capture_id = self._append("captures", {
+                "run_id": run_id, "kind": kind, "url": capture.url, "method": capture.method,
+                "status": capture.status,
+                "request_headers": json.dumps(capture.request_headers, sort_keys=True),
+                "response_headers": json.dumps(capture.response_headers, sort_keys=True),
+                "request_body_sha256": capture.request_body_sha256,
+                "body_sha256": digest, "fetched_at": capture.fetched_at, "replica": replica,
+            })
+        return capture_id, digest
+
+    def _keep_body(self, digest: str, body: bytes) -> None:
+        """Store ``body`` under its SHA-256 unless it is stored already."""
+        if self.conn.execute("SELECT 1 FROM capture_bodies WHERE sha256 = ?",
+                             [digest]).fetchone() is None:
+            self._append("capture_bodies", {"sha256": digest, "size": len(body),
+                                            "encoding": "zlib", "body": compress(body)})
+
+    def capture_body(self, sha256: str) -> bytes:
+        row = self.conn.execute("SELECT body FROM capture_bodies WHERE sha256 = ?",
+                                [sha256]).fetchone()
+        if row is None:
+            raise KeyError(sha256)
+        return decompress(row[0])
+
+    def add_fault(self, run_id: int, *, url: str, kind: str, detail: str,
+                  capture_id: int | None = None) -> int:
+        """Record what went wrong with a page: a block, a parse error, an HTTP or network error."""
+        with self._transaction():
+            return self._append("faults", {"run_id": run_id, "capture_id": capture_id, "url": url,
+                                           "kind": kind, "detail": detail[:2000], "at": utc_now()})
+
+    def add_recheck(self, run_id: int, recheck: Mapping[str, Any]) -> int:
+        """Record a revisit of a known listing: live, removed or blocked, with its capture."""
+        with self._transaction():
+            return self._append("rechecks", {
+                "run_id": run_id, **{k: recheck.get(k) for k in (
+                    "platform", "listing_id", "url", "status", "http_status", "detail",
+                    "capture_id")},
+                "checked_at": utc_now()})
+
+    def add_run_health(self, run_id: int, *, platform: str, status: str,
+                       findings: Iterable[Mapping[str, Any]]) -> int:
+        """Record a run's health check (see :mod:`crawler.ops.health`)."""
+        with self._transaction():
+            return self._append("run_health", {
+                "run_id": run_id, "platform": platform, "status": status,
+                "findings": json.dumps(list(findings), ensure_ascii=False, sort_keys=True),
+                "checked_at": utc_now()})
+
+    def listings_to_recheck(self, *, flagged_only: bool = False,
+                            platform: str | None = None) -> list[dict[str, Any]]:
+        """Known listings (platform, listing_id, url), optionally only the flagged ones."""
+        sql = """SELECT l.platform, l.listing_id, l.url FROM listings l
+                 LEFT JOIN flags f ON f.observation_id = l.last_observation_id
+                 WHERE l.url IS NOT NULL AND l.url != ''"""
+        params: list[Any] = []
+        if flagged_only:
+            sql += " AND f.flagged = 1"
+        if platform:
+            sql += " AND l.platform = ?"
+            params.append(platform)
+        return list(self.db.query(sql + " ORDER BY l.platform, l.listing_id", params))
+
+    # -- listings -------------------------------------------------------------------------
+
+    def add_observation(self, run_id: int, listing: Mapping[str, Any]) -> int:
+        """Record one sighting of a listing, its verdict, and update the listing's current view."""
+        return self.add_observations(run_id, [listing])[0]
+
+    def add_observations(self, run_id: int, listings: Iterable[Mapping[str, Any]]) -> list[int]:
+        """Record many sightings in one transaction (all or none of them)."""
+        seen_at = utc_now()
+        ids = []
+        with self._transaction():
+            for listing in listings:
+                ids.append(self._observe(run_id, listing, seen_at))
+        return ids
+
+    def _observe(self, run_id: int, listing: Mapping[str, Any], seen_at: str) -> int:
+        """Append one sighting, unless this run already saw this listing for this keyword
+        (a resumed crawl redoes pages a killed one may have stored): then its id."""
+        observed = {name: _column_value(listing.get(name)) for name in OBSERVED_FIELDS}
+        row = {"run_id": run_id, "platform": listing["platform"],
+               "listing_id": str(listing["listing_id"]), "seen_at": seen_at, **observed,
+               "capture_id": listing.get("capture_id"),
+               "capture_sha256": listing.get("capture_sha256"),
+               "screenshot_sha256": listing.get("screenshot_sha256")}
+        try:
+            observation_id = self._append("observations", row)
+        except sqlite3.IntegrityError:  # the unique (run, platform, listing, keyword) index
+            return self.conn.execute(
+                "SELECT id FROM observations WHERE run_id = ? AND platform = ? "
+                "AND listing_id = ? AND keyword = ?",
+                [run_id, row["platform"], row["listing_id"], row["keyword"]]).fetchone()[0]
+        if listing.get("level") is not None:
+            self._append("flags", {
+                "observation_id": observation_id, "flagged": int(bool(listing["flagged"])),
+                "score": listing["score"], "level": listing["level"],
+                "reasons": json.dumps(listing.get("reasons") or [], ensure_ascii=False),
+                "lexicon_version": listing.get("lexicon_version"),
+            })
+        self.conn.execute(_RECORD_CHANGE, {**row, "observation_id": observation_id})
+        self.conn.execute(_UPSERT_LISTING, {**row, "observation_id": observation_id})
+        return observation_id
+
+    def export_records(self, *, flagged_only: bool = False, platform: str | None = None,
+                       since: str | None = None, level: str | None = None,
+                       ) -> Iterator[dict[str, Any]]:
+        """One record per listing: its latest observation, verdict and first/last sighting.
+
+        Filters: only flagged listings, one platform, last seen at or after ``since``
+        (an ISO UTC time), or one verdict level.
+        """
+        conditions, params = [], []
+        if flagged_only:
+            conditions.append("f.flagged = 1")
+        if platform:
+            conditions.append("l.platform = ?")
+            params.append(platform)
+        if since:
+            conditions.append("l.last_seen >= ?")
+            params.append(since)
+        if level:
+            conditions.append("COALESCE(f.level, 'none') = ?")
+            params.append(level)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        sql = f"""
+            SELECT o.*, l.first_seen, l.last_seen, f.flagged, f.score, f.level, f.reasons,
+                   f.lexicon_version
+            FROM listings l
+            JOIN observations o ON o.id = l.last_observation_id
+            LEFT JOIN flags f ON f.observation_id = o.id
+            {where}
+            ORDER BY l.platform, l.listing_id
+        """
+        for row in self.db.query(sql, params):
+            yield _export_record(row)
+
+    def evidence_of(self, listings: Iterable[Mapping[str, Any]]) -> list[int]:
+        """Ids of the captures behind ``listings``: every sighting's page and screenshot."""
+        keys = [(r["platform"], r["listing_id"]) for r in listings]
+        ids: set[int] = set()
+        for platform, listing_id in keys:
+            for capture_id, shot in self.conn.execute(
+                    "SELECT capture_id, screenshot_sha256 FROM observations "
+                    "WHERE platform = ? AND listing_id = ?", [platform, listing_id]):
+                if capture_id is not None:
+                    ids.add(capture_id)
+                if shot is not None:
+                    ids.update(row[0] for row in self.conn.execute(
+                        "SELECT id FROM captures WHERE kind = 'screenshot' AND body_sha256 = ?",
+                        [shot]))
+        return sorted(ids)
+
+
+_INSERT = {
+    table: f"INSERT INTO {table} ({', '.join(columns)}) "
+           f"VALUES ({', '.join(':' + c for c in columns)})"
+    for table, columns in schema.TABLES.items()
+}
+
+# Before the listing's current view moves on: keep what changed since its last sighting.
+_RECORD_CHANGE = """
+INSERT INTO listing_changes (platform, listing_id, observation_id, before_seen_at, seen_at,
+                             title_before, title_after, price_before, price_after)
+SELECT platform, listing_id, :observation_id, last_seen, :seen_at, title, :title,
+       price_idr, :price_idr
+FROM listings
+WHERE platform = :platform AND listing_id = :listing_id
+  AND (title IS NOT :title OR price_idr IS NOT :price_idr)
+"""
+
+_UPSERT_LISTING = """
+INSERT INTO listings (platform, listing_id, url, title, description, price_idr, seller_id,
+                      seller_name, location, first_seen, last_seen, first_run_id, last_run_id,
+                      last_observation_id)
+VALUES (:platform, :listing_id, :url, :title, :description, :price_idr, :seller_id,
+        :seller_name, :location, :seen_at, :seen_at, :run_id, :run_id, :observation_id)
+ON CONFLICT (platform, listing_id) DO UPDATE SET
+    url = excluded.url, title = excluded.title, description = excluded.description,
+    price_idr = excluded.price_idr, seller_id = excluded.seller_id,
+    seller_name = excluded.seller_name, location = excluded.location,
+    last_seen = excluded.last_seen, last_run_id = excluded.last_run_id,
+    last_observation_id = excluded.last_observation_id
+"""
+
+EXPORT_FIELDS = (
+    "platform", "listing_id", "url", "title", "description", "price_idr", "price_text",
+    "currency", "seller_id", "seller_name", "seller_url", "location", "sold_count", "rating",
+    "category", "image_urls", "condition", "imported", "posted_at", "keyword", "first_seen",
+    "last_seen", "flagged", "score", "level", "reasons", "lexicon_version", "capture_sha256",
+    "screenshot_sha256",
+)
+
+
+def _export_record(row: Mapping[str, Any]) -> dict[str, Any]:
+    record = {name: row.get(name) for name in EXPORT_FIELDS}
+    record["image_urls"] = json.loads(row["image_urls"]) if row["image_urls"] else []
+    record["reasons"] = json.loads(row["reasons"]) if row["reasons"] else []
+    record["imported"] = None if row["imported"] is None else bool(row["imported"])
+    record["flagged"] = bool(row["flagged"])
+    record["level"] = row["level"] or "none"
+    record["score"] = row["score"] if row["score"] is not None else 0.0
+    return record
+
+
+def _column_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return value

@@ -1,0 +1,475 @@
+"""Load the lexicon (``crawler/data/lexicon.toml``) into precompiled, immutable matchers.
+
+The lexicon is data: trade words ([[term]]), cues ([[signal]]), cues that weigh more
+together ([[combination]]), legal look-alikes ([[negative]]) and clothing words ([[context]]). An investigator can pass an extra
+file that adds entries or replaces a term or negative rule of the same name.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from crawler.flagging._anchors import case_flag
+from crawler.flagging._index import Index, build_index
+from crawler.flagging._scan import RECORD_FIELDS, TEXT_FIELDS, Scanner
+from crawler.flagging._wordregex import words_matcher
+from crawler.flagging.rules import (
+    STRENGTHS,
+    Combination,
+    ContextGroup,
+    Fuzzy,
+    Negative,
+    RecordCues,
+    RuleSet,
+    Scoring,
+    Signal,
+    Term,
+)
+from crawler.flagging.textnorm import fold
+
+
+class LexiconError(ValueError):
+    """A lexicon file that cannot be used; the message names the file, the line and the problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon(RuleSet):
+    """The rules, with the index and scanner the flagger matches them with."""
+
+    # Which rules can match a text, found from its words (see Index).
+    index: Index = field(compare=False, repr=False)
+    # Scans text against this lexicon, remembering what it works out.
+    scanner: Scanner = field(compare=False, repr=False)
+
+
+# --- reading one file ---------------------------------------------------------------
+
+_TERM_FIELDS = {"term", "variants", "meaning", "strength", "weight", "region", "needs_clothing_context", "source", "search"}
+_SIGNAL_FIELDS = {"kind", "weight", "patterns", "fields", "meaning", "source"}
+_COMBINATION_FIELDS = {"rule", "weight", "all_of", "meaning", "source"}
+_NEGATIVE_FIELDS = {"rule", "weight", "mask", "patterns", "fields", "meaning", "source"}
+_CONTEXT_FIELDS = {"group", "words"}
+_ENTRY_TABLES = ("term", "signal", "combination", "negative", "context")
+_BASE_TABLES = {"meta", "scoring", "fuzzy", "record", *_ENTRY_TABLES}
+_EXTRA_TABLES = {"meta", *_ENTRY_TABLES}
+_TOML_LINE = re.compile(r"at line (\d+)")
+_WORDLIKE = re.compile(r"[^\W_]")
+
+
+class _File:
+    """The text of one lexicon file, to point error messages at a line."""
+
+    def __init__(self, label: str, text: str) -> None:
+        self.label = label
+        self.lines = text.splitlines()
+
+    def error(self, problem: str, table: str | None = None, index: int | None = None, key: str | None = None) -> LexiconError:
+        line = self._line(table, index, key)
+        where = f"{self.label}, line {line}" if line else self.label
+        return LexiconError(f"{where}: {problem}")
+
+    def _line(self, table: str | None, index: int | None, key: str | None) -> int | None:
+        """The line of *key* in the index-th ``[[table]]`` (or in ``[table]``), else of the header."""
+        if table is None:
+            return self._find(rf"\[+\s*{re.escape(key)}\s*\]|{re.escape(key)}\s*=", 0, len(self.lines)) if key else None
+        header = rf"\[\[\s*{table}\s*\]\]" if index is not None else rf"\[\s*{table}\s*\]"
+        starts = [number for number, line in enumerate(self.lines) if re.match(rf"\s*{header}", line)]
+        if len(starts) <= (index or 0):
+            return self._find(rf"{table}\s*=", 0, len(self.lines))
+        start = starts[index or 0]
+        end = next((n for n in range(start + 1, len(self.lines)) if re.match(r"\s*\[", self.lines[n])), len(self.lines))
+        return (self._find(rf"{re.escape(key)}\s*=", start + 1, end) if key else None) or start + 1
+
+    def _find(self, pattern: str, start: int, end: int) -> int | None:
+        compiled = re.compile(rf"\s*(?:{pattern})")
+        return next((number + 1 for number in range(start, end) if compiled.match(self.lines[number])), None)
+
+
+def _read(path: str | Path | None) -> tuple[_File, dict[str, Any]]:
+    if path is None:
+        resource = resources.files("crawler.data").joinpath("lexicon.toml")
+        label, text = str(resource), resource.read_text(encoding="utf-8")
+    else:
+        label = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise LexiconError(f"{label}: cannot read the lexicon: {exc}") from exc
+    source = _File(label, text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = _TOML_LINE.search(str(exc))
+        where = f"{label}, line {found.group(1)}" if found else label
+        raise LexiconError(f"{where}: not valid TOML: {exc}") from exc
+    return source, data
+
+
+class _Entry:
+    """Typed access to one table of a file, with errors that point at it."""
+
+    def __init__(self, source: _File, data: Any, table: str, index: int | None, allowed: set[str]) -> None:
+        self.source, self.table, self.index = source, table, index
+        if not isinstance(data, dict):
+            raise self.error(f"'{table}' must be a table")
+        self.data = data
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise self.error(f"unknown field '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})", unknown[0])
+
+    def error(self, problem: str, key: str | None = None) -> LexiconError:
+        name = f"[[{self.table}]] #{self.index + 1}" if self.index is not None else f"[{self.table}]"
+        return self.source.error(f"{name}: {problem}", self.table, self.index, key)
+
+    def _get(self, key: str, default: Any) -> Any:
+        if key not in self.data:
+            if default is None:
+                raise self.error(f"missing '{key}'")
+            return default
+        return self.data[key]
+
+    def text(self, key: str, default: str | None = None) -> str:
+        value = self._get(key, default)
+        if not isinstance(value, str) or (default is None and not value.strip()):
+            raise self.error(f"'{key}' must be a non-empty string, not {value!r}", key)
+        return value
+
+    def number(self, key: str, default: float | None = None, low: float = 0.0, high: float = 1.0) -> float:
+        value = self._get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(f"'{key}' must be a number, not {value!r}", key)
+        if not low <= value <= high:
+            raise self.error(f"'{key}' must be between {low:g} and {high:g}, not {value!r}", key)
+        return float(value)
+
+    def integer(self, key: str, default: int | None = None) -> int:
+        value = self._get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.error(f"'{key}' must be a whole number >= 0, not {value!r}", key)
+        return value
+
+    def flag(self, key: str, default: bool | None = None) -> bool:
+        value = self._get(key, default)
+        if not isinstance(value, bool):
+            raise self.error(f"'{key}' must be true or false, not {value!r}", key)
+        return value
+
+    def strings(self, key: str, default: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        value = self._get(key, default)
+        if not isinstance(value, list | tuple) or not all(isinstance(item, str) and item.strip() for item in value):
+            raise self.error(f"'{key}' must be a list of non-empty strings", key)
+        return tuple(value)
+
+    def word(self, key: str) -> str:
+        """A plain word to match: it must keep a letter or digit once folded."""
+        value = self.text(key)
+        if not _WORDLIKE.search(fold(value)):
+            raise self.error(f"'{key}' {value!r} has no letters or digits", key)
+        return value
+
+    def words(self, key: str, default: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        """Plain words to match: each must keep a letter or digit once folded."""
+        words = self.strings(key, default)
+        for word in words:
+            if not _WORDLIKE.search(fold(word)):
+                raise self.error(f"{word!r} in '{key}' has no letters or digits", key)
+        return words
+
+    def choice(self, key: str, choices: tuple[str, ...]) -> str:
+        value = self.text(key)
+        if value not in choices:
+            raise self.error(f"unknown {key} {value!r} (expected one of: {', '.join(choices)})", key)
+        return value
+
+    def fields(self) -> tuple[str, ...]:
+        fields = self.strings("fields", TEXT_FIELDS)
+        unknown = [name for name in fields if name not in RECORD_FIELDS]
+        if unknown:
+            raise self.error(f"unknown record field {unknown[0]!r} (expected: {', '.join(RECORD_FIELDS)})", "fields")
+        return fields
+
+    def sources(self) -> tuple[int | str, ...]:
+        value = self._get("source", [])
+        if not isinstance(value, list) or not all(isinstance(item, int | str) and not isinstance(item, bool) for item in value):
+            raise self.error("'source' must be a list of source numbers", "source")
+        return tuple(value)
+
+    def regex(self, key: str = "patterns") -> tuple[tuple[str, ...], re.Pattern[str]]:
+        patterns = self.strings(key)
+        if not patterns:
+            raise self.error(f"'{key}' is empty", key)
+        for number, pattern in enumerate(patterns, 1):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise self.error(f"pattern {number} is not a valid regular expression ({exc}): {pattern!r}", key) from exc
+        return patterns, re.compile("|".join(f"(?:{pattern})" for pattern in patterns), case_flag(patterns))
+
+
+def _term(entry: _Entry) -> Term:
+    name = entry.word("term")
+    variants = entry.words("variants", ())
+    return Term(
+        term=name,
+        variants=variants,
+        meaning=entry.text("meaning", ""),
+        strength=entry.choice("strength", STRENGTHS),
+        weight=entry.number("weight"),
+        region=entry.text("region", ""),
+        needs_clothing_context=entry.flag("needs_clothing_context", False),
+        source=entry.sources(),
+        matcher=words_matcher((name, *variants)),
+        search=entry.flag("search", False),
+    )
+
+
+def _signal(entry: _Entry) -> Signal:
+    patterns, matcher = entry.regex()
+    return Signal(
+        kind=entry.text("kind"),
+        weight=entry.number("weight"),
+        patterns=patterns,
+        fields=entry.fields(),
+        meaning=entry.text("meaning", ""),
+        source=entry.sources(),
+        matcher=matcher,
+    )
+
+
+def _combination(entry: _Entry) -> Combination:
+    groups = entry.data.get("all_of")
+    if not isinstance(groups, list) or not groups or not all(isinstance(group, list) for group in groups):
+        raise entry.error("'all_of' must be a non-empty list of lists of rule names", "all_of")
+    for group in groups:
+        if not group or not all(isinstance(rule, str) and rule.startswith(("term:", "signal:")) for rule in group):
+            raise entry.error("each 'all_of' group must list rule names starting with 'term:' or 'signal:'", "all_of")
+    rules = [rule for group in groups for rule in group]
+    if len(set(rules)) < len(rules):
+        raise entry.error("a rule may appear in only one 'all_of' group", "all_of")
+    return Combination(
+        rule=entry.text("rule"),
+        weight=entry.number("weight"),
+        all_of=tuple(tuple(group) for group in groups),
+        meaning=entry.text("meaning", ""),
+        source=entry.sources(),
+    )
+
+
+def _negative(entry: _Entry) -> Negative:
+    patterns, matcher = entry.regex()
+    return Negative(
+        rule=entry.text("rule"),
+        weight=entry.number("weight"),
+        mask=entry.flag("mask", False),
+        patterns=patterns,
+        fields=entry.fields(),
+        meaning=entry.text("meaning", ""),
+        source=entry.sources(),
+        matcher=matcher,
+    )
+
+
+def _context(entry: _Entry) -> ContextGroup:
+    words = entry.words("words")
+    if not words:
+        raise entry.error("'words' is empty", "words")
+    return ContextGroup(group=entry.text("group"), words=words, matcher=words_matcher(words))
+
+
+_BUILDERS = {
+    "term": (_TERM_FIELDS, _term, lambda item: fold(item.term)),
+    "signal": (_SIGNAL_FIELDS, _signal, None),
+    "combination": (_COMBINATION_FIELDS, _combination, lambda item: item.rule),
+    "negative": (_NEGATIVE_FIELDS, _negative, lambda item: item.rule),
+    "context": (_CONTEXT_FIELDS, _context, lambda item: item.group),
+}
+
+
+@dataclass
+class _Parsed:
+    version: str | None
+    sources: dict[str, str]
+    entries: dict[str, list[Any]]
+    settings: dict[str, Any]
+
+
+def _parse(source: _File, data: dict[str, Any], allowed_tables: set[str]) -> _Parsed:
+    for key in data:
+        if key not in allowed_tables:
+            raise source.error(f"unknown table '{key}' (allowed: {', '.join(sorted(allowed_tables))})", key=key)
+    meta = _Entry(source, data.get("meta", {}), "meta", None, {"version", "sources"})
+    version = meta.text("version") if "version" in meta.data else None
+    sources = meta.data.get("sources", {})
+    if not isinstance(sources, dict) or not all(isinstance(url, str) for url in sources.values()):
+        raise meta.error("'sources' must be a table of source number = \"address\"", "sources")
+    entries: dict[str, list[Any]] = {}
+    for table in _ENTRY_TABLES:
+        raw = data.get(table, [])
+        if not isinstance(raw, list):
+            raise source.error(f"'{table}' must be an array of tables, written [[{table}]]", key=table)
+        allowed, build, key_of = _BUILDERS[table]
+        items, seen = [], set()
+        for index, item in enumerate(raw):
+            entry = _Entry(source, item, table, index, allowed)
+            built = build(entry)
+            if key_of is not None:
+                if key_of(built) in seen:
+                    raise entry.error(f"duplicate {table} {key_of(built)!r}")
+                seen.add(key_of(built))
+            items.append(built)
+        entries[table] = items
+    settings: dict[str, Any] = {name: data[name] for name in ("scoring", "fuzzy", "record") if name in data}
+    return _Parsed(version, {str(key): url for key, url in sources.items()}, entries, settings)
+
+
+# --- the base file's settings ---------------------------------------------------------
+
+def _table(source: _File, parsed: _Parsed, name: str, allowed: set[str]) -> _Entry:
+    if name not in parsed.settings:
+        raise source.error(f"missing table [{name}]")
+    return _Entry(source, parsed.settings[name], name, None, allowed)
+
+
+def _scoring(source: _File, parsed: _Parsed) -> Scoring:
+    entry = _table(source, parsed, "scoring", {"strong", "medium", "weak", "without_context_factor", "context_window", "corroborated_by"})
+    scoring = Scoring(
+        strong=entry.number("strong"),
+        medium=entry.number("medium"),
+        weak=entry.number("weak"),
+        without_context_factor=entry.number("without_context_factor"),
+        context_window=entry.integer("context_window"),
+        corroborated_by=frozenset(entry.strings("corroborated_by")),
+    )
+    if not scoring.weak <= scoring.medium <= scoring.strong:
+        raise entry.error("levels must satisfy weak <= medium <= strong", "weak")
+    if scoring.without_context_factor >= scoring.medium:
+        raise entry.error("'without_context_factor' must stay below 'medium' so nothing is flagged without context", "without_context_factor")
+    for rule in scoring.corroborated_by:
+        if not rule.startswith(("term:", "signal:")):
+            raise entry.error(f"corroborated_by entry {rule!r} must start with 'term:' or 'signal:'", "corroborated_by")
+    return scoring
+
+
+def _fuzzy(source: _File, parsed: _Parsed) -> Fuzzy:
+    entry = _table(source, parsed, "fuzzy", {"min_length", "max_distance", "long_length", "long_max_distance", "weight_factor", "ordinary_words"})
+    return Fuzzy(
+        min_length=entry.integer("min_length"),
+        max_distance=entry.integer("max_distance"),
+        long_length=entry.integer("long_length"),
+        long_max_distance=entry.integer("long_max_distance"),
+        weight_factor=entry.number("weight_factor"),
+        ordinary_words=frozenset(fold(word) for word in entry.strings("ordinary_words")),
+    )
+
+
+def _record(source: _File, parsed: _Parsed) -> RecordCues:
+    entry = _table(source, parsed, "record", {"used_conditions", "used_weight", "imported_weight", "used_imported_weight"})
+    return RecordCues(
+        used_conditions=frozenset(fold(word) for word in entry.strings("used_conditions")),
+        used_weight=entry.number("used_weight"),
+        imported_weight=entry.number("imported_weight"),
+        used_imported_weight=entry.number("used_imported_weight"),
+    )
+
+
+# --- merging and the public entry point ---------------------------------------------
+
+def _merge(base: list[Any], extra: list[Any], key_of: Any) -> list[Any]:
+    """Replace base items that share a key with an extra item; append the rest."""
+    merged = list(base)
+    positions = {key_of(item): number for number, item in enumerate(merged)}
+    for item in extra:
+        if key_of(item) in positions:
+            merged[positions[key_of(item)]] = item
+        else:
+            merged.append(item)
+    return merged
+
+
+def _merge_context(base: list[ContextGroup], extra: list[ContextGroup]) -> list[ContextGroup]:
+    """Extra words join the group of the same name."""
+    by_group = {group.group: group for group in base}
+    for group in extra:
+        if group.group in by_group:
+            words = tuple(dict.fromkeys((*by_group[group.group].words, *group.words)))
+            group = replace(group, words=words, matcher=words_matcher(words))
+        by_group[group.group] = group
+    return list(by_group.values())
+
+
+def _fuzzy_forms(terms: Iterable[Term], fuzzy: Fuzzy) -> tuple[tuple[str, Term], ...]:
+    forms = []
+    for term in terms:
+        if term.strength != "strong" or term.needs_clothing_context:
+            continue
+        for form in dict.fromkeys(fold(word) for word in (term.term, *term.variants)):
+            if re.fullmatch(r"[^\W\d_]+", form) and len(form) >= fuzzy.min_length:
+                forms.append((form, term))
+    return tuple(forms)
+
+
+def load_lexicon(path: str | Path | None = None, extra: str | Path | None = None) -> Lexicon:
+    """Load the lexicon at *path* (default: the one shipped in ``crawler.data``).
+
+    *extra* is an investigator's file with [[term]], [[negative]], [[signal]],
+    [[combination]] and [[context]] entries: a term, negative or combination with the
+    same name as a shipped one replaces it, context words join their group, everything else is added. Its
+    ``meta.version`` (or file name) is appended to the version: "2026.11.1+local".
+    Raises :class:`LexiconError` naming the file and line of any problem.
+    """
+    source, data = _read(path)
+    parsed = _parse(source, data, _BASE_TABLES)
+    if parsed.version is None:
+        raise source.error("[meta]: missing 'version'", "meta")
+    scoring, fuzzy, record = _scoring(source, parsed), _fuzzy(source, parsed), _record(source, parsed)
+    entries, version, sources = parsed.entries, parsed.version, parsed.sources
+    if extra is not None:
+        extra_source, extra_data = _read(extra)
+        added = _parse(extra_source, extra_data, _EXTRA_TABLES)
+        entries = {
+            "term": _merge(entries["term"], added.entries["term"], _BUILDERS["term"][2]),
+            "negative": _merge(entries["negative"], added.entries["negative"], _BUILDERS["negative"][2]),
+            "signal": entries["signal"] + added.entries["signal"],
+            "combination": _merge(entries["combination"], added.entries["combination"], _BUILDERS["combination"][2]),
+            "context": _merge_context(entries["context"], added.entries["context"]),
+        }
+        version = f"{version}+{added.version or Path(extra).stem}"
+        sources = {**sources, **added.sources}
+    terms, signals, negatives = tuple(entries["term"]), tuple(entries["signal"]), tuple(entries["negative"])
+    fuzzy_forms = _fuzzy_forms(terms, fuzzy)
+    rules = RuleSet(
+        version=version,
+        sources=MappingProxyType(sources),
+        terms=terms,
+        signals=signals,
+        combinations=tuple(entries["combination"]),
+        negatives=negatives,
+        context=tuple(entries["context"]),
+        scoring=scoring,
+        fuzzy=fuzzy,
+        record=record,
+        fuzzy_forms=fuzzy_forms,
+    )
+    index = build_index(rules)
+    fields = {name: getattr(rules, name) for name in RuleSet.__dataclass_fields__}
+    return Lexicon(**fields, index=index, scanner=Scanner(rules, index))
+
+
+def search_terms(lexicon: Lexicon) -> list[str]:
+    """The terms marked ``search = true`` (those an investigator accepted), to add to a crawl's keywords."""
+    return [term.term for term in lexicon.terms if term.search]
+
+
+def default_search_terms(lexicon_file: Path | None = None) -> list[str]:
+    """The shipped search terms, then the terms the investigator accepted into their lexicon
+    (``thriftwatch suggest-terms --accept``)."""
+    with resources.files("crawler.data").joinpath("search_terms.toml").open("rb") as handle:
+        shipped = tomllib.load(handle)["terms"]
+    return list(dict.fromkeys([*shipped, *search_terms(load_lexicon(extra=lexicon_file))]))

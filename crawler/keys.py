@@ -1,0 +1,74 @@
+"""The names thriftwatch's components share: request meta keys, stats keys, the
+``page_fault`` signal and the kinds of fault. Each is written here once and imported
+everywhere else, so a typo is an ImportError, not a silently empty value.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+
+class Meta:
+    """Keys of ``Request.meta`` that thriftwatch's components set or read."""
+
+    # Set by the capture middleware for the callback: ``(capture_id, body_sha256)``.
+    CAPTURE: Final = "thriftwatch_capture"
+    # ... and ``(capture_id, png_sha256)`` of the screenshot of a rendered page.
+    SCREENSHOT: Final = "thriftwatch_screenshot"
+    # Set by a spider on an exchange that carries credentials (an access-token request):
+    # the capture keeps the fetch's metadata but neither body.
+    CREDENTIALS: Final = "thriftwatch_credentials"
+    # Set by replica mode's download handler: the replica that served the response.
+    REPLICA: Final = "thriftwatch_replica"
+    # Set by a spider that wants the page rendered in Chromium (serialisable, so JOBDIR
+    # queues keep working): ``{"wait_for": CSS, "data_url": regex or None, "scroll": ...}``.
+    # The render middleware turns it into scrapy-playwright meta just before download.
+    RENDER: Final = "thriftwatch_render"
+
+
+class Stats:
+    """Keys of the crawl's Scrapy stats that thriftwatch writes and reads."""
+
+    CAPTURES: Final = "thriftwatch/captures"
+    OBSERVATIONS: Final = "thriftwatch/observations"
+    FLAGGED: Final = "thriftwatch/flagged"
+    LEXICON_VERSION: Final = "thriftwatch/lexicon_version"
+    HEALTH: Final = "thriftwatch/health"
+    BACKOFF_SECONDS: Final = "thriftwatch/backoff_seconds"
+    FAULTS_PREFIX: Final = "thriftwatch/faults/"
+    # Scrapy's own count of items that passed every pipeline.
+    ITEMS: Final = "item_scraped_count"
+
+    @staticmethod
+    def pages(platform: str) -> str:
+        """Search pages parsed as results."""
+        return f"thriftwatch/pages/{platform}"
+
+    @staticmethod
+    def blocks(platform: str) -> str:
+        """Search pages answered with a captcha, login wall or anti-bot page."""
+        return f"thriftwatch/blocks/{platform}"
+
+    @staticmethod
+    def faults(kind: str, platform: str) -> str:
+        """Search pages lost to a fault of ``kind`` (one of :data:`FAULT_KINDS` but "blocked")."""
+        return f"{Stats.FAULTS_PREFIX}{kind}/{platform}"
+
+    @staticmethod
+    def level(level: str) -> str:
+        """Listings given verdict ``level``."""
+        return f"thriftwatch/level/{level}"
+
+    @staticmethod
+    def recheck(status: str) -> str:
+        """Listings a recheck found ``status`` (live, removed, blocked or error)."""
+        return f"thriftwatch/recheck/{status}"
+
+
+# Sent by spiders when a page could not be read as search results:
+# ``page_fault(response, request, kind, detail)`` with kind one of FAULT_KINDS.
+# The evidence recorder stores it with the page's capture, so a block is never mistaken
+# for "no results".
+page_fault = object()
+
+FAULT_KINDS = ("blocked", "parse_error", "http_error", "download_error", "token_error")

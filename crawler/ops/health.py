@@ -1,0 +1,236 @@
+"""Run health, checked after every crawl the way Spidermon's monitors check a finished job.
+
+:func:`check_run` is pure: a run's stats (the Scrapy stats keys the spiders write) and the
+stats of earlier runs of the same platform in, a :class:`HealthReport` out. Its checks:
+
+- ``finish``: the crawl stopped early (not ``finished``);
+- ``zero_listings``: not one listing came back;
+- ``parse_errors``: a response the parser does not know (the platform changed its shape);
+- ``block_rate`` / ``error_rate``: too many pages were blocks (captcha, login wall) or
+  HTTP and network errors;
+- ``pages_drop`` / ``listings_drop``: pages or listings per keyword fell sharply against
+  the median of earlier runs;
+- ``new_strong``: listings flagged ``strong`` for the first time (news, not a fault).
+
+:class:`RunHealthExtension` runs the checks when a search spider closes, appends the report
+to the evidence DB's chained ``run_health`` table, logs it, and alerts
+(:mod:`crawler.ops.alerts`) when something is wrong or new strong flags appeared.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+from crawler.config import Config, HealthConfig
+from crawler.evidence.store import EvidenceStore
+from crawler.keys import FAULT_KINDS, Stats
+from crawler.ops.alerts import send_alerts
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+SEVERITIES = ("failing", "warning", "notice")  # worst first
+ERROR_KINDS = tuple(kind for kind in FAULT_KINDS if kind not in ("blocked", "parse_error"))
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a check needs of one run: its platform, keyword count and final stats."""
+
+    platform: str
+    keywords: int
+    stats: Mapping[str, Any]
+
+    def count(self, key: str) -> int:
+        return int(self.stats.get(key) or 0)
+
+    @property
+    def pages(self) -> int:
+        return self.count(Stats.pages(self.platform))
+
+    @property
+    def listings(self) -> int:
+        return self.count(Stats.ITEMS)
+
+    @property
+    def blocks(self) -> int:
+        return self.count(Stats.blocks(self.platform))
+
+    def faults(self, *kinds: str) -> int:
+        return sum(self.count(Stats.faults(kind, self.platform)) for kind in kinds)
+
+    @property
+    def attempts(self) -> int:
+        """Search pages asked for: parsed, blocked, or lost to a fault."""
+        return self.pages + self.blocks + self.faults(*ERROR_KINDS, "parse_error")
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    severity: str  # one of SEVERITIES
+    message: str
+    value: float | None = None
+    expected: float | None = None
+
+
+@dataclass
+class HealthReport:
+    platform: str
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """``failing``, ``warning`` or ``ok`` (a notice alone leaves a run ``ok``)."""
+        for severity in ("failing", "warning"):
+            if any(f.severity == severity for f in self.findings):
+                return severity
+        return "ok"
+
+    @property
+    def needs_alert(self) -> bool:
+        """Something is wrong, or new strong flags appeared."""
+        return bool(self.findings)
+
+    def as_dicts(self) -> list[dict[str, Any]]:
+        return [asdict(f) for f in self.findings]
+
+
+def check_run(run: RunRecord, history: Sequence[RunRecord], *, new_strong: int = 0,
+              thresholds: HealthConfig = HealthConfig()) -> HealthReport:
+    """Every check on ``run``; ``history`` holds earlier finished runs, newest first."""
+    report = HealthReport(run.platform)
+    add = report.findings.append
+    reason = str(run.stats.get("finish_reason", "unknown"))
+    if reason != "finished":
+        add(Finding("finish", "failing", f"the crawl stopped early: {reason}"))
+    if run.listings == 0:
+        add(Finding("zero_listings", "failing",
+                    f"no listings from {run.pages} search pages", value=0))
+    parse_errors = run.faults("parse_error")
+    if parse_errors:
+        add(Finding("parse_errors", "failing",
+                    f"{parse_errors} responses had a shape the parser does not know: "
+                    "the platform may have changed its response", value=parse_errors))
+    attempts = max(run.attempts, 1)
+    for check, count, limit, what in (
+        ("block_rate", run.blocks, thresholds.block_rate, "blocked (captcha, login or anti-bot)"),
+        ("error_rate", run.faults(*ERROR_KINDS), thresholds.error_rate,
+         "lost to HTTP or network errors"),
+    ):
+        rate = count / attempts
+        if count and rate > limit:
+            add(Finding(check, "failing", f"{count} of {attempts} search pages {what}",
+                        value=round(rate, 3), expected=limit))
+    add_drops(report, run, history[:thresholds.history], thresholds)
+    if new_strong:
+        add(Finding("new_strong", "notice",
+                    f"{new_strong} listings flagged strong for the first time", value=new_strong))
+    return report
+
+
+def add_drops(report: HealthReport, run: RunRecord, history: Sequence[RunRecord],
+              thresholds: HealthConfig) -> None:
+    """Pages and listings per keyword against the median of earlier runs."""
+    earlier = [r for r in history if r.keywords and r.pages]
+    if len(earlier) < thresholds.min_history or not run.keywords:
+        return
+    for check, measure in (("pages_drop", "pages"), ("listings_drop", "listings")):
+        usual = statistics.median(getattr(r, measure) / r.keywords for r in earlier)
+        now = getattr(run, measure) / run.keywords
+        if usual and now < usual * thresholds.drop:
+            report.findings.append(Finding(
+                check, "warning",
+                f"{measure} per keyword fell to {now:.1f} from a usual {usual:.1f} "
+                f"(median of the last {len(earlier)} runs)",
+                value=round(now, 2), expected=round(usual, 2)))
+
+
+# -- reading runs from the evidence DB -------------------------------------------------------
+
+def earlier_runs(store: EvidenceStore, platform: str, before_run: int, limit: int) -> list[RunRecord]:
+    """Finished runs of ``platform`` before ``before_run``, newest first."""
+    rows = store.conn.execute(
+        "SELECT keywords, stats FROM runs WHERE platform = ? AND id < ? AND status = 'finished' "
+        "ORDER BY id DESC LIMIT ?", [platform, before_run, limit])
+    return [RunRecord(platform, len(json.loads(keywords or "[]")), json.loads(stats))
+            for keywords, stats in rows]
+
+
+def new_strong_listings(store: EvidenceStore, run_id: int) -> int:
+    """Listings flagged ``strong`` in ``run_id`` and in no earlier run."""
+    return store.conn.execute("""
+        SELECT COUNT(DISTINCT o.platform || '/' || o.listing_id)
+        FROM observations o JOIN flags f ON f.observation_id = o.id
+        WHERE o.run_id = ? AND f.level = 'strong' AND NOT EXISTS (
+            SELECT 1 FROM observations p JOIN flags g ON g.observation_id = p.id
+            WHERE p.platform = o.platform AND p.listing_id = o.listing_id
+              AND p.run_id < o.run_id AND g.level = 'strong')""", [run_id]).fetchone()[0]
+
+
+# -- the Scrapy extension --------------------------------------------------------------------
+
+class RunHealthExtension:
+    """Check each search spider's run when it closes; store, log and alert.
+
+    Enable with ``EXTENSIONS = {"crawler.ops.health.RunHealthExtension": 600}``.
+    """
+
+    def __init__(self, crawler: Crawler, config: Config):
+        self.crawler = crawler
+        self.config = config
+        self.thresholds = config.health
+        self.alerts = config.alerts
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunHealthExtension:
+        config = Config.from_crawler(crawler)
+        if not config.health.enabled:
+            raise NotConfigured("THRIFTWATCH_HEALTH_ENABLED is off")
+        extension = cls(crawler, config)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        return extension
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        from pipelines.store import StorePipeline
+        from spiders.base import SearchSpider
+
+        pipeline = self.crawler.get_item_pipeline(StorePipeline)
+        if not isinstance(spider, SearchSpider) or pipeline is None or pipeline.run_id is None:
+            return
+        run = RunRecord(spider.name, len(spider.keywords),
+                        {**self.crawler.stats.get_stats(), "finish_reason": reason})
+        store = EvidenceStore(self.config.store.db_path)
+        try:
+            report = check_run(
+                run, earlier_runs(store, spider.name, pipeline.run_id, self.thresholds.history),
+                new_strong=new_strong_listings(store, pipeline.run_id),
+                thresholds=self.thresholds)
+            store.add_run_health(pipeline.run_id, platform=spider.name, status=report.status,
+                                 findings=report.as_dicts())
+        finally:
+            store.close()
+        self.crawler.stats.set_value(Stats.HEALTH, report.status)
+        # A notice alone (new strong flags) is news, not trouble: it is alerted, logged at INFO.
+        log = logger.info if report.status == "ok" else logger.warning
+        log("run %s health: %s%s", pipeline.run_id, report.status,
+            "".join(f"\n  {f.severity} {f.check}: {f.message}" for f in report.findings))
+        if report.needs_alert:
+            send_alerts(self.alerts, alert_payload(report, pipeline.run_id, self.config))
+
+
+def alert_payload(report: HealthReport, run_id: int, config: Config) -> dict[str, Any]:
+    """The JSON a webhook receives (and the email's content)."""
+    return {"tool": "thriftwatch", "run_id": run_id, "platform": report.platform,
+            "status": report.status, "db": str(config.store.db_path), "replica": config.replica,
+            "findings": report.as_dicts()}

@@ -1,0 +1,267 @@
+"""A self-contained HTML report of an evidence DB: inline SVG charts and tables, no scripts,
+no stylesheets or images from elsewhere. Links go to listings on their platform and to
+each listing's stored capture as ``thriftwatch serve`` shows it (``/-/capture/SHA256``).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from crawler import __version__
+from crawler.evidence.store import EvidenceStore
+from crawler.flagging.lexicon import load_lexicon
+from crawler.flagging.suggest import rank
+from crawler.runtime.process import LEVELS
+
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf")
+LEVEL_COLOURS = {"strong": "#b2182b", "medium": "#ef8a62", "weak": "#fddbc7", "none": "#d1e5f0"}
+RECHECK_COLOURS = {"removed": "#1a9850", "live": "#d73027", "blocked": "#999999"}
+TOP = 10
+
+
+@dataclass
+class ReportData:
+    """Everything the report shows, read from the DB; plain data, so tests can check it."""
+
+    since: str | None
+    generated_at: str
+    flagged_per_day: dict[str, dict[str, int]] = field(default_factory=dict)  # day → platform → n
+    levels: dict[str, int] = field(default_factory=dict)
+    top_sellers: list[tuple[str, int]] = field(default_factory=list)
+    top_cities: list[tuple[str, int]] = field(default_factory=list)
+    top_terms: list[tuple[str, int]] = field(default_factory=list)
+    suggested: list[dict[str, Any]] = field(default_factory=list)
+    rechecks: dict[str, dict[str, int]] | None = None  # platform → status → n; None: no recheck
+    flagged: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def since_cutoff(text: str | None, now: datetime | None = None) -> str | None:
+    """``"7d"``/``"12h"`` (or an ISO date) → the ISO UTC time the report starts at."""
+    if not text:
+        return None
+    now = now or datetime.now(timezone.utc)
+    unit = {"d": 86400, "h": 3600, "m": 60}.get(text[-1:])
+    if unit and text[:-1].isdigit():
+        start = now - timedelta(seconds=int(text[:-1]) * unit)
+        return start.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    try:
+        return datetime.fromisoformat(text).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    except ValueError:
+        raise ValueError(f"--since takes 7d, 12h, 30m or a date like 2026-01-31, not {text!r}")
+
+
+def gather(store: EvidenceStore, since: str | None, lexicon_file: str | None = None) -> ReportData:
+    data = ReportData(since=since, generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    cutoff = since or ""
+    for day, platform, count in store.conn.execute("""
+            SELECT substr(o.seen_at, 1, 10), o.platform, COUNT(DISTINCT o.listing_id)
+            FROM observations o JOIN flags f ON f.observation_id = o.id
+            WHERE f.flagged = 1 AND o.seen_at >= ? GROUP BY 1, 2 ORDER BY 1, 2""", [cutoff]):
+        data.flagged_per_day.setdefault(day, {})[platform] = count
+    records = list(store.export_records(since=since))
+    data.levels = {level: 0 for level in LEVELS} | Counter(r["level"] for r in records)
+    flagged = [r for r in records if r["flagged"]]
+    data.top_sellers = Counter(f"{r['seller_name'] or r['seller_id']} ({r['platform']})"
+                               for r in flagged if r["seller_id"] or r["seller_name"]).most_common(TOP)
+    data.top_cities = Counter(r["location"] for r in flagged if r["location"]).most_common(TOP)
+    data.top_terms = Counter(reason["rule"].removeprefix("term:") for r in flagged
+                             for reason in r["reasons"] if reason["rule"].startswith("term:")
+                             ).most_common(TOP)
+    data.suggested = [s.as_dict() for s in rank(records, load_lexicon(extra=lexicon_file))[:TOP]]
+    data.rechecks = _rechecks(store, cutoff)
+    data.flagged = sorted(flagged, key=lambda r: (-r["score"], r["platform"], r["listing_id"]))[:100]
+    data.runs = [dict(row) for row in store.db.query("""
+        SELECT r.id, r.platform, r.started_at, r.status, r.stats, h.status AS health, h.findings
+        FROM runs r LEFT JOIN run_health h ON h.run_id = r.id
+        WHERE r.started_at >= ? ORDER BY r.id DESC LIMIT 50""", [cutoff])]
+    return data
+
+
+def _rechecks(store: EvidenceStore, cutoff: str) -> dict[str, dict[str, int]] | None:
+    """The latest recheck status of each listing, counted per platform; None before any."""
+    if not store.db["rechecks"].exists():
+        return None
+    counts: dict[str, dict[str, int]] = {}
+    for platform, status, count in store.conn.execute("""
+            SELECT platform, status, COUNT(*) FROM rechecks r
+            WHERE id = (SELECT MAX(id) FROM rechecks WHERE platform = r.platform
+                        AND listing_id = r.listing_id) AND checked_at >= ?
+            GROUP BY 1, 2""", [cutoff]):
+        counts.setdefault(platform, {})[status] = count
+    return counts or None
+
+
+# -- SVG charts ------------------------------------------------------------------------------
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def bar_chart(items: Sequence[tuple[str, int]], colour: str | Mapping[str, str] = PALETTE[0],
+              label_width: int = 220) -> str:
+    """Horizontal bars, one per ``(label, value)``."""
+    if not items:
+        return '<p class="empty">nothing in this period</p>'
+    row, width = 22, 360
+    top = max(value for _, value in items) or 1
+    height = row * len(items) + 4
+    bars = []
+    for i, (label, value) in enumerate(items):
+        fill = colour.get(label, PALETTE[0]) if isinstance(colour, Mapping) else colour
+        y, length = i * row + 2, width * value / top
+        room = label_width // 7  # characters that fit left of the bars
+        shown = label if len(label) <= room else label[:room - 1] + "…"
+        bars.append(
+            f'<text x="{label_width - 6}" y="{y + 15}" text-anchor="end">{_e(shown)}</text>'
+            f'<rect x="{label_width}" y="{y + 2}" width="{length:.1f}" height="{row - 6}" '
+            f'fill="{fill}"><title>{_e(label)}: {value}</title></rect>'
+            f'<text x="{label_width + length + 4:.1f}" y="{y + 15}">{value}</text>')
+    return (f'<svg class="chart" role="img" width="{label_width + width + 60}" height="{height}" '
+            f'xmlns="http://www.w3.org/2000/svg">{"".join(bars)}</svg>')
+
+
+def daily_chart(per_day: Mapping[str, Mapping[str, int]]) -> str:
+    """Stacked columns: flagged listings per day, one colour per platform, with a legend."""
+    if not per_day:
+        return '<p class="empty">no flagged listings in this period</p>'
+    days = sorted(per_day)
+    platforms = sorted({p for counts in per_day.values() for p in counts})
+    colours = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(platforms)}
+    top = max(sum(c.values()) for c in per_day.values()) or 1
+    column, plot_h, left, base = max(18, min(60, 640 // len(days))), 200, 40, 230
+    shapes = [f'<line x1="{left}" y1="{base}" x2="{left + column * len(days)}" y2="{base}" '
+              'stroke="#444"/>', f'<text x="{left - 4}" y="{base - plot_h + 4}" '
+              f'text-anchor="end">{top}</text>', f'<text x="{left - 4}" y="{base}" '
+              'text-anchor="end">0</text>']
+    for i, day in enumerate(days):
+        x, y = left + i * column, base
+        for platform in platforms:
+            value = per_day[day].get(platform, 0)
+            if value:
+                h = plot_h * value / top
+                y -= h
+                shapes.append(f'<rect x="{x + 2}" y="{y:.1f}" width="{column - 4}" '
+                              f'height="{h:.1f}" fill="{colours[platform]}"><title>{_e(day)} '
+                              f'{_e(platform)}: {value}</title></rect>')
+        shapes.append(f'<text x="{x + column / 2}" y="{base + 14}" text-anchor="middle" '
+                      f'class="small">{_e(day[5:])}</text>')
+    legend_y = base + 34
+    for i, platform in enumerate(platforms):
+        x = left + (i % 5) * 130
+        y = legend_y + (i // 5) * 18
+        shapes.append(f'<rect x="{x}" y="{y - 10}" width="12" height="12" '
+                      f'fill="{colours[platform]}"/><text x="{x + 16}" y="{y}">{_e(platform)}</text>')
+    height = legend_y + (len(platforms) - 1) // 5 * 18 + 10
+    width = max(left + column * len(days) + 20, 680)
+    return (f'<svg class="chart" role="img" width="{width}" height="{height}" '
+            f'xmlns="http://www.w3.org/2000/svg">{"".join(shapes)}</svg>')
+
+
+# -- the page --------------------------------------------------------------------------------
+
+STYLE = """
+body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
+h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
+.chart text{font:12px system-ui,sans-serif;fill:#222}.chart .small{font-size:10px}
+table{border-collapse:collapse;font-size:12px;margin:8px 0}td,th{border:1px solid #ddd;
+padding:3px 6px;text-align:left;vertical-align:top}th{background:#f3f3f3}
+.grid{display:flex;flex-wrap:wrap;gap:24px}.empty{color:#777;font-style:italic}
+.ok{color:#1a7f37}.warning{color:#9a6700}.failing{color:#cf222e}code{font-size:11px}
+"""
+
+
+def render(data: ReportData, db_name: str, serve_url: str) -> str:
+    period = f"since {data.since}" if data.since else "all time"
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>thriftwatch report: {_e(db_name)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>thriftwatch report: {_e(db_name)}</h1>",
+        f"<p>{_e(period)}; generated {_e(data.generated_at)} by thriftwatch {_e(__version__)}. "
+        f"Capture links open in <code>thriftwatch serve --db {_e(db_name)}</code> at "
+        f"{_e(serve_url)}.</p>",
+        "<h2>Flagged listings per platform per day</h2>", daily_chart(data.flagged_per_day),
+        '<div class="grid"><section><h2>Verdict levels</h2>',
+        bar_chart(list(data.levels.items()), LEVEL_COLOURS, 80),
+        "</section><section><h2>Takedown status (latest recheck)</h2>", _recheck_section(data),
+        "</section></div>",
+        '<div class="grid"><section><h2>Top sellers (flagged listings)</h2>',
+        bar_chart(data.top_sellers, PALETTE[1]),
+        "</section><section><h2>Top cities (flagged listings)</h2>",
+        bar_chart(data.top_cities, PALETTE[2], 140), "</section></div>",
+        '<div class="grid"><section><h2>Top matched terms</h2>',
+        bar_chart(data.top_terms, PALETTE[4], 140),
+        "</section><section><h2>Newly suggested terms</h2>", _suggested(data.suggested),
+        "</section></div>",
+        "<h2>Flagged listings (highest score first)</h2>", _flagged_table(data.flagged, serve_url),
+        "<h2>Runs</h2>", _runs_table(data.runs), "</body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def _recheck_section(data: ReportData) -> str:
+    if data.rechecks is None:
+        return '<p class="empty">no recheck yet: run <code>thriftwatch recheck</code></p>'
+    totals = Counter()
+    for counts in data.rechecks.values():
+        totals.update(counts)
+    rows = "".join(f"<tr><td>{_e(p)}</td>" + "".join(
+        f"<td>{c.get(s, 0)}</td>" for s in RECHECK_COLOURS) + "</tr>"
+        for p, c in sorted(data.rechecks.items()))
+    return (bar_chart([(s, totals.get(s, 0)) for s in RECHECK_COLOURS], RECHECK_COLOURS, 80)
+            + "<table><tr><th>platform</th>" + "".join(f"<th>{s}</th>" for s in RECHECK_COLOURS)
+            + f"</tr>{rows}</table>")
+
+
+def _suggested(suggested: Sequence[Mapping[str, Any]]) -> str:
+    if not suggested:
+        return '<p class="empty">no suggestions: the lexicon covers what flagged listings say</p>'
+    rows = "".join(f"<tr><td>{_e(s['term'])}</td><td>{s['z']}</td><td>{s['flagged']}</td>"
+                   f"<td>{s['other']}</td></tr>" for s in suggested)
+    return ("<table><tr><th>term</th><th>z-score</th><th>flagged</th><th>other</th></tr>"
+            f"{rows}</table><p>Accept one with <code>thriftwatch suggest-terms --accept TERM "
+            "--lexicon-file USER.toml</code>.</p>")
+
+
+def _flagged_table(records: Sequence[Mapping[str, Any]], serve_url: str) -> str:
+    if not records:
+        return '<p class="empty">no flagged listings in this period</p>'
+    base = serve_url.rstrip("/")
+    rows = []
+    for r in records:
+        capture = (f'<a href="{_e(base)}/-/capture/{_e(r["capture_sha256"])}">'
+                   f'{_e(r["capture_sha256"][:12])}</a>' if r["capture_sha256"] else "")
+        rules = ", ".join(reason["rule"] for reason in r["reasons"] if reason["weight"] > 0)
+        rows.append(
+            f"<tr><td>{_e(r['platform'])}</td><td><a href=\"{_e(r['url'])}\">{_e(r['title'])}</a>"
+            f"</td><td>{_e(r['seller_name'] or '')}</td><td>{_e(r['location'] or '')}</td>"
+            f"<td>{_e(r['price_idr'] or '')}</td><td>{_e(r['level'])}</td><td>{r['score']:.2f}</td>"
+            f"<td>{_e(rules)}</td><td>{_e(r['last_seen'])}</td><td>{capture}</td></tr>")
+    return ("<table><tr><th>platform</th><th>listing</th><th>seller</th><th>city</th>"
+            "<th>price (IDR)</th><th>level</th><th>score</th><th>reasons</th><th>last seen</th>"
+            f"<th>capture</th></tr>{''.join(rows)}</table>")
+
+
+def _runs_table(runs: Sequence[Mapping[str, Any]]) -> str:
+    if not runs:
+        return '<p class="empty">no runs in this period</p>'
+    rows = []
+    for run in runs:
+        stats = json.loads(run["stats"] or "{}")
+        findings = "; ".join(f["check"] for f in json.loads(run["findings"] or "[]"))
+        health = run["health"] or "not checked"
+        rows.append(
+            f"<tr><td>{run['id']}</td><td>{_e(run['platform'])}</td><td>{_e(run['started_at'])}"
+            f"</td><td>{_e(run['status'])}</td><td>{stats.get('item_scraped_count', 0)}</td>"
+            f"<td>{stats.get('thriftwatch/flagged', 0)}</td><td class=\"{_e(health)}\">"
+            f"{_e(health)}</td><td>{_e(findings)}</td></tr>")
+    return ("<table><tr><th>run</th><th>platform</th><th>started</th><th>status</th>"
+            "<th>listings</th><th>flagged</th><th>health</th><th>findings</th></tr>"
+            f"{''.join(rows)}</table>")

@@ -1,0 +1,335 @@
+"""Recurring crawls: every ``every`` seconds, crawl the chosen platforms with the search terms.
+
+A round crawls each platform once, either here (one ``thriftwatch crawl`` subprocess, since
+a Scrapy reactor cannot restart in one process) or as jobs on scrapyd servers: platforms
+are spread over the servers in turn, and a job whose server is down, or goes away while the
+job runs, is scheduled on the next server. Rounds and jobs are kept in the tables
+``monitor_rounds`` and ``monitor_jobs`` of the state DB (monitor state, not evidence: these
+rows change). A restarted monitor first finishes a round it left unfinished, then waits until
+the next round is due, so a restart neither skips nor doubles a round.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from crawler.evidence.capture import utc_now
+from crawler.flagging.lexicon import default_search_terms, load_lexicon, search_terms
+
+logger = logging.getLogger(__name__)
+
+STATE_SQL = """
+CREATE TABLE IF NOT EXISTS monitor_rounds (
+    id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, ended_at TEXT,
+    status TEXT NOT NULL,           -- running, finished, failed
+    mode TEXT NOT NULL,             -- local or scrapyd
+    platforms TEXT NOT NULL, keywords TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS monitor_jobs (
+    id INTEGER PRIMARY KEY, round_id INTEGER NOT NULL REFERENCES monitor_rounds(id),
+    platform TEXT NOT NULL, server TEXT, job_id TEXT,
+    state TEXT NOT NULL,            -- waiting, scheduled, finished, failed
+    attempts INTEGER NOT NULL DEFAULT 0, detail TEXT, updated_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS monitor_jobs_round ON monitor_jobs (round_id);
+"""
+
+PROJECT = "thriftwatch"  # the scrapyd project name, as in scrapy.cfg's [deploy] sections
+HTTP_TIMEOUT = 10.0
+MAX_ATTEMPTS = 3  # servers a job is tried on before it counts as failed
+POLL_INTERVAL = 2.0
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_every(text: str) -> int:
+    """``"6h"``, ``"30m"``, ``"1d"``, ``"90s"`` → seconds."""
+    match = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", text)
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"--every takes a number and a unit (s, m, h, d), like 6h, not {text!r}")
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def monitor_keywords(lexicon_file: Path | None) -> list[str]:
+    """The shipped search terms and the terms accepted into the investigator's lexicon."""
+    accepted = search_terms(load_lexicon(extra=lexicon_file)) if lexicon_file else []
+    return list(dict.fromkeys([*default_search_terms(), *accepted]))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every round does."""
+
+    platforms: tuple[str, ...]
+    keywords: tuple[str, ...]
+    db: str  # evidence DB path, as the crawl (here or on the scrapyd host) sees it
+    every: int  # seconds from the start of one round to the start of the next
+    servers: tuple[str, ...] = ()  # scrapyd base URLs; none: crawl here
+    max_pages: int | None = None
+    replica: str | None = None
+    lexicon: str | None = None
+    settings: Mapping[str, str] = field(default_factory=dict)
+    round_timeout: float | None = None  # seconds; default: ``every``
+
+    @property
+    def mode(self) -> str:
+        return "scrapyd" if self.servers else "local"
+
+    def crawl_settings(self) -> dict[str, str]:
+        settings = {"THRIFTWATCH_DB": self.db, **self.settings}
+        if self.replica:
+            settings["THRIFTWATCH_REPLICA"] = self.replica
+        if self.lexicon:
+            settings["THRIFTWATCH_LEXICON"] = self.lexicon
+        return settings
+
+
+class MonitorState:
+    """The monitor's rounds and jobs in ``path`` (usually the evidence DB itself)."""
+
+    def __init__(self, path: str | Path):
+        self.db = sqlite_utils.Database(path)
+        self.db.conn.execute("PRAGMA busy_timeout = 60000")
+        self.db.executescript(STATE_SQL)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def last_round(self) -> dict[str, Any] | None:
+        return next(self.db.query("SELECT * FROM monitor_rounds ORDER BY id DESC LIMIT 1"), None)
+
+    def next_due(self, every: int) -> datetime:
+        last = self.last_round()
+        if last is None:
+            return datetime.now(timezone.utc)
+        return _parse_time(last["started_at"]) + timedelta(seconds=every)
+
+    def start_round(self, plan: Plan) -> int:
+        with self.db.conn:
+            round_id = self.db["monitor_rounds"].insert({
+                "started_at": utc_now(), "status": "running", "mode": plan.mode,
+                "platforms": json.dumps(plan.platforms), "keywords": json.dumps(plan.keywords),
+            }).last_pk
+            for platform in plan.platforms:
+                self.db["monitor_jobs"].insert({"round_id": round_id, "platform": platform,
+                                                "state": "waiting", "updated_at": utc_now()})
+        return round_id
+
+    def jobs(self, round_id: int) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM monitor_jobs WHERE round_id = ? ORDER BY id",
+                                  [round_id]))
+
+    def update_job(self, row_id: int, **changes: Any) -> None:
+        with self.db.conn:
+            self.db["monitor_jobs"].update(row_id, {**changes, "updated_at": utc_now()})
+
+    def end_round(self, round_id: int) -> str:
+        states = {job["state"] for job in self.jobs(round_id)}
+        status = "finished" if states == {"finished"} else "failed"
+        with self.db.conn:
+            self.db["monitor_rounds"].update(round_id, {"status": status, "ended_at": utc_now()})
+        return status
+
+
+# -- scrapyd's JSON API ----------------------------------------------------------------------
+
+class ServerDown(Exception):
+    """A scrapyd server did not answer, or answered with an error."""
+
+
+def scrapyd_call(server: str, endpoint: str, form: Sequence[tuple[str, str]] | None = None,
+                 query: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """GET (or POST ``form`` to) ``server/endpoint``; its JSON, or :class:`ServerDown`."""
+    url = urllib.parse.urljoin(server.rstrip("/") + "/", endpoint)
+    if query:
+        url += "?" + urllib.parse.urlencode(query)
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    try:
+        with urllib.request.urlopen(url, data=data, timeout=HTTP_TIMEOUT) as response:
+            answer = json.load(response)
+    except (OSError, ValueError) as error:
+        raise ServerDown(f"{server}: {error}") from error
+    if answer.get("status") != "ok":
+        raise ServerDown(f"{server}: {answer.get('message', answer)}")
+    return answer
+
+
+def schedule_form(plan: Plan, platform: str, job_id: str) -> list[tuple[str, str]]:
+    """``schedule.json``'s form: spider arguments, and each setting as ``setting=NAME=VALUE``."""
+    form = [("project", PROJECT), ("spider", platform), ("jobid", job_id),
+            ("keywords", ",".join(plan.keywords))]
+    if plan.max_pages:
+        form.append(("max_pages", str(plan.max_pages)))
+    form += [("setting", f"{name}={value}") for name, value in plan.crawl_settings().items()]
+    return form
+
+
+def job_states(server: str) -> dict[str, str]:
+    """Job id → ``pending``, ``running`` or ``finished`` on one server."""
+    answer = scrapyd_call(server, "listjobs.json", query={"project": PROJECT})
+    return {job["id"]: state for state in ("pending", "running", "finished")
+            for job in answer.get(state, [])}
+
+
+# -- running rounds --------------------------------------------------------------------------
+
+class Monitor:
+    def __init__(self, plan: Plan, state: MonitorState,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.plan = plan
+        self.state = state
+        self.sleep = sleep
+
+    def run(self, rounds: int | None = None) -> None:
+        """Carry out ``rounds`` rounds (forever when None), resuming an unfinished one first."""
+        done = 0
+        while rounds is None or done < rounds:
+            last = self.state.last_round()
+            if last is not None and last["status"] == "running":
+                round_id = last["id"]
+                logger.info("resuming unfinished round %s", round_id)
+            else:
+                self.wait_until(self.state.next_due(self.plan.every))
+                round_id = self.state.start_round(self.plan)
+                logger.info("round %s: %s on %s", round_id, ", ".join(self.plan.platforms),
+                            ", ".join(self.plan.servers) or "this machine")
+            status = self.carry_out(round_id)
+            logger.info("round %s %s", round_id, status)
+            done += 1
+
+    def wait_until(self, due: datetime) -> None:
+        wait = (due - datetime.now(timezone.utc)).total_seconds()
+        if wait > 0:
+            logger.info("next round at %s", due.isoformat(timespec="seconds"))
+            self.sleep(wait)
+
+    def carry_out(self, round_id: int) -> str:
+        if self.plan.servers:
+            self.run_on_scrapyd(round_id)
+        else:
+            self.run_here(round_id)
+        return self.state.end_round(round_id)
+
+    def run_here(self, round_id: int) -> None:
+        """One ``thriftwatch crawl`` subprocess for the platforms this round has not done."""
+        jobs = [job for job in self.state.jobs(round_id) if job["state"] != "finished"]
+        if not jobs:
+            return
+        command = [sys.executable, "-m", "crawler.cli", "crawl",
+                   *(job["platform"] for job in jobs),
+                   "--keywords", ",".join(self.plan.keywords)]
+        if self.plan.max_pages:
+            command += ["--max-pages", str(self.plan.max_pages)]
+        for name, value in self.plan.crawl_settings().items():
+            command += ["-s", f"{name}={value}"]
+        for job in jobs:
+            self.state.update_job(job["id"], server="local", job_id=f"round-{round_id}",
+                                  state="scheduled", attempts=job["attempts"] + 1)
+        try:
+            code = subprocess.run(command, timeout=self.timeout).returncode
+            detail = f"exit code {code}"
+        except subprocess.TimeoutExpired:
+            code, detail = None, f"stopped after {self.timeout:.0f}s"
+        for job in jobs:
+            self.state.update_job(job["id"], state="finished" if code == 0 else "failed",
+                                  detail=detail)
+
+    @property
+    def timeout(self) -> float:
+        return self.plan.round_timeout or float(self.plan.every)
+
+    def run_on_scrapyd(self, round_id: int) -> None:
+        """Schedule every waiting job, then poll until each has finished or failed."""
+        deadline = time.monotonic() + self.timeout
+        for index, job in enumerate(self.state.jobs(round_id)):
+            if job["state"] == "waiting":
+                self.schedule(job, first_server=round_id + index)
+        while time.monotonic() < deadline:
+            open_jobs = [j for j in self.state.jobs(round_id) if j["state"] == "scheduled"]
+            if not open_jobs:
+                return
+            self.poll(open_jobs)
+            self.sleep(min(POLL_INTERVAL, max(deadline - time.monotonic(), 0)))
+        for job in self.state.jobs(round_id):
+            if job["state"] == "scheduled":
+                self.state.update_job(job["id"], state="failed",
+                                      detail=f"not finished after {self.timeout:.0f}s")
+
+    def schedule(self, job: Mapping[str, Any], first_server: int) -> None:
+        """Try the servers in turn from ``first_server`` until one takes the job."""
+        servers = self.plan.servers
+        attempts, problems = job["attempts"], []
+        for offset in range(len(servers)):
+            if attempts >= MAX_ATTEMPTS:
+                break
+            server = servers[(first_server + offset) % len(servers)]
+            attempts += 1
+            job_id = f"tw-{job['round_id']}-{job['platform']}-{attempts}"
+            try:
+                scrapyd_call(server, "schedule.json",
+                             form=schedule_form(self.plan, job["platform"], job_id))
+            except ServerDown as error:
+                logger.warning("cannot schedule %s: %s", job["platform"], error)
+                problems.append(str(error))
+                continue
+            self.state.update_job(job["id"], server=server, job_id=job_id, state="scheduled",
+                                  attempts=attempts, detail=None)
+            logger.info("scheduled %s on %s as %s", job["platform"], server, job_id)
+            return
+        self.state.update_job(job["id"], state="failed", attempts=attempts,
+                              detail="; ".join(problems) or "no server left to try")
+
+    def poll(self, jobs: Sequence[Mapping[str, Any]]) -> None:
+        """Mark finished jobs; reschedule elsewhere those whose server went away."""
+        by_server: dict[str, list[Mapping[str, Any]]] = {}
+        for job in jobs:
+            by_server.setdefault(job["server"], []).append(job)
+        for server, server_jobs in by_server.items():
+            try:
+                states = job_states(server)
+            except ServerDown as error:
+                states = None
+                logger.warning("lost contact: %s", error)
+            for job in server_jobs:
+                if states is None or job["job_id"] not in states:
+                    self.schedule(job, first_server=self.plan.servers.index(server) + 1)
+                elif states[job["job_id"]] == "finished":
+                    self.state.update_job(job["id"], state="finished")
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def search_platforms() -> list[str]:
+    """Every spider that searches (not ``recheck``, which revisits known listings)."""
+    from crawler.runtime.process import available_platforms, project_settings
+
+    return available_platforms(project_settings())
+
+
+def status_lines(state: MonitorState, every: int) -> list[str]:
+    """What ``thriftwatch monitor --status`` prints: the last round, its jobs, the next due."""
+    last = state.last_round()
+    if last is None:
+        return ["no round yet: the first starts as soon as the monitor runs"]
+    lines = [f"round {last['id']} ({last['mode']}) started {last['started_at']}: {last['status']}"]
+    lines += [f"  {job['platform']:<12} {job['state']:<9} {job['server'] or '-'} "
+              f"{job['job_id'] or ''} {job['detail'] or ''}".rstrip()
+              for job in state.jobs(last["id"])]
+    lines.append(f"next round due {state.next_due(every).isoformat(timespec='seconds')}")
+    return lines
+
+
