@@ -72,3 +72,8 @@ class Stats:
 page_fault = object()
 
 FAULT_KINDS = ("blocked", "parse_error", "http_error", "download_error", "token_error")
+
+# Sent by the evidence recorder when a crawl's run is about to end, after its last listing
+# is written and before the run's end (with its chain heads) is: ``run_ending(recorder,
+# spider, reason)``. Run health checks the run and records its report here.
+run_ending = object()

@@ -1,14 +1,16 @@
 """What a page says of itself: live, removed (taken down) or blocked (captcha, login wall).
 
 The one home of block and takedown detection: spiders ask :func:`block_marker` why a page
-they cannot parse is not results, and ``recheck`` asks :func:`classify` whether a listing
-is still up.
+they cannot parse is not results, site profiles match their own ``[block]`` patterns
+through :func:`block_pattern`, and ``recheck`` asks :func:`classify` whether a listing is
+still up. The markers are data: ``crawler/data/page_markers.toml``.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib.resources import files
 
@@ -18,7 +20,7 @@ BLOCKED_STATUSES = {401, 403, 429}
 
 @lru_cache(maxsize=1)
 def _markers() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    with files("crawler.data").joinpath("recheck.toml").open("rb") as handle:
+    with files("crawler.data").joinpath("page_markers.toml").open("rb") as handle:
         data = tomllib.load(handle)["default"]
     return (re.compile("|".join(data["removed"]), re.IGNORECASE),
             re.compile("|".join(data["blocked"]), re.IGNORECASE))
@@ -39,6 +41,12 @@ def classify(http_status: int, text: str) -> tuple[str, str]:
     if http_status >= 400:
         return "blocked", f"HTTP {http_status}"
     return "live", f"HTTP {http_status}"
+
+
+def block_pattern(patterns: Iterable[re.Pattern[str]], text: str) -> str | None:
+    """The first of a site's own block ``patterns`` (a site profile's ``[block]``) that
+    ``text`` matches, if any."""
+    return next((pattern.pattern for pattern in patterns if pattern.search(text)), None)
 
 
 def block_marker(http_status: int, body: bytes) -> str | None:

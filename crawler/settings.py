@@ -24,6 +24,9 @@ RETRY_TIMES = 3
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 # Retries wait: the server's Retry-After, else 1 s, 2 s, 4 s... (at most 60 s).
 DOWNLOADER_MIDDLEWARES = {
+    # Every response is stored as evidence as the spider will see it (after retries,
+    # redirects and decompression), before any callback reads it.
+    "crawler.runtime.capture.CaptureMiddleware": 10,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.runtime.retry.BackoffRetryMiddleware": 550,
     # Spiders that render pages mark their requests; this hands them to Chromium.
@@ -35,12 +38,15 @@ THRIFTWATCH_BACKOFF_MAX = 60.0
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 
-# Live progress on a terminal (plain lines otherwise); run-health checks and alerts at the end.
-# Credentials in URLs (?access_token=...) are blanked in every log line.
+# The evidence DB and run of each crawl (built first: the capture middleware, the store
+# pipeline and run health write through it). Credentials in URLs (?access_token=...) are
+# blanked in every log line. Live progress on a terminal (plain lines otherwise);
+# run-health checks and alerts at the end.
 EXTENSIONS = {
     "crawler.runtime.log_redaction.RedactLogSecrets": 0,
+    "crawler.runtime.recorder.EvidenceRecorder": 10,
     "crawler.runtime.progress.ProgressExtension": 500,
-    "crawler.ops.health.RunHealthExtension": 600,
+    "crawler.runtime.run_health.RunHealthExtension": 600,
 }
 THRIFTWATCH_PROGRESS_ENABLED = True
 THRIFTWATCH_PROGRESS_INTERVAL = 30  # seconds between plain progress lines

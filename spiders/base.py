@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -13,6 +12,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.config import Config
+from crawler.decoding import DecodeError, decode_json
 from crawler.flagging.lexicon import default_search_terms
 from crawler.items import Listing
 from crawler.keys import Meta, Stats, page_fault
@@ -48,8 +48,8 @@ def parse_keywords(value: str | Iterable[str] | None) -> list[str]:
 def json_body(response: Response) -> Any:
     """The response decoded as JSON, or :class:`ResponseShapeError` (an HTML page, say)."""
     try:
-        return json.loads(response.body)
-    except ValueError as error:
+        return decode_json(response.body)
+    except DecodeError as error:
         raise ResponseShapeError(f"body is not JSON ({error}): {response.body[:120]!r}") from error
 
 

@@ -11,7 +11,6 @@ it is ``imported``: both are carried into the listing as evidence.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from typing import Any
@@ -23,6 +22,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 from w3lib.html import remove_tags, replace_entities
 
+from crawler.decoding import DecodeError, decode_json
 from crawler.items import Listing
 from crawler.keys import Meta
 from spiders.base import (
@@ -60,8 +60,8 @@ def access_token_from(body: bytes) -> tuple[str, int | None]:
     Error messages never quote the body: it may hold a credential.
     """
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = decode_json(body)
+    except DecodeError:
         raise ResponseShapeError("token exchange answered with a body that is not JSON") from None
     token = data.get("access_token") if isinstance(data, dict) else None
     if not isinstance(token, str) or not token:
@@ -88,7 +88,7 @@ def raise_if_blocked(status: int, body: bytes, cf_mitigated: str = "") -> None:
 def error_codes(body: bytes) -> list[Any]:
     """The ``code`` of each entry of an API error body's ``errors``; [] for any other body."""
     try:
-        errors = json.loads(body).get("errors")
+        errors = decode_json(body).get("errors")
         return [error.get("code") for error in errors]
     except (ValueError, AttributeError, TypeError):
         return []

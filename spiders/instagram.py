@@ -15,7 +15,6 @@ or stored.
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
 from collections.abc import Iterable
@@ -30,6 +29,7 @@ from parsel import Selector
 from scrapy.http import Response
 
 from crawler.config import Config
+from crawler.decoding import DecodeError, decode_json
 from crawler.items import Listing
 from spiders.base import BlockedError, ResponseShapeError, SearchPage, parse_keywords
 from spiders.rendered import RenderedSearchSpider
@@ -131,8 +131,8 @@ def parse_tag_page(html: str, data_bodies: Iterable[bytes], tag: str) -> SearchP
     documents = []
     for body in data_bodies:
         try:
-            documents.append(json.loads(body))
-        except ValueError as error:
+            documents.append(decode_json(body))
+        except DecodeError as error:
             raise ResponseShapeError(
                 f"web_info body is not JSON ({error}): {body[:120]!r}") from error
     if any(isinstance(d, dict) and d.get("require_login") for d in documents):
@@ -155,7 +155,7 @@ def load_cookies(path: Path) -> list[dict[str, Any]]:
     """
     try:
         text = path.read_text("utf-8")
-        cookies = (_json_cookies(json.loads(text)) if text.lstrip().startswith(("[", "{"))
+        cookies = (_json_cookies(decode_json(text)) if text.lstrip().startswith(("[", "{"))
                    else _netscape_cookies(text))
     except (OSError, ValueError, KeyError, TypeError):
         raise ValueError(f"{path} is not a readable JSON or Netscape cookies file") from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -10,6 +9,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import scrapy
 from scrapy.http import Response
 
+from crawler.decoding import DecodeError, decode_json
 from crawler.items import Listing
 from spiders.base import (
     BlockedError,
@@ -37,8 +37,8 @@ def search_url(keyword: str, page: int) -> str:
 def parse_search_response(body: bytes, keyword: str, page: int = 1) -> SearchPage:
     """Parse a raw catalog response: listing JSON, or raise for a punish/captcha answer."""
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = decode_json(body)
+    except DecodeError:
         data = None
     if isinstance(data, dict) and isinstance(data.get("mods"), dict):
         return parse_search_body(data, keyword, page)

@@ -20,7 +20,7 @@ Format (``spiders/profiles/olx.toml`` is a commented example)::
     format = "html"                       # or "json"
 
     [listing]
-    items = "css:li[data-aut-id='itemBox']"         # one node per listing ("json:data.ads")
+    items = "css:li[data-aut-id='itemBox']"         # one node per listing ("jmespath:data.ads")
     page_marker = "css:ul[data-aut-id='itemsList']"  # optional: on every results page,
                                                      # even an empty one
 
@@ -41,8 +41,11 @@ of listings before this page). The URL or body must hold ``{keyword}`` and one o
 ``{page}`` / ``{offset}``.
 
 Selectors are ``css:`` or ``xpath:`` (parsel's dialects, ``::text`` and ``::attr()``
-included) for HTML, ``json:`` dotted paths with list indexes (``data.ads``, ``[0].data``,
-``images[*].url``) for JSON. A field selector that picks an element reads its text. A field
+included) for HTML, and ``jmespath:`` for JSON: a `JMESPath <https://jmespath.org>`_
+expression, run through parsel (``data.ads``, ``[0].data.ads``, ``images[*].url``,
+``locations[0].city``, ``items[?price > `0`]``). For JSON, ``[listing] items`` must reach
+an array of objects; a field reaching a list keeps each value (``image_urls``), and one
+reaching an object is an error. A field selector that picks an element reads its text. A field
 may be a table ``{ select = "...", re = "..." }``: only values the regex matches are kept,
 and a capturing group keeps just that group. ``listing_id``, ``url`` and ``title`` are
 required; ``url``, ``seller_url`` and ``image_urls`` are made absolute against the page URL.
@@ -67,7 +70,9 @@ from urllib.parse import quote, quote_plus, urljoin, urlsplit
 from parsel import Selector
 from parsel.selector import SelectorList
 
+from crawler.decoding import DecodeError, decode_json
 from crawler.items import Listing
+from crawler.page_status import block_pattern
 from spiders.base import BlockedError, ResponseShapeError, SearchPage
 
 FIELDS = ("listing_id", "url", "title", "description", "price_text", "seller_id",
@@ -88,11 +93,10 @@ SECTIONS = {
 REQUIRED_SECTIONS = ("site", "search", "listing", "fields")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 PLACEHOLDERS = frozenset({"keyword", "page", "offset"})
-SELECTOR_KINDS = {"html": ("css", "xpath"), "json": ("json",)}
+SELECTOR_KINDS = {"html": ("css", "xpath"), "json": ("jmespath",)}
 SITE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
-JSON_STEP = re.compile(r"\.?([^.\[\]]+)|\[(\d+|\*)\]")
-WILDCARD = "*"
-_EMPTY_HTML = Selector(text="<html></html>")
+_EMPTY = {"css": Selector(text="<html></html>"), "xpath": Selector(text="<html></html>"),
+          "jmespath": Selector(root={}, type="json")}
 
 
 class ProfileError(ValueError):
@@ -101,12 +105,11 @@ class ProfileError(ValueError):
 
 @dataclass(frozen=True)
 class Select:
-    """One selector: ``kind`` is css, xpath or json; ``steps`` is a parsed json path."""
+    """One selector: ``kind`` is css, xpath or jmespath."""
 
     kind: str
     expression: str
     pattern: re.Pattern[str] | None = None
-    steps: tuple[str | int, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.expression}"
@@ -331,7 +334,7 @@ def _field(source: str, field: str, value: Any, kinds: tuple[str, ...]) -> Selec
     pattern = _regex(source, f"{where}.re", value["re"])
     if pattern.groups > 1:
         _fail(source, f"{where}.re", "may have at most one capturing group")
-    return Select(select.kind, select.expression, pattern, select.steps)
+    return Select(select.kind, select.expression, pattern)
 
 
 def _select(source: str, where: str, value: Any, kinds: tuple[str, ...]) -> Select:
@@ -339,36 +342,26 @@ def _select(source: str, where: str, value: Any, kinds: tuple[str, ...]) -> Sele
     if not isinstance(value, str):
         _fail(source, where, f"must be a selector string, not {value!r}")
     kind, sep, expression = value.partition(":")
-    if not sep or kind not in ("css", "xpath", "json"):
-        _fail(source, where, f"{value!r} needs a selector prefix: css:, xpath: or json:")
+    if kind == "json":
+        _fail(source, where, f"{value!r}: json: paths are now JMESPath expressions: "
+              f"write jmespath:{expression}")
+    if not sep or kind not in ("css", "xpath", "jmespath"):
+        _fail(source, where, f"{value!r} needs a selector prefix: css:, xpath: or jmespath:")
     if kind not in kinds:
-        form = "json" if kind != "json" else "html"
+        form = "html" if kind == "jmespath" else "json"
         _fail(source, where, f"{kind}: selectors do not apply to a {form} profile "
               f"(use {' or '.join(k + ':' for k in kinds)})")
     if not expression.strip():
         _fail(source, where, f"empty {kind}: selector")
-    if kind == "json":
-        return Select(kind, expression, steps=_json_steps(source, where, expression))
     try:
-        getattr(_EMPTY_HTML, kind)(expression)
-    except Exception as error:  # cssselect's SelectorError or parsel's ValueError for XPath
-        _fail(source, where, f"invalid {kind.upper()} {expression!r}: {error}")
+        getattr(_EMPTY[kind], kind)(expression)
+    except Exception as error:  # cssselect's SelectorError, parsel's ValueError, JMESPathError
+        message = " ".join(str(error).split())
+        _fail(source, where, f"invalid {_DIALECT[kind]} {expression!r}: {message}")
     return Select(kind, expression)
 
 
-def _json_steps(source: str, where: str, path: str) -> tuple[str | int, ...]:
-    steps: list[str | int] = []
-    position = 0
-    while position < len(path):
-        match = JSON_STEP.match(path, position)
-        dotted = path[position] == "."
-        if match is None or (match[1] is not None and dotted != (position > 0)):
-            _fail(source, where, f"invalid json path {path!r} at character {position + 1} "
-                  "(use a.b[0].c or items[*].url)")
-        key, index = match[1], match[2]
-        steps.append(key if key is not None else WILDCARD if index == WILDCARD else int(index))
-        position = match.end()
-    return tuple(steps)
+_DIALECT = {"css": "CSS", "xpath": "XPath", "jmespath": "JMESPath"}
 
 
 def _regex(source: str, where: str, pattern: str) -> re.Pattern[str]:
@@ -387,23 +380,24 @@ def parse_search_body(profile: Profile, text: str, page_url: str, keyword: str,
     Raises :class:`BlockedError` when a ``[block]`` pattern matches and
     :class:`ResponseShapeError` when the body is not a results page the profile describes.
     """
-    for pattern in profile.block_patterns:
-        if pattern.search(text):
-            raise BlockedError(f"{profile.name}: the page matches block pattern "
-                               f"{pattern.pattern!r}")
+    wall = block_pattern(profile.block_patterns, text)
+    if wall is not None:
+        raise BlockedError(f"{profile.name}: the page matches block pattern {wall!r}")
     if profile.search.format == "json":
         try:
-            root: Any = json.loads(text)
-        except ValueError as error:
+            root = Selector(root=decode_json(text), type="json")
+        except DecodeError as error:
             raise ResponseShapeError(f"{profile.name}: body is not JSON ({error}): "
                                      f"{text[:120]!r}") from error
-        found = json_values(root, profile.items.steps)
-        if len(found) != 1 or not isinstance(found[0], list):
-            raise ResponseShapeError(f"{profile.name}: {profile.items} is not one list")
-        items: list[Any] | SelectorList = found[0]
+        if root.jmespath(f"type({profile.items.expression})").get() != "array":
+            raise ResponseShapeError(f"{profile.name}: {profile.items} is not an array")
+        items = _nodes(root, profile.items)
+        if not all(isinstance(item.get(), dict) for item in items):
+            raise ResponseShapeError(f"{profile.name}: {profile.items} holds a value that is "
+                                     "not an object")
     else:
         root = Selector(text=text)
-        items = _html_nodes(root, profile.items)
+        items = _nodes(root, profile.items)
     if profile.page_marker is not None and not matches(root, profile.page_marker):
         raise ResponseShapeError(f"{profile.name}: not a results page: nothing matches "
                                  f"[listing] page_marker {profile.page_marker}")
@@ -415,8 +409,9 @@ def parse_search_body(profile: Profile, text: str, page_url: str, keyword: str,
     return SearchPage(listings, has_more=has_more)
 
 
-def listing_from_item(profile: Profile, item: Any, page_url: str, keyword: str) -> Listing:
-    """One item node (a parsel ``Selector`` or decoded JSON) as a :class:`Listing`."""
+def listing_from_item(profile: Profile, item: Selector, page_url: str,
+                      keyword: str) -> Listing:
+    """One item node (a parsel ``Selector`` of HTML or JSON) as a :class:`Listing`."""
     found: dict[str, Any] = {}
     for field, select in profile.fields.items():
         found_values = values(item, select)
@@ -441,48 +436,29 @@ def _absolute(profile: Profile, field: str, page_url: str, url: str) -> str:
                                  f"({error})") from error
 
 
-def values(node: Any, select: Select) -> list[str]:
+def values(node: Selector, select: Select) -> list[str]:
     """Every non-empty text value ``select`` picks from ``node``, whitespace collapsed."""
-    if select.kind == "json":
-        reached = json_values(node, select.steps)  # a path may end at a list: image URLs
-        flat = [v for value in reached for v in (value if isinstance(value, list) else [value])]
-        raw = [_json_text(value, select) for value in flat]
+    if select.kind == "jmespath":  # a list result is each of its values: image URLs
+        raw = [_json_text(value, select) for value in node.jmespath(select.expression).getall()]
     else:
         raw = [n.root if isinstance(n.root, str) else n.xpath("string()").get()
-               for n in _html_nodes(node, select)]
+               for n in _nodes(node, select)]
     texts = (" ".join(value.split()) for value in raw)
     if select.pattern is not None:
         texts = (_matched(select.pattern, text) for text in texts)
     return [text for text in texts if text]
 
 
-def matches(node: Any, select: Select) -> bool:
+def matches(node: Selector, select: Select) -> bool:
     """Whether ``select`` finds an element, a non-empty string or a true value in ``node``."""
-    if select.kind == "json":
-        return any(value not in (None, False, "", 0, [], {})
-                   for value in json_values(node, select.steps))
-    return any(not isinstance(n.root, str) or n.root.strip() for n in _html_nodes(node, select))
+    if select.kind == "jmespath":
+        return any(value not in (False, "", 0, [], {})
+                   for value in node.jmespath(select.expression).getall())
+    return any(not isinstance(n.root, str) or n.root.strip() for n in _nodes(node, select))
 
 
-def json_values(data: Any, steps: tuple[str | int, ...]) -> list[Any]:
-    """What a parsed json path reaches in ``data``; ``[*]`` fans out, missing keys give nothing."""
-    reached = [data]
-    for step in steps:
-        following: list[Any] = []
-        for value in reached:
-            if step == WILDCARD and isinstance(value, list):
-                following.extend(value)
-            elif isinstance(step, int) and isinstance(value, list):
-                if -len(value) <= step < len(value):
-                    following.append(value[step])
-            elif isinstance(step, str) and isinstance(value, dict) and step in value:
-                following.append(value[step])
-        reached = following
-    return reached
-
-
-def _html_nodes(node: Selector, select: Select) -> SelectorList:
-    return node.css(select.expression) if select.kind == "css" else node.xpath(select.expression)
+def _nodes(node: Selector, select: Select) -> SelectorList:
+    return getattr(node, select.kind)(select.expression)
 
 
 def _json_text(value: Any, select: Select) -> str:
@@ -501,6 +477,6 @@ def _matched(pattern: re.Pattern[str], text: str) -> str:
     return (match[1] or "") if pattern.groups else match[0]
 
 
-def _preview(item: Any) -> str:
-    text = item.get() if isinstance(item, Selector) else json.dumps(item, ensure_ascii=False)
+def _preview(item: Selector) -> str:
+    text = item.get() if item.type != "json" else json.dumps(item.get(), ensure_ascii=False)
     return f"{text[:200]!r}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime, timezone
 from typing import Any
@@ -11,6 +10,7 @@ from urllib.parse import urlencode
 import scrapy
 from scrapy.http import Response
 
+from crawler.decoding import DecodeError, decode_json
 from crawler.items import Listing
 from spiders.base import (
     BlockedError,
@@ -46,8 +46,8 @@ def parse_search_response(body: bytes, keyword: str, page: int = 1,
     if _APP_SHELL.search(body[:200_000]):
         raise BlockedError("Shopee answered with its empty app shell instead of search JSON")
     try:
-        data = json.loads(body)
-    except ValueError as error:
+        data = decode_json(body)
+    except DecodeError as error:
         raise ResponseShapeError(f"body is not JSON ({error}): {body[:120]!r}") from error
     return parse_search_body(data, keyword, page, limit)
 

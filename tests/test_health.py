@@ -18,8 +18,6 @@ from crawler.config import HealthConfig
 from crawler.ops.health import RunRecord, check_run
 from tests.helpers import run_command
 
-EXTENSIONS = '{"crawler.ops.health.RunHealthExtension": 600}'
-
 
 def run(pages: int, listings: int, keywords: int = 2, **faults: int) -> RunRecord:
     stats = {"finish_reason": "finished", "thriftwatch/pages/tokopedia": pages,
@@ -139,7 +137,7 @@ def crawls(replica, receivers, tmp_path_factory):
             "scrapy", "crawl", platform, "-a", f"keywords={keywords}", "-a", "max_pages=1",
             "-s", f"THRIFTWATCH_DB={db}", "-s", f"THRIFTWATCH_REPLICA={replica.url}",
             "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-            "-s", f"EXTENSIONS={EXTENSIONS}", "-s", f"THRIFTWATCH_ALERT_WEBHOOK={hook_url}",
+            "-s", "THRIFTWATCH_PROGRESS_ENABLED=False", "-s", f"THRIFTWATCH_ALERT_WEBHOOK={hook_url}",
             "-s", f"THRIFTWATCH_ALERT_SMTP={smtp}", "-s", "THRIFTWATCH_ALERT_EMAIL_TO=desk@example.org",
             "-s", "THRIFTWATCH_ALERT_EMAIL_FROM=thriftwatch@example.org", timeout=60)
         assert result.returncode == 0, result.stderr[-3000:]

@@ -88,10 +88,12 @@ def test_a_profile_file_loads_by_path_and_fills_post_bodies(tmp_path):
     (GOOD.split("[listing]")[0], "[listing]", "missing section"),
     (_replace('"css:h2"', '"h2"'), "[fields] title", "needs a selector prefix"),
     (_replace('"css:h2"', '"regex:h2"'), "[fields] title", "needs a selector prefix"),
+    (_replace('"css:h2"', '"jmespath:data.title"'), "[fields] title",
+     "jmespath: selectors do not apply to a html profile"),
     (_replace('"css:h2"', '"json:data.title"'), "[fields] title",
-     "json: selectors do not apply to a html profile"),
+     "json: paths are now JMESPath expressions: write jmespath:data.title"),
     (_replace('"css:h2"', '"css:h2[["'), "[fields] title", "invalid CSS"),
-    (_replace('"css:div.card"', '"xpath://div[@class="'), "[listing] items", "invalid XPATH"),
+    (_replace('"css:div.card"', '"xpath://div[@class="'), "[listing] items", "invalid XPath"),
     (_replace('"css:h2"', '{ select = "css:h2", re = "(a" }'), "[fields] title.re",
      "invalid regex"),
     (_replace('"css:h2"', '{ select = "css:h2", regex = "a" }'), "[fields] title.regex",
@@ -128,12 +130,16 @@ def test_malformed_profiles_are_refused_naming_file_field_and_problem(tmp_path, 
 
 def test_bad_json_paths_and_toml_syntax_are_refused(tmp_path):
     json_profile = (GOOD.replace("page_size = 2", 'page_size = 2\nformat = "json"')
-                    .replace("css:div.card", "json:data..ads")
-                    .replace("css:::attr(data-id)", "json:id")
-                    .replace("css:a::attr(href)", "json:url")
-                    .replace("css:h2", "json:title"))
-    with pytest.raises(ProfileError, match=r"\[listing\] items: invalid json path 'data..ads'"):
+                    .replace("css:div.card", "jmespath:data..ads")
+                    .replace("css:::attr(data-id)", "jmespath:id")
+                    .replace("css:a::attr(href)", "jmespath:url")
+                    .replace("css:h2", "jmespath:title"))
+    with pytest.raises(ProfileError, match=r"\[listing\] items: invalid JMESPath 'data..ads'"):
         parse_profile(json_profile, "shop.toml")
+    with pytest.raises(ProfileError, match=r"\[fields\] title: css: selectors do not apply "
+                                           r"to a json profile \(use jmespath:\)"):
+        parse_profile(json_profile.replace("jmespath:data..ads", "jmespath:data.ads")
+                      .replace('"jmespath:title"', '"css:h2"'), "shop.toml")
     path = tmp_path / "broken.toml"
     path.write_text(GOOD.replace('title = "css:h2"', "title = css:h2"), "utf-8")
     with pytest.raises(ProfileError, match=r"broken.toml: TOML syntax error: .*line 15, column 9"):
@@ -224,16 +230,16 @@ format = "json"
 page_size = 2
 
 [listing]
-items = "json:[0].data.ads"
+items = "jmespath:[0].data.ads"
 
 [fields]
-listing_id = "json:ad_id"
-url = "json:links.web"
-title = "json:title"
-price_text = "json:price.value"
-location = "json:locations[0].city"
-seller_id = "json:user.id"
-image_urls = "json:images[*].url"
+listing_id = "jmespath:ad_id"
+url = "jmespath:links.web"
+title = "jmespath:title"
+price_text = "jmespath:price.value"
+location = "jmespath:locations[0].city"
+seller_id = "jmespath:user.id"
+image_urls = "jmespath:images[*].url"
 """
 
 
@@ -254,8 +260,12 @@ def test_json_profile_extraction():
     assert second.listing_id == "12" and second.location is None and second.image_urls == []
     with pytest.raises(ResponseShapeError, match="body is not JSON"):
         parse_search_body(profile, "<html>captcha</html>", PAGE_URL, "bal")
-    with pytest.raises(ResponseShapeError, match=r"json:\[0\].data.ads is not one list"):
+    with pytest.raises(ResponseShapeError, match=r"jmespath:\[0\].data.ads is not an array"):
         parse_search_body(profile, json.dumps([{"data": {}}]), PAGE_URL, "bal")
+    with pytest.raises(ResponseShapeError, match="holds a value that is not an object"):
+        parse_search_body(profile, json.dumps([{"data": {"ads": [ads[0], 7]}}]), PAGE_URL, "bal")
+    empty = parse_search_body(profile, json.dumps([{"data": {"ads": []}}]), PAGE_URL, "bal")
+    assert empty.listings == [] and not empty.has_more
 
 
 # -- the spider ---------------------------------------------------------------------------

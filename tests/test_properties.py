@@ -485,16 +485,16 @@ url = "https://api.example.co.id/search?q={keyword}&offset={offset}"
 page_size = 2
 format = "json"
 [listing]
-items = "json:data.ads"
-page_marker = "json:data"
+items = "jmespath:data.ads"
+page_marker = "jmespath:data"
 [fields]
-listing_id = "json:id"
-url = "json:url"
-title = { select = "json:title", re = '(\\w.*)' }
-price_text = "json:price.display"
-image_urls = "json:images[*].url"
+listing_id = "jmespath:id"
+url = "jmespath:url"
+title = { select = "jmespath:title", re = '(\\w.*)' }
+price_text = "jmespath:price.display"
+image_urls = "jmespath:images[*].url"
 [paging]
-has_more = "json:meta.next"
+has_more = "jmespath:meta.next"
 """, "test-json-profile")
 JSON_PROFILE_BODY = {"data": {"ads": [
     {"id": 1, "url": "/item/1", "title": "Balpres korea", "price": {"display": "Rp1.500.000"},
@@ -527,7 +527,7 @@ toml_lines = st.sampled_from([
     "allowed_domains = []", 'url = "https://www.olx.co.id/q-{keyword}?page={page}"',
     'url = "https://evil.example/{keyword}{page}"', 'url = "{nope}"', "page_size = 20",
     "page_size = -1", 'format = "json"', 'format = "html"', 'items = "css:li"',
-    'items = "json:data[0"', 'items = "xpath:///"', 'listing_id = "css:a::attr(href)"',
+    'items = "jmespath:data[0"', 'items = "json:data"', 'items = "xpath:///"', 'listing_id = "css:a::attr(href)"',
     'url = "css:a"', 'title = { select = "css:span", re = "(" }', 'title = "css:["',
     'has_more = "css:button"', 'patterns = ["(?i)captcha", "["]', 'version = "x.1"',
     "strong = 0.8", "medium = 2", "weak = -1", 'term = "balpres"', 'strength = "strong"',

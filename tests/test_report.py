@@ -27,8 +27,7 @@ def reports(tmp_path_factory):
     with ReplicaServer() as replica:  # its own replica: the takedowns must not leak elsewhere
         crawl = run_command("thriftwatch", "crawl", "tokopedia", "lazada", "--keywords",
                             "balpres,karungan", "--max-pages", "1", "--db", str(db),
-                            "--replica", replica.url, *FAST,
-                            "-s", 'EXTENSIONS={"crawler.ops.health.RunHealthExtension": 600}')
+                            "--replica", replica.url, *FAST)
         assert crawl.returncode == 0, crawl.stderr[-3000:]
         before = root / "before.html"
         assert run_command("thriftwatch", "report", "--db", str(db), "-o", str(before)).returncode == 0

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
+from crawler.decoding import DecodeError, decode_json
 from crawler.flagging.flagger import flag
 from crawler.flagging.lexicon import Lexicon, load_lexicon
 
@@ -96,9 +97,9 @@ def read_jsonl(lines: Iterable[Line]) -> Iterator[tuple[Record, Record] | BadLin
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            yield BadLine(number, f"not valid JSON ({error.msg}, column {error.colno})")
+            record = decode_json(line)
+        except DecodeError as error:
+            yield BadLine(number, f"not valid JSON ({error})")
             continue
         if not isinstance(record, dict):
             yield BadLine(number, f"expected a JSON object, found {type(record).__name__}")

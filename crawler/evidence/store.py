@@ -187,6 +187,25 @@ class EvidenceStore:
                 "findings": json.dumps(list(findings), ensure_ascii=False, sort_keys=True),
                 "checked_at": utc_now()})
 
+    def finished_runs(self, platform: str, before_run: int,
+                      limit: int) -> list[tuple[list[str], dict[str, Any]]]:
+        """Keywords and final stats of ``platform``'s finished runs before ``before_run``,
+        newest first."""
+        rows = self.conn.execute(
+            "SELECT keywords, stats FROM runs WHERE platform = ? AND id < ? "
+            "AND status = 'finished' ORDER BY id DESC LIMIT ?", [platform, before_run, limit])
+        return [(json.loads(keywords or "[]"), json.loads(stats)) for keywords, stats in rows]
+
+    def new_strong_listings(self, run_id: int) -> int:
+        """Listings flagged ``strong`` in ``run_id`` and in no earlier run."""
+        return self.conn.execute("""
+            SELECT COUNT(DISTINCT o.platform || '/' || o.listing_id)
+            FROM observations o JOIN flags f ON f.observation_id = o.id
+            WHERE o.run_id = ? AND f.level = 'strong' AND NOT EXISTS (
+                SELECT 1 FROM observations p JOIN flags g ON g.observation_id = p.id
+                WHERE p.platform = o.platform AND p.listing_id = o.listing_id
+                  AND p.run_id < o.run_id AND g.level = 'strong')""", [run_id]).fetchone()[0]
+
     def listings_to_recheck(self, *, flagged_only: bool = False,
                             platform: str | None = None) -> list[dict[str, Any]]:
         """Known listings (platform, listing_id, url), optionally only the flagged ones."""

@@ -7,11 +7,11 @@ imported used clothing). Kinds whose listings are all legal get a false-positive
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from crawler.decoding import DecodeError, decode_json
 from crawler.flagging.flagger import Verdict, flag
 from crawler.flagging.lexicon import Lexicon
 
@@ -88,8 +88,8 @@ def read_labelled(lines: Iterable[str], source: str = "labelled set") -> list[di
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
+            record = decode_json(line)
+        except DecodeError as error:
             raise ValueError(f"{source}, line {number}: not valid JSON: {error}") from error
         if not isinstance(record, dict) or not isinstance(record.get("label"), bool) or not record.get("kind"):
             raise ValueError(f"{source}, line {number}: a labelled listing needs 'kind' and a true/false 'label'")

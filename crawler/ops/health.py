@@ -12,32 +12,21 @@ stats of earlier runs of the same platform in, a :class:`HealthReport` out. Its 
   the median of earlier runs;
 - ``new_strong``: listings flagged ``strong`` for the first time (news, not a fault).
 
-:class:`RunHealthExtension` runs the checks when a search spider closes, appends the report
-to the evidence DB's chained ``run_health`` table, logs it, and alerts
-(:mod:`crawler.ops.alerts`) when something is wrong or new strong flags appeared.
+:class:`crawler.runtime.run_health.RunHealthExtension` runs the checks when a search
+spider's run ends, appends the report to the evidence DB's chained ``run_health`` table,
+logs it, and alerts (:mod:`crawler.ops.alerts`) when something is wrong or new strong
+flags appeared.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from scrapy import signals
-from scrapy.exceptions import NotConfigured
-
-from crawler.config import Config, HealthConfig
-from crawler.evidence.store import EvidenceStore
+from crawler.config import HealthConfig
 from crawler.keys import FAULT_KINDS, Stats
-from crawler.ops.alerts import send_alerts
-
-if TYPE_CHECKING:
-    from scrapy.crawler import Crawler
-
-logger = logging.getLogger(__name__)
 
 SEVERITIES = ("failing", "warning", "notice")  # worst first
 ERROR_KINDS = tuple(kind for kind in FAULT_KINDS if kind not in ("blocked", "parse_error"))
@@ -156,81 +145,9 @@ def add_drops(report: HealthReport, run: RunRecord, history: Sequence[RunRecord]
                 value=round(now, 2), expected=round(usual, 2)))
 
 
-# -- reading runs from the evidence DB -------------------------------------------------------
-
-def earlier_runs(store: EvidenceStore, platform: str, before_run: int, limit: int) -> list[RunRecord]:
-    """Finished runs of ``platform`` before ``before_run``, newest first."""
-    rows = store.conn.execute(
-        "SELECT keywords, stats FROM runs WHERE platform = ? AND id < ? AND status = 'finished' "
-        "ORDER BY id DESC LIMIT ?", [platform, before_run, limit])
-    return [RunRecord(platform, len(json.loads(keywords or "[]")), json.loads(stats))
-            for keywords, stats in rows]
-
-
-def new_strong_listings(store: EvidenceStore, run_id: int) -> int:
-    """Listings flagged ``strong`` in ``run_id`` and in no earlier run."""
-    return store.conn.execute("""
-        SELECT COUNT(DISTINCT o.platform || '/' || o.listing_id)
-        FROM observations o JOIN flags f ON f.observation_id = o.id
-        WHERE o.run_id = ? AND f.level = 'strong' AND NOT EXISTS (
-            SELECT 1 FROM observations p JOIN flags g ON g.observation_id = p.id
-            WHERE p.platform = o.platform AND p.listing_id = o.listing_id
-              AND p.run_id < o.run_id AND g.level = 'strong')""", [run_id]).fetchone()[0]
-
-
-# -- the Scrapy extension --------------------------------------------------------------------
-
-class RunHealthExtension:
-    """Check each search spider's run when it closes; store, log and alert.
-
-    Enable with ``EXTENSIONS = {"crawler.ops.health.RunHealthExtension": 600}``.
-    """
-
-    def __init__(self, crawler: Crawler, config: Config):
-        self.crawler = crawler
-        self.config = config
-        self.thresholds = config.health
-        self.alerts = config.alerts
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> RunHealthExtension:
-        config = Config.from_crawler(crawler)
-        if not config.health.enabled:
-            raise NotConfigured("THRIFTWATCH_HEALTH_ENABLED is off")
-        extension = cls(crawler, config)
-        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
-        return extension
-
-    def spider_closed(self, spider: Any, reason: str) -> None:
-        from pipelines.store import StorePipeline
-        from spiders.base import SearchSpider
-
-        pipeline = self.crawler.get_item_pipeline(StorePipeline)
-        if not isinstance(spider, SearchSpider) or pipeline is None or pipeline.run_id is None:
-            return
-        run = RunRecord(spider.name, len(spider.keywords),
-                        {**self.crawler.stats.get_stats(), "finish_reason": reason})
-        store = EvidenceStore(self.config.store.db_path)
-        try:
-            report = check_run(
-                run, earlier_runs(store, spider.name, pipeline.run_id, self.thresholds.history),
-                new_strong=new_strong_listings(store, pipeline.run_id),
-                thresholds=self.thresholds)
-            store.add_run_health(pipeline.run_id, platform=spider.name, status=report.status,
-                                 findings=report.as_dicts())
-        finally:
-            store.close()
-        self.crawler.stats.set_value(Stats.HEALTH, report.status)
-        # A notice alone (new strong flags) is news, not trouble: it is alerted, logged at INFO.
-        log = logger.info if report.status == "ok" else logger.warning
-        log("run %s health: %s%s", pipeline.run_id, report.status,
-            "".join(f"\n  {f.severity} {f.check}: {f.message}" for f in report.findings))
-        if report.needs_alert:
-            send_alerts(self.alerts, alert_payload(report, pipeline.run_id, self.config))
-
-
-def alert_payload(report: HealthReport, run_id: int, config: Config) -> dict[str, Any]:
+def alert_payload(report: HealthReport, run_id: int, db: str,
+                  replica: str | None) -> dict[str, Any]:
     """The JSON a webhook receives (and the email's content)."""
     return {"tool": "thriftwatch", "run_id": run_id, "platform": report.platform,
-            "status": report.status, "db": str(config.store.db_path), "replica": config.replica,
+            "status": report.status, "db": db, "replica": replica,
             "findings": report.as_dicts()}

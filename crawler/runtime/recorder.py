@@ -1,0 +1,170 @@
+"""The evidence recorder: the evidence DB and the run of one crawl.
+
+An extension, so that it exists before any other component (Scrapy builds extensions
+first). The capture middleware hands it every response, the store pipeline every item, and
+spiders report blocks and errors through the ``page_fault`` signal; run health reads the
+run through it when it ends. Nothing else opens the DB during a crawl.
+
+Enable with ``EXTENSIONS = {"crawler.runtime.recorder.EvidenceRecorder": 0}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+
+from crawler import __version__
+from crawler.config import Config
+from crawler.evidence.capture import redact_query_secrets, strip_query_secrets
+from crawler.evidence.store import EvidenceStore
+from crawler.keys import Meta, Stats, page_fault, run_ending
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+    from crawler.evidence.capture import Capture
+
+
+class EvidenceRecorder:
+    """Opens the run when the spider opens, writes what it is given, ends the run."""
+
+    def __init__(self, crawler: Crawler, config: Config):
+        self.crawler = crawler
+        self.config = config
+        self.store: EvidenceStore | None = None
+        self.run_id: int | None = None
+        self._pending: list[dict[str, Any]] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> EvidenceRecorder:
+        recorder = cls(crawler, Config.from_crawler(crawler))
+        crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(recorder.page_fault, signal=page_fault)
+        return recorder
+
+    @property
+    def recording(self) -> bool:
+        return self.store is not None
+
+    # -- the run ----------------------------------------------------------------------------
+
+    def spider_opened(self, spider: Any) -> None:
+        store = self.config.store
+        self.store = EvidenceStore(store.db_path)
+        self.run_id = self._resumable_run()
+        if self.run_id is not None:
+            spider.logger.info("resuming thriftwatch run %s", self.run_id)
+            return
+        self.run_id = self.store.start_run(
+            platform=spider.name,
+            keywords=list(getattr(spider, "keywords", [])),
+            tool_version=__version__,
+            host=socket.gethostname(),
+            operator=store.operator,
+            replica=self.config.replica,
+            settings_digest=settings_digest(self.crawler.settings.copy_to_dict()),
+            # scrapyd passes its job id as the spider argument _job (SCRAPY_JOB before 1.5)
+            scrapyd_job=getattr(spider, "_job", None) or os.environ.get("SCRAPY_JOB"),
+        )
+        spider.logger.info("thriftwatch run %s recording into %s", self.run_id, store.db_path)
+        if self._resume_file is not None:
+            self._resume_file.parent.mkdir(parents=True, exist_ok=True)
+            self._resume_file.write_text(json.dumps({"run_id": self.run_id}))
+
+    @property
+    def _resume_file(self) -> Path | None:
+        """Where ``--resume DIR`` keeps this platform's unfinished run."""
+        if self.config.store.resume_dir is None:
+            return None
+        return self.config.store.resume_dir / f"{self.crawler.spider.name}.run.json"
+
+    def _resumable_run(self) -> int | None:
+        """The run a killed crawl left unfinished in the resume directory, if any.
+
+        A resumed run redoes its searches; the store skips listings it already saw.
+        """
+        path = self._resume_file
+        if path is None or not path.exists():
+            return None
+        run_id = json.loads(path.read_text())["run_id"]
+        return run_id if self.store.unfinished_run(run_id) else None
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        """End the run once every item is written; the reason comes only with this signal."""
+        if self.store is None:
+            return
+        self.flush()
+        self.crawler.signals.send_catch_log(run_ending, recorder=self, spider=spider,
+                                            reason=reason)
+        stats = {**self.crawler.stats.get_stats(), "finish_reason": reason}
+        self.store.end_run(
+            self.run_id,
+            status="finished" if reason == "finished" else f"stopped: {reason}",
+            stats=stats,
+            lexicon_version=stats.get(Stats.LEXICON_VERSION),
+        )
+        if reason == "finished" and self._resume_file is not None:
+            self._resume_file.unlink(missing_ok=True)
+        self.store.close()
+        self.store = None
+
+    # -- what the other components hand over ------------------------------------------------
+
+    def add_capture(self, capture: Capture, replica: str | None,
+                    kind: str = "response") -> tuple[int, str]:
+        """Store a fetch; the listings of earlier pages are written first."""
+        self.flush()
+        stored = self.store.add_capture(self.run_id, capture, replica, kind=kind)
+        if kind in ("response", "rendered"):
+            self.crawler.stats.inc_value(Stats.CAPTURES)
+        return stored
+
+    def add_observation(self, listing: dict[str, Any]) -> None:
+        """Queue one sighting; it is written with the page's others (see :meth:`flush`)."""
+        self._pending.append(listing)
+        if len(self._pending) >= self.config.store.batch:
+            self.flush()
+
+    def add_recheck(self, recheck: dict[str, Any]) -> None:
+        self.store.add_recheck(self.run_id, recheck)
+
+    def flush(self) -> None:
+        """Write the listings waiting to be stored, in one transaction.
+
+        They wait at most until the next response arrives, the batch is full or the spider
+        closes; a crawl killed before that loses them, and ``--resume`` redoes their pages.
+        """
+        if self._pending and self.store is not None:
+            self.store.add_observations(self.run_id, self._pending)
+            self.crawler.stats.inc_value(Stats.OBSERVATIONS, len(self._pending))
+            self._pending = []
+
+    def page_fault(self, response: Response | None, request: Request, kind: str,
+                   detail: str) -> None:
+        """Record a block or error with the capture of the page it happened on."""
+        if self.store is None:
+            return
+        capture_id, _ = request.meta.get(Meta.CAPTURE, (None, None))
+        self.store.add_fault(self.run_id, url=strip_query_secrets(request.url), kind=kind,
+                             detail=redact_query_secrets(detail), capture_id=capture_id)
+
+
+# Settings that hold credentials are left out of the digest's input, not just hidden.
+_SECRET_SETTINGS = ("COOKIE", "PASSWORD", "TOKEN", "SECRET", "KEY")
+
+
+def settings_digest(settings: dict[str, Any]) -> str:
+    """SHA-256 over the crawl's settings, so two runs can be shown to have run alike."""
+    public = {k: v for k, v in settings.items()
+              if not any(s in k.upper() for s in _SECRET_SETTINGS)}
+    return hashlib.sha256(json.dumps(public, sort_keys=True, default=repr).encode()).hexdigest()
