@@ -21,10 +21,9 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from itertools import cycle, islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.flagging.compiled import in_use
 from crawler.flagging.flagger import flag
@@ -32,15 +31,28 @@ from crawler.flagging.lexicon import RECORD_FIELDS, load_lexicon
 from crawler.flagging.textnorm import fold
 from crawler.replica.catalogue import build_catalogue
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 LABELLED = Path(__file__).resolve().parents[1] / "tests/data/labelled.jsonl"
 
 
 def listings(count: int) -> list[dict[str, Any]]:
     """*count* distinct listings, built deterministically."""
-    sources = [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines() if line.strip()]
+    sources = [
+        json.loads(line)
+        for line in LABELLED.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     sources += [
-        {"title": offer.title, "description": offer.description, "category": offer.category_breadcrumb,
-         "location": offer.city, "condition": offer.condition, "imported": offer.imported}
+        {
+            "title": offer.title,
+            "description": offer.description,
+            "category": offer.category_breadcrumb,
+            "location": offer.city,
+            "condition": offer.condition,
+            "imported": offer.imported,
+        }
         for offer in build_catalogue()
     ]
     return [
@@ -63,10 +75,18 @@ def fold_fields(record: dict[str, Any]) -> None:
 
 
 def machine() -> str:
-    model = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
-        platform.processor() or platform.machine(),
-    ) if Path("/proc/cpuinfo").exists() else platform.processor() or platform.machine()
+    model = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor() or platform.machine(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor() or platform.machine()
+    )
     return f"{model}; {platform.system()} {platform.release()}; Python {platform.python_version()}"
 
 
@@ -85,14 +105,19 @@ def once(count: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--listings", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=3, help="runs, each in a fresh process (default 3)")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="runs, each in a fresh process (default 3)"
+    )
     parser.add_argument("--once", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.once:
         print(json.dumps(once(args.listings)))
         return
     command = [sys.executable, __file__, "--once", "--listings", str(args.listings)]
-    runs = [json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout) for _ in range(args.runs)]
+    runs = [
+        json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+        for _ in range(args.runs)
+    ]
     flagged = sorted(run[0] for run in runs)
     baseline = statistics.median(run[1] for run in runs)
     median = statistics.median(flagged)
@@ -100,8 +125,10 @@ def main() -> None:
     print(f"build:    {'compiled (mypyc)' if in_use() else 'plain Python'}")
     print(f"listings: {args.listings:,} per run, {args.runs} runs, each in a fresh process")
     print(f"fold():   {baseline:>10,.0f} listings/s (median; baseline: folding the same fields)")
-    print(f"flag():   {median:>10,.0f} listings/s median ({1e6 / median:.1f} us each; target >= 20,000); "
-          f"runs: {', '.join(f'{rate:,.0f}' for rate in flagged)}")
+    print(
+        f"flag():   {median:>10,.0f} listings/s median ({1e6 / median:.1f} us each; target >= 20,000); "
+        f"runs: {', '.join(f'{rate:,.0f}' for rate in flagged)}"
+    )
 
 
 if __name__ == "__main__":

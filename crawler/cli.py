@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from crawler.config import ConfigError
 from crawler.evidence.store import StoreError
 from crawler.flagging.lexicon import LexiconError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 # Subcommands in the order ``thriftwatch --help`` lists them.
 COMMANDS = (

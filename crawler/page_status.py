@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
 from functools import lru_cache
 from importlib.resources import files
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 REMOVED_STATUSES = {404, 410}
 BLOCKED_STATUSES = {401, 403, 429}

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import scrapy
-from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.python.failure import Failure
 
 from crawler.config import Config
 from crawler.decoding import DecodeError, decode_json
 from crawler.flagging.lexicon import default_search_terms
-from crawler.items import Listing
 from crawler.keys import Meta, Stats, page_fault
 from crawler.page_status import block_marker
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
+
+    from crawler.items import Listing
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 

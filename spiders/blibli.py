@@ -8,11 +8,10 @@ the client pages by ``page`` and the product offset ``start``, so the spider com
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import scrapy
-from scrapy.http import Response
 
 from crawler.items import Listing
 from spiders.base import (
@@ -23,6 +22,9 @@ from spiders.base import (
     id_text,
     json_body,
 )
+
+if TYPE_CHECKING:
+    from scrapy.http import Response
 
 ORIGIN = "https://www.blibli.com"
 SEARCH_URL = f"{ORIGIN}/backend/search/products"

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import scrapy
-from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.python.failure import Failure
 from w3lib.html import remove_tags, replace_entities
 
 from crawler.decoding import DecodeError, decode_json
@@ -33,6 +31,10 @@ from spiders.base import (
     identify,
     json_body,
 )
+
+if TYPE_CHECKING:
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
 
 TOKEN_URL = "https://accounts.bukalapak.com/auth_proxies/request_token"
 SEARCH_URL = "https://api.bukalapak.com/multistrategy-products"

@@ -11,16 +11,18 @@ every listing the crawl yields.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 import scrapy
 from parsel import Selector
-from scrapy.http import Response
 
 from crawler.items import Listing
 from spiders.base import BlockedError, ResponseShapeError, SearchPage, identify
 from spiders.rendered import RenderedSearchSpider
+
+if TYPE_CHECKING:
+    from scrapy.http import Response
 
 SITE = "https://www.facebook.com"
 PAGE_SIZE = 24  # listings per GraphQL page (the ``count`` variable the page sends)

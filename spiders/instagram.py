@@ -17,22 +17,25 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import scrapy
 from parsel import Selector
-from scrapy.http import Response
 
 from crawler.config import Config
 from crawler.decoding import DecodeError, decode_json
 from crawler.items import Listing
 from spiders.base import BlockedError, ResponseShapeError, SearchPage, parse_keywords
 from spiders.rendered import RenderedSearchSpider
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from scrapy.http import Response
 
 SITE = "https://www.instagram.com"
 COOKIE_DOMAIN = "instagram.com"
@@ -98,7 +101,7 @@ def listing_from_media(media: dict[str, Any], tag: str) -> Listing:
             seller_name=username,
             seller_url=f"{SITE}/{username}/" if username else None,
             image_urls=[candidates[0]["url"]] if candidates else [],
-            posted_at=(datetime.fromtimestamp(taken_at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            posted_at=(datetime.fromtimestamp(taken_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
                        if isinstance(taken_at, (int, float)) else None),
         )
     except (KeyError, TypeError, AttributeError, ValueError, OverflowError, OSError) as error:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import scrapy
-from scrapy.http import Response
 
 from crawler.decoding import DecodeError, decode_json
 from crawler.items import Listing
@@ -19,6 +18,9 @@ from spiders.base import (
     identify,
     text_or_none,
 )
+
+if TYPE_CHECKING:
+    from scrapy.http import Response
 
 ENDPOINT = "https://www.lazada.co.id/catalog/"
 PAGE_SIZE = 40

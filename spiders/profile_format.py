@@ -64,16 +64,18 @@ import tomllib
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote, quote_plus, urljoin, urlsplit
 
 from parsel import Selector
-from parsel.selector import SelectorList
 
 from crawler.decoding import DecodeError, decode_json
 from crawler.items import Listing
 from crawler.page_status import block_pattern
 from spiders.base import BlockedError, ResponseShapeError, SearchPage
+
+if TYPE_CHECKING:
+    from parsel.selector import SelectorList
 
 FIELDS = ("listing_id", "url", "title", "description", "price_text", "seller_id",
           "seller_name", "seller_url", "location", "sold_text", "posted_at", "category",

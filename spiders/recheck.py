@@ -6,18 +6,20 @@ capture, and its verdict (live / removed / blocked) as a row of ``rechecks``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.http import Response
-from twisted.python.failure import Failure
 
 from crawler.config import Config
 from crawler.evidence.store import EvidenceStore
 from crawler.items import Recheck
 from crawler.keys import Meta, Stats
 from crawler.page_status import BLOCKED_STATUSES, REMOVED_STATUSES, classify
+
+if TYPE_CHECKING:
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
 
 
 class RecheckSpider(scrapy.Spider):

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-import scrapy
-from scrapy.http import Response
-from scrapy.settings import BaseSettings
+from typing import TYPE_CHECKING, ClassVar
 
 from crawler.config import Config, use_http_handler
 from crawler.keys import Meta
-from crawler.runtime.browser import (
-    DATA_METHOD,
-    DataResponse,
-    launch_options,
-    page_method_result,
-)
+from crawler.runtime.browser import DATA_METHOD, DataResponse, launch_options, page_method_result
 from spiders.base import SearchSpider
+
+if TYPE_CHECKING:
+    import scrapy
+    from scrapy.http import Response
+    from scrapy.settings import BaseSettings
 
 # Chromium resolves no host but loopback in replica mode, so a page can never reach a real
 # site even if routing failed. (The replica's answers are fetched by Playwright, not Chromium.)

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import scrapy
-from scrapy.http import Response
 
 from crawler.decoding import DecodeError, decode_json
 from crawler.items import Listing
-from spiders.base import (
-    BlockedError,
-    ResponseShapeError,
-    SearchPage,
-    SearchSpider,
-    id_text,
-)
+from spiders.base import BlockedError, ResponseShapeError, SearchPage, SearchSpider, id_text
+
+if TYPE_CHECKING:
+    from scrapy.http import Response
 
 ENDPOINT = "https://shopee.co.id/api/v4/search/search_items"
 LIMIT = 60
@@ -103,7 +99,7 @@ def listing_from_item(item: dict[str, Any], keyword: str) -> Listing:
             rating=float(rating) if rating else None,
             category=str(catid) if catid is not None else None,
             image_urls=image_urls(basic),
-            posted_at=(datetime.fromtimestamp(ctime, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            posted_at=(datetime.fromtimestamp(ctime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
                        if isinstance(ctime, int) else None),
         )
     # A field changed shape; OSError: a ctime the platform's clock cannot have written.

@@ -5,15 +5,18 @@ The results are drawn by the page's scripts, so the spider reads the drawn produ
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urljoin
 
 import scrapy
 from parsel import Selector
-from scrapy.http import Response
 
 from crawler.items import Listing
 from spiders.base import BlockedError, ResponseShapeError, SearchPage
 from spiders.rendered import RenderedSearchSpider
+
+if TYPE_CHECKING:
+    from scrapy.http import Response
 
 SEARCH_URL = "https://shop-id.tokopedia.com/search"
 PAGE_SIZE = 20
@@ -30,16 +33,18 @@ def parse_search_html(html: str, url: str, keyword: str) -> SearchPage:
     if not results:
         raise ResponseShapeError("no drawn result list on the page")
     listings = [listing_from_card(card, url, keyword) for card in results.css(".product-card")]
-    return SearchPage(listings, has_more=results.attrib.get("data-has-more") == "true")
+    return SearchPage(listings, has_more=results.css("::attr(data-has-more)").get() == "true")
 
 
 def listing_from_card(card: Selector, page_url: str, keyword: str) -> Listing:
-    listing_id = card.attrib.get("data-product-id")
+    # ::attr() reads one attribute; .attrib would read them all, and lxml refuses a
+    # seller-made attribute whose name holds a control character.
+    listing_id = card.css("::attr(data-product-id)").get()
     title = card.css("a.title::text").get()
     if not listing_id or not title:
         raise ResponseShapeError(f"product card without id or title: {card.get()[:200]}")
     seller = card.css("a.seller")
-    seller_href = seller.attrib.get("href")
+    seller_href = seller.css("::attr(href)").get()
     try:
         url = urljoin(page_url, card.css("a.title::attr(href)").get())
         seller_url = urljoin(page_url, seller_href) if seller_href else None
@@ -53,7 +58,7 @@ def listing_from_card(card: Selector, page_url: str, keyword: str) -> Listing:
         keyword=keyword,
         price_text=card.css(".price::text").get(),
         sold_text=card.css(".sold::text").get(),
-        seller_id=seller.attrib.get("data-seller-id"),
+        seller_id=seller.css("::attr(data-seller-id)").get(),
         seller_name=seller.css("::text").get(),
         seller_url=seller_url,
         image_urls=card.css("img::attr(src)").getall(),

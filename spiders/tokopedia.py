@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import scrapy
-from scrapy.http import Response
 
 from crawler.items import Listing
 from spiders.base import (
@@ -19,6 +18,9 @@ from spiders.base import (
     json_body,
     text_or_none,
 )
+
+if TYPE_CHECKING:
+    from scrapy.http import Response
 
 ENDPOINT = "https://gql.tokopedia.com/graphql/SearchProductV5Query"
 QUERY = files("spiders.graphql").joinpath("tokopedia_search_v5.graphql").read_text("utf-8")

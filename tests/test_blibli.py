@@ -56,16 +56,21 @@ def test_parses_the_2020_kaos_capture(corpus):
     products = body["data"]["products"]
     page = parse_search_body(body, "kaos")
     _assert_listings_match(page.listings, products)
-    assert len(page.listings) == 32 and page.has_more  # page 1 of 20
+    assert len(page.listings) == 32
+    assert page.has_more
     assert items_per_page(body) == 32
     first = page.listings[0]
-    assert first.listing_id == "UMB-60239-00003" and first.seller_id == "UMB-60239"
+    assert first.listing_id == "UMB-60239-00003"
+    assert first.seller_id == "UMB-60239"
     assert first.url == ("https://www.blibli.com/p/blucrat-kaos-apparel-script-kaos-distro-pria/"
                          "pc--MTA-7071274?ds=UMB-60239-00003-00009")
-    assert first.category == "Galeri Indonesia" and first.location == "Bandung"
-    assert first.rating is None and first.image_urls == products[0]["images"][:1]
+    assert first.category == "Galeri Indonesia"
+    assert first.location == "Bandung"
+    assert first.rating is None
+    assert first.image_urls == products[0]["images"][:1]
     ranged = next(x for x in page.listings if x.listing_id == "UMA-60213-00005")
-    assert ranged.price_text == "Rp 15.500 - Rp 16.500" and ranged.price_idr == 15_500
+    assert ranged.price_text == "Rp 15.500 - Rp 16.500"
+    assert ranged.price_idr == 15_500
 
 
 def test_the_2020_file_itself_is_an_envelope_not_a_search_body(corpus):
@@ -78,13 +83,16 @@ def test_parses_the_2024_samsung_capture(corpus):
     products = body["data"]["products"]
     page = parse_search_body(body, "samsung")
     _assert_listings_match(page.listings, products)
-    assert len(page.listings) == 40 and page.has_more
+    assert len(page.listings) == 40
+    assert page.has_more
     assert items_per_page(body) == 40
     first = page.listings[0]
-    assert first.seller_name == "Samsung Official Store" and first.seller_id == "SAO-60034"
+    assert first.seller_name == "Samsung Official Store"
+    assert first.seller_id == "SAO-60034"
     assert first.location == "Kota Jakarta Timur"
     assert normalise_city(first.location) == "Jakarta Timur"
-    assert first.sold_text == "117" and first.rating == pytest.approx(4.9)
+    assert first.sold_text == "117"
+    assert first.rating == pytest.approx(4.9)
     assert first.category == "Handphone & Tablet / Handphone / Android"
     thousands = next(x for x in page.listings if x.listing_id == "SAO-60034-02095")
     assert thousands.sold_text == "1,6 rb"
@@ -97,10 +105,12 @@ def test_replica_products_parse_into_the_offer_they_show():
     for offer in offers:
         product = replica_blibli.product(offer, catalogue, "sid")
         listing = listing_from_product(product, "balpres")
-        assert listing.title == offer.title and listing.price_idr == offer.price_idr
+        assert listing.title == offer.title
+        assert listing.price_idr == offer.price_idr
         assert normalise_city(listing.location) == offer.city
         assert listing.seller_name == offer.seller_name
-        assert listing.url.startswith("https://www.blibli.com/p/") and "?ds=" in listing.url
+        assert listing.url.startswith("https://www.blibli.com/p/")
+        assert "?ds=" in listing.url
     skus = {replica_blibli.product(o, catalogue, "sid")["sku"] for o in catalogue}
     assert len(skus) == len(catalogue)
 
@@ -211,7 +221,8 @@ def test_evidence_keeps_real_urls_and_normalised_cities(crawled, replica):
     for row in rows:
         offer = offers[row["listing_id"]]
         assert row["url"].startswith("https://www.blibli.com/p/")
-        assert row["location"] == offer.city and row["price_idr"] == offer.price_idr
+        assert row["location"] == offer.city
+        assert row["price_idr"] == offer.price_idr
         assert row["seller_name"] == offer.seller_name
     assert sum(r["sold_count"] is not None for r in rows) > len(rows) // 2
 
@@ -223,7 +234,8 @@ def test_a_block_is_a_fault_with_its_capture(crawled):
     capture = conn.execute("SELECT c.*, b.body FROM captures c JOIN capture_bodies b "
                            "ON b.sha256 = c.body_sha256 WHERE c.id = ?",
                            [faults[0]["capture_id"]]).fetchone()
-    assert capture["status"] == 403 and "searchTerm=__block__" in capture["url"]
+    assert capture["status"] == 403
+    assert "searchTerm=__block__" in capture["url"]
     assert b"Access Denied" in zlib.decompress(capture["body"])
     assert "blocked on GET https://www.blibli.com/backend/search/products?" in log
     blocked = conn.execute("SELECT COUNT(*) FROM observations WHERE keyword = '__block__'")

@@ -56,13 +56,17 @@ def test_parses_every_product_of_the_real_capture(corpus):
     assert page.has_more
 
     first = listings[0]
-    assert first.listing_id == "ekxrsm" and first.price_idr == 135_000
+    assert first.listing_id == "ekxrsm"
+    assert first.price_idr == 135_000
     assert first.url.startswith("https://www.bukalapak.com/p/handphone/aksesoris-handphone/")
-    assert first.seller_id == "39419897" and first.seller_name == "LA LM FOREVER"
+    assert first.seller_id == "39419897"
+    assert first.seller_name == "LA LM FOREVER"
     assert first.seller_url == "https://www.bukalapak.com/u/tezar_vibryawan"
     assert first.category == "Handphone / Aksesoris Handphone / Aksesoris Lainnya"
-    assert first.rating == pytest.approx(4.8) and first.sold_count == 18
-    assert len(first.image_urls) == 5 and all("/large/" in u for u in first.image_urls)
+    assert first.rating == pytest.approx(4.8)
+    assert first.sold_count == 18
+    assert len(first.image_urls) == 5
+    assert all("/large/" in u for u in first.image_urls)
     assert first.posted_at == "2018-02-03T08:57:26Z"
     assert clean_text(first.description).startswith(
         "Remax Car Holder Smartphone Suction Cup\nWarna : Random tergantung stok")
@@ -71,10 +75,11 @@ def test_parses_every_product_of_the_real_capture(corpus):
     assert [x.title for x in used] == ["Sony Xperia XZ Seken Original"]
     assert sum(x.condition == "Baru" for x in listings) == 49
     imported = [x for x in listings if x.imported]
-    assert len(imported) == 9 and all(x.imported is True for x in imported)
+    assert len(imported) == 9
+    assert all(x.imported is True for x in imported)
     assert all(x.imported is False for x in listings if x not in imported)
     # No product without reviews gets a rating of 0; descriptions are text, not HTML.
-    assert all(x.rating is None for x, p in zip(listings, products)
+    assert all(x.rating is None for x, p in zip(listings, products, strict=False)
                if p["rating"]["user_count"] == 0)
     assert not any("<br" in x.description or "<p>" in x.description for x in listings)
 
@@ -84,10 +89,13 @@ def test_replica_products_parse_into_the_offer_they_show():
     offers = search(catalogue, "balpres")[:60]
     for offer in offers:
         listing = listing_from_product(replica_bukalapak.product(offer), "balpres")
-        assert listing.title == offer.title and listing.price_idr == offer.price_idr
-        assert listing.condition == offer.condition and listing.imported is offer.imported
+        assert listing.title == offer.title
+        assert listing.price_idr == offer.price_idr
+        assert listing.condition == offer.condition
+        assert listing.imported is offer.imported
         assert listing.description == offer.description
-        assert listing.location == offer.city and listing.seller_name == offer.seller_name
+        assert listing.location == offer.city
+        assert listing.seller_name == offer.seller_name
         assert listing.sold_count == offer.sold_count
         assert int(listing.listing_id, 36) == offer.offer_id
     assert {o.condition for o in offers} == {"Baru", "Bekas"}
@@ -105,7 +113,7 @@ def test_paging_follows_meta_then_page_fullness():
     assert not parse_search_body({"data": [], "meta": {"total_pages": 9}}, "k", page=1).has_more
 
 
-@pytest.mark.parametrize("status, body, cf_mitigated", [
+@pytest.mark.parametrize(("status", "body", "cf_mitigated"), [
     (401, b'{"errors":[{"code":10100,"message":"Akses token tidak valid"}]}', ""),
     (403, b'{"errors":[{"code":10003}],"meta":{"http_status":403}}', ""),
     (403, replica_bukalapak.CHALLENGE_PAGE.encode(), ""),
@@ -137,7 +145,7 @@ def test_token_exchange_body_and_its_failures_never_quote_the_token():
     body = b'{"access_token":"abc","expires_at":1700000000}'
     assert access_token_from(body) == ("abc", 1700000000)
     for body in (b'{"token":"s3cr3t-value"}', b'{"access_token":""}',
-                 b'<html>s3cr3t-value</html>', b'["s3cr3t-value"]'):
+                 b"<html>s3cr3t-value</html>", b'["s3cr3t-value"]'):
         with pytest.raises(ResponseShapeError) as error:
             access_token_from(body)
         assert "s3cr3t" not in str(error.value)
@@ -147,7 +155,8 @@ def test_description_html_becomes_text():
     html = ("<p>Ready <b>Stok</b><br>Warna &amp; ukuran</p>"
             "<ul><li>Hitam</li><li>&lt;XL&gt;</li></ul>")
     assert description_text(html) == "Ready Stok\nWarna & ukuran\nHitam\n<XL>"
-    assert description_text("") is None and description_text(None) is None
+    assert description_text("") is None
+    assert description_text(None) is None
 
 
 def test_search_query_pages_by_offset_and_quotes_keywords():
@@ -159,14 +168,17 @@ def test_an_expiring_token_is_renewed_before_the_next_page():
     spider = BukalapakSpider(keywords="balpres")
     spider.access_token, spider.token_expires_at = "old", int(time.time()) + 3600
     request = spider.page_request("balpres", 3)
-    assert request.url.startswith(SEARCH_URL) and request.headers["Authorization"] == b"Bearer old"
+    assert request.url.startswith(SEARCH_URL)
+    assert request.headers["Authorization"] == b"Bearer old"
     spider.token_expires_at = int(time.time()) + 10
     exchange = spider.page_request("balpres", 3)
-    assert exchange.url == TOKEN_URL and exchange.meta[Meta.CREDENTIALS] is True
+    assert exchange.url == TOKEN_URL
+    assert exchange.meta[Meta.CREDENTIALS] is True
     answer = TextResponse(TOKEN_URL, body=b'{"access_token": "new", "expires_at": 9999999999}',
                           encoding="utf-8", request=exchange)
     (renewed,) = exchange.callback(answer, **exchange.cb_kwargs)
-    assert "offset=100&page=3" in renewed.url and renewed.headers["Authorization"] == b"Bearer new"
+    assert "offset=100&page=3" in renewed.url
+    assert renewed.headers["Authorization"] == b"Bearer new"
     assert renewed.cb_kwargs == {"keyword": "balpres", "page": 3}
 
 
@@ -192,9 +204,12 @@ def test_replica_search_requires_a_token_it_issued(replica):
     token_url = f"{replica.url}/accounts.bukalapak.com/auth_proxies/request_token"
     status, body = _fetch(token_url, "POST")
     token, expires_at = access_token_from(body)
-    assert status == 200 and expires_at and token in replica_bukalapak.issued_tokens()
+    assert status == 200
+    assert expires_at
+    assert token in replica_bukalapak.issued_tokens()
     status, body = _fetch(search_url, headers={"Authorization": f"Bearer {token}"})
-    assert status == 200 and len(json.loads(body)["data"]) == 50
+    assert status == 200
+    assert len(json.loads(body)["data"]) == 50
     assert _fetch(f"{replica.url}/api.bukalapak.com/auth_proxies/request_token", "POST")[0] == 404
 
 
@@ -245,7 +260,9 @@ def test_captures_keep_real_urls_and_withhold_the_token_exchange(crawled, replic
     assert not any("127.0.0.1" in url for url in urls)
     assert {r["replica"] for r in rows} == {replica.url}
     exchange = [r for r in rows if r["url"].endswith("/auth_proxies/request_token")]
-    assert len(exchange) == 1 and exchange[0]["method"] == "POST" and exchange[0]["status"] == 200
+    assert len(exchange) == 1
+    assert exchange[0]["method"] == "POST"
+    assert exchange[0]["status"] == 200
     assert zlib.decompress(exchange[0]["body"]) == REDACTED_BODY
     listing_urls = [r["url"] for r in conn.execute("SELECT url FROM observations")]
     assert all(url.startswith("https://www.bukalapak.com/p/") for url in listing_urls)
@@ -260,7 +277,8 @@ def test_condition_imported_and_description_reach_the_observations(crawled):
         assert row["condition"] == offer.condition
         assert row["imported"] == int(offer.imported)
         assert row["description"] == clean_text(offer.description)
-        assert row["location"] and row["price_idr"] == offer.price_idr
+        assert row["location"]
+        assert row["price_idr"] == offer.price_idr
     assert {r["condition"] for r in rows} == {"Baru", "Bekas"}
     assert {r["imported"] for r in rows} == {0, 1}
     # The flagger used what the platform states.
@@ -286,7 +304,8 @@ def test_the_token_appears_nowhere_in_the_evidence_or_the_log(crawled):
                 searched += 1
     assert searched > 10_000
     headers = " ".join(r[0] for r in conn.execute("SELECT request_headers FROM captures"))
-    assert "authorization" not in headers.lower() and "bearer" not in headers.lower()
+    assert "authorization" not in headers.lower()
+    assert "bearer" not in headers.lower()
 
 
 def test_a_block_is_a_fault_with_its_capture(crawled):
@@ -296,7 +315,8 @@ def test_a_block_is_a_fault_with_its_capture(crawled):
     capture = conn.execute("SELECT c.*, b.body FROM captures c JOIN capture_bodies b "
                            "ON b.sha256 = c.body_sha256 WHERE c.id = ?",
                            [faults[0]["capture_id"]]).fetchone()
-    assert capture["status"] == 403 and "keywords=__block__" in capture["url"]
+    assert capture["status"] == 403
+    assert "keywords=__block__" in capture["url"]
     assert b"Just a moment..." in zlib.decompress(capture["body"])
     assert "blocked on GET https://api.bukalapak.com/multistrategy-products?keywords=__block__" \
         in log

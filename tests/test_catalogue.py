@@ -58,14 +58,18 @@ def test_every_kind_has_realistic_fields(catalogue, kind):
     assert offers
     for offer in offers:
         assert offer.illegal == (kind in ILLEGAL_KINDS)
-        assert offer.title.strip() and offer.description.strip()
+        assert offer.title.strip()
+        assert offer.description.strip()
         assert offer.price_idr > 0
-        assert offer.city and offer.seller_name and offer.seller_slug
+        assert offer.city
+        assert offer.seller_name
+        assert offer.seller_slug
         assert re.fullmatch(r"[a-z0-9]+", offer.seller_slug)
         assert offer.sold_count >= 0
         assert offer.rating == 0.0 or 3.0 <= offer.rating <= 5.0
         assert offer.condition in {"Baru", "Bekas"}
-        assert offer.category_breadcrumb.count("/") == 2 and offer.category_name
+        assert offer.category_breadcrumb.count("/") == 2
+        assert offer.category_name
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", offer.posted_at)
         assert re.fullmatch(r"[0-9a-f]{32}", offer.image_key)
 

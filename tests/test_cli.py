@@ -28,8 +28,10 @@ def test_demo_summary_names_pages_listings_and_levels(demo_db):
     _, out = demo_db
     tokopedia = next(line for line in out.splitlines() if line.startswith("tokopedia"))
     pages, listings = (int(x) for x in tokopedia.split()[1:3])
-    assert pages == 16 and listings == 960  # 8 default terms x 2 pages x 60
-    assert "flagged" in out and "finished" in tokopedia
+    assert pages == 16
+    assert listings == 960
+    assert "flagged" in out
+    assert "finished" in tokopedia
 
 
 @pytest.mark.crawl
@@ -41,7 +43,8 @@ def test_export_jsonl_holds_flagged_and_unflagged_listings_with_reasons(demo_db)
     assert len(records) == len({(r["platform"], r["listing_id"]) for r in records}) > 300
     assert EXPORT_FIELDS <= set(records[0])
     flagged = [r for r in records if r["flagged"]]
-    assert flagged and len(flagged) < len(records)
+    assert flagged
+    assert len(flagged) < len(records)
     assert all(r["reasons"] and 0 < r["score"] <= 1 for r in flagged)
     assert all(len(r["capture_sha256"]) == 64 for r in records)
 
@@ -54,7 +57,8 @@ def test_export_csv_flagged_only_to_a_file(demo_db, tmp_path):
                          "--flagged-only", "-o", str(out))
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text("utf-8"))))
-    assert rows and all(r["flagged"] == "true" for r in rows)
+    assert rows
+    assert all(r["flagged"] == "true" for r in rows)
     assert all(json.loads(r["reasons"]) for r in rows)
     assert f"{len(rows)} listings written" in result.stderr
 
@@ -62,9 +66,12 @@ def test_export_csv_flagged_only_to_a_file(demo_db, tmp_path):
 @pytest.mark.crawl
 def test_bad_input_gets_a_clear_error(tmp_path):
     missing = run_command("thriftwatch", "export", "--db", str(tmp_path / "nope.db"))
-    assert missing.returncode == 2 and "no evidence DB" in missing.stderr
+    assert missing.returncode == 2
+    assert "no evidence DB" in missing.stderr
     unknown = run_command("thriftwatch", "crawl", "nosuchsite", "--db", str(tmp_path / "x.db"))
-    assert unknown.returncode == 2 and "unknown platform nosuchsite" in unknown.stderr
+    assert unknown.returncode == 2
+    assert "unknown platform nosuchsite" in unknown.stderr
     bad_replica = run_command("thriftwatch", "crawl", "tokopedia", "--replica", "127.0.0.1:1",
                               "--db", str(tmp_path / "y.db"))
-    assert bad_replica.returncode == 2 and "THRIFTWATCH_REPLICA" in bad_replica.stderr
+    assert bad_replica.returncode == 2
+    assert "THRIFTWATCH_REPLICA" in bad_replica.stderr

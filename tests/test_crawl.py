@@ -26,7 +26,8 @@ def test_pages_every_keyword_to_max_pages(crawled):
 def test_evidence_records_real_urls_and_the_replica_that_served_them(crawled, replica):
     conn = crawled.conn
     run = conn.execute("SELECT * FROM runs").fetchone()
-    assert run["replica"] == replica.url and run["status"] == "finished"
+    assert run["replica"] == replica.url
+    assert run["status"] == "finished"
     assert json.loads(run["keywords"]) == ["balpres", "thrift"]
     assert run["lexicon_version"]
     urls = {r["url"] for r in conn.execute("SELECT url FROM captures")}
@@ -70,7 +71,8 @@ def test_listings_are_normalised_and_flagged_with_reasons(crawled):
 def test_secrets_and_the_remote_control_server_stay_out(crawled):
     conn, log = crawled.conn, crawled.log
     assert "Enabled extensions" in log
-    assert "RemoteControl" not in log and "TelnetConsole" not in log
+    assert "RemoteControl" not in log
+    assert "TelnetConsole" not in log
     headers = " ".join(r[0] + r[1] for r in conn.execute(
         "SELECT request_headers, response_headers FROM captures"))
     assert "cookie" not in headers.lower()

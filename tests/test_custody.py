@@ -50,7 +50,8 @@ def _tamper(path, *statements, drop_triggers=True):
 def test_an_untouched_db_verifies(db):
     result = verify_db(db)
     assert result.ok, result.problems
-    assert result.rows["observations"] == 9 and result.rows["flags"] == 9
+    assert result.rows["observations"] == 9
+    assert result.rows["flags"] == 9
 
 
 @pytest.mark.parametrize("statement", [
@@ -110,7 +111,8 @@ def test_an_altered_capture_body_is_found(db):
 
 def test_verify_command_exit_codes(db):
     ok = run_command("thriftwatch", "verify", "--db", str(db))
-    assert ok.returncode == 0 and ok.stdout.startswith("OK")
+    assert ok.returncode == 0
+    assert ok.stdout.startswith("OK")
     _tamper(db, "UPDATE observations SET price_idr = 1 WHERE id = 7")
     broken = run_command("thriftwatch", "verify", "--db", str(db))
     assert broken.returncode == 1

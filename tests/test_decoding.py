@@ -35,6 +35,7 @@ def test_any_bytes_decode_or_raise_decode_error(data):
     try:
         value = decode_json(data)
     except DecodeError as error:
-        assert isinstance(error, ValueError) and str(error)
+        assert isinstance(error, ValueError)
+        assert str(error)
     else:
         assert json.dumps(value) is not None

@@ -30,7 +30,8 @@ def test_labelled_set_is_large_varied_and_consistent(labelled: list[dict]) -> No
     assert min(kinds.values()) >= 50
     for record in labelled:
         assert record["label"] is (record["kind"] in ILLEGAL_KINDS), record
-        assert record["title"].strip() and "description" in record
+        assert record["title"].strip()
+        assert "description" in record
     titles = [record["title"] for record in labelled]
     assert len(set(titles)) == len(titles)
 
@@ -46,14 +47,26 @@ def test_flagger_meets_the_targets(labelled: list[dict]) -> None:
 
 def test_counts() -> None:
     counts = Counts()
-    for label, flagged in [(True, True), (True, True), (True, False), (False, True), (False, False)]:
+    for label, flagged in [
+        (True, True),
+        (True, True),
+        (True, False),
+        (False, True),
+        (False, False),
+    ]:
         counts = counts.add(label, flagged)
-    assert (counts.true_positives, counts.false_positives, counts.false_negatives, counts.true_negatives) == (2, 1, 1, 1)
+    assert (
+        counts.true_positives,
+        counts.false_positives,
+        counts.false_negatives,
+        counts.true_negatives,
+    ) == (2, 1, 1, 1)
     assert counts.precision == pytest.approx(2 / 3)
     assert counts.recall == pytest.approx(2 / 3)
     assert counts.f1 == pytest.approx(2 / 3)
     assert counts.false_positive_rate == pytest.approx(0.5)
-    assert Counts().precision is None and Counts().f1 is None
+    assert Counts().precision is None
+    assert Counts().f1 is None
     assert Counts().add(False, False).recall is None
 
 
@@ -74,7 +87,10 @@ def run_eval(*argv: str) -> int:
 def test_eval_command_prints_overall_and_per_kind(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_eval(str(LABELLED)) == 0
     out = capsys.readouterr().out
-    assert "precision" in out and "recall" in out and "F1" in out and "FP rate" in out
+    assert "precision" in out
+    assert "recall" in out
+    assert "F1" in out
+    assert "FP rate" in out
     for kind in ("overall", *ILLEGAL_KINDS, *LEGAL_KINDS):
         assert any(line.startswith(kind) for line in out.splitlines()), kind
 
@@ -82,11 +98,25 @@ def test_eval_command_prints_overall_and_per_kind(capsys: pytest.CaptureFixture[
 def test_eval_command_json_and_mistakes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     small = tmp_path / "small.jsonl"
     small.write_text(
-        "\n".join(json.dumps(record) for record in [
-            {"title": "Balpres kaos korea", "description": "", "kind": "plain", "label": True},
-            {"title": "Kaos polos cotton combed", "description": "", "kind": "evasive", "label": True},
-            {"title": "Kemeja sisa ekspor baru", "description": "", "kind": "lookalike", "label": False},
-        ]) + "\n",
+        "\n".join(
+            json.dumps(record)
+            for record in [
+                {"title": "Balpres kaos korea", "description": "", "kind": "plain", "label": True},
+                {
+                    "title": "Kaos polos cotton combed",
+                    "description": "",
+                    "kind": "evasive",
+                    "label": True,
+                },
+                {
+                    "title": "Kemeja sisa ekspor baru",
+                    "description": "",
+                    "kind": "lookalike",
+                    "label": False,
+                },
+            ]
+        )
+        + "\n",
         encoding="utf-8",
     )
     assert run_eval(str(small), "--json", "--mistakes") == 0
@@ -95,4 +125,5 @@ def test_eval_command_json_and_mistakes(tmp_path: Path, capsys: pytest.CaptureFi
     assert figures["overall"]["precision"] == 1.0
     assert figures["overall"]["recall"] == 0.5
     assert figures["by_kind"]["lookalike"]["false_positive_rate"] == 0.0
-    assert "missed [evasive]" in out and "Kaos polos cotton combed" in out
+    assert "missed [evasive]" in out
+    assert "Kaos polos cotton combed" in out

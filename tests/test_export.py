@@ -35,12 +35,16 @@ def test_filters_narrow_the_listings(db):
     tokopedia = _jsonl(db, "--platform", "tokopedia")
     strong = _jsonl(db, "--level", "strong")
     assert {r["platform"] for r in everything} == {"tokopedia", "tiktokshop"}
-    assert tokopedia and {r["platform"] for r in tokopedia} == {"tokopedia"}
-    assert strong and all(r["level"] == "strong" for r in strong) and len(strong) < len(everything)
+    assert tokopedia
+    assert {r["platform"] for r in tokopedia} == {"tokopedia"}
+    assert strong
+    assert all(r["level"] == "strong" for r in strong)
+    assert len(strong) < len(everything)
     assert len(_jsonl(db, "--since", "1d")) == len(everything)
     assert _jsonl(db, "--since", "2999-01-01") == []
     bad = run_command("thriftwatch", "export", "--db", str(db), "--since", "last tuesday")
-    assert bad.returncode == 2 and "--since takes" in bad.stderr
+    assert bad.returncode == 2
+    assert "--since takes" in bad.stderr
 
 
 def test_warc_export_passes_warcio_check_and_holds_every_capture(db, tmp_path):
@@ -60,9 +64,11 @@ def test_warc_export_passes_warcio_check_and_holds_every_capture(db, tmp_path):
     assert all(r[2] for r in records[1:])  # WARC-Payload-Digest on every capture
     searches = [r for r in records if r[0] == "request"
                 and r[1] == "https://gql.tokopedia.com/graphql/SearchProductV5Query"]
-    assert searches and b"SearchProductV5Query" in searches[0][4]  # the POST body is kept
+    assert searches
+    assert b"SearchProductV5Query" in searches[0][4]
     screenshots = [r for r in records if r[3] == "screenshot"]
-    assert screenshots and all(r[4].startswith(b"\x89PNG") for r in screenshots)
+    assert screenshots
+    assert all(r[4].startswith(b"\x89PNG") for r in screenshots)
 
 
 def test_bundle_round_trip_and_tampering(db, tmp_path):
@@ -76,10 +82,12 @@ def test_bundle_round_trip_and_tampering(db, tmp_path):
         rows = list(csv.DictReader(io.StringIO(archive.read("listings.csv").decode())))
     assert {"listings.csv", "evidence.warc.gz", "manifest.json"} <= names
     assert any(name.startswith("screenshots/") for name in names)
-    assert rows and all(r["platform"] == "tiktokshop" and r["flagged"] == "true" for r in rows)
+    assert rows
+    assert all(r["platform"] == "tiktokshop" and r["flagged"] == "true" for r in rows)
     assert set(manifest["files"]) == names - {"manifest.json"}
     ok = run_command("thriftwatch", "verify", "--bundle", str(bundle))
-    assert ok.returncode == 0 and manifest["listings"] == len(rows)
+    assert ok.returncode == 0
+    assert manifest["listings"] == len(rows)
 
     tampered = tmp_path / "tampered.zip"
     with zipfile.ZipFile(bundle) as source, zipfile.ZipFile(tampered, "w") as target:

@@ -43,9 +43,12 @@ def test_a_feed_listing_becomes_a_listing():
     assert page.has_more
     assert listing.listing_id == "2401"
     assert listing.url == "https://www.facebook.com/marketplace/item/2401/"
-    assert listing.title == "Balpres Jaket Korea isi 100 pcs" and listing.keyword == "balpres"
-    assert listing.price_text == "Rp1.500.000" and listing.location == "Medan"
-    assert listing.seller_id == "100000000012345" and listing.seller_name == "Gudang Bal Medan"
+    assert listing.title == "Balpres Jaket Korea isi 100 pcs"
+    assert listing.keyword == "balpres"
+    assert listing.price_text == "Rp1.500.000"
+    assert listing.location == "Medan"
+    assert listing.seller_id == "100000000012345"
+    assert listing.seller_name == "Gudang Bal Medan"
     assert listing.seller_url == "https://www.facebook.com/marketplace/profile/100000000012345/"
     assert listing.image_urls == ["https://scontent.xx.fbcdn.net/v/a_n.jpg"]
 
@@ -97,7 +100,8 @@ def test_scrolling_brings_every_graphql_page_and_each_is_stored(crawled):
 def test_listings_link_the_screenshot_taken_after_the_last_scroll(crawled):
     conn = crawled.conn
     rows = conn.execute("SELECT * FROM observations").fetchall()
-    assert len(rows) == 72 and {r["keyword"] for r in rows} == {"balpres"}
+    assert len(rows) == 72
+    assert {r["keyword"] for r in rows} == {"balpres"}
     assert all(r["url"].startswith("https://www.facebook.com/marketplace/item/") and r["price_idr"]
                and r["location"] and r["seller_url"] for r in rows)
     [page] = conn.execute("SELECT * FROM captures WHERE kind = 'rendered' AND url LIKE "
@@ -113,7 +117,8 @@ def test_listings_link_the_screenshot_taken_after_the_last_scroll(crawled):
 def test_login_wall_is_recorded_as_a_block_with_its_capture(crawled):
     conn, log = crawled.conn, crawled.log
     [fault] = conn.execute("SELECT * FROM faults").fetchall()
-    assert fault["kind"] == "blocked" and "__block__" in fault["url"]
+    assert fault["kind"] == "blocked"
+    assert "__block__" in fault["url"]
     capture = conn.execute("SELECT kind FROM captures WHERE id = ?", (fault["capture_id"],))
     assert capture.fetchone()["kind"] == "rendered"
     assert "'playwright/page_count/closed': 2" in log  # every page closed, none leaked

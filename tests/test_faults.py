@@ -57,7 +57,8 @@ def test_lasting_faults_are_recorded_and_nothing_misparsed_is_stored(replica, tm
     conn, _ = _crawl(replica, tmp_path, kind, -1)
     assert conn.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == 0
     [row] = conn.execute("SELECT * FROM faults").fetchall()
-    assert row["kind"] == fault and detail in row["detail"]
+    assert row["kind"] == fault
+    assert detail in row["detail"]
     assert row["url"] == "https://gql.tokopedia.com/graphql/SearchProductV5Query"
     if fault != "download_error":  # a cancelled download has no response to keep
         capture = conn.execute("SELECT status FROM captures WHERE id = ?", [row["capture_id"]])

@@ -6,13 +6,16 @@ import argparse
 import io
 import json
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from crawler.commands import flag as flag_command
 from crawler.flagging.flagger import flag
 from crawler.flagging.lexicon import LexiconError, load_lexicon
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 VERDICT_FIELDS = {"flagged", "score", "level", "reasons", "lexicon_version"}
 
@@ -36,20 +39,38 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 LISTINGS = [
-    {"title": "Balpres kaos korea", "description": "isi 300 pcs", "price_idr": 4500000, "platform": "shopee",
-     "seller": {"id": 7, "name": "Gudang"}, "image_urls": ["a.jpg"]},
-    {"title": "Kaos polos cotton combed", "description": "baru", "category": "fashion-pria/atasan-pria/kaos-pria"},
-    {"title": "Kemeja flanel", "description": "", "condition": "Bekas", "imported": True, "location": "Batam"},
+    {
+        "title": "Balpres kaos korea",
+        "description": "isi 300 pcs",
+        "price_idr": 4500000,
+        "platform": "shopee",
+        "seller": {"id": 7, "name": "Gudang"},
+        "image_urls": ["a.jpg"],
+    },
+    {
+        "title": "Kaos polos cotton combed",
+        "description": "baru",
+        "category": "fashion-pria/atasan-pria/kaos-pria",
+    },
+    {
+        "title": "Kemeja flanel",
+        "description": "",
+        "condition": "Bekas",
+        "imported": True,
+        "location": "Batam",
+    },
 ]
 
 
-def test_every_field_is_kept_and_the_verdict_is_the_flaggers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_field_is_kept_and_the_verdict_is_the_flaggers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     source = write(tmp_path, "in.jsonl", "".join(json.dumps(record) + "\n" for record in LISTINGS))
     assert run_flag(str(source)) == 0
     records, err = output(capsys)
     lexicon = load_lexicon()
     assert len(records) == len(LISTINGS)
-    for record, listing in zip(records, LISTINGS):
+    for record, listing in zip(records, LISTINGS, strict=False):
         assert set(record) == set(listing) | VERDICT_FIELDS
         assert {key: record[key] for key in listing} == listing
         assert {key: record[key] for key in VERDICT_FIELDS} == flag(listing, lexicon).as_dict()
@@ -57,13 +78,28 @@ def test_every_field_is_kept_and_the_verdict_is_the_flaggers(tmp_path: Path, cap
     assert "3 listings written, 2 flagged, 0 skipped" in err
 
 
-def test_malformed_lines_are_named_skipped_and_nothing_is_lost(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    lines = [json.dumps(LISTINGS[0]), "{not json", "", "[1, 2]", '{"price_idr": 5}', json.dumps(LISTINGS[1])]
+def test_malformed_lines_are_named_skipped_and_nothing_is_lost(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [
+        json.dumps(LISTINGS[0]),
+        "{not json",
+        "",
+        "[1, 2]",
+        '{"price_idr": 5}',
+        json.dumps(LISTINGS[1]),
+    ]
     source = write(tmp_path, "in.jsonl", "\n".join(lines) + "\n")
-    source.write_bytes(source.read_bytes() + b"\xff\xfe broken\n" + json.dumps(LISTINGS[2]).encode() + b"\n")
+    source.write_bytes(
+        source.read_bytes() + b"\xff\xfe broken\n" + json.dumps(LISTINGS[2]).encode() + b"\n"
+    )
     assert run_flag(str(source)) == 1
     records, err = output(capsys)
-    assert [record["title"] for record in records] == [LISTINGS[0]["title"], LISTINGS[1]["title"], LISTINGS[2]["title"]]
+    assert [record["title"] for record in records] == [
+        LISTINGS[0]["title"],
+        LISTINGS[1]["title"],
+        LISTINGS[2]["title"],
+    ]
     assert f"{source}, line 2: not valid JSON" in err
     assert "line 4: expected a JSON object, found list" in err
     assert "line 5: no 'title' or 'description'" in err
@@ -72,7 +108,9 @@ def test_malformed_lines_are_named_skipped_and_nothing_is_lost(tmp_path: Path, c
 
 
 def test_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    data = io.TextIOWrapper(io.BytesIO(("\ufeff" + json.dumps(LISTINGS[0]) + "\n").encode()), encoding="utf-8")
+    data = io.TextIOWrapper(
+        io.BytesIO(("\ufeff" + json.dumps(LISTINGS[0]) + "\n").encode()), encoding="utf-8"
+    )
     monkeypatch.setattr(sys, "stdin", data)
     assert run_flag("-") == 0
     records, _ = output(capsys)
@@ -81,19 +119,22 @@ def test_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixt
 
 def test_csv_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = write(
-        tmp_path, "in.csv",
-        'title,description,condition,imported,price_idr\n'
+        tmp_path,
+        "in.csv",
+        "title,description,condition,imported,price_idr\n"
         'Kemeja flanel,"kondisi 90%, bekas",Bekas,ya,35000\n'
-        'Too,few\n'
+        "Too,few\n"
         '"Jaket ""bomber""","baru\nbahan tebal",Baru,,150000\n',
     )
     assert run_flag("--format", "csv", str(source)) == 1
     records, err = output(capsys)
     assert [record["title"] for record in records] == ["Kemeja flanel", 'Jaket "bomber"']
-    assert records[0]["imported"] == "ya" and records[0]["price_idr"] == "35000"
+    assert records[0]["imported"] == "ya"
+    assert records[0]["price_idr"] == "35000"
     assert records[0]["flagged"] is True
     assert "signal:platform_used_imported" in {reason["rule"] for reason in records[0]["reasons"]}
-    assert records[1]["description"] == "baru\nbahan tebal" and records[1]["flagged"] is False
+    assert records[1]["description"] == "baru\nbahan tebal"
+    assert records[1]["flagged"] is False
     assert "line 3: expected 5 fields, found 2" in err
 
 
@@ -103,14 +144,23 @@ def test_csv_without_text_columns_is_refused(tmp_path: Path) -> None:
         run_flag("--format", "csv", str(source))
 
 
-def test_lexicon_option_extends_the_shipped_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    extra = write(tmp_path, "kalbar.toml", '[[term]]\nterm = "baju gudang"\nstrength = "strong"\nweight = 0.85\n')
-    source = write(tmp_path, "in.jsonl", json.dumps({"title": "Baju gudang murah", "description": ""}) + "\n")
+def test_lexicon_option_extends_the_shipped_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = write(
+        tmp_path,
+        "kalbar.toml",
+        '[[term]]\nterm = "baju gudang"\nstrength = "strong"\nweight = 0.85\n',
+    )
+    source = write(
+        tmp_path, "in.jsonl", json.dumps({"title": "Baju gudang murah", "description": ""}) + "\n"
+    )
     assert run_flag(str(source)) == 0
     assert output(capsys)[0][0]["flagged"] is False
     assert run_flag("--lexicon", str(extra), str(source)) == 0
     record = output(capsys)[0][0]
-    assert record["flagged"] is True and record["lexicon_version"].endswith("+kalbar")
+    assert record["flagged"] is True
+    assert record["lexicon_version"].endswith("+kalbar")
     with pytest.raises(LexiconError):
         run_flag("--lexicon", str(write(tmp_path, "bad.toml", "[[term]]\n")), str(source))
 

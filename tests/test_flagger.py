@@ -65,8 +65,13 @@ def test_bale_listing_reasons_name_every_cue(lexicon: Lexicon) -> None:
     )
     assert result.level == "strong"
     assert {
-        "term:impor bekas", "term:bal", "signal:quantity", "signal:origin", "signal:used",
-        "signal:contact", "context:clothing",
+        "term:impor bekas",
+        "term:bal",
+        "signal:quantity",
+        "signal:origin",
+        "signal:used",
+        "signal:contact",
+        "context:clothing",
     } <= rules(result)
     assert Reason("signal:origin", "ex korea", 0.35) in result.reasons
 
@@ -80,7 +85,7 @@ def test_platform_says_used_and_imported(lexicon: Lexicon) -> None:
 
 
 @pytest.mark.parametrize(
-    "title, description",
+    ("title", "description"),
     [
         ("Kemeja pria sisa ekspor bahan katun", ""),
         ("Kaos export reject ready banyak ukuran", ""),
@@ -107,7 +112,9 @@ def test_legal_look_alikes_are_not_flagged(lexicon: Lexicon, title: str, descrip
     assert not result.flagged, result.reasons
 
 
-@pytest.mark.parametrize("title", ["Kaos preloved", "Jaket vintage", "Kemeja second", "Jaket import", "Hoodie seken"])
+@pytest.mark.parametrize(
+    "title", ["Kaos preloved", "Jaket vintage", "Kemeja second", "Jaket import", "Hoodie seken"]
+)
 def test_weak_words_alone_do_not_flag(lexicon: Lexicon, title: str) -> None:
     assert not verdict(lexicon, title).flagged
 
@@ -128,7 +135,9 @@ def test_nothing_is_flagged_without_clothing_context(lexicon: Lexicon) -> None:
     assert not result.flagged
     assert result.level in ("weak", "none")
     assert not any(rule.startswith("context:") for rule in rules(result))
-    assert verdict(lexicon, "balpres ex korea 100 kg per bal", category="fashion-pria/jaket-pria").flagged
+    assert verdict(
+        lexicon, "balpres ex korea 100 kg per bal", category="fashion-pria/jaket-pria"
+    ).flagged
 
 
 def test_ambiguous_words_need_a_used_or_quantity_cue(lexicon: Lexicon) -> None:
@@ -161,14 +170,17 @@ def test_verdict_as_dict_is_json(lexicon: Lexicon) -> None:
         ],
         "lexicon_version": lexicon.version,
     }
-    assert 0 <= result.score <= 1 and round(result.score, 3) == result.score
+    assert 0 <= result.score <= 1
+    assert round(result.score, 3) == result.score
 
 
 def test_verdict_is_frozen(lexicon: Lexicon) -> None:
     result = verdict(lexicon, "kaos")
     with pytest.raises(AttributeError):
         result.flagged = True  # type: ignore[misc]
-    assert result == Verdict(False, 0.0, "none", (Reason("context:clothing", "kaos", 0.0),), lexicon.version)
+    assert result == Verdict(
+        False, 0.0, "none", (Reason("context:clothing", "kaos", 0.0),), lexicon.version
+    )
 
 
 def test_real_tokopedia_clothing_listings_are_rarely_flagged(lexicon: Lexicon) -> None:
@@ -183,7 +195,12 @@ def test_real_tokopedia_clothing_listings_are_rarely_flagged(lexicon: Lexicon) -
         row["name"]
         for row in rows
         if flag(
-            {"title": row["name"], "category": row["category_breadcrumb"], "location": row["shop_city"], "platform": "tokopedia"},
+            {
+                "title": row["name"],
+                "category": row["category_breadcrumb"],
+                "location": row["shop_city"],
+                "platform": "tokopedia",
+            },
             lexicon,
         ).flagged
     ]

@@ -38,14 +38,17 @@ def checks(report) -> dict[str, str]:
 
 def test_a_healthy_run_has_no_findings_and_no_alert():
     report = check_run(run(10, 590, http_error=1), HISTORY)
-    assert report.findings == [] and report.status == "ok" and not report.needs_alert
+    assert report.findings == []
+    assert report.status == "ok"
+    assert not report.needs_alert
 
 
 def test_zero_listings_and_changed_response_shape_fail():
     report = check_run(run(0, 0, parse_error=4), HISTORY)
     assert checks(report) == {"zero_listings": "failing", "parse_errors": "failing",
                               "pages_drop": "warning", "listings_drop": "warning"}
-    assert report.status == "failing" and "changed its response" in report.findings[1].message
+    assert report.status == "failing"
+    assert "changed its response" in report.findings[1].message
 
 
 def test_block_and_error_rates_fail_above_their_threshold_only():
@@ -59,7 +62,8 @@ def test_block_and_error_rates_fail_above_their_threshold_only():
 def test_pages_and_listings_per_keyword_fallen_against_the_median_of_earlier_runs():
     report = check_run(run(8, 200, keywords=4), HISTORY)  # 2 pages/kw (usual 5), 50 listings/kw
     assert checks(report) == {"pages_drop": "warning", "listings_drop": "warning"}
-    assert report.findings[0].expected == 5.0 and report.findings[0].value == 2.0
+    assert report.findings[0].expected == 5.0
+    assert report.findings[0].value == 2.0
     assert checks(check_run(run(8, 200, keywords=4), HISTORY[:1])) == {}  # too little history
     assert checks(check_run(run(3, 180, keywords=1), HISTORY, thresholds=HealthConfig(drop=0.5))) == {}
 
@@ -69,7 +73,8 @@ def test_a_run_stopped_early_fails_and_new_strong_flags_are_news_not_faults():
     assert checks(check_run(stopped, HISTORY)) == {"finish": "failing"}
     report = check_run(run(10, 600), HISTORY, new_strong=7)
     assert checks(report) == {"new_strong": "notice"}
-    assert report.status == "ok" and report.needs_alert
+    assert report.status == "ok"
+    assert report.needs_alert
 
 
 # -- real crawls, real receivers ---------------------------------------------------------------
@@ -159,12 +164,15 @@ def crawls(replica, receivers, tmp_path_factory):
 @pytest.mark.crawl
 def test_first_strong_flags_alert_by_webhook_and_email(crawls):
     (hooks, mails), *_ = crawls[0]
-    assert len(hooks) == 1 and len(mails) == 1
-    assert hooks[0]["platform"] == "tokopedia" and hooks[0]["status"] == "ok"
+    assert len(hooks) == 1
+    assert len(mails) == 1
+    assert hooks[0]["platform"] == "tokopedia"
+    assert hooks[0]["status"] == "ok"
     assert [f["check"] for f in hooks[0]["findings"]] == ["new_strong"]
     assert hooks[0]["findings"][0]["value"] > 10
     assert mails[0]["To"] == "desk@example.org"
-    assert "new_strong" in mails[0]["Subject"] and "flagged strong" in mails[0].get_payload()
+    assert "new_strong" in mails[0]["Subject"]
+    assert "flagged strong" in mails[0].get_payload()
 
 
 @pytest.mark.crawl
@@ -182,11 +190,16 @@ def test_a_repeat_with_nothing_wrong_or_new_sends_nothing_but_is_recorded(crawls
 def test_blocks_fail_the_run_and_alert(crawls):
     alerts, conn, logs, _ = crawls
     hooks, mails = alerts[2]
-    assert len(hooks) == 1 and hooks[0]["platform"] == "lazada" and hooks[0]["status"] == "failing"
+    assert len(hooks) == 1
+    assert hooks[0]["platform"] == "lazada"
+    assert hooks[0]["status"] == "failing"
     block = next(f for f in hooks[0]["findings"] if f["check"] == "block_rate")
-    assert block["value"] == 0.5 and "1 of 2 search pages blocked" in block["message"]
-    assert "failing" in mails[0]["Subject"] and "block_rate" in mails[0]["Subject"]
-    assert "health: failing" in logs[2] and "block_rate" in logs[2]
+    assert block["value"] == 0.5
+    assert "1 of 2 search pages blocked" in block["message"]
+    assert "failing" in mails[0]["Subject"]
+    assert "block_rate" in mails[0]["Subject"]
+    assert "health: failing" in logs[2]
+    assert "block_rate" in logs[2]
 
 
 @pytest.mark.crawl

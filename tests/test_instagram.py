@@ -47,17 +47,20 @@ def test_a_post_becomes_a_listing():
     assert listing.title == "Balpres Jaket Korea"
     assert listing.description == "Balpres Jaket Korea\nisi 100 pcs\nHarga Rp8.500.000"
     assert listing.price_text == "Rp8.500.000"
-    assert listing.seller_id == "40009254204" and listing.seller_name == "gudangbalmedan"
+    assert listing.seller_id == "40009254204"
+    assert listing.seller_name == "gudangbalmedan"
     assert listing.seller_url == "https://www.instagram.com/gudangbalmedan/"
     assert listing.posted_at == "2024-01-04T11:53:06Z"
     assert listing.image_urls == ["https://scontent.cdninstagram.com/a_n.jpg"]
     long = listing_from_media(post("X", "\n  " + "a" * 300 + "\nmore"), "balpres")
     assert long.title == "a" * 200
     bare = listing_from_media(post("Y", None), "balpres")
-    assert bare.title == "" and bare.description is None and bare.price_text is None
+    assert bare.title == ""
+    assert bare.description is None
+    assert bare.price_text is None
 
 
-@pytest.mark.parametrize("caption, price", [
+@pytest.mark.parametrize(("caption", "price"), [
     ("Bal jepang isi 100, harga Rp 1,5 jt nego", "Rp 1,5 jt"),
     ("ready 150rb/kg", "150rb"),
     ("murah 85k aja", "85k"),
@@ -72,7 +75,8 @@ def test_the_caption_price_is_found_as_written(caption, price):
 def test_top_and_recent_posts_count_once():
     body = web_info([post("A"), post("B")], [post("B"), post("C")])
     page = parse_tag_page(DRAWN, [body], "balpres")
-    assert [l.listing_id for l in page.listings] == ["A", "B", "C"] and not page.has_more
+    assert [l.listing_id for l in page.listings] == ["A", "B", "C"]
+    assert not page.has_more
 
 
 def test_login_is_a_block_and_a_page_without_web_info_is_refused():
@@ -107,7 +111,9 @@ def test_cookie_files_keep_only_instagram_cookies(tmp_path):
          "secure": True, "httpOnly": True, "sameSite": "no_restriction", "session": True},
         {"domain": "www.facebook.com", "name": "c_user", "value": "1", "path": "/"}]))
     [cookie] = load_cookies(exported)
-    assert cookie["value"] == SECRET and cookie["sameSite"] == "None" and "expires" not in cookie
+    assert cookie["value"] == SECRET
+    assert cookie["sameSite"] == "None"
+    assert "expires" not in cookie
     state = tmp_path / "state.json"
     state.write_text(json.dumps({"cookies": [{"name": "sessionid", "value": SECRET,
                                               "domain": "www.instagram.com", "path": "/",
@@ -120,7 +126,8 @@ def test_an_unusable_cookie_file_is_refused_without_quoting_it(tmp_path):
     broken.write_text(f"# Netscape HTTP Cookie File\n.instagram.com\tsessionid\t{SECRET}\n")
     with pytest.raises(ValueError) as error:
         load_cookies(broken)
-    assert SECRET not in str(error.value) and error.value.__cause__ is None
+    assert SECRET not in str(error.value)
+    assert error.value.__cause__ is None
     other = tmp_path / "other.json"
     other.write_text(json.dumps([{"domain": ".example.com", "name": "a", "value": SECRET}]))
     with pytest.raises(ValueError, match="no instagram.com cookies"):
@@ -157,7 +164,8 @@ def _body(conn, sha256):
 def test_hashtag_posts_are_listings_with_their_data_and_screenshot(crawled):
     conn = crawled.conn
     rows = conn.execute("SELECT * FROM observations").fetchall()
-    assert len(rows) == 33 and {r["keyword"] for r in rows} == {"balpres"}  # 9 top + 24 recent
+    assert len(rows) == 33
+    assert {r["keyword"] for r in rows} == {"balpres"}
     assert all(r["url"] == f"https://www.instagram.com/p/{r['listing_id']}/" and r["price_idr"]
                and r["posted_at"] and r["seller_url"] for r in rows)
     [data] = conn.execute("SELECT * FROM captures WHERE kind = 'data'").fetchall()
@@ -172,7 +180,8 @@ def test_hashtag_posts_are_listings_with_their_data_and_screenshot(crawled):
 def test_login_page_is_recorded_as_a_block_with_its_capture(crawled):
     conn, log = crawled.conn, crawled.log
     [fault] = conn.execute("SELECT * FROM faults").fetchall()
-    assert fault["kind"] == "blocked" and "__block__" in fault["url"]
+    assert fault["kind"] == "blocked"
+    assert "__block__" in fault["url"]
     capture = conn.execute("SELECT kind FROM captures WHERE id = ?", (fault["capture_id"],))
     assert capture.fetchone()["kind"] == "rendered"
     assert "'playwright/page_count/closed': 2" in log
@@ -194,7 +203,9 @@ def test_the_session_cookie_is_found_nowhere(crawled):
                 else:
                     assert SECRET not in str(value)
     assert searched >= 5  # the capture bodies were really looked into
-    assert SECRET not in log and "Using 1 instagram.com session cookies" in log
+    assert SECRET not in log
+    assert "Using 1 instagram.com session cookies" in log
     exported = run_command("thriftwatch", "export", "--db", str(db), "--format", "jsonl")
-    assert exported.returncode == 0 and exported.stdout.count("\n") == 33
+    assert exported.returncode == 0
+    assert exported.stdout.count("\n") == 33
     assert SECRET not in exported.stdout + exported.stderr

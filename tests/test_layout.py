@@ -5,9 +5,12 @@ checking."""
 from __future__ import annotations
 
 import ast
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.helpers import REPO
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PACKAGES = ("crawler", "spiders", "pipelines")
 MAX_TOP_LEVEL_MODULES = 12

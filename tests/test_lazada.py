@@ -13,12 +13,7 @@ import pytest
 from crawler.replica import lazada as replica_lazada
 from crawler.replica.catalogue import build_catalogue, search
 from spiders.base import BlockedError, ResponseShapeError
-from spiders.lazada import (
-    listing_from_item,
-    parse_search_response,
-    product_url,
-    search_url,
-)
+from spiders.lazada import listing_from_item, parse_search_response, product_url, search_url
 from tests.helpers import crawled_db
 
 BLOCKED_KEYWORD = "__block__balpres"
@@ -34,11 +29,14 @@ def _body(keyword="balpres", page=1):
 def test_replica_body_parses_back_to_the_catalogue_offers():
     offers, body = _body()
     page = parse_search_response(body, "balpres", page=1)
-    assert len(page.listings) == 40 and page.has_more
-    for listing, offer in zip(page.listings, offers):
-        assert listing.title == offer.title and listing.price_idr == offer.price_idr
+    assert len(page.listings) == 40
+    assert page.has_more
+    for listing, offer in zip(page.listings, offers, strict=False):
+        assert listing.title == offer.title
+        assert listing.price_idr == offer.price_idr
         assert listing.price_text == "Rp" + f"{offer.price_idr:,}".replace(",", ".")
-        assert listing.location == offer.city and listing.seller_name == offer.seller_name
+        assert listing.location == offer.city
+        assert listing.seller_name == offer.seller_name
         assert listing.url.startswith("https://www.lazada.co.id/products/")
         assert listing.url.endswith(f"-i{listing.listing_id}-s{int(listing.listing_id) * 2 + 1}.html")
     assert sum(listing.sold_text is not None for listing in page.listings) > 20
@@ -48,7 +46,8 @@ def test_last_page_stops_paging():
     last_page = len(search(build_catalogue(), "balpres")) // 40 + 1  # 408 results: 11 pages
     _, body = _body(page=last_page)
     last = parse_search_response(body, "balpres", page=last_page)
-    assert 0 < len(last.listings) < 40 and not last.has_more
+    assert 0 < len(last.listings) < 40
+    assert not last.has_more
     empty = {"mods": {"listItems": []}, "mainInfo": {"totalResults": "0", "pageSize": "40"}}
     assert not parse_search_response(json.dumps(empty).encode(), "k").has_more
 
@@ -62,11 +61,14 @@ def test_listing_fields_from_one_item():
         "ratingScore": "4.666666666666667", "image": "//img.lazcdn.com/g/p/a.jpg",
     }, "bal")
     assert listing.url == "https://www.lazada.co.id/products/bal-kemeja-i7512345678-s1.html"
-    assert listing.price_idr == 1_500_000 and listing.seller_id == "100123"
-    assert listing.sold_text == "1.2K sold" and listing.rating == pytest.approx(4.667, abs=1e-3)
+    assert listing.price_idr == 1_500_000
+    assert listing.seller_id == "100123"
+    assert listing.sold_text == "1.2K sold"
+    assert listing.rating == pytest.approx(4.667, abs=1e-3)
     assert listing.image_urls == ["https://img.lazcdn.com/g/p/a.jpg"]
     unrated = listing_from_item({"name": "x", "itemId": 1, "ratingScore": "0", "price": "?"}, "k")
-    assert unrated.rating is None and unrated.price_idr is None
+    assert unrated.rating is None
+    assert unrated.price_idr is None
 
 
 @pytest.mark.parametrize("body", [
@@ -139,7 +141,8 @@ def test_crawled_listings_carry_normalised_catalogue_values(crawled):
     assert {r["listing_id"] for r in rows} == set(offers)
     for row in rows:
         offer = offers[row["listing_id"]]
-        assert row["price_idr"] == offer.price_idr and row["location"] == offer.city
+        assert row["price_idr"] == offer.price_idr
+        assert row["location"] == offer.city
         assert row["url"].startswith("https://www.lazada.co.id/products/")
         if offer.sold_count:  # "1.2K sold" is the hundred below the count
             rounded = offer.sold_count if offer.sold_count < 1000 else offer.sold_count // 100 * 100

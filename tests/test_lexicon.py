@@ -62,7 +62,9 @@ def test_shipped_lexicon_loads() -> None:
     names = {term.term for term in lexicon.terms}
     assert {"balpres", "bal", "karungan", "thrift", "preloved", "cakar", "monza"} <= names
     assert all(term.strength in STRENGTHS and 0 <= term.weight <= 1 for term in lexicon.terms)
-    assert {"sisa_ekspor", "negation", "baler_machine", "pribadi", "donasi", "kw"} <= {n.rule for n in lexicon.negatives}
+    assert {"sisa_ekspor", "negation", "baler_machine", "pribadi", "donasi", "kw"} <= {
+        n.rule for n in lexicon.negatives
+    }
     assert {"quantity", "origin", "used", "contact"} <= {s.kind for s in lexicon.signals}
     assert "baju" in next(group for group in lexicon.context if group.group == "clothing").words
     assert lexicon.sources["36"].startswith("https://")
@@ -100,24 +102,50 @@ def line_of(text: str, fragment: str) -> int:
 
 
 @pytest.mark.parametrize(
-    "broken, fragment, problem",
+    ("broken", "fragment", "problem"),
     [
-        ('term = "bal"\nstrength = "super"\nweight = 0.5', 'strength = "super"', "unknown strength 'super'"),
+        (
+            'term = "bal"\nstrength = "super"\nweight = 0.5',
+            'strength = "super"',
+            "unknown strength 'super'",
+        ),
         ('strength = "medium"\nweight = 0.5', "[[term]]", "missing 'term'"),
-        ('term = "bal"\nstrength = "medium"\nweight = "heavy"', 'weight = "heavy"', "'weight' must be a number"),
+        (
+            'term = "bal"\nstrength = "medium"\nweight = "heavy"',
+            'weight = "heavy"',
+            "'weight' must be a number",
+        ),
         ('term = "bal"\nstrength = "medium"\nweight = 1.5', "weight = 1.5", "between 0 and 1"),
-        ('term = "bal"\nstrength = "medium"\nweight = 0.5\ncolour = "red"', 'colour = "red"', "unknown field 'colour'"),
-        ('term = "bal"\nstrength = "medium"\nweight = 0.5\nvariants = "ball"', 'variants = "ball"', "'variants' must be a list"),
-        ('term = "balpres"\nstrength = "strong"\nweight = 0.5', "[[term]]", "duplicate term 'balpres'"),
+        (
+            'term = "bal"\nstrength = "medium"\nweight = 0.5\ncolour = "red"',
+            'colour = "red"',
+            "unknown field 'colour'",
+        ),
+        (
+            'term = "bal"\nstrength = "medium"\nweight = 0.5\nvariants = "ball"',
+            'variants = "ball"',
+            "'variants' must be a list",
+        ),
+        (
+            'term = "balpres"\nstrength = "strong"\nweight = 0.5',
+            "[[term]]",
+            "duplicate term 'balpres'",
+        ),
     ],
 )
-def test_bad_term_is_refused_with_file_and_line(tmp_path: Path, broken: str, fragment: str, problem: str) -> None:
+def test_bad_term_is_refused_with_file_and_line(
+    tmp_path: Path, broken: str, fragment: str, problem: str
+) -> None:
     text = BASE + "\n[[term]]\n" + broken + "\n"
     path = write(tmp_path, text)
     with pytest.raises(LexiconError) as raised:
         load_lexicon(path)
     message = str(raised.value)
-    expected_line = len(text.splitlines()) - broken.count("\n") - 1 if fragment == "[[term]]" else line_of(text, fragment)
+    expected_line = (
+        len(text.splitlines()) - broken.count("\n") - 1
+        if fragment == "[[term]]"
+        else line_of(text, fragment)
+    )
     assert message.startswith(f"{path}, line {expected_line}: [[term]] #2"), message
     assert problem in message
     assert isinstance(raised.value, ValueError)
@@ -125,7 +153,10 @@ def test_bad_term_is_refused_with_file_and_line(tmp_path: Path, broken: str, fra
 
 def test_bad_regex_is_refused(tmp_path: Path) -> None:
     text = BASE + "\n[[negative]]\nrule = \"x\"\nweight = 0.1\npatterns = ['ok', '(unclosed']\n"
-    with pytest.raises(LexiconError, match=rf"line {line_of(text, 'patterns =')}: \[\[negative\]\] #1: pattern 2 is not a valid"):
+    with pytest.raises(
+        LexiconError,
+        match=rf"line {line_of(text, 'patterns =')}: \[\[negative\]\] #1: pattern 2 is not a valid",
+    ):
         load_lexicon(write(tmp_path, text))
 
 
@@ -133,12 +164,14 @@ def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
     text = BASE + '\n[[term]]\nterm = "bal\nstrength = "medium"\n'
     path = write(tmp_path, text)
     line = text.splitlines().index('term = "bal') + 1
-    with pytest.raises(LexiconError, match=rf"^{re.escape(str(path))}, line {line}: not valid TOML"):
+    with pytest.raises(
+        LexiconError, match=rf"^{re.escape(str(path))}, line {line}: not valid TOML"
+    ):
         load_lexicon(path)
 
 
 def test_missing_settings_and_unknown_tables_are_refused(tmp_path: Path) -> None:
-    without_scoring = re.sub(r"\[scoring\].*?\n\n", "", BASE, flags=re.S)
+    without_scoring = re.sub(r"\[scoring\].*?\n\n", "", BASE, flags=re.DOTALL)
     with pytest.raises(LexiconError, match=r"missing table \[scoring\]"):
         load_lexicon(write(tmp_path, without_scoring))
     with pytest.raises(LexiconError, match=r"line 1: unknown table 'words'"):
@@ -149,7 +182,9 @@ def test_missing_settings_and_unknown_tables_are_refused(tmp_path: Path) -> None
 
 def test_context_factor_must_keep_unrelated_listings_unflagged(tmp_path: Path) -> None:
     text = BASE.replace("without_context_factor = 0.25", "without_context_factor = 0.9")
-    with pytest.raises(LexiconError, match=rf"line {line_of(text, 'without_context_factor')}: \[scoring\]"):
+    with pytest.raises(
+        LexiconError, match=rf"line {line_of(text, 'without_context_factor')}: \[scoring\]"
+    ):
         load_lexicon(write(tmp_path, text))
 
 
@@ -192,31 +227,58 @@ words = ["singlet"]
     assert not flag({"title": "kaos thrift"}, lexicon).flagged
     assert flag({"title": "kaos thrift"}, base).flagged
     assert flag({"title": "balpres singlet"}, lexicon).flagged
-    assert "negative:seragam_sekolah" in {r.rule for r in flag({"title": "seragam sekolah"}, lexicon).reasons}
+    assert "negative:seragam_sekolah" in {
+        r.rule for r in flag({"title": "seragam sekolah"}, lexicon).reasons
+    }
 
 
 def test_extra_file_without_version_uses_its_name(tmp_path: Path) -> None:
-    extra = write(tmp_path, '[[term]]\nterm = "x-bal"\nstrength = "medium"\nweight = 0.4\n', "local.toml")
+    extra = write(
+        tmp_path, '[[term]]\nterm = "x-bal"\nstrength = "medium"\nweight = 0.4\n', "local.toml"
+    )
     assert load_lexicon(extra=extra).version.endswith("+local")
 
 
 def test_bad_extra_file_is_named(tmp_path: Path) -> None:
-    extra = write(tmp_path, '[[term]]\nterm = "x"\nstrength = "strong"\nweight = 0.5\n\n[scoring]\nstrong = 0.1\n', "extra.toml")
-    with pytest.raises(LexiconError, match=rf"^{re.escape(str(extra))}, line 6: unknown table 'scoring'"):
+    extra = write(
+        tmp_path,
+        '[[term]]\nterm = "x"\nstrength = "strong"\nweight = 0.5\n\n[scoring]\nstrong = 0.1\n',
+        "extra.toml",
+    )
+    with pytest.raises(
+        LexiconError, match=rf"^{re.escape(str(extra))}, line 6: unknown table 'scoring'"
+    ):
         load_lexicon(extra=extra)
 
 
 def test_variant_without_letters_is_refused(tmp_path: Path) -> None:
-    text = BASE + '\n[[term]]\nterm = "bal"\nvariants = ["ball", "--"]\nstrength = "medium"\nweight = 0.5\n'
-    with pytest.raises(LexiconError, match=rf"line {line_of(text, 'variants =')}: \[\[term\]\] #2: '--' in 'variants' has no letters"):
+    text = (
+        BASE
+        + '\n[[term]]\nterm = "bal"\nvariants = ["ball", "--"]\nstrength = "medium"\nweight = 0.5\n'
+    )
+    with pytest.raises(
+        LexiconError,
+        match=rf"line {line_of(text, 'variants =')}: \[\[term\]\] #2: '--' in 'variants' has no letters",
+    ):
         load_lexicon(write(tmp_path, text))
 
 
 def test_combination_rules_are_checked(tmp_path: Path) -> None:
-    good = BASE + '\n[[combination]]\nrule = "both"\nweight = 0.3\nall_of = [["signal:used"], ["term:balpres"]]\n'
-    assert load_lexicon(write(tmp_path, good)).combinations[0].all_of == (("signal:used",), ("term:balpres",))
-    twice = BASE + '\n[[combination]]\nrule = "both"\nweight = 0.3\nall_of = [["signal:used"], ["signal:used"]]\n'
-    with pytest.raises(LexiconError, match=r"\[\[combination\]\] #1: a rule may appear in only one 'all_of' group"):
+    good = (
+        BASE
+        + '\n[[combination]]\nrule = "both"\nweight = 0.3\nall_of = [["signal:used"], ["term:balpres"]]\n'
+    )
+    assert load_lexicon(write(tmp_path, good)).combinations[0].all_of == (
+        ("signal:used",),
+        ("term:balpres",),
+    )
+    twice = (
+        BASE
+        + '\n[[combination]]\nrule = "both"\nweight = 0.3\nall_of = [["signal:used"], ["signal:used"]]\n'
+    )
+    with pytest.raises(
+        LexiconError, match=r"\[\[combination\]\] #1: a rule may appear in only one 'all_of' group"
+    ):
         load_lexicon(write(tmp_path, twice))
     unknown = BASE + '\n[[combination]]\nrule = "both"\nweight = 0.3\nall_of = [["used"]]\n'
     with pytest.raises(LexiconError, match="starting with 'term:' or 'signal:'"):
@@ -224,12 +286,18 @@ def test_combination_rules_are_checked(tmp_path: Path) -> None:
 
 
 def test_used_and_foreign_said_apart_is_the_banned_combination() -> None:
-    result = flag({"title": "Jaket kulit wanita", "description": "bekas, ex italia"}, load_lexicon())
+    result = flag(
+        {"title": "Jaket kulit wanita", "description": "bekas, ex italia"}, load_lexicon()
+    )
     assert result.flagged
     assert "combination:used_foreign" in {reason.rule for reason in result.reasons}
 
 
 def test_search_marks_terms_for_the_crawl(tmp_path: Path) -> None:
-    extra = write(tmp_path, '[[term]]\nterm = "sortiran"\nstrength = "medium"\nweight = 0.45\nsearch = true\n', "user.toml")
+    extra = write(
+        tmp_path,
+        '[[term]]\nterm = "sortiran"\nstrength = "medium"\nweight = 0.45\nsearch = true\n',
+        "user.toml",
+    )
     assert search_terms(load_lexicon(extra=extra)) == ["sortiran"]
     assert search_terms(load_lexicon()) == []

@@ -53,7 +53,8 @@ def test_a_cron_line_runs_a_round_and_a_restarted_monitor_waits_until_the_next_i
     assert printed.returncode == 0, printed.stderr
     line = printed.stdout.splitlines()[-1]
     fields = shlex.split(line)
-    assert fields[:5] == ["*", "*", "*", "*", "*"] and "flock" in fields
+    assert fields[:5] == ["*", "*", "*", "*", "*"]
+    assert "flock" in fields
     assert fields[fields.index("monitor") + 1] == "--once"
     # What cron would run: the line without its five time fields, in a shell.
     cron = subprocess.run(["bash", "-c", line.split(" ", 5)[5]], timeout=90)
@@ -79,6 +80,7 @@ def test_a_cron_line_runs_a_round_and_a_restarted_monitor_waits_until_the_next_i
     assert runs == [("tokopedia", "finished", '["balpres"]')] * 2
 
     status = run_command("thriftwatch", "monitor", "--status", "--every", "6h", "--db", str(db))
-    assert "round 2 (local)" in status.stdout and "tokopedia    finished  local" in status.stdout
+    assert "round 2 (local)" in status.stdout
+    assert "tokopedia    finished  local" in status.stdout
     due = status.stdout.split("next round due ")[1].strip()
     assert due.startswith(rounds[1][3][:10])

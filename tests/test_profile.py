@@ -57,7 +57,8 @@ def catalogue():
 def test_shipped_olx_profile_loads():
     assert shipped_profiles() == ["olx"]
     profile = load_profile("olx")
-    assert profile.name == "olx" and profile.allowed_domains == ("olx.co.id",)
+    assert profile.name == "olx"
+    assert profile.allowed_domains == ("olx.co.id",)
     assert profile.search.url_and_body("bal thrift/2", 3) == (
         "https://www.olx.co.id/items/q-bal%20thrift%2F2?page=3", None)
     assert {"listing_id", "url", "title", "price_text", "location", "posted_at",
@@ -67,12 +68,13 @@ def test_shipped_olx_profile_loads():
 
 def test_a_profile_file_loads_by_path_and_fills_post_bodies(tmp_path):
     path = tmp_path / "shop.toml"
-    path.write_text(_replace('page_size = 2', 'page_size = 2\nmethod = "POST"\nfirst_page = 0\n'
+    path.write_text(_replace("page_size = 2", 'page_size = 2\nmethod = "POST"\nfirst_page = 0\n'
                              'headers = { Content-Type = "application/json" }\n'
                              "body = '{\"q\": \"{keyword}\", \"from\": {offset}, \"p\": {page}}'"),
                     "utf-8")
     profile = load_profile(str(path))
-    assert profile.source == str(path) and profile.search.method == "POST"
+    assert profile.source == str(path)
+    assert profile.search.method == "POST"
     url, body = profile.search.url_and_body('kaos "bekas"', 2)
     assert url == "https://www.shop.example/cari?q=kaos%20%22bekas%22&p=1"  # first_page 0
     assert json.loads(body) == {"q": 'kaos "bekas"', "from": 2, "p": 1}
@@ -85,7 +87,7 @@ def test_a_profile_file_loads_by_path_and_fills_post_bodies(tmp_path):
     (_replace('title = "css:h2"', 'titel = "css:h2"'), "[fields] titel", "unknown field"),
     (_replace('title = "css:h2"\n', ""), "[fields] title", "missing required field"),
     (_replace('name = "shop"\n', ""), "[site] name", "missing required field"),
-    (GOOD.split("[listing]")[0], "[listing]", "missing section"),
+    (GOOD.split("[listing]", maxsplit=1)[0], "[listing]", "missing section"),
     (_replace('"css:h2"', '"h2"'), "[fields] title", "needs a selector prefix"),
     (_replace('"css:h2"', '"regex:h2"'), "[fields] title", "needs a selector prefix"),
     (_replace('"css:h2"', '"jmespath:data.title"'), "[fields] title",
@@ -157,9 +159,11 @@ def test_extracts_every_card_of_a_replica_page(catalogue):
     offers = search(catalogue, "balpres")[:20]
     html = olx.search_page("balpres", offers, True, 300, date(2025, 6, 1))
     page = parse_search_body(load_profile("olx"), html, PAGE_URL, "balpres")
-    assert page.has_more and len(page.listings) == 20  # the ad slot is not a listing
-    for offer, listing in zip(offers, page.listings):
-        assert listing.platform == "olx" and listing.keyword == "balpres"
+    assert page.has_more
+    assert len(page.listings) == 20
+    for offer, listing in zip(offers, page.listings, strict=False):
+        assert listing.platform == "olx"
+        assert listing.keyword == "balpres"
         assert listing.listing_id == str(offer.offer_id)
         assert listing.url.startswith("https://www.olx.co.id/item/")
         assert listing.url.endswith(f"-iid-{offer.offer_id}")
@@ -175,7 +179,8 @@ def test_extracts_every_card_of_a_replica_page(catalogue):
     last = parse_search_body(load_profile("olx"), olx.search_page("balpres", offers[:5], False,
                                                                   5, date(2025, 6, 1)),
                              PAGE_URL, "balpres")
-    assert len(last.listings) == 5 and not last.has_more
+    assert len(last.listings) == 5
+    assert not last.has_more
 
 
 def test_olx_dates_and_city_names():
@@ -184,7 +189,8 @@ def test_olx_dates_and_city_names():
     assert olx.posted(offer, posted) == "Hari ini"
     assert olx.posted(offer, date.fromordinal(posted.toordinal() + 1)) == "Kemarin"
     assert olx.posted(offer, date.fromordinal(posted.toordinal() + 3)) == "3 hari yang lalu"
-    assert olx.olx_city("Medan") == "Medan Kota" and olx.olx_city("Kab. Bandung") == "Bandung Kab."
+    assert olx.olx_city("Medan") == "Medan Kota"
+    assert olx.olx_city("Kab. Bandung") == "Bandung Kab."
 
 
 def test_handwritten_card_markup_is_read_whatever_its_whitespace():
@@ -197,11 +203,13 @@ def test_handwritten_card_markup_is_read_whatever_its_whitespace():
         <span><span>Kemarin</span></span></div>
     </li></ul>"""
     (listing,) = parse_search_body(load_profile("olx"), html, PAGE_URL, "bal").listings
-    assert listing.listing_id == "987" and listing.title == "Bal jaket Korea"
+    assert listing.listing_id == "987"
+    assert listing.title == "Bal jaket Korea"
     assert listing.url == "https://www.olx.co.id/item/bal-jaket-korea-iid-987"
     assert listing.location == "Batam Kota"  # no kecamatan before it: kept whole
     assert listing.posted_at == "Kemarin"
-    assert listing.seller_id is None and listing.image_urls == []
+    assert listing.seller_id is None
+    assert listing.image_urls == []
 
 
 def test_walls_and_other_pages_are_not_read_as_no_results():
@@ -216,7 +224,8 @@ def test_walls_and_other_pages_are_not_read_as_no_results():
     with pytest.raises(ResponseShapeError, match="a listing has no title"):
         parse_search_body(profile, card_without_title, PAGE_URL, "balpres")
     empty = parse_search_body(profile, '<ul data-aut-id="itemsList"></ul>', PAGE_URL, "x")
-    assert empty.listings == [] and not empty.has_more
+    assert empty.listings == []
+    assert not empty.has_more
 
 
 JSON_PROFILE = """\
@@ -257,7 +266,9 @@ def test_json_profile_extraction():
     assert (first.listing_id, first.url, first.price_text, first.location, first.seller_id) == (
         "11", "https://api.shop.example/ad/11", "1500000", "KOTA MEDAN", "7")
     assert first.image_urls == ["https://img/1.jpg", "https://api.shop.example/2.jpg"]
-    assert second.listing_id == "12" and second.location is None and second.image_urls == []
+    assert second.listing_id == "12"
+    assert second.location is None
+    assert second.image_urls == []
     with pytest.raises(ResponseShapeError, match="body is not JSON"):
         parse_search_body(profile, "<html>captcha</html>", PAGE_URL, "bal")
     with pytest.raises(ResponseShapeError, match=r"jmespath:\[0\].data.ads is not an array"):
@@ -265,17 +276,20 @@ def test_json_profile_extraction():
     with pytest.raises(ResponseShapeError, match="holds a value that is not an object"):
         parse_search_body(profile, json.dumps([{"data": {"ads": [ads[0], 7]}}]), PAGE_URL, "bal")
     empty = parse_search_body(profile, json.dumps([{"data": {"ads": []}}]), PAGE_URL, "bal")
-    assert empty.listings == [] and not empty.has_more
+    assert empty.listings == []
+    assert not empty.has_more
 
 
 # -- the spider ---------------------------------------------------------------------------
 
 def test_spider_takes_its_domains_and_requests_from_the_profiles(tmp_path):
     spider = ProfileSpider(keywords="balpres")
-    assert set(spider.profiles) == {"olx"} and spider.allowed_domains == ["olx.co.id"]
+    assert set(spider.profiles) == {"olx"}
+    assert spider.allowed_domains == ["olx.co.id"]
     request = spider.search_request(ProfileKeyword("bal thrift", "olx"), 2)
     assert request.url == "https://www.olx.co.id/items/q-bal%20thrift?page=2"
-    assert request.method == "GET" and request.headers["Accept-Language"] == b"id-ID,id;q=0.9"
+    assert request.method == "GET"
+    assert request.headers["Accept-Language"] == b"id-ID,id;q=0.9"
     path = tmp_path / "shop.toml"
     path.write_text(GOOD, "utf-8")
     assert ProfileSpider(profile=str(path)).allowed_domains == ["shop.example"]
@@ -294,7 +308,8 @@ def test_crawl_with_the_shipped_olx_profile(replica, tmp_path, catalogue):
     conn = _crawl(replica, tmp_path / "olx.db", "olx", "balpres,__block__balpres")
     rows = conn.execute("SELECT * FROM observations ORDER BY id").fetchall()
     offers = {o.offer_id: o for o in search(catalogue, "balpres")[:2 * olx.PAGE_SIZE]}
-    assert {r["platform"] for r in rows} == {"olx"} and {r["keyword"] for r in rows} == {"balpres"}
+    assert {r["platform"] for r in rows} == {"olx"}
+    assert {r["keyword"] for r in rows} == {"balpres"}
     assert sorted(int(r["listing_id"]) for r in rows) == sorted(offers)  # 2 pages of 20
     for row in rows:
         offer = offers[int(row["listing_id"])]

@@ -72,7 +72,8 @@ def test_a_live_board_on_a_terminal(replica, tmp_path):
     assert process.wait(timeout=10) == 0
     text = screen.decode()
     assert "progress:" not in text  # no log lines: the board instead
-    assert "running" in text and "\x1b[1F\x1b[J" in text  # drawn live, then redrawn in place
+    assert "running" in text
+    assert "\x1b[1F\x1b[J" in text
     final = text.rsplit("\x1b[J", 1)[-1]
     assert re.fullmatch(r"tokopedia +pages +4 +listings +240 +flagged +\d+ +errors +0 +blocks +0 +"
                         r"finished\r?\n", final), repr(final)

@@ -175,7 +175,8 @@ def test_monitor_spreads_a_round_over_servers_and_skips_one_that_is_down(servers
     used = {server for _, server, _, _ in jobs}
     assert used == set(urls)  # both live servers took jobs; the dead one took none
     assert any(attempts == 2 for *_, attempts in jobs)  # one job was first offered to `down`
-    assert "cannot schedule" in result.stderr and down in result.stderr
+    assert "cannot schedule" in result.stderr
+    assert down in result.stderr
     runs = dict(conn.execute("SELECT platform, status FROM runs"))
     assert runs == {"tokopedia": "finished", "lazada": "finished", "shopee": "finished"}
     assert conn.execute("SELECT status FROM monitor_rounds").fetchall() == [("finished",)]
@@ -195,7 +196,8 @@ def test_a_restarted_monitor_finishes_its_round_without_scheduling_it_again(serv
         time.sleep(0.05)
     first.kill()  # the monitor dies mid-round, its jobs scheduled; they run on in scrapyd
     first.wait(timeout=10)
-    assert "scheduled shopee" in log.read_text() and "round 1 finished" not in log.read_text()
+    assert "scheduled shopee" in log.read_text()
+    assert "round 1 finished" not in log.read_text()
     result = run_command(*args, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "resuming unfinished round 1" in result.stderr
@@ -204,4 +206,5 @@ def test_a_restarted_monitor_finishes_its_round_without_scheduling_it_again(serv
     assert {r[0] for r in conn.execute("SELECT attempts FROM monitor_jobs")} == {1}
     assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 3  # not crawled twice
     status = run_command("thriftwatch", "monitor", "--status", "--every", "1h", "--db", str(db))
-    assert "round 1 (scrapyd)" in status.stdout and "next round due" in status.stdout
+    assert "round 1 (scrapyd)" in status.stdout
+    assert "next round due" in status.stdout

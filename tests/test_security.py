@@ -118,12 +118,14 @@ def test_no_crawl_opens_a_listening_port(replica, tmp_path):
     seen, log = _crawl_listening("tokopedia", "tiktokshop", replica_url=replica.url,
                                  db=tmp_path / "evidence.db")
     assert seen == set()
-    assert "RemoteControl" not in log and "TelnetConsole" not in log
+    assert "RemoteControl" not in log
+    assert "TelnetConsole" not in log
     # The same watch sees the server when it is switched on: the check above can fail.
     seen, log = _crawl_listening("tokopedia", "-s", "REMOTE_CONTROL_ENABLED=True",
                                  "-s", f"REMOTE_CONTROL_JOBS_DIR={tmp_path / 'jobs'}",
                                  replica_url=replica.url, db=tmp_path / "control.db")
-    assert seen and "RemoteControl" in log
+    assert seen
+    assert "RemoteControl" in log
 
 
 # -- planted secrets --------------------------------------------------------------------------
@@ -225,11 +227,13 @@ def test_no_secret_in_the_debug_logs(leaky):
 def test_no_secret_in_any_export(leaky):
     _, _, exports = leaky
     warc = gzip.decompress(exports["warc"])
-    assert b"WARC-Type: request" in warc and b"WARC-Type: response" in warc
+    assert b"WARC-Type: request" in warc
+    assert b"WARC-Type: response" in warc
     with zipfile.ZipFile(io.BytesIO(exports["bundle"])) as bundle:
         members = {name: bundle.read(name) for name in bundle.namelist()}
     members["evidence.warc.gz"] = gzip.decompress(members["evidence.warc.gz"])
-    assert b"balpres" in exports["jsonl"] and b"balpres" in exports["csv"]
+    assert b"balpres" in exports["jsonl"]
+    assert b"balpres" in exports["csv"]
     assert {fmt: _leaks(data) for fmt, data in exports.items() if fmt != "warc"} == {
         "jsonl": [], "csv": [], "bundle": []}
     assert _leaks(warc) == []
@@ -279,7 +283,8 @@ def test_a_redirect_off_the_platform_is_recorded_not_followed(tmp_path):
         captured = {u for (u,) in conn.execute("SELECT url FROM captures")}
     finally:
         conn.close()
-    assert len(faults) == 2 and all(
+    assert len(faults) == 2
+    assert all(
         kind == "blocked" and "https://offsite.example.com/landing" in detail
         for kind, detail in faults)
     assert not any("offsite.example.com" in url for url in captured)

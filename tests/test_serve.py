@@ -66,7 +66,8 @@ def test_canned_queries_answer_over_loopback(served):
     assert all(r["listings"] > 0 and r["level"] in ("strong", "medium") for r in rows)
     for query in ("sellers_with_most_flagged_listings", "flagged_and_still_live", "new_this_week"):
         status, _, body = _get(f"{base}/evidence/{query}.json?_shape=array")
-        assert status == 200 and isinstance(json.loads(body), list)
+        assert status == 200
+        assert isinstance(json.loads(body), list)
     _, _, body = _get(base + "/evidence/listings.json?_search=balpres&_shape=array")
     assert json.loads(body)  # full-text search over titles and descriptions
 
@@ -78,10 +79,13 @@ def test_listing_links_to_its_capture_and_screenshot(served):
     _, _, body = _get(base + "/evidence/observations.json?_shape=array&platform=tiktokshop&_size=1")
     [row] = json.loads(body)
     status, content_type, png = _get(f"{base}/-/capture/{row['screenshot_sha256']}")
-    assert status == 200 and content_type == "image/png" and png.startswith(b"\x89PNG")
+    assert status == 200
+    assert content_type == "image/png"
+    assert png.startswith(b"\x89PNG")
     assert hashlib.sha256(png).hexdigest() == row["screenshot_sha256"]
     _, content_type, page = _get(f"{base}/-/capture/{row['capture_sha256']}")
-    assert content_type.startswith("text/plain") and hashlib.sha256(page).hexdigest() == row["capture_sha256"]
+    assert content_type.startswith("text/plain")
+    assert hashlib.sha256(page).hexdigest() == row["capture_sha256"]
     _, _, html = _get(base + "/evidence/observations?platform=tiktokshop&_size=1")
     assert f'href="/-/capture/{row["screenshot_sha256"]}"'.encode() in html
 
@@ -113,5 +117,6 @@ def test_a_page_renders_in_headless_chromium(served, tmp_path):
         shot = tmp_path / "serve.png"
         page.screenshot(path=shot, full_page=True)
         browser.close()
-    assert "Flagged listings by platform and level" in text and "tiktokshop" in text
+    assert "Flagged listings by platform and level" in text
+    assert "tiktokshop" in text
     assert shot.stat().st_size > 10_000

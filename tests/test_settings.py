@@ -32,7 +32,7 @@ def read_by_config() -> set[str]:
 def readme_rows(heading: str) -> set[str]:
     text = (REPO / "README.md").read_text("utf-8")
     section = text.split(f"\n{heading}\n", 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"^\| `(THRIFTWATCH_[A-Z0-9_]+)` \|", section, re.M))
+    return set(re.findall(r"^\| `(THRIFTWATCH_[A-Z0-9_]+)` \|", section, re.MULTILINE))
 
 
 def environment_variables() -> set[str]:
@@ -102,11 +102,13 @@ def test_defaults_fill_what_the_settings_leave_out():
     assert config.max_pages == project_settings.THRIFTWATCH_MAX_PAGES
     assert config.health.block_rate == project_settings.THRIFTWATCH_HEALTH_BLOCK_RATE
     assert config.backoff.cap == project_settings.THRIFTWATCH_BACKOFF_MAX
-    assert config.alerts.smtp_host is None and config.alerts.email_to == ()
+    assert config.alerts.smtp_host is None
+    assert config.alerts.email_to == ()
 
 
 def test_the_smtp_password_comes_from_the_environment_and_is_never_shown(monkeypatch):
     monkeypatch.setenv("THRIFTWATCH_SMTP_PASSWORD", "pl4nted-s3cret")
     config = Config.from_settings(Settings({"THRIFTWATCH_ALERT_SMTP_USER": "desk"}))
     assert config.alerts.smtp_password == "pl4nted-s3cret"
-    assert "pl4nted-s3cret" not in repr(config) and "pl4nted-s3cret" not in str(config)
+    assert "pl4nted-s3cret" not in repr(config)
+    assert "pl4nted-s3cret" not in str(config)

@@ -14,12 +14,7 @@ from crawler.normalise import normalise_city
 from crawler.replica import shopee as replica_shopee
 from crawler.replica.catalogue import build_catalogue, search
 from spiders.base import BlockedError, ResponseShapeError
-from spiders.shopee import (
-    listing_from_item,
-    parse_search_body,
-    parse_search_response,
-    search_url,
-)
+from spiders.shopee import listing_from_item, parse_search_body, parse_search_response, search_url
 from tests.helpers import crawled_db
 
 V2_CAPTURE = "shopee-search-v2-kaos-2020/search_items_kaos.json"
@@ -36,11 +31,15 @@ def test_parses_every_item_of_the_real_v2_capture(corpus):
     assert [l.price_idr for l in page.listings] == [i["price"] / 100_000 for i in items]
     assert [l.location for l in page.listings] == [i["shop_location"] for i in items]
     first = page.listings[0]
-    assert first.price_idr == 85_000 and first.location == "KAB. BANDUNG"
-    assert first.listing_id == "5424151845" and first.seller_id == "87759532"
+    assert first.price_idr == 85_000
+    assert first.location == "KAB. BANDUNG"
+    assert first.listing_id == "5424151845"
+    assert first.seller_id == "87759532"
     assert first.url == "https://shopee.co.id/product/87759532/5424151845"
     assert first.seller_url == "https://shopee.co.id/shop/87759532"
-    assert first.sold_count == 46 and first.rating == 5.0 and first.category == "33"
+    assert first.sold_count == 46
+    assert first.rating == 5.0
+    assert first.category == "33"
     assert first.posted_at == "2020-04-04T03:19:44Z"
     assert first.image_urls[0] == \
         "https://down-id.img.susercontent.com/file/0fe3f7f18134ceeb9664285c4fc0d7cc"
@@ -70,11 +69,14 @@ def test_replica_body_parses_back_to_the_catalogue_offers():
     body = json.loads(json.dumps(replica_shopee.search_response("balpres", offers[:60], 0,
                                                                 len(offers))))
     page = parse_search_body(body, "balpres", page=1)
-    assert len(page.listings) == 60 and page.has_more
-    for listing, offer in zip(page.listings, offers):
-        assert listing.title == offer.title and listing.price_idr == offer.price_idr
+    assert len(page.listings) == 60
+    assert page.has_more
+    for listing, offer in zip(page.listings, offers, strict=False):
+        assert listing.title == offer.title
+        assert listing.price_idr == offer.price_idr
         assert normalise_city(listing.location) == offer.city
-        assert listing.seller_name == offer.seller_name and listing.posted_at == offer.posted_at
+        assert listing.seller_name == offer.seller_name
+        assert listing.posted_at == offer.posted_at
         assert listing.sold_count == offer.sold_count
 
 
@@ -117,7 +119,9 @@ def test_search_url_pages_by_offset_and_quotes_keywords():
     url = search_url("baju 'bekas'&x", page=3)
     assert url.startswith("https://shopee.co.id/api/v4/search/search_items?by=relevancy&")
     assert "keyword=baju+%27bekas%27%26x" in url
-    assert "limit=60" in url and "newest=120" in url and "scenario=PAGE_GLOBAL_SEARCH" in url
+    assert "limit=60" in url
+    assert "newest=120" in url
+    assert "scenario=PAGE_GLOBAL_SEARCH" in url
 
 
 def test_replica_answers_only_the_search_endpoint(replica):
@@ -139,7 +143,8 @@ def test_crawl_pages_to_max_pages_with_real_urls_and_web_client_headers(crawled)
                                                   search_url("balpres", 2)]
     assert all(c["status"] == 200 for c in captures)
     headers = {k.lower(): v for k, v in json.loads(captures[0]["request_headers"]).items()}
-    assert headers["x-api-source"] == "pc" and headers["x-shopee-language"] == "id"
+    assert headers["x-api-source"] == "pc"
+    assert headers["x-shopee-language"] == "id"
     assert headers["referer"] == "https://shopee.co.id/search?keyword=balpres"
     urls = [r[0] for r in crawled.conn.execute("SELECT url FROM captures")]
     assert not any("127.0.0.1" in url for url in urls)
@@ -162,7 +167,8 @@ def test_a_blocked_keyword_is_recorded_as_a_block_with_its_capture(crawled):
     assert [(f["kind"], f["url"]) for f in faults] == [("blocked", search_url(BLOCKED_KEYWORD, 1))]
     capture = crawled.conn.execute("SELECT * FROM captures WHERE id = ?",
                               [faults[0]["capture_id"]]).fetchone()
-    assert capture["status"] == 403 and capture["url"] == faults[0]["url"]
+    assert capture["status"] == 403
+    assert capture["url"] == faults[0]["url"]
     assert "90309999" in faults[0]["detail"]
     assert crawled.conn.execute("SELECT COUNT(*) FROM observations WHERE keyword = ?",
                            [BLOCKED_KEYWORD]).fetchone()[0] == 0

@@ -35,14 +35,17 @@ def test_identical_bodies_are_stored_once_and_read_back(store):
     run = store.start_run(platform="tokopedia", keywords=["balpres"])
     first = store.add_capture(run, _capture(b'{"a": 1}' * 100), replica=None)
     second = store.add_capture(run, _capture(b'{"a": 1}' * 100), replica="http://127.0.0.1:9")
-    assert first[1] == second[1] and first[0] != second[0]
+    assert first[1] == second[1]
+    assert first[0] != second[0]
     # one response body and one request body, each stored once
-    assert store.db["capture_bodies"].count == 2 and store.db["captures"].count == 2
+    assert store.db["capture_bodies"].count == 2
+    assert store.db["captures"].count == 2
     assert store.capture_body(first[1]) == b'{"a": 1}' * 100
     [request_digest] = {c["request_body_sha256"] for c in store.db["captures"].rows}
     assert store.capture_body(request_digest) == b'[{"q": "balpres"}]'
     [stored] = store.db["capture_bodies"].rows_where("sha256 = ?", [first[1]])
-    assert stored["size"] == 800 and len(stored["body"]) < 100  # compressed
+    assert stored["size"] == 800
+    assert len(stored["body"]) < 100
 
 
 def test_listing_keeps_first_seen_and_tracks_the_latest_sighting(store):
@@ -54,15 +57,20 @@ def test_listing_keeps_first_seen_and_tracks_the_latest_sighting(store):
     store.add_observation(run2, _listing(title="Karungan jaket korea", price_idr=7_500_000,
                                          flagged=False, score=0.2, level="weak", reasons=[]))
     [record] = store.export_records()
-    assert record["title"] == "Karungan jaket korea" and record["price_idr"] == 7_500_000
+    assert record["title"] == "Karungan jaket korea"
+    assert record["price_idr"] == 7_500_000
     assert record["first_seen"] == store.db["observations"].get(first_observation)["seen_at"]
     assert record["last_seen"] >= record["first_seen"]
     listing = store.db["listings"].get(("tokopedia", "1"))
-    assert listing["first_run_id"] == run1 and listing["last_run_id"] == run2
-    assert store.db["observations"].count == 2 and store.db["flags"].count == 2
-    assert record["flagged"] is False and record["level"] == "weak"
+    assert listing["first_run_id"] == run1
+    assert listing["last_run_id"] == run2
+    assert store.db["observations"].count == 2
+    assert store.db["flags"].count == 2
+    assert record["flagged"] is False
+    assert record["level"] == "weak"
     runs = {r["id"]: r for r in store.db.query("SELECT * FROM runs")}
-    assert runs[run1]["status"] == "finished" and runs[run2]["status"] == "running"
+    assert runs[run1]["status"] == "finished"
+    assert runs[run2]["status"] == "running"
     assert json.loads(runs[run1]["stats"]) == {"item_scraped_count": 1}
 
 
@@ -77,7 +85,8 @@ def test_export_filters_flagged_and_decodes_json(store):
     assert [r["listing_id"] for r in records] == ["1", "2", "3"]
     assert records[0]["reasons"][0]["rule"] == "term:balpres"
     assert records[0]["image_urls"] == ["https://img/1.jpg"]
-    assert records[2]["flagged"] is False and records[2]["level"] == "none"
+    assert records[2]["flagged"] is False
+    assert records[2]["level"] == "none"
     assert [r["listing_id"] for r in store.export_records(flagged_only=True)] == ["1"]
 
 
@@ -104,7 +113,8 @@ def test_secrets_never_reach_the_capture_record():
                               b"Authorization": [b"Bearer x"], b"Accept": [b"*/*"]})
     assert headers == {"accept": "*/*"}
     url = strip_query_secrets("https://api.bukalapak.com/p?keywords=bal&access_token=SECRET")
-    assert "SECRET" not in url and "keywords=bal" in url
+    assert "SECRET" not in url
+    assert "keywords=bal" in url
 
 
 def test_lifecycle_views_show_changes_and_listings_not_found_again(store):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,6 +13,9 @@ from crawler.evidence.store import EvidenceStore
 from crawler.flagging.flagger import flag
 from crawler.flagging.lexicon import load_lexicon, search_terms
 from crawler.flagging.suggest import candidates, covered_by_lexicon, log_odds_z, rank
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # "sortiran" = hand-sorted picks: a word the shipped lexicon does not know.
 FLAGGED = [
@@ -31,14 +34,19 @@ OTHER = [
 ]
 
 
-@pytest.fixture()
+@pytest.fixture
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "evidence.db"
     lexicon = load_lexicon()
     store = EvidenceStore(path)
     run_id = store.start_run(platform="tokopedia", keywords="balpres")
     for number, (title, description) in enumerate(FLAGGED + OTHER):
-        listing = {"platform": "tokopedia", "listing_id": str(number), "title": title, "description": description}
+        listing = {
+            "platform": "tokopedia",
+            "listing_id": str(number),
+            "title": title,
+            "description": description,
+        }
         store.add_observation(run_id, {**listing, **flag(listing, lexicon).as_dict()})
     store.close()
     return path
@@ -77,14 +85,17 @@ def test_rank_puts_the_new_word_first(db: Path) -> None:
     top = suggestions[0]
     assert top.term == "sortiran"
     assert (top.flagged, top.other) == (4, 0)
-    assert len(top.examples) == 3 and all("sortiran" in title.lower() for title in top.examples)
+    assert len(top.examples) == 3
+    assert all("sortiran" in title.lower() for title in top.examples)
     assert all(not covered_by_lexicon(s.term, load_lexicon()) for s in suggestions)
 
 
 def test_command_prints_text_and_json(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("--db", str(db), "--top", "3") == 0
     out = capsys.readouterr().out
-    assert "z-score" in out and "sortiran" in out and "- Balpres kaos sortiran korea" in out
+    assert "z-score" in out
+    assert "sortiran" in out
+    assert "- Balpres kaos sortiran korea" in out
     assert run("--db", str(db), "--top", "2", "--json") == 0
     data = json.loads(capsys.readouterr().out)
     assert len(data["suggestions"]) == 2
@@ -92,21 +103,48 @@ def test_command_prints_text_and_json(db: Path, capsys: pytest.CaptureFixture[st
     assert set(data["suggestions"][0]) == {"term", "z", "flagged", "other", "examples"}
 
 
-def test_accepted_terms_join_the_user_lexicon_and_the_search(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_accepted_terms_join_the_user_lexicon_and_the_search(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     user = tmp_path / "user.toml"
-    assert run("--db", str(db), "--accept", "sortiran", "--accept", "balpres", "--lexicon-file", str(user)) == 0
+    assert (
+        run(
+            "--db",
+            str(db),
+            "--accept",
+            "sortiran",
+            "--accept",
+            "balpres",
+            "--lexicon-file",
+            str(user),
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "'balpres' is already in the lexicon" in err
     lexicon = load_lexicon(extra=user)
     assert search_terms(lexicon) == ["sortiran"]
     assert search_terms(load_lexicon()) == []
     term = next(term for term in lexicon.terms if term.term == "sortiran")
-    assert term.strength == "medium" and term.search
+    assert term.strength == "medium"
+    assert term.search
     assert "in 4 flagged, 0 other listings" in term.meaning
     # Accepted terms are no longer suggested, and a second accept adds to the same file.
     assert run("--db", str(db), "--json", "--lexicon-file", str(user)) == 0
     assert "sortiran" not in {s["term"] for s in json.loads(capsys.readouterr().out)["suggestions"]}
-    assert run("--db", str(db), "--accept", "pilihan", "--accept", "sortiran", "--lexicon-file", str(user)) == 0
+    assert (
+        run(
+            "--db",
+            str(db),
+            "--accept",
+            "pilihan",
+            "--accept",
+            "sortiran",
+            "--lexicon-file",
+            str(user),
+        )
+        == 0
+    )
     assert search_terms(load_lexicon(extra=user)) == ["sortiran", "pilihan"]
     assert user.read_text(encoding="utf-8").count("[[term]]") == 2
 

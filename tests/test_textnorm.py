@@ -38,7 +38,9 @@ def test_evasive_spellings_fold_to_the_plain_word(text: str) -> None:
 
 def test_numbers_prices_and_quantities_stay_numbers() -> None:
     assert fold("100 kg isi 300pcs Rp150.000 2 bal") == "100 kg isi 300pcs rp150.000 2 bal"
-    assert fold("wa.me/6281234567 0812-3456-7890 +62 812") == "wa.me/6281234567 0812-3456-7890 +62 812"
+    assert (
+        fold("wa.me/6281234567 0812-3456-7890 +62 812") == "wa.me/6281234567 0812-3456-7890 +62 812"
+    )
 
 
 def test_leading_digits_are_not_letters() -> None:
@@ -64,4 +66,11 @@ def test_hashtags_and_spacing() -> None:
 
 
 def test_tokens() -> None:
-    assert tokens("Jual #B4LPRES, 100kg! (isi ±300 pcs)") == ["jual", "balpres", "100kg", "isi", "300", "pcs"]
+    assert tokens("Jual #B4LPRES, 100kg! (isi ±300 pcs)") == [
+        "jual",
+        "balpres",
+        "100kg",
+        "isi",
+        "300",
+        "pcs",
+    ]

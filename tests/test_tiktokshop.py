@@ -25,8 +25,10 @@ def test_drawn_cards_become_listings():
     assert listing.listing_id == "1729000001"
     assert listing.url == "https://shop-id.tokopedia.com/view/product/1729000001"
     assert "Balpres Jaket Korea" in listing.title
-    assert listing.price_text == "Rp8.500.000" and listing.sold_text == "1,2rb terjual"
-    assert listing.seller_id == "77" and listing.seller_url == "https://shop-id.tokopedia.com/shop/77"
+    assert listing.price_text == "Rp8.500.000"
+    assert listing.sold_text == "1,2rb terjual"
+    assert listing.seller_id == "77"
+    assert listing.seller_url == "https://shop-id.tokopedia.com/shop/77"
 
 
 def test_captcha_is_a_block_and_an_undrawn_page_is_refused():
@@ -42,7 +44,8 @@ crawled = crawled_db("tiktokshop", "-a", "keywords=balpres,__block__balpres",
 def test_rendered_pages_yield_listings_with_their_screenshot(crawled):
     conn = crawled.conn
     rows = conn.execute("SELECT * FROM observations").fetchall()
-    assert len(rows) == 40 and {r["keyword"] for r in rows} == {"balpres"}
+    assert len(rows) == 40
+    assert {r["keyword"] for r in rows} == {"balpres"}
     assert all(r["price_idr"] and r["url"].startswith("https://shop-id.tokopedia.com/view/product/")
                for r in rows)
     shots = conn.execute("""SELECT c.url, c.body_sha256, b.body FROM captures c
@@ -53,7 +56,8 @@ def test_rendered_pages_yield_listings_with_their_screenshot(crawled):
         assert zlib.decompress(shot["body"]).startswith(b"\x89PNG\r\n\x1a\n")
         assert shot["url"].startswith("https://shop-id.tokopedia.com/search?")
     linked = {r["screenshot_sha256"] for r in rows}
-    assert len(linked) == 2 and linked <= {s["body_sha256"] for s in shots}
+    assert len(linked) == 2
+    assert linked <= {s["body_sha256"] for s in shots}
 
 
 def test_rendered_html_is_evidence_and_the_real_url_is_kept(crawled, replica):
@@ -66,7 +70,8 @@ def test_rendered_html_is_evidence_and_the_real_url_is_kept(crawled, replica):
 def test_captcha_wall_is_recorded_as_a_block_with_its_capture(crawled):
     conn, log = crawled.conn, crawled.log
     [fault] = conn.execute("SELECT * FROM faults").fetchall()
-    assert fault["kind"] == "blocked" and "__block__" in fault["url"]
+    assert fault["kind"] == "blocked"
+    assert "__block__" in fault["url"]
     capture = conn.execute("SELECT kind FROM captures WHERE id = ?", (fault["capture_id"],))
     assert capture.fetchone()["kind"] == "rendered"
     assert "'playwright/page_count/closed': 3" in log  # every page closed, none leaked

@@ -5,12 +5,7 @@ import json
 import pytest
 
 from spiders.base import ResponseShapeError
-from spiders.tokopedia import (
-    canonical_url,
-    listing_from_product,
-    parse_search_body,
-    search_params,
-)
+from spiders.tokopedia import canonical_url, listing_from_product, parse_search_body, search_params
 
 
 def _envelope(products, total):
@@ -28,18 +23,22 @@ def test_parses_every_product_of_the_real_capture(corpus):
     assert [x.location for x in listings] == [p["shop"]["city"] for p in products]
     first = listings[0]
     assert first.listing_id == "100204878560"
-    assert first.price_idr == 23_999 and first.price_text == "Rp23.999"
+    assert first.price_idr == 23_999
+    assert first.price_text == "Rp23.999"
     assert first.sold_text == "750+ terjual"
-    assert first.seller_name == "Aurora Kami" and first.location == "Tangerang"
+    assert first.seller_name == "Aurora Kami"
+    assert first.location == "Tangerang"
     assert first.seller_url == "https://www.tokopedia.com/aurora-kami"
     assert first.rating == pytest.approx(3.9)
     assert first.category == "fashion-pria/atasan-pria/kaos-pria"
-    assert "?" not in first.url and first.url.startswith("https://www.tokopedia.com/aurora-kami/")
+    assert "?" not in first.url
+    assert first.url.startswith("https://www.tokopedia.com/aurora-kami/")
     assert all(listing.title and listing.url for listing in listings)
     assert sum(listing.sold_text is not None for listing in listings) > 250
     # One real page of 60 from that capture, wrapped in the response envelope, pages on.
     page = parse_search_body(_envelope(products[:60], total=4000), "baju", page=1)
-    assert len(page.listings) == 60 and page.has_more
+    assert len(page.listings) == 60
+    assert page.has_more
 
 
 def test_last_page_stops_paging():
@@ -73,7 +72,9 @@ def test_product_without_identity_is_refused(product):
 
 def test_search_params_page_by_offset_and_quote_keywords():
     params = search_params("baju 'bekas'; DROP TABLE", page=3)
-    assert "rows=60" in params and "start=120" in params and "page=3" in params
+    assert "rows=60" in params
+    assert "start=120" in params
+    assert "page=3" in params
     assert "q=baju+%27bekas%27%3B+DROP+TABLE" in params
 
 

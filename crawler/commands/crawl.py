@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
-
-from scrapy.settings import Settings
+from typing import TYPE_CHECKING
 
 from crawler.config import DEFAULT_DB, Config
 from crawler.evidence.store import EvidenceStore
@@ -17,6 +15,11 @@ from crawler.runtime.process import (
     project_settings,
     run_crawl,
 )
+
+if TYPE_CHECKING:
+    import argparse
+
+    from scrapy.settings import Settings
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crawler.commands.crawl import crawl_settings, print_summary
 from crawler.runtime.process import available_platforms, run_crawl
+
+if TYPE_CHECKING:
+    import argparse
 
 DEMO_MAX_PAGES = 5
 

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from crawler.flagging.evaluate import Counts, Evaluation, evaluate, read_labelled
 from crawler.flagging.lexicon import load_lexicon
 
+if TYPE_CHECKING:
+    import argparse
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "eval", help="precision, recall and F1 of the flagger on a labelled JSON Lines file",
+        "eval",
+        help="precision, recall and F1 of the flagger on a labelled JSON Lines file",
     )
-    parser.add_argument("file", type=Path, help="labelled listings: flag input plus 'kind' and 'label' (true/false)")
-    parser.add_argument("--lexicon", type=Path, help="an investigator's lexicon file that extends the shipped one")
-    parser.add_argument("--mistakes", action="store_true", help="also list every listing the flagger got wrong")
+    parser.add_argument(
+        "file", type=Path, help="labelled listings: flag input plus 'kind' and 'label' (true/false)"
+    )
+    parser.add_argument(
+        "--lexicon", type=Path, help="an investigator's lexicon file that extends the shipped one"
+    )
+    parser.add_argument(
+        "--mistakes", action="store_true", help="also list every listing the flagger got wrong"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.set_defaults(run=run)
 
@@ -32,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
     lexicon = load_lexicon(extra=args.lexicon)
     evaluation = evaluate(records, lexicon)
     if args.json:
-        json.dump({"lexicon_version": lexicon.version, **evaluation.as_dict()}, sys.stdout, indent=2)
+        json.dump(
+            {"lexicon_version": lexicon.version, **evaluation.as_dict()}, sys.stdout, indent=2
+        )
         print()
     else:
         print(f"lexicon {lexicon.version}, {evaluation.overall.total} labelled listings")
@@ -44,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
 
 def write_table(evaluation: Evaluation, out: TextIO) -> None:
     """Overall precision/recall/F1; per kind recall (illegal kinds) or false-positive rate (legal kinds)."""
-    out.write(f"{'':18} {'listings':>8} {'flagged':>8} {'precision':>9} {'recall':>7} {'F1':>6} {'FP rate':>8}\n")
+    out.write(
+        f"{'':18} {'listings':>8} {'flagged':>8} {'precision':>9} {'recall':>7} {'F1':>6} {'FP rate':>8}\n"
+    )
     out.write(_row("overall", evaluation.overall, with_precision=True))
     for kind, counts in evaluation.by_kind.items():
         # Within one kind every label is the same, so precision there says nothing.
@@ -56,7 +69,9 @@ def write_mistakes(evaluation: Evaluation, out: TextIO) -> None:
         record, verdict = mistake.record, mistake.verdict
         wrong = "missed" if record["label"] else "false alarm"
         reasons = ", ".join(f"{r.rule}={r.matched!r}" for r in verdict.reasons)
-        out.write(f"{wrong} [{record['kind']}] {verdict.score:.3f} {record.get('title', '')!r}: {reasons}\n")
+        out.write(
+            f"{wrong} [{record['kind']}] {verdict.score:.3f} {record.get('title', '')!r}: {reasons}\n"
+        )
 
 
 def _row(name: str, counts: Counts, *, with_precision: bool) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from crawler.evidence.export import write_records
@@ -36,7 +36,7 @@ def parse_since(value: str) -> str:
     relative = _RELATIVE.match(value.strip())
     if relative:
         unit = {"d": "days", "h": "hours", "w": "weeks"}[relative[2]]
-        moment = datetime.now(timezone.utc) - timedelta(**{unit: int(relative[1])})
+        moment = datetime.now(UTC) - timedelta(**{unit: int(relative[1])})
     else:
         try:
             moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
@@ -44,8 +44,8 @@ def parse_since(value: str) -> str:
             raise argparse.ArgumentTypeError(
                 f"--since takes an ISO date or time, or 7d/24h/2w, not {value!r}") from None
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,17 +9,19 @@ code is then 1.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import sys
-from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from crawler.decoding import DecodeError, decode_json
 from crawler.flagging.flagger import flag
 from crawler.flagging.lexicon import Lexicon, load_lexicon
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Iterable, Iterator
 
 FORMATS = ("jsonl", "csv")
 # How a CSV cell may say that the platform marks the item as imported ("ya" = yes).
@@ -36,10 +38,21 @@ class BadLine(ValueError):
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("flag", help="flag listings read from JSON Lines or CSV; write JSON Lines")
-    parser.add_argument("file", nargs="?", default="-", help="listings to flag (default: - for stdin)")
-    parser.add_argument("--format", choices=FORMATS, default="jsonl", help="input format (output is always JSON Lines)")
-    parser.add_argument("--lexicon", type=Path, help="an investigator's lexicon file that extends the shipped one")
+    parser = subparsers.add_parser(
+        "flag", help="flag listings read from JSON Lines or CSV; write JSON Lines"
+    )
+    parser.add_argument(
+        "file", nargs="?", default="-", help="listings to flag (default: - for stdin)"
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="jsonl",
+        help="input format (output is always JSON Lines)",
+    )
+    parser.add_argument(
+        "--lexicon", type=Path, help="an investigator's lexicon file that extends the shipped one"
+    )
     parser.set_defaults(run=run)
 
 
@@ -55,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
         return flag_stream(handle, sys.stdout, sys.stderr, args.format, lexicon, source=args.file)
 
 
-def flag_stream(data: BinaryIO, out: TextIO, errors: TextIO, fmt: str, lexicon: Lexicon, source: str = "<stdin>") -> int:
+def flag_stream(
+    data: BinaryIO, out: TextIO, errors: TextIO, fmt: str, lexicon: Lexicon, source: str = "<stdin>"
+) -> int:
     """Flag every listing of *data* into *out*; return 0, or 1 when some lines were skipped."""
     read = read_jsonl if fmt == "jsonl" else read_csv
     written = flagged = skipped = 0
@@ -66,11 +81,15 @@ def flag_stream(data: BinaryIO, out: TextIO, errors: TextIO, fmt: str, lexicon: 
             continue
         record, flag_input = item
         verdict = flag(flag_input, lexicon)
-        out.write(json.dumps({**record, **verdict.as_dict()}, ensure_ascii=False, default=str) + "\n")
+        out.write(
+            json.dumps({**record, **verdict.as_dict()}, ensure_ascii=False, default=str) + "\n"
+        )
         written += 1
         flagged += verdict.flagged
     out.flush()
-    errors.write(f"thriftwatch flag: {written} listings written, {flagged} flagged, {skipped} skipped\n")
+    errors.write(
+        f"thriftwatch flag: {written} listings written, {flagged} flagged, {skipped} skipped\n"
+    )
     return 1 if skipped else 0
 
 
@@ -146,15 +165,20 @@ def read_csv(lines: Iterable[Line]) -> Iterator[tuple[Record, Record] | BadLine]
         elif len(row) != len(header):
             yield BadLine(number, f"expected {len(header)} fields, found {len(row)}")
         else:
-            record = dict(zip(header, row))
-            yield record, {**record, "imported": record.get("imported", "").strip().lower() in _TRUE_WORDS}
+            record = dict(zip(header, row, strict=False))
+            yield (
+                record,
+                {**record, "imported": record.get("imported", "").strip().lower() in _TRUE_WORDS},
+            )
     yield from bad
 
 
 def _header(row: list[str]) -> list[str]:
     names = [name.strip() for name in row]
     if "title" not in names and "description" not in names:
-        raise ValueError(f"the CSV header has no 'title' or 'description' column: {', '.join(names)}")
+        raise ValueError(
+            f"the CSV header has no 'title' or 'description' column: {', '.join(names)}"
+        )
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise ValueError(f"the CSV header repeats the column {duplicates[0]!r}")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crawler.commands.crawl import crawl_settings
 from crawler.config import DEFAULT_DB
@@ -17,6 +17,9 @@ from crawler.ops.scheduler import (
     search_platforms,
     status_lines,
 )
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

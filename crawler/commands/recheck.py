@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sqlite3
+from typing import TYPE_CHECKING
 
 from crawler.commands.crawl import add_crawl_options, crawl_settings
 from crawler.runtime.process import run_crawl
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

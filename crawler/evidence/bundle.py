@@ -7,16 +7,19 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler import __version__
 from crawler.evidence.capture import utc_now
 from crawler.evidence.export import write_records
-from crawler.evidence.store import EvidenceStore
 from crawler.evidence.warc import write_warc
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from crawler.evidence.store import EvidenceStore
 
 MANIFEST = "manifest.json"
 

@@ -6,7 +6,7 @@ import hashlib
 import re
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Headers that carry credentials or session state: never stored, logged or exported.
@@ -60,7 +60,7 @@ def decompress(blob: bytes) -> bytes:
 
 def utc_now() -> str:
     """Current UTC time as ISO 8601 with milliseconds and a ``Z``."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def redact_headers(headers: dict[str, list[str]] | dict[str, str]) -> dict[str, str]:

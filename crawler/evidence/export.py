@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from crawler.evidence.store import EXPORT_FIELDS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 FORMATS = ("jsonl", "csv")
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
@@ -21,7 +20,10 @@ from crawler.evidence.capture import Capture, compress, decompress, utc_now
 from crawler.evidence.custody import EVIDENCE_TABLES, GENESIS, row_hash
 from crawler.evidence.schema import OBSERVED_FIELDS, SCHEMA_VERSION
 
-__all__ = ["EXPORT_FIELDS", "EvidenceStore", "OBSERVED_FIELDS", "SCHEMA_VERSION", "StoreError"]
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
+__all__ = ["EXPORT_FIELDS", "OBSERVED_FIELDS", "SCHEMA_VERSION", "EvidenceStore", "StoreError"]
 
 
 class StoreError(RuntimeError):

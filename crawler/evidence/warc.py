@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterable
 from http import HTTPStatus
 from io import BytesIO
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler import __version__
-from crawler.evidence.store import EvidenceStore
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from crawler.evidence.store import EvidenceStore
 
 # Bodies are stored decoded, so the encodings and lengths the server sent no longer apply.
 _STALE_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}

@@ -9,13 +9,19 @@ part; of an alternation, one required literal of each branch.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 _parser = re._parser  # type: ignore[attr-defined]  # the regex parser
 _constants = re._constants  # type: ignore[attr-defined]
 _LITERAL, _SUBPATTERN, _ATOMIC_GROUP, _BRANCH, _IN = (
-    _constants.LITERAL, _constants.SUBPATTERN, _constants.ATOMIC_GROUP, _constants.BRANCH, _constants.IN
+    _constants.LITERAL,
+    _constants.SUBPATTERN,
+    _constants.ATOMIC_GROUP,
+    _constants.BRANCH,
+    _constants.IN,
 )
 _REPEATS = (_constants.MAX_REPEAT, _constants.MIN_REPEAT, _constants.POSSESSIVE_REPEAT)
 _ZERO_WIDTH = (_constants.AT, _constants.ASSERT, _constants.ASSERT_NOT)
@@ -28,7 +34,11 @@ _UPPER_OUTSIDE_ESCAPE = re.compile(r"(?<!\\)[A-Z]")
 def case_flag(patterns: Iterable[str]) -> re.RegexFlag:
     """``re.IGNORECASE`` only for patterns with capital letters: the text they are matched
     against is folded to lower case, and case-blind matching is much slower."""
-    return re.IGNORECASE if any(_UPPER_OUTSIDE_ESCAPE.search(pattern) for pattern in patterns) else re.NOFLAG
+    return (
+        re.IGNORECASE
+        if any(_UPPER_OUTSIDE_ESCAPE.search(pattern) for pattern in patterns)
+        else re.NOFLAG
+    )
 
 
 def required_literals(patterns: Iterable[str], flags: int = 0) -> frozenset[str] | None:
@@ -62,7 +72,11 @@ def _starts(items: Iterable[tuple[Any, Any]], ignorecase: bool) -> tuple[str, ..
     heads = _heads(items, ignorecase)
     if not heads or "" in heads:
         return None
-    shortest = {head for head in heads if not any(other != head and head.startswith(other) for other in heads)}
+    shortest = {
+        head
+        for head in heads
+        if not any(other != head and head.startswith(other) for other in heads)
+    }
     # A single letter occurs too often to be worth looking for; a digit or a sign less so.
     if len(shortest) > _MAX_STARTS or any(len(head) < 2 and head.isalpha() for head in shortest):
         return None
@@ -181,5 +195,8 @@ def _best(required: list[frozenset[str]]) -> frozenset[str] | None:
 def _selectivity(literals: frozenset[str]) -> tuple[int, bool, int]:
     """How rarely text holds one of *literals*: the longer the shortest literal, the rarer,
     then with punctuation (rarer than letters and digits), then the fewer."""
-    return min(map(len, literals)), all(not literal.isalnum() for literal in literals), -len(literals)
-
+    return (
+        min(map(len, literals)),
+        all(not literal.isalnum() for literal in literals),
+        -len(literals),
+    )

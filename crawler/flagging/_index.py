@@ -10,7 +10,6 @@ worth trying on it, in lexicon order.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
@@ -20,6 +19,8 @@ from crawler.flagging._anchors import anchors, case_flag, required_literals
 from crawler.flagging._wordregex import required_parts
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
     from crawler.flagging.rules import Negative, RuleSet, Signal
 
 RECORD_FIELDS = ("title", "description", "category", "location")  # the record fields read, in order
@@ -48,11 +49,19 @@ class Part:
     search: Callable[[str], re.Match[str] | None] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        search = self.regex.search if self.starter is None else partial(_search_from, self.starter.search, self.regex.match)
+        search = (
+            self.regex.search
+            if self.starter is None
+            else partial(_search_from, self.starter.search, self.regex.match)
+        )
         object.__setattr__(self, "search", search)
 
 
-def _search_from(starts: Callable[..., re.Match[str] | None], match: Callable[..., re.Match[str] | None], text: str) -> re.Match[str] | None:
+def _search_from(
+    starts: Callable[..., re.Match[str] | None],
+    match: Callable[..., re.Match[str] | None],
+    text: str,
+) -> re.Match[str] | None:
     """The first match in *text*, trying *match* only where *starts* finds a start."""
     found = starts(text)
     while found is not None:
@@ -170,7 +179,9 @@ class _Gates:
         """A signal or negative as parts: one per pattern, or one for all if a pattern refers to a group."""
         if _refers_to_group(rule):  # numbered groups change meaning once patterns are split
             return (self.part(rule.matcher, rule.patterns),)
-        return tuple(self.part(re.compile(pattern, rule.matcher.flags)) for pattern in rule.patterns)
+        return tuple(
+            self.part(re.compile(pattern, rule.matcher.flags)) for pattern in rule.patterns
+        )
 
     def _bits(self, required: Iterable[frozenset[str]]) -> int:
         bits = 0
@@ -204,32 +215,53 @@ def build_index(lexicon: RuleSet) -> Index:
         literals=MappingProxyType({key: tuple(entries) for key, entries in by_first.items()}),
         spaced=tuple(spaced),
         fuzzy_lengths=frozenset(
-            length for form, _ in lexicon.fuzzy_forms for length in range(len(form) - longest, len(form) + longest + 1)
+            length
+            for form, _ in lexicon.fuzzy_forms
+            for length in range(len(form) - longest, len(form) + longest + 1)
         ),
         fuzzy_letters=frozenset("".join(form for form, _ in lexicon.fuzzy_forms)),
         rules=Rules(
             negative_names=tuple(f"negative:{negative.rule}" for negative in lexicon.negatives),
-            negative_fields=tuple(tuple(map(RECORD_FIELDS.index, negative.fields)) for negative in lexicon.negatives),
+            negative_fields=tuple(
+                tuple(map(RECORD_FIELDS.index, negative.fields)) for negative in lexicon.negatives
+            ),
             negative_weights=tuple(-negative.weight or 0.0 for negative in lexicon.negatives),
-            negative_masks=tuple(negative.matcher if negative.mask else None for negative in lexicon.negatives),
+            negative_masks=tuple(
+                negative.matcher if negative.mask else None for negative in lexicon.negatives
+            ),
             signal_names=tuple(f"signal:{signal.kind}" for signal in lexicon.signals),
-            signal_fields=tuple(tuple(map(RECORD_FIELDS.index, signal.fields)) for signal in lexicon.signals),
+            signal_fields=tuple(
+                tuple(map(RECORD_FIELDS.index, signal.fields)) for signal in lexicon.signals
+            ),
             signal_weights=tuple(signal.weight for signal in lexicon.signals),
             term_names=tuple(f"term:{term.term}" for term in lexicon.terms),
             term_weights=tuple(term.weight for term in lexicon.terms),
             context_names=tuple(f"context:{group.group}" for group in lexicon.context),
         ),
-        need_context=frozenset(number for number, term in enumerate(lexicon.terms) if term.needs_clothing_context),
-        corroborating=lexicon.scoring.corroborated_by | {
-            f"term:{term.term}" for term in lexicon.terms if term.strength != "weak" and not term.needs_clothing_context
+        need_context=frozenset(
+            number for number, term in enumerate(lexicon.terms) if term.needs_clothing_context
+        ),
+        corroborating=lexicon.scoring.corroborated_by
+        | {
+            f"term:{term.term}"
+            for term in lexicon.terms
+            if term.strength != "weak" and not term.needs_clothing_context
         },
-        term_order=MappingProxyType({term.term: number for number, term in enumerate(lexicon.terms)}),
+        term_order=MappingProxyType(
+            {term.term: number for number, term in enumerate(lexicon.terms)}
+        ),
         any_signal=_any(lexicon.signals) if any(map(_refers_to_group, lexicon.signals)) else None,
-        any_negative=_any(lexicon.negatives) if any(
-            _refers_to_group(negative) or negative.matcher.search("") for negative in lexicon.negatives
-        ) else None,
+        any_negative=_any(lexicon.negatives)
+        if any(
+            _refers_to_group(negative) or negative.matcher.search("")
+            for negative in lexicon.negatives
+        )
+        else None,
         parts=tuple(
-            (kind, rule, part) for kind, rules in enumerate(kinds) for rule, parts in enumerate(rules) for part in parts
+            (kind, rule, part)
+            for kind, rules in enumerate(kinds)
+            for rule, parts in enumerate(rules)
+            for part in parts
         ),
     )
 
@@ -250,6 +282,8 @@ def _any(rules: Iterable[Signal | Negative]) -> re.Pattern[str]:
     """All patterns of *rules* as one regex; one that matches everywhere if they cannot be joined."""
     patterns = [pattern for rule in rules for pattern in rule.patterns]
     try:
-        return re.compile("|".join(f"(?:{pattern})" for pattern in patterns) or r"(?!)", case_flag(patterns))
+        return re.compile(
+            "|".join(f"(?:{pattern})" for pattern in patterns) or r"(?!)", case_flag(patterns)
+        )
     except re.error:  # e.g. two rules with a group of the same name
         return re.compile("")

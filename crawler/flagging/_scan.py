@@ -9,21 +9,16 @@ strong terms in it ("ballpers", "blapres"). A field's gates give its
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from rapidfuzz.distance import OSA
 
 from crawler.flagging._index import ALWAYS, HAS_TYPOS, RECORD_FIELDS, Index, Plan
-from crawler.flagging.textnorm import (
-    WORD,
-    fold,
-    fold_chunk,
-    fold_together,
-    prepared_chunks,
-)
+from crawler.flagging.textnorm import WORD, fold, fold_chunk, fold_together, prepared_chunks
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from crawler.flagging.rules import RuleSet, Term
 
 TEXT_FIELDS = RECORD_FIELDS[:3]  # the fields rules look at by default
@@ -84,7 +79,12 @@ class Scanner:
         """The record fields the lexicon looks at (:data:`RECORD_FIELDS`), folded and
         scanned; those with few distinct values (a category path, a city) once per value."""
         get = record.get
-        title, description, category, location = get("title"), get("description"), get("category"), get("location")
+        title, description, category, location = (
+            get("title"),
+            get("description"),
+            get("category"),
+            get("location"),
+        )
         return (
             self.field("" if title is None else str(title)),
             self.field("" if description is None else str(description)),
@@ -128,7 +128,9 @@ class Scanner:
             for literal, opened in literals[key]:
                 if literal in chunk:
                     gates |= opened
-        typos = tuple((term, word) for word in WORD.findall(chunk) for term in self._typo_terms(word))
+        typos = tuple(
+            (term, word) for word in WORD.findall(chunk) for term in self._typo_terms(word)
+        )
         return Chunk(chunk, gates | HAS_TYPOS if typos else gates, typos)
 
     def _typo_terms(self, word: str) -> list[Term]:
@@ -136,11 +138,19 @@ class Scanner:
         words; each term once, in the order of its first close form."""
         fuzzy, index = self.lexicon.fuzzy, self.index
         # A word too long or too short for any form cannot be within the allowed edits.
-        if len(word) not in index.fuzzy_lengths or len(word) < fuzzy.min_length or word in fuzzy.ordinary_words:
+        if (
+            len(word) not in index.fuzzy_lengths
+            or len(word) < fuzzy.min_length
+            or word in fuzzy.ordinary_words
+        ):
             return []
         limit = fuzzy.long_max_distance if len(word) >= fuzzy.long_length else fuzzy.max_distance
         # Each edit brings in at most one character that the form lacks.
         if len(set(word) - index.fuzzy_letters) > limit:
             return []
-        close = (term for form, term in self.lexicon.fuzzy_forms if OSA.distance(word, form, score_cutoff=limit) <= limit)
+        close = (
+            term
+            for form, term in self.lexicon.fuzzy_forms
+            if OSA.distance(word, form, score_cutoff=limit) <= limit
+        )
         return list(dict.fromkeys(close))

@@ -16,9 +16,12 @@ alternative that matches is the same.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from crawler.flagging.textnorm import WORD, fold
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 _SEPARATOR = r"[\W_]*"
 _BOUNDARY_BEHIND = r"(?<![^\W_].)"  # after a word's first character: no letter or digit before it
@@ -42,7 +45,10 @@ def required_parts(words: Iterable[str]) -> list[frozenset[str]]:
     """Sets of text of which every match of ``words_matcher(words)`` holds one: the first
     parts of the spellings, and their last parts."""
     spellings = [WORD.findall(fold(word)) for word in words]
-    firsts, lasts = frozenset(parts[0] for parts in spellings), frozenset(parts[-1] for parts in spellings)
+    firsts, lasts = (
+        frozenset(parts[0] for parts in spellings),
+        frozenset(parts[-1] for parts in spellings),
+    )
     return [firsts] if firsts == lasts else [firsts, lasts]
 
 

@@ -56,7 +56,9 @@ def in_use() -> bool:
     """Is the flagger running compiled?"""
     from crawler.flagging import flagger
 
-    return flagger.__file__ is not None and flagger.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+    return flagger.__file__ is not None and flagger.__file__.endswith(
+        tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    )
 
 
 def build(target: Path | None = None) -> Path:
@@ -67,7 +69,11 @@ def build(target: Path | None = None) -> Path:
     target = target or build_dir()
     with tempfile.TemporaryDirectory(prefix="thriftwatch-mypyc-") as work:
         source = Path(work) / "crawler"
-        shutil.copytree(PACKAGE.parent, source, ignore=shutil.ignore_patterns("_compiled", "__pycache__", "*.so"))
+        shutil.copytree(
+            PACKAGE.parent,
+            source,
+            ignore=shutil.ignore_patterns("_compiled", "__pycache__", "*.so"),
+        )
         script = (
             "from setuptools import setup\n"
             "from mypyc.build import mypycify\n"
@@ -75,9 +81,13 @@ def build(target: Path | None = None) -> Path:
             " group_name='crawler.flagging._hot', opt_level='3'),"
             " script_args=['build_ext', '--build-lib', 'out', '--build-temp', 'tmp'])\n"
         )
-        result = subprocess.run([sys.executable, "-c", script], cwd=work, capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            [sys.executable, "-c", script], cwd=work, capture_output=True, text=True, check=False
+        )
         if result.returncode != 0:
-            raise RuntimeError(f"mypyc could not compile the hot modules:\n{result.stdout[-4000:]}{result.stderr[-4000:]}")
+            raise RuntimeError(
+                f"mypyc could not compile the hot modules:\n{result.stdout[-4000:]}{result.stderr[-4000:]}"
+            )
         if target.exists():
             shutil.rmtree(target)
         target.mkdir(parents=True)

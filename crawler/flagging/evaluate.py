@@ -7,13 +7,16 @@ imported used clothing). Kinds whose listings are all legal get a false-positive
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.decoding import DecodeError, decode_json
 from crawler.flagging.flagger import Verdict, flag
-from crawler.flagging.lexicon import Lexicon
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from crawler.flagging.lexicon import Lexicon
 
 
 @dataclass(frozen=True)
@@ -27,12 +30,24 @@ class Counts:
 
     def add(self, label: bool, flagged: bool) -> Counts:
         if label:
-            return Counts(self.true_positives + flagged, self.false_positives, self.false_negatives + (not flagged), self.true_negatives)
-        return Counts(self.true_positives, self.false_positives + flagged, self.false_negatives, self.true_negatives + (not flagged))
+            return Counts(
+                self.true_positives + flagged,
+                self.false_positives,
+                self.false_negatives + (not flagged),
+                self.true_negatives,
+            )
+        return Counts(
+            self.true_positives,
+            self.false_positives + flagged,
+            self.false_negatives,
+            self.true_negatives + (not flagged),
+        )
 
     @property
     def total(self) -> int:
-        return self.true_positives + self.false_positives + self.false_negatives + self.true_negatives
+        return (
+            self.true_positives + self.false_positives + self.false_negatives + self.true_negatives
+        )
 
     @property
     def positives(self) -> int:
@@ -78,7 +93,10 @@ class Evaluation:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-able figures, overall and per kind."""
-        return {"overall": _figures(self.overall), "by_kind": {kind: _figures(counts) for kind, counts in self.by_kind.items()}}
+        return {
+            "overall": _figures(self.overall),
+            "by_kind": {kind: _figures(counts) for kind, counts in self.by_kind.items()},
+        }
 
 
 def read_labelled(lines: Iterable[str], source: str = "labelled set") -> list[dict[str, Any]]:
@@ -91,8 +109,14 @@ def read_labelled(lines: Iterable[str], source: str = "labelled set") -> list[di
             record = decode_json(line)
         except DecodeError as error:
             raise ValueError(f"{source}, line {number}: not valid JSON: {error}") from error
-        if not isinstance(record, dict) or not isinstance(record.get("label"), bool) or not record.get("kind"):
-            raise ValueError(f"{source}, line {number}: a labelled listing needs 'kind' and a true/false 'label'")
+        if (
+            not isinstance(record, dict)
+            or not isinstance(record.get("label"), bool)
+            or not record.get("kind")
+        ):
+            raise ValueError(
+                f"{source}, line {number}: a labelled listing needs 'kind' and a true/false 'label'"
+            )
         records.append(record)
     return records
 
@@ -116,6 +140,10 @@ def _ratio(part: int, whole: int) -> float | None:
 
 def _figures(counts: Counts) -> dict[str, Any]:
     return {
-        "listings": counts.total, "flagged": counts.flagged, "precision": counts.precision,
-        "recall": counts.recall, "f1": counts.f1, "false_positive_rate": counts.false_positive_rate,
+        "listings": counts.total,
+        "flagged": counts.flagged,
+        "precision": counts.precision,
+        "recall": counts.recall,
+        "f1": counts.f1,
+        "false_positive_rate": counts.false_positive_rate,
     }

@@ -9,15 +9,18 @@ a clothing, footwear or textile word the score is scaled below the flag threshol
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from crawler.flagging._index import Part
-from crawler.flagging._scan import Field
-from crawler.flagging.lexicon import Lexicon
 from crawler.flagging.textnorm import fold
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from crawler.flagging._index import Part
+    from crawler.flagging._scan import Field
+    from crawler.flagging.lexicon import Lexicon
 
 # Record fields by position (crawler.flagging._scan.RECORD_FIELDS); terms and clothing words are
 # looked for in the first three.
@@ -50,7 +53,9 @@ class Verdict:
             "flagged": self.flagged,
             "score": self.score,
             "level": self.level,
-            "reasons": [{"rule": r.rule, "matched": r.matched, "weight": r.weight} for r in self.reasons],
+            "reasons": [
+                {"rule": r.rule, "matched": r.matched, "weight": r.weight} for r in self.reasons
+            ],
             "lexicon_version": self.lexicon_version,
         }
 
@@ -75,14 +80,21 @@ def _blank(match: re.Match[str]) -> str:
     return " " * len(match.group())
 
 
-def _apply_negatives(fields: tuple[Field, ...], lexicon: Lexicon) -> tuple[tuple[Field, ...], list[Reason]]:
+def _apply_negatives(
+    fields: tuple[Field, ...], lexicon: Lexicon
+) -> tuple[tuple[Field, ...], list[Reason]]:
     """Match legal look-alikes; blank out the text of masking rules in every field.
 
     Returns the fields after masking and the reasons.
     """
     reasons: list[Reason] = []
     title, description, category, location = fields
-    if not (title.plan.negatives or description.plan.negatives or category.plan.negatives or location.plan.negatives):
+    if not (
+        title.plan.negatives
+        or description.plan.negatives
+        or category.plan.negatives
+        or location.plan.negatives
+    ):
         return fields, reasons
     waiting = set().union(*[field.plan.negatives for field in fields])
     check = lexicon.index.any_negative
@@ -101,7 +113,9 @@ def _apply_negatives(fields: tuple[Field, ...], lexicon: Lexicon) -> tuple[tuple
                 break
         if matched is None:
             continue
-        reasons.append(Reason(rules.negative_names[number], matched, rules.negative_weights[number]))
+        reasons.append(
+            Reason(rules.negative_names[number], matched, rules.negative_weights[number])
+        )
         mask = rules.negative_masks[number]
         if mask is not None:
             for place in rules.negative_fields[number]:
@@ -157,7 +171,9 @@ def _words(count: int) -> re.Pattern[str]:
     return re.compile(rf"(?:[\W_]*[^\W_]+){{1,{count}}}")
 
 
-def _terms(fields: tuple[Field, ...], matches: list[TermMatch], signals: list[Reason], lexicon: Lexicon) -> list[Reason]:
+def _terms(
+    fields: tuple[Field, ...], matches: list[TermMatch], signals: list[Reason], lexicon: Lexicon
+) -> list[Reason]:
     """The term reasons: terms that need a clothing context count once the listing is
     corroborated by its signals or by the other terms."""
     need_context = lexicon.index.need_context
@@ -166,10 +182,16 @@ def _terms(fields: tuple[Field, ...], matches: list[TermMatch], signals: list[Re
     if _is_corroborated(signals, lexicon):
         return _term_reasons(fields, matches, lexicon, corroborated=True)
     terms = _term_reasons(fields, matches, lexicon, corroborated=False)
-    return _term_reasons(fields, matches, lexicon, corroborated=True) if _is_corroborated(terms, lexicon) else terms
+    return (
+        _term_reasons(fields, matches, lexicon, corroborated=True)
+        if _is_corroborated(terms, lexicon)
+        else terms
+    )
 
 
-def _term_reasons(fields: tuple[Field, ...], matches: list[TermMatch], lexicon: Lexicon, corroborated: bool) -> list[Reason]:
+def _term_reasons(
+    fields: tuple[Field, ...], matches: list[TermMatch], lexicon: Lexicon, corroborated: bool
+) -> list[Reason]:
     """One reason per matched term; overlapping matches count once, for the longest term.
 
     A term with ``needs_clothing_context`` counts only when *corroborated* and a clothing
@@ -182,14 +204,22 @@ def _term_reasons(fields: tuple[Field, ...], matches: list[TermMatch], lexicon: 
         spans = taken[place]
         if spans and _overlaps(spans, start, end):
             continue
-        if number in index.need_context and not (corroborated and _near_context(fields[place], match, lexicon)):
+        if number in index.need_context and not (
+            corroborated and _near_context(fields[place], match, lexicon)
+        ):
             continue
         spans.append((start, end))
         if number not in reasons:
-            reasons[number] = Reason(index.rules.term_names[number], match.group(), index.rules.term_weights[number])
+            reasons[number] = Reason(
+                index.rules.term_names[number], match.group(), index.rules.term_weights[number]
+            )
     if fields[_TITLE].typos or fields[_DESCRIPTION].typos:
         _add_typos(reasons, fields, lexicon)
-    return [reasons[number] for number in sorted(reasons)] if len(reasons) > 1 else list(reasons.values())
+    return (
+        [reasons[number] for number in sorted(reasons)]
+        if len(reasons) > 1
+        else list(reasons.values())
+    )
 
 
 def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
@@ -209,7 +239,9 @@ def _add_typos(reasons: dict[int, Reason], fields: tuple[Field, ...], lexicon: L
                 reasons[number] = Reason(lexicon.index.rules.term_names[number], word, weight)
 
 
-def _signal_reasons(fields: tuple[Field, ...], record: Mapping[str, Any], lexicon: Lexicon) -> list[Reason]:
+def _signal_reasons(
+    fields: tuple[Field, ...], record: Mapping[str, Any], lexicon: Lexicon
+) -> list[Reason]:
     """The heaviest match of each signal kind, plus what the platform states."""
     best: dict[str, Reason] = {}
     waiting = set().union(*[field.plan.signals for field in fields])
@@ -223,13 +255,23 @@ def _signal_reasons(fields: tuple[Field, ...], record: Mapping[str, Any], lexico
                 continue
             match = _leftmost(parts, field.text)
             if match is not None:
-                _offer(best, Reason(rules.signal_names[number], match.group(), rules.signal_weights[number]))
+                _offer(
+                    best,
+                    Reason(rules.signal_names[number], match.group(), rules.signal_weights[number]),
+                )
                 break
     cues = lexicon.record
     used = _fold_repeated(str(record.get("condition") or "")) in cues.used_conditions
     imported = record.get("imported") is True
     if used and imported:
-        _offer(best, Reason("signal:platform_used_imported", f"condition={record['condition']}, imported=true", cues.used_imported_weight))
+        _offer(
+            best,
+            Reason(
+                "signal:platform_used_imported",
+                f"condition={record['condition']}, imported=true",
+                cues.used_imported_weight,
+            ),
+        )
     elif used:
         _offer(best, Reason("signal:used", f"condition={record['condition']}", cues.used_weight))
     elif imported:
@@ -255,7 +297,13 @@ def _combination_reasons(reasons: list[Reason], lexicon: Lexicon) -> list[Reason
                 break
             parts.append(part)
         else:
-            found.append(Reason(f"combination:{combination.rule}", " + ".join(part.matched for part in parts), combination.weight))
+            found.append(
+                Reason(
+                    f"combination:{combination.rule}",
+                    " + ".join(part.matched for part in parts),
+                    combination.weight,
+                )
+            )
     return found
 
 
@@ -279,7 +327,11 @@ def _context_reasons(fields: tuple[Field, ...], lexicon: Lexicon) -> list[Reason
 
 def _level(score: float, lexicon: Lexicon) -> str:
     scoring = lexicon.scoring
-    for level, threshold in (("strong", scoring.strong), ("medium", scoring.medium), ("weak", scoring.weak)):
+    for level, threshold in (
+        ("strong", scoring.strong),
+        ("medium", scoring.medium),
+        ("weak", scoring.weak),
+    ):
         if score >= threshold and score > 0:
             return level
     return "none"

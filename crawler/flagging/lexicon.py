@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.flagging._anchors import case_flag
 from crawler.flagging._index import Index, build_index
@@ -34,6 +33,9 @@ from crawler.flagging.rules import (
 )
 from crawler.flagging.textnorm import fold
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 
 class LexiconError(ValueError):
     """A lexicon file that cannot be used; the message names the file, the line and the problem."""
@@ -51,7 +53,17 @@ class Lexicon(RuleSet):
 
 # --- reading one file ---------------------------------------------------------------
 
-_TERM_FIELDS = {"term", "variants", "meaning", "strength", "weight", "region", "needs_clothing_context", "source", "search"}
+_TERM_FIELDS = {
+    "term",
+    "variants",
+    "meaning",
+    "strength",
+    "weight",
+    "region",
+    "needs_clothing_context",
+    "source",
+    "search",
+}
 _SIGNAL_FIELDS = {"kind", "weight", "patterns", "fields", "meaning", "source"}
 _COMBINATION_FIELDS = {"rule", "weight", "all_of", "meaning", "source"}
 _NEGATIVE_FIELDS = {"rule", "weight", "mask", "patterns", "fields", "meaning", "source"}
@@ -70,7 +82,13 @@ class _File:
         self.label = label
         self.lines = text.splitlines()
 
-    def error(self, problem: str, table: str | None = None, index: int | None = None, key: str | None = None) -> LexiconError:
+    def error(
+        self,
+        problem: str,
+        table: str | None = None,
+        index: int | None = None,
+        key: str | None = None,
+    ) -> LexiconError:
         line = self._line(table, index, key)
         where = f"{self.label}, line {line}" if line else self.label
         return LexiconError(f"{where}: {problem}")
@@ -78,18 +96,29 @@ class _File:
     def _line(self, table: str | None, index: int | None, key: str | None) -> int | None:
         """The line of *key* in the index-th ``[[table]]`` (or in ``[table]``), else of the header."""
         if table is None:
-            return self._find(rf"\[+\s*{re.escape(key)}\s*\]|{re.escape(key)}\s*=", 0, len(self.lines)) if key else None
+            return (
+                self._find(rf"\[+\s*{re.escape(key)}\s*\]|{re.escape(key)}\s*=", 0, len(self.lines))
+                if key
+                else None
+            )
         header = rf"\[\[\s*{table}\s*\]\]" if index is not None else rf"\[\s*{table}\s*\]"
-        starts = [number for number, line in enumerate(self.lines) if re.match(rf"\s*{header}", line)]
+        starts = [
+            number for number, line in enumerate(self.lines) if re.match(rf"\s*{header}", line)
+        ]
         if len(starts) <= (index or 0):
             return self._find(rf"{table}\s*=", 0, len(self.lines))
         start = starts[index or 0]
-        end = next((n for n in range(start + 1, len(self.lines)) if re.match(r"\s*\[", self.lines[n])), len(self.lines))
+        end = next(
+            (n for n in range(start + 1, len(self.lines)) if re.match(r"\s*\[", self.lines[n])),
+            len(self.lines),
+        )
         return (self._find(rf"{re.escape(key)}\s*=", start + 1, end) if key else None) or start + 1
 
     def _find(self, pattern: str, start: int, end: int) -> int | None:
         compiled = re.compile(rf"\s*(?:{pattern})")
-        return next((number + 1 for number in range(start, end) if compiled.match(self.lines[number])), None)
+        return next(
+            (number + 1 for number in range(start, end) if compiled.match(self.lines[number])), None
+        )
 
 
 def _read(path: str | Path | None) -> tuple[_File, dict[str, Any]]:
@@ -115,17 +144,23 @@ def _read(path: str | Path | None) -> tuple[_File, dict[str, Any]]:
 class _Entry:
     """Typed access to one table of a file, with errors that point at it."""
 
-    def __init__(self, source: _File, data: Any, table: str, index: int | None, allowed: set[str]) -> None:
+    def __init__(
+        self, source: _File, data: Any, table: str, index: int | None, allowed: set[str]
+    ) -> None:
         self.source, self.table, self.index = source, table, index
         if not isinstance(data, dict):
             raise self.error(f"'{table}' must be a table")
         self.data = data
         unknown = sorted(set(data) - allowed)
         if unknown:
-            raise self.error(f"unknown field '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})", unknown[0])
+            raise self.error(
+                f"unknown field '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})", unknown[0]
+            )
 
     def error(self, problem: str, key: str | None = None) -> LexiconError:
-        name = f"[[{self.table}]] #{self.index + 1}" if self.index is not None else f"[{self.table}]"
+        name = (
+            f"[[{self.table}]] #{self.index + 1}" if self.index is not None else f"[{self.table}]"
+        )
         return self.source.error(f"{name}: {problem}", self.table, self.index, key)
 
     def _get(self, key: str, default: Any) -> Any:
@@ -141,7 +176,9 @@ class _Entry:
             raise self.error(f"'{key}' must be a non-empty string, not {value!r}", key)
         return value
 
-    def number(self, key: str, default: float | None = None, low: float = 0.0, high: float = 1.0) -> float:
+    def number(
+        self, key: str, default: float | None = None, low: float = 0.0, high: float = 1.0
+    ) -> float:
         value = self._get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.error(f"'{key}' must be a number, not {value!r}", key)
@@ -163,7 +200,9 @@ class _Entry:
 
     def strings(self, key: str, default: tuple[str, ...] | None = None) -> tuple[str, ...]:
         value = self._get(key, default)
-        if not isinstance(value, list | tuple) or not all(isinstance(item, str) and item.strip() for item in value):
+        if not isinstance(value, list | tuple) or not all(
+            isinstance(item, str) and item.strip() for item in value
+        ):
             raise self.error(f"'{key}' must be a list of non-empty strings", key)
         return tuple(value)
 
@@ -185,19 +224,26 @@ class _Entry:
     def choice(self, key: str, choices: tuple[str, ...]) -> str:
         value = self.text(key)
         if value not in choices:
-            raise self.error(f"unknown {key} {value!r} (expected one of: {', '.join(choices)})", key)
+            raise self.error(
+                f"unknown {key} {value!r} (expected one of: {', '.join(choices)})", key
+            )
         return value
 
     def fields(self) -> tuple[str, ...]:
         fields = self.strings("fields", TEXT_FIELDS)
         unknown = [name for name in fields if name not in RECORD_FIELDS]
         if unknown:
-            raise self.error(f"unknown record field {unknown[0]!r} (expected: {', '.join(RECORD_FIELDS)})", "fields")
+            raise self.error(
+                f"unknown record field {unknown[0]!r} (expected: {', '.join(RECORD_FIELDS)})",
+                "fields",
+            )
         return fields
 
     def sources(self) -> tuple[int | str, ...]:
         value = self._get("source", [])
-        if not isinstance(value, list) or not all(isinstance(item, int | str) and not isinstance(item, bool) for item in value):
+        if not isinstance(value, list) or not all(
+            isinstance(item, int | str) and not isinstance(item, bool) for item in value
+        ):
             raise self.error("'source' must be a list of source numbers", "source")
         return tuple(value)
 
@@ -209,8 +255,12 @@ class _Entry:
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise self.error(f"pattern {number} is not a valid regular expression ({exc}): {pattern!r}", key) from exc
-        return patterns, re.compile("|".join(f"(?:{pattern})" for pattern in patterns), case_flag(patterns))
+                raise self.error(
+                    f"pattern {number} is not a valid regular expression ({exc}): {pattern!r}", key
+                ) from exc
+        return patterns, re.compile(
+            "|".join(f"(?:{pattern})" for pattern in patterns), case_flag(patterns)
+        )
 
 
 def _term(entry: _Entry) -> Term:
@@ -245,11 +295,20 @@ def _signal(entry: _Entry) -> Signal:
 
 def _combination(entry: _Entry) -> Combination:
     groups = entry.data.get("all_of")
-    if not isinstance(groups, list) or not groups or not all(isinstance(group, list) for group in groups):
+    if (
+        not isinstance(groups, list)
+        or not groups
+        or not all(isinstance(group, list) for group in groups)
+    ):
         raise entry.error("'all_of' must be a non-empty list of lists of rule names", "all_of")
     for group in groups:
-        if not group or not all(isinstance(rule, str) and rule.startswith(("term:", "signal:")) for rule in group):
-            raise entry.error("each 'all_of' group must list rule names starting with 'term:' or 'signal:'", "all_of")
+        if not group or not all(
+            isinstance(rule, str) and rule.startswith(("term:", "signal:")) for rule in group
+        ):
+            raise entry.error(
+                "each 'all_of' group must list rule names starting with 'term:' or 'signal:'",
+                "all_of",
+            )
     rules = [rule for group in groups for rule in group]
     if len(set(rules)) < len(rules):
         raise entry.error("a rule may appear in only one 'all_of' group", "all_of")
@@ -303,7 +362,9 @@ class _Parsed:
 def _parse(source: _File, data: dict[str, Any], allowed_tables: set[str]) -> _Parsed:
     for key in data:
         if key not in allowed_tables:
-            raise source.error(f"unknown table '{key}' (allowed: {', '.join(sorted(allowed_tables))})", key=key)
+            raise source.error(
+                f"unknown table '{key}' (allowed: {', '.join(sorted(allowed_tables))})", key=key
+            )
     meta = _Entry(source, data.get("meta", {}), "meta", None, {"version", "sources"})
     version = meta.text("version") if "version" in meta.data else None
     sources = meta.data.get("sources", {})
@@ -313,7 +374,9 @@ def _parse(source: _File, data: dict[str, Any], allowed_tables: set[str]) -> _Pa
     for table in _ENTRY_TABLES:
         raw = data.get(table, [])
         if not isinstance(raw, list):
-            raise source.error(f"'{table}' must be an array of tables, written [[{table}]]", key=table)
+            raise source.error(
+                f"'{table}' must be an array of tables, written [[{table}]]", key=table
+            )
         allowed, build, key_of = _BUILDERS[table]
         items, seen = [], set()
         for index, item in enumerate(raw):
@@ -325,11 +388,14 @@ def _parse(source: _File, data: dict[str, Any], allowed_tables: set[str]) -> _Pa
                 seen.add(key_of(built))
             items.append(built)
         entries[table] = items
-    settings: dict[str, Any] = {name: data[name] for name in ("scoring", "fuzzy", "record") if name in data}
+    settings: dict[str, Any] = {
+        name: data[name] for name in ("scoring", "fuzzy", "record") if name in data
+    }
     return _Parsed(version, {str(key): url for key, url in sources.items()}, entries, settings)
 
 
 # --- the base file's settings ---------------------------------------------------------
+
 
 def _table(source: _File, parsed: _Parsed, name: str, allowed: set[str]) -> _Entry:
     if name not in parsed.settings:
@@ -338,7 +404,12 @@ def _table(source: _File, parsed: _Parsed, name: str, allowed: set[str]) -> _Ent
 
 
 def _scoring(source: _File, parsed: _Parsed) -> Scoring:
-    entry = _table(source, parsed, "scoring", {"strong", "medium", "weak", "without_context_factor", "context_window", "corroborated_by"})
+    entry = _table(
+        source,
+        parsed,
+        "scoring",
+        {"strong", "medium", "weak", "without_context_factor", "context_window", "corroborated_by"},
+    )
     scoring = Scoring(
         strong=entry.number("strong"),
         medium=entry.number("medium"),
@@ -350,15 +421,33 @@ def _scoring(source: _File, parsed: _Parsed) -> Scoring:
     if not scoring.weak <= scoring.medium <= scoring.strong:
         raise entry.error("levels must satisfy weak <= medium <= strong", "weak")
     if scoring.without_context_factor >= scoring.medium:
-        raise entry.error("'without_context_factor' must stay below 'medium' so nothing is flagged without context", "without_context_factor")
+        raise entry.error(
+            "'without_context_factor' must stay below 'medium' so nothing is flagged without context",
+            "without_context_factor",
+        )
     for rule in scoring.corroborated_by:
         if not rule.startswith(("term:", "signal:")):
-            raise entry.error(f"corroborated_by entry {rule!r} must start with 'term:' or 'signal:'", "corroborated_by")
+            raise entry.error(
+                f"corroborated_by entry {rule!r} must start with 'term:' or 'signal:'",
+                "corroborated_by",
+            )
     return scoring
 
 
 def _fuzzy(source: _File, parsed: _Parsed) -> Fuzzy:
-    entry = _table(source, parsed, "fuzzy", {"min_length", "max_distance", "long_length", "long_max_distance", "weight_factor", "ordinary_words"})
+    entry = _table(
+        source,
+        parsed,
+        "fuzzy",
+        {
+            "min_length",
+            "max_distance",
+            "long_length",
+            "long_max_distance",
+            "weight_factor",
+            "ordinary_words",
+        },
+    )
     return Fuzzy(
         min_length=entry.integer("min_length"),
         max_distance=entry.integer("max_distance"),
@@ -370,7 +459,12 @@ def _fuzzy(source: _File, parsed: _Parsed) -> Fuzzy:
 
 
 def _record(source: _File, parsed: _Parsed) -> RecordCues:
-    entry = _table(source, parsed, "record", {"used_conditions", "used_weight", "imported_weight", "used_imported_weight"})
+    entry = _table(
+        source,
+        parsed,
+        "record",
+        {"used_conditions", "used_weight", "imported_weight", "used_imported_weight"},
+    )
     return RecordCues(
         used_conditions=frozenset(fold(word) for word in entry.strings("used_conditions")),
         used_weight=entry.number("used_weight"),
@@ -380,6 +474,7 @@ def _record(source: _File, parsed: _Parsed) -> RecordCues:
 
 
 # --- merging and the public entry point ---------------------------------------------
+
 
 def _merge(base: list[Any], extra: list[Any], key_of: Any) -> list[Any]:
     """Replace base items that share a key with an extra item; append the rest."""
@@ -428,21 +523,33 @@ def load_lexicon(path: str | Path | None = None, extra: str | Path | None = None
     parsed = _parse(source, data, _BASE_TABLES)
     if parsed.version is None:
         raise source.error("[meta]: missing 'version'", "meta")
-    scoring, fuzzy, record = _scoring(source, parsed), _fuzzy(source, parsed), _record(source, parsed)
+    scoring, fuzzy, record = (
+        _scoring(source, parsed),
+        _fuzzy(source, parsed),
+        _record(source, parsed),
+    )
     entries, version, sources = parsed.entries, parsed.version, parsed.sources
     if extra is not None:
         extra_source, extra_data = _read(extra)
         added = _parse(extra_source, extra_data, _EXTRA_TABLES)
         entries = {
             "term": _merge(entries["term"], added.entries["term"], _BUILDERS["term"][2]),
-            "negative": _merge(entries["negative"], added.entries["negative"], _BUILDERS["negative"][2]),
+            "negative": _merge(
+                entries["negative"], added.entries["negative"], _BUILDERS["negative"][2]
+            ),
             "signal": entries["signal"] + added.entries["signal"],
-            "combination": _merge(entries["combination"], added.entries["combination"], _BUILDERS["combination"][2]),
+            "combination": _merge(
+                entries["combination"], added.entries["combination"], _BUILDERS["combination"][2]
+            ),
             "context": _merge_context(entries["context"], added.entries["context"]),
         }
         version = f"{version}+{added.version or Path(extra).stem}"
         sources = {**sources, **added.sources}
-    terms, signals, negatives = tuple(entries["term"]), tuple(entries["signal"]), tuple(entries["negative"])
+    terms, signals, negatives = (
+        tuple(entries["term"]),
+        tuple(entries["signal"]),
+        tuple(entries["negative"]),
+    )
     fuzzy_forms = _fuzzy_forms(terms, fuzzy)
     rules = RuleSet(
         version=version,

@@ -3,9 +3,12 @@ how they score. Plain frozen data, made by :mod:`crawler.flagging.lexicon`."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import re
+    from collections.abc import Mapping
 
 STRENGTHS = ("strong", "medium", "weak")
 

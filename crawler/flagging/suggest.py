@@ -14,12 +14,15 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from crawler.flagging.lexicon import Lexicon
 from crawler.flagging.textnorm import fold
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from crawler.flagging.lexicon import Lexicon
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -35,7 +38,13 @@ class Suggestion:
     examples: tuple[str, ...]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"term": self.term, "z": round(self.z, 3), "flagged": self.flagged, "other": self.other, "examples": list(self.examples)}
+        return {
+            "term": self.term,
+            "z": round(self.z, 3),
+            "flagged": self.flagged,
+            "other": self.other,
+            "examples": list(self.examples),
+        }
 
 
 def candidates(text: str) -> set[str]:
@@ -43,20 +52,30 @@ def candidates(text: str) -> set[str]:
     words = _WORD.findall(fold(text))
     kept = [word if len(word) > 1 and not word.isdigit() else None for word in words]
     found = {word for word in kept if word}
-    found.update(f"{first} {second}" for first, second in zip(kept, kept[1:]) if first and second)
+    found.update(
+        f"{first} {second}"
+        for first, second in zip(kept, kept[1:], strict=False)
+        if first and second
+    )
     return found
 
 
 def listing_candidates(listing: Mapping[str, Any]) -> set[str]:
     """Candidates of a listing's title and description (a phrase never spans the two)."""
-    return candidates(str(listing.get("title") or "")) | candidates(str(listing.get("description") or ""))
+    return candidates(str(listing.get("title") or "")) | candidates(
+        str(listing.get("description") or "")
+    )
 
 
 def covered_by_lexicon(term: str, lexicon: Lexicon) -> bool:
     """Does every word of *term* fall inside a match of a lexicon term, signal, negative or context word?"""
     matchers = [
         *(entry.matcher for entry in lexicon.terms),
-        *(entry.matcher for entry in lexicon.signals if set(entry.fields) & {"title", "description"}),
+        *(
+            entry.matcher
+            for entry in lexicon.signals
+            if set(entry.fields) & {"title", "description"}
+        ),
         *(entry.matcher for entry in lexicon.negatives),
         *(group.matcher for group in lexicon.context),
     ]
@@ -94,7 +113,17 @@ def rank(
     flagged_total, other_total = sum(in_flagged.values()), sum(in_other.values())
     prior_total = prior_scale * (flagged_total + other_total)
     scored = [
-        (log_odds_z(count, in_other[term], flagged_total, other_total, prior_scale * (count + in_other[term]), prior_total), term)
+        (
+            log_odds_z(
+                count,
+                in_other[term],
+                flagged_total,
+                other_total,
+                prior_scale * (count + in_other[term]),
+                prior_total,
+            ),
+            term,
+        )
         for term, count in in_flagged.items()
         if count >= min_flagged
     ]
@@ -106,7 +135,9 @@ def rank(
     ]
 
 
-def log_odds_z(count_a: int, count_b: int, total_a: int, total_b: int, prior: float, prior_total: float) -> float:
+def log_odds_z(
+    count_a: int, count_b: int, total_a: int, total_b: int, prior: float, prior_total: float
+) -> float:
     """z-score of the log-odds ratio of a word in corpus a versus b, with Dirichlet prior
     *prior* for the word and *prior_total* over all words (Monroe et al. 2008, eq. 16, 20)."""
     delta = math.log((count_a + prior) / (total_a + prior_total - count_a - prior)) - math.log(

@@ -21,11 +21,44 @@ _INVISIBLE = re.compile(
 # Cyrillic and Greek letters that look like Latin ones (already lower-cased).
 _LOOK_ALIKES = str.maketrans(
     {
-        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
-        "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i",
-        "ј": "j", "ԁ": "d", "ԛ": "q", "ԝ": "w", "һ": "h", "ӏ": "l", "ь": "b",
-        "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
-        "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ϲ": "c", "ω": "w",
+        "а": "a",
+        "в": "b",
+        "е": "e",
+        "ё": "e",
+        "к": "k",
+        "м": "m",
+        "н": "h",
+        "о": "o",
+        "р": "p",
+        "с": "c",
+        "т": "t",
+        "у": "y",
+        "х": "x",
+        "ѕ": "s",
+        "і": "i",
+        "ї": "i",
+        "ј": "j",
+        "ԁ": "d",
+        "ԛ": "q",
+        "ԝ": "w",
+        "һ": "h",
+        "ӏ": "l",
+        "ь": "b",
+        "α": "a",
+        "β": "b",
+        "ε": "e",
+        "η": "n",
+        "ι": "i",
+        "κ": "k",
+        "ν": "v",
+        "ο": "o",
+        "ρ": "p",
+        "τ": "t",
+        "υ": "u",
+        "χ": "x",
+        "γ": "y",
+        "ϲ": "c",
+        "ω": "w",
     }
 )
 
@@ -57,7 +90,8 @@ _ISOLATED_PAIR_ASCII = re.compile(_ISOLATED_PAIR_PATTERN.replace("L", "[a-z]"))
 # Plain ASCII text mapped to its shape: letters become "a", digits "0", other characters
 # "." (a split word shows as ".a.").
 _SHAPE = bytes(
-    ord("a") if chr(code).isalpha() else ord("0") if chr(code).isdigit() else ord(".") for code in range(256)
+    ord("a") if chr(code).isalpha() else ord("0") if chr(code).isdigit() else ord(".")
+    for code in range(256)
 )
 _NOT_LETTER = re.compile(r"[\W_]")
 _HASHTAG = re.compile(r"(?<!\S)#+(?=\w)")

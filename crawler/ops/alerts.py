@@ -11,11 +11,13 @@ import json
 import logging
 import smtplib
 import urllib.request
-from collections.abc import Mapping
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from crawler.config import AlertConfig
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from crawler.config import AlertConfig
 
 logger = logging.getLogger(__name__)
 

@@ -21,12 +21,14 @@ flags appeared.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.config import HealthConfig
 from crawler.keys import FAULT_KINDS, Stats
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 SEVERITIES = ("failing", "warning", "notice")  # worst first
 ERROR_KINDS = tuple(kind for kind in FAULT_KINDS if kind not in ("blocked", "parse_error"))

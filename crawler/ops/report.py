@@ -10,14 +10,16 @@ import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from crawler import __version__
-from crawler.evidence.store import EvidenceStore
 from crawler.flagging.lexicon import load_lexicon
 from crawler.flagging.suggest import rank
 from crawler.runtime.process import LEVELS
+
+if TYPE_CHECKING:
+    from crawler.evidence.store import EvidenceStore
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf")
@@ -47,7 +49,7 @@ def since_cutoff(text: str | None, now: datetime | None = None) -> str | None:
     """``"7d"``/``"12h"`` (or an ISO date) → the ISO UTC time the report starts at."""
     if not text:
         return None
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     unit = {"d": 86400, "h": 3600, "m": 60}.get(text[-1:])
     if unit and text[:-1].isdigit():
         start = now - timedelta(seconds=int(text[:-1]) * unit)
@@ -59,7 +61,7 @@ def since_cutoff(text: str | None, now: datetime | None = None) -> str | None:
 
 
 def gather(store: EvidenceStore, since: str | None, lexicon_file: str | None = None) -> ReportData:
-    data = ReportData(since=since, generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    data = ReportData(since=since, generated_at=datetime.now(UTC).isoformat(timespec="seconds"))
     cutoff = since or ""
     for day, platform, count in store.conn.execute("""
             SELECT substr(o.seen_at, 1, 10), o.platform, COUNT(DISTINCT o.listing_id)
@@ -67,7 +69,7 @@ def gather(store: EvidenceStore, since: str | None, lexicon_file: str | None = N
             WHERE f.flagged = 1 AND o.seen_at >= ? GROUP BY 1, 2 ORDER BY 1, 2""", [cutoff]):
         data.flagged_per_day.setdefault(day, {})[platform] = count
     records = list(store.export_records(since=since))
-    data.levels = {level: 0 for level in LEVELS} | Counter(r["level"] for r in records)
+    data.levels = dict.fromkeys(LEVELS, 0) | Counter(r["level"] for r in records)
     flagged = [r for r in records if r["flagged"]]
     data.top_sellers = Counter(f"{r['seller_name'] or r['seller_id']} ({r['platform']})"
                                for r in flagged if r["seller_id"] or r["seller_name"]).most_common(TOP)

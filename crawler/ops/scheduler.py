@@ -20,16 +20,18 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from crawler.evidence.capture import utc_now
 from crawler.flagging.lexicon import default_search_terms, load_lexicon, search_terms
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +115,7 @@ class MonitorState:
     def next_due(self, every: int) -> datetime:
         last = self.last_round()
         if last is None:
-            return datetime.now(timezone.utc)
+            return datetime.now(UTC)
         return _parse_time(last["started_at"]) + timedelta(seconds=every)
 
     def start_round(self, plan: Plan) -> int:
@@ -210,7 +212,7 @@ class Monitor:
             done += 1
 
     def wait_until(self, due: datetime) -> None:
-        wait = (due - datetime.now(timezone.utc)).total_seconds()
+        wait = (due - datetime.now(UTC)).total_seconds()
         if wait > 0:
             logger.info("next round at %s", due.isoformat(timespec="seconds"))
             self.sleep(wait)

@@ -14,7 +14,7 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -199,7 +199,7 @@ def _draft_offer(rng: random.Random, data: dict[str, Any], seller: _Seller) -> d
     sold_count = int((rng.paretovariate(1.2) - 1) * variant["sales"]) if rng.random() > 0.12 else 0
     rating = round(min(5.0, max(3.0, rng.gauss(4.75, 0.25))), 1) if sold_count and rng.random() > 0.1 else 0.0
     timing = data["catalogue"]
-    posted_at = datetime.combine(timing["first_post_date"], time(), timezone.utc) + timedelta(
+    posted_at = datetime.combine(timing["first_post_date"], time(), UTC) + timedelta(
         seconds=rng.randrange(timing["posting_days"] * 86_400)
     )
     return {

@@ -14,13 +14,14 @@ handling can be tested end to end.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-from aiohttp import web
 
 from crawler.replica.catalogue import Offer, search
 from crawler.replica.common import CATALOGUE, json_response, not_found, rupiah, slugify
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 HOSTS = ("www.lazada.co.id",)
 SEARCH_PATH = "/catalog/"
@@ -68,7 +69,7 @@ def search_response(keyword: str, offers: tuple[Offer, ...], page: int,
         "mods": {
             "listItems": [list_item(offer, keyword) for offer in offers],
             "breadcrumb": [{"title": "Beranda", "url": "//www.lazada.co.id/"}],
-            "resultTips": {"tips": f"{total} barang ditemukan untuk \"{keyword}\""},
+            "resultTips": {"tips": f'{total} barang ditemukan untuk "{keyword}"'},
         },
     }
 

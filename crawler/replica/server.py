@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Awaitable, Callable
 from importlib import import_module
-from types import TracebackType
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -21,6 +21,9 @@ import crawler.replica
 from crawler.replica import faults, listing_pages
 from crawler.replica.catalogue import build_catalogue
 from crawler.replica.common import CATALOGUE
+
+if TYPE_CHECKING:
+    from types import TracebackType
 
 Handler = Callable[[web.Request, str], Awaitable[web.Response]]
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Any
 
 from crawler.replica.catalogue import Offer, search
 from crawler.replica.common import CATALOGUE, json_response, not_found
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 HOSTS = ("shopee.co.id",)
 SEARCH_PATH = "/api/v4/search/search_items"

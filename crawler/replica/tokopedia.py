@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
-
-from aiohttp import web
 
 from crawler.replica.catalogue import Offer, search
 from crawler.replica.common import CATALOGUE, json_response, not_found, rupiah, slugify
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 HOSTS = ("gql.tokopedia.com",)
 SEARCH_PATH = "/graphql/SearchProductV5Query"

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
 
 from crawler.keys import Stats
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 LEVELS = ("strong", "medium", "weak", "none")
 

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from scrapy.http import Response
 
 from crawler.config import BackoffConfig, Config
 from crawler.keys import Stats
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+    from scrapy.http import Response
     from scrapy.settings import BaseSettings
 
 
@@ -36,7 +36,7 @@ def backoff_delay(attempt: int, retry_after: str | None, base: float, cap: float
             except (TypeError, ValueError):
                 pass
             else:
-                delay = (moment - datetime.now(timezone.utc)).total_seconds()
+                delay = (moment - datetime.now(UTC)).total_seconds()
     return min(max(delay, 0.0), cap)
 
 
