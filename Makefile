@@ -27,6 +27,9 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
+lint: $(BIN)/thriftwatch
+	$(BIN)/ruff check .
+
 # While editing: the pure tests only (no crawl, Chromium, scrapyd or compiler); under a minute.
 test-fast: $(BIN)/thriftwatch
 	$(BIN)/python -m pytest -q -m "not (crawl or browser or scrapyd or build)"

@@ -126,7 +126,8 @@ def main() -> None:
     print(f"listings: {args.listings:,} per run, {args.runs} runs, each in a fresh process")
     print(f"fold():   {baseline:>10,.0f} listings/s (median; baseline: folding the same fields)")
     print(
-        f"flag():   {median:>10,.0f} listings/s median ({1e6 / median:.1f} us each; target >= 20,000); "
+        f"flag():   {median:>10,.0f} listings/s median "
+        f"({1e6 / median:.1f} us each; target >= 20,000); "
         f"runs: {', '.join(f'{rate:,.0f}' for rate in flagged)}"
     )
 

@@ -49,7 +49,9 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def crawl(spider: str, keywords: list[str], pages: int, db: Path, replica: str) -> list[tuple[float, int, float]]:
+def crawl(
+    spider: str, keywords: list[str], pages: int, db: Path, replica: str
+) -> list[tuple[float, int, float]]:
     """Run the crawl; return samples of (seconds, observations so far, RSS MB)."""
     command = [str(Path(sys.executable).parent / "scrapy"), "crawl", spider,
                "-a", "keywords=" + ",".join(keywords), "-a", f"max_pages={pages}",
@@ -93,7 +95,8 @@ def main() -> None:
     parser.add_argument("--listings", type=int, default=100_000)
     parser.add_argument("--pages", type=int, default=1000)
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}")
     with ReplicaServer() as replica, tempfile.TemporaryDirectory() as tmp:
         if args.kind == "listings":
             # 150-420 results a keyword: 2 pages of 60 are always full, so 120 per keyword.

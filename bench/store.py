@@ -46,7 +46,9 @@ def observations(count: int):
             "image_urls": [f"https://img.test/{offer.image_key}.jpg"],
             "capture_sha256": "0" * 64, "flagged": flagged, "score": 0.9 if flagged else 0.1,
             "level": "strong" if flagged else "none", "lexicon_version": "bench",
-            "reasons": [{"rule": "term:balpres", "matched": "balpres", "weight": 0.9}] if flagged else [],
+            "reasons": (
+                [{"rule": "term:balpres", "matched": "balpres", "weight": 0.9}] if flagged else []
+            ),
         }
 
 
@@ -57,7 +59,11 @@ def baseline_rate(rows: list[dict], path: Path) -> float:
     conn.execute("PRAGMA synchronous = NORMAL")
     columns = ["platform", "listing_id", *OBSERVED_FIELDS]
     conn.execute(f"CREATE TABLE observations (id INTEGER PRIMARY KEY, {', '.join(columns)})")
-    sql = f"INSERT INTO observations ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    # Column names are the schema module's constants; the values are bound parameters.
+    sql = (
+        f"INSERT INTO observations ({', '.join(columns)}) "  # noqa: S608 - schema constants
+        f"VALUES ({', '.join('?' * len(columns))})"
+    )
     started = time.perf_counter()
     with conn:
         conn.executemany(sql, ([json.dumps(r.get(c)) if isinstance(r.get(c), list) else r.get(c)
@@ -110,7 +116,12 @@ def main() -> None:
                           method="POST", status=200, request_headers={}, response_headers={},
                           request_body=None, body=body, fetched_at="2026-11-29T00:00:00.000Z")
         store.add_capture(run, capture, replica=None)
-        size = lambda: store.conn.execute("SELECT SUM(LENGTH(body)) FROM capture_bodies").fetchone()[0]
+
+        def size():
+            return store.conn.execute(
+                "SELECT SUM(LENGTH(body)) FROM capture_bodies"
+            ).fetchone()[0]
+
         first = size()
         for _ in range(10):
             store.add_capture(run, capture, replica=None)
@@ -123,7 +134,8 @@ def main() -> None:
     print(f"insert: {args.observations:,} observations with verdicts in batches of "
           f"{args.batch}: {rate:,.0f} observations/s ({elapsed:.1f}s; target >= 10,000)")
     print(f"baseline: plain executemany, no chain/flags/upsert: {base:,.0f} rows/s")
-    print(f"db size: {db_bytes / 1e6:,.0f} MB, {db_bytes / args.observations:,.0f} bytes/observation")
+    print(f"db size: {db_bytes / 1e6:,.0f} MB, "
+          f"{db_bytes / args.observations:,.0f} bytes/observation")
     for name, seconds in timings.items():
         print(f"query {name}: {seconds * 1000:,.0f} ms (target < 1000)")
     print(f"re-storing an unchanged page 10 times added {again - first} body bytes (target 0)")

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 DEFAULT_DB = project_defaults.THRIFTWATCH_DB
 # Read from the environment, not from a setting: it would show in Scrapy's
 # "Overridden settings" log line and in the settings digest of every run.
-SMTP_PASSWORD_ENV = "THRIFTWATCH_SMTP_PASSWORD"
+SMTP_PASSWORD_ENV = "THRIFTWATCH_SMTP_PASSWORD"  # noqa: S105 - an env var's name, not a password
 
 
 class ConfigError(ValueError):

@@ -26,7 +26,7 @@ RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 DOWNLOADER_MIDDLEWARES = {
     # Every response is stored as evidence as the spider will see it (after retries,
     # redirects and decompression), before any callback reads it.
-    "crawler.runtime.capture.CaptureMiddleware": 10,
+    "crawler.runtime.capture_middleware.CaptureMiddleware": 10,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.runtime.retry.BackoffRetryMiddleware": 550,
     # Spiders that render pages mark their requests; this hands them to Chromium.
@@ -56,7 +56,8 @@ THRIFTWATCH_HEALTH_ERROR_RATE = 0.2
 THRIFTWATCH_HEALTH_DROP = 0.5  # warn when pages/listings per keyword fall below half the median
 THRIFTWATCH_HEALTH_HISTORY = 5  # earlier runs that median is taken over
 THRIFTWATCH_ALERT_WEBHOOK = None  # URL that gets a JSON POST when a run needs attention
-THRIFTWATCH_ALERT_SMTP = None  # "host:port"; the password comes only from env THRIFTWATCH_SMTP_PASSWORD
+# "host:port"; the password comes only from env THRIFTWATCH_SMTP_PASSWORD
+THRIFTWATCH_ALERT_SMTP = None
 THRIFTWATCH_ALERT_SMTP_STARTTLS = False
 THRIFTWATCH_ALERT_SMTP_USER = None
 THRIFTWATCH_ALERT_EMAIL_FROM = "thriftwatch@localhost"

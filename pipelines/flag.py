@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 
 class FlagPipeline:
-    """Applies :func:`crawler.flagging.flagger.flag` with the shipped lexicon plus the investigator's."""
+    """Applies :func:`crawler.flagging.flagger.flag` with the shipped lexicon plus the
+    investigator's."""
 
     def __init__(self, lexicon: Lexicon, stats: StatsCollector):
         self.lexicon = lexicon

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from twisted.python.failure import Failure
 
-TOKEN_URL = "https://accounts.bukalapak.com/auth_proxies/request_token"
+TOKEN_URL = "https://accounts.bukalapak.com/auth_proxies/request_token"  # noqa: S105 - a URL
 SEARCH_URL = "https://api.bukalapak.com/multistrategy-products"
 WEB_ORIGIN = "https://www.bukalapak.com"
 LIMIT = 50

@@ -192,9 +192,9 @@ def _netscape_cookies(text: str) -> list[dict[str, Any]]:
     """The cookies of a Netscape ``cookies.txt``. (Not ``http.cookiejar``: it warns with a
     traceback, which can quote a cookie, on lines it cannot read.)"""
     cookies = []
-    for line in text.splitlines():
-        http_only = line.startswith(HTTP_ONLY_PREFIX)
-        line = line.removeprefix(HTTP_ONLY_PREFIX)
+    for raw_line in text.splitlines():
+        http_only = raw_line.startswith(HTTP_ONLY_PREFIX)
+        line = raw_line.removeprefix(HTTP_ONLY_PREFIX)
         if not line.strip() or line.startswith("#"):
             continue
         domain, _, path, secure, expires, name, value = line.split("\t")

@@ -9,7 +9,7 @@ every shipped profile), ``keywords`` and ``max_pages``::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 import scrapy
 from scrapy.http import Response, TextResponse
@@ -25,9 +25,10 @@ class ProfileKeyword(str):
     asked of the same site.
     """
 
+    __slots__ = ("profile",)
     profile: str
 
-    def __new__(cls, keyword: str, profile: str) -> ProfileKeyword:
+    def __new__(cls, keyword: str, profile: str) -> Self:
         tagged = super().__new__(cls, keyword)
         tagged.profile = profile
         return tagged

@@ -1,4 +1,4 @@
-"""Site profiles: a marketplace or a seller's own shop described in TOML, read without code.
+r"""Site profiles: a marketplace or a seller's own shop described in TOML, read without code.
 
 An investigator adds a site by writing a profile; the ``profile`` spider crawls it. This
 module loads and checks profiles and turns a search response into listings, as pure
@@ -67,6 +67,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote, quote_plus, urljoin, urlsplit
 
+from cssselect import SelectorError
 from parsel import Selector
 
 from crawler.decoding import DecodeError, decode_json
@@ -357,7 +358,8 @@ def _select(source: str, where: str, value: Any, kinds: tuple[str, ...]) -> Sele
         _fail(source, where, f"empty {kind}: selector")
     try:
         getattr(_EMPTY[kind], kind)(expression)
-    except Exception as error:  # cssselect's SelectorError, parsel's ValueError, JMESPathError
+    # parsel's XPath errors and jmespath's JMESPathError are ValueErrors.
+    except (ValueError, SelectorError) as error:
         message = " ".join(str(error).split())
         _fail(source, where, f"invalid {_DIALECT[kind]} {expression!r}: {message}")
     return Select(kind, expression)

@@ -255,8 +255,8 @@ def test_captures_keep_real_urls_and_withhold_the_token_exchange(crawled, replic
     rows = conn.execute("SELECT c.*, b.body FROM captures c "
                         "JOIN capture_bodies b ON b.sha256 = c.body_sha256").fetchall()
     urls = {r["url"] for r in rows}
-    assert "https://api.bukalapak.com/multistrategy-products?keywords=balpres&limit=50&offset=0" \
-           "&page=1&facet=true" in urls
+    assert ("https://api.bukalapak.com/multistrategy-products?keywords=balpres&limit=50&offset=0"
+            "&page=1&facet=true") in urls
     assert not any("127.0.0.1" in url for url in urls)
     assert {r["replica"] for r in rows} == {replica.url}
     exchange = [r for r in rows if r["url"].endswith("/auth_proxies/request_token")]
@@ -296,10 +296,11 @@ def test_the_token_appears_nowhere_in_the_evidence_or_the_log(crawled):
     searched = 0
     for table in tables:
         for row in conn.execute(f'SELECT * FROM "{table}"'):
-            for value in row:
-                if isinstance(value, bytes):
-                    value = zlib.decompress(value) if table == "capture_bodies" else value
-                    value = value.decode("utf-8", "replace")
+            for stored in row:
+                value = stored
+                if isinstance(stored, bytes):
+                    raw = zlib.decompress(stored) if table == "capture_bodies" else stored
+                    value = raw.decode("utf-8", "replace")
                 assert token not in str(value), f"token found in {table}"
                 searched += 1
     assert searched > 10_000

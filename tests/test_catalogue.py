@@ -15,9 +15,16 @@ from crawler.replica.catalogue import (
     truth,
 )
 
-EXPECTED_SHARES = {"plain": 0.30, "evasive": 0.20, "description_only": 0.10, "lookalike": 0.20, "ordinary": 0.20}
-GIVEAWAY_WORDS = re.compile(r"\b(bal|ball|balpres|ballpress|karung\w*|bekas|impor|import|thrift\w*)\b")
-KEYWORDS = ["balpres", "kaos", "xyz'; DROP TABLE--", "🤔", "b4lpres", 'kemeja "flanel"', "$(rm -rf /)", "  "]
+EXPECTED_SHARES = {
+    "plain": 0.30, "evasive": 0.20, "description_only": 0.10, "lookalike": 0.20, "ordinary": 0.20,
+}
+GIVEAWAY_WORDS = re.compile(
+    r"\b(bal|ball|balpres|ballpress|karung\w*|bekas|impor|import|thrift\w*)\b"
+)
+KEYWORDS = [
+    "balpres", "kaos", "xyz'; DROP TABLE--", "🤔", "b4lpres", 'kemeja "flanel"',
+    "$(rm -rf /)", "  ",
+]
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +82,11 @@ def test_every_kind_has_realistic_fields(catalogue, kind):
 
 
 def test_bale_prices_are_in_millions(catalogue):
-    bales = [offer for offer in catalogue if offer.kind == "plain" and fold_text(offer.title).startswith("balpres")]
+    bales = [
+        offer
+        for offer in catalogue
+        if offer.kind == "plain" and fold_text(offer.title).startswith("balpres")
+    ]
     assert bales
     assert all(3_000_000 - 100 <= offer.price_idr <= 14_000_000 for offer in bales)
 
@@ -84,7 +95,9 @@ def test_offer_ids_are_unique_and_follow_posting_time(catalogue):
     ids = [offer.offer_id for offer in catalogue]
     assert len(set(ids)) == len(ids)
     assert ids == sorted(ids)
-    assert [offer.posted_at for offer in catalogue] == sorted(offer.posted_at for offer in catalogue)
+    assert [offer.posted_at for offer in catalogue] == sorted(
+        offer.posted_at for offer in catalogue
+    )
 
 
 def test_sellers_are_reused_and_specialised(catalogue):

@@ -27,8 +27,10 @@ from crawler.replica.catalogue import build_catalogue
 lexicon = load_lexicon()
 records = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8") if line.strip()]
 records += [{"title": o.title, "description": o.description, "category": o.category_breadcrumb,
-             "location": o.city, "condition": o.condition, "imported": o.imported} for o in build_catalogue()[:1500]]
-print(json.dumps({"compiled": in_use(), "verdicts": [flag(record, lexicon).as_dict() for record in records]}))
+             "location": o.city, "condition": o.condition, "imported": o.imported}
+            for o in build_catalogue()[:1500]]
+verdicts = [flag(record, lexicon).as_dict() for record in records]
+print(json.dumps({"compiled": in_use(), "verdicts": verdicts}))
 """
 
 

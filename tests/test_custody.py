@@ -74,14 +74,16 @@ def test_triggers_refuse_changes_to_evidence(db, statement):
      "flags row id 2: content does not match"),
     (["DELETE FROM observations WHERE id = 5"], "observations row id 6: does not follow"),
     (["DELETE FROM observations WHERE id = 9"], "observations row id 9: recorded as chain head"),
-    (["UPDATE observations SET id = 100 WHERE id = 3", "UPDATE observations SET id = 3 WHERE id = 4",
+    (["UPDATE observations SET id = 100 WHERE id = 3",
+      "UPDATE observations SET id = 3 WHERE id = 4",
       "UPDATE observations SET id = 4 WHERE id = 100"], "observations row id 3: does not follow"),
     (["UPDATE captures SET body_sha256 = 'ab' WHERE id = 2"], "captures row id 2: content"),
 ])
 def test_verify_names_the_first_broken_row(db, statements, expected):
     _tamper(db, *statements)
     result = verify_db(db)
-    assert not result.ok and result.problems[0].startswith(expected), result.problems
+    assert not result.ok, result.problems
+    assert result.problems[0].startswith(expected), result.problems
 
 
 def test_an_inserted_row_with_a_valid_hash_still_breaks_the_chain(db):
@@ -94,8 +96,8 @@ def test_an_inserted_row_with_a_valid_hash_still_breaks_the_chain(db):
     columns = ", ".join(forged)
     _tamper(db, *["UPDATE observations SET id = id + 100 WHERE id >= 3",
                   "UPDATE observations SET id = id - 99 WHERE id >= 100",
-                  (f"INSERT INTO observations ({columns}) VALUES "
-                   f"({', '.join('?' * len(forged))})", list(forged.values()))])
+                  ((f"INSERT INTO observations ({columns}) VALUES "
+                    f"({', '.join('?' * len(forged))})"), list(forged.values()))])
     result = verify_db(db)
     assert result.problems[0].startswith("observations row id 4: does not follow")
 
@@ -103,10 +105,9 @@ def test_an_inserted_row_with_a_valid_hash_still_breaks_the_chain(db):
 def test_an_altered_capture_body_is_found(db):
     _tamper(db, ("UPDATE capture_bodies SET body = ? WHERE id = 2", [zlib.compress(b"page X")]))
     result = verify_db(db)
-    assert result.problems == [
-        f"capture_bodies row id 2: body does not match its SHA-256 "
-        f"{sqlite3.connect(db).execute('SELECT sha256 FROM capture_bodies WHERE id = 2').fetchone()[0]}"
-    ]
+    digest = sqlite3.connect(db).execute(
+        "SELECT sha256 FROM capture_bodies WHERE id = 2").fetchone()[0]
+    assert result.problems == [f"capture_bodies row id 2: body does not match its SHA-256 {digest}"]
 
 
 def test_verify_command_exit_codes(db):

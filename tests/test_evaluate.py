@@ -71,7 +71,7 @@ def test_counts() -> None:
 
 
 def test_bad_labelled_line_is_named() -> None:
-    with pytest.raises(ValueError, match="set.jsonl, line 2: not valid JSON"):
+    with pytest.raises(ValueError, match=r"set\.jsonl, line 2: not valid JSON"):
         read_labelled(['{"title": "a", "kind": "plain", "label": true}', "{oops"], "set.jsonl")
     with pytest.raises(ValueError, match="line 1: a labelled listing needs 'kind'"):
         read_labelled(['{"title": "a", "kind": "plain", "label": "yes"}'])

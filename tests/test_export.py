@@ -49,7 +49,8 @@ def test_filters_narrow_the_listings(db):
 
 def test_warc_export_passes_warcio_check_and_holds_every_capture(db, tmp_path):
     out = tmp_path / "evidence.warc.gz"
-    result = run_command("thriftwatch", "export", "--db", str(db), "--format", "warc", "-o", str(out))
+    result = run_command("thriftwatch", "export", "--db", str(db), "--format", "warc",
+                         "-o", str(out))
     assert result.returncode == 0, result.stderr
     check = run_command("warcio", "check", str(out))
     assert check.returncode == 0, check.stdout + check.stderr

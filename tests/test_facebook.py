@@ -58,7 +58,7 @@ def test_every_scrolled_page_counts_once_and_other_graphql_operations_are_ignore
     unrelated = b'{"data":{"viewer":{"notifications_unseen_count":0}}}'
     second = graphql_page(product_item("2"), product_item("3"), has_next=False, end=48)
     page = parse_rendered_search(DRAWN, [first, unrelated, second], "balpres")
-    assert [l.listing_id for l in page.listings] == ["1", "2", "3"]
+    assert [listing.listing_id for listing in page.listings] == ["1", "2", "3"]
     assert not page.has_more  # the last page fetched said so
 
 

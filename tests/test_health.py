@@ -65,7 +65,9 @@ def test_pages_and_listings_per_keyword_fallen_against_the_median_of_earlier_run
     assert report.findings[0].expected == 5.0
     assert report.findings[0].value == 2.0
     assert checks(check_run(run(8, 200, keywords=4), HISTORY[:1])) == {}  # too little history
-    assert checks(check_run(run(3, 180, keywords=1), HISTORY, thresholds=HealthConfig(drop=0.5))) == {}
+    assert checks(
+        check_run(run(3, 180, keywords=1), HISTORY, thresholds=HealthConfig(drop=0.5))
+    ) == {}
 
 
 def test_a_run_stopped_early_fails_and_new_strong_flags_are_news_not_faults():
@@ -142,8 +144,10 @@ def crawls(replica, receivers, tmp_path_factory):
             "scrapy", "crawl", platform, "-a", f"keywords={keywords}", "-a", "max_pages=1",
             "-s", f"THRIFTWATCH_DB={db}", "-s", f"THRIFTWATCH_REPLICA={replica.url}",
             "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-            "-s", "THRIFTWATCH_PROGRESS_ENABLED=False", "-s", f"THRIFTWATCH_ALERT_WEBHOOK={hook_url}",
-            "-s", f"THRIFTWATCH_ALERT_SMTP={smtp}", "-s", "THRIFTWATCH_ALERT_EMAIL_TO=desk@example.org",
+            "-s", "THRIFTWATCH_PROGRESS_ENABLED=False",
+            "-s", f"THRIFTWATCH_ALERT_WEBHOOK={hook_url}",
+            "-s", f"THRIFTWATCH_ALERT_SMTP={smtp}",
+            "-s", "THRIFTWATCH_ALERT_EMAIL_TO=desk@example.org",
             "-s", "THRIFTWATCH_ALERT_EMAIL_FROM=thriftwatch@example.org", timeout=60)
         assert result.returncode == 0, result.stderr[-3000:]
         deadline = time.monotonic() + 5  # the SMTP handler runs in its own thread
@@ -179,7 +183,8 @@ def test_first_strong_flags_alert_by_webhook_and_email(crawls):
 def test_a_repeat_with_nothing_wrong_or_new_sends_nothing_but_is_recorded(crawls):
     alerts, conn, logs, _ = crawls
     assert alerts[1] == ([], [])
-    rows = conn.execute("SELECT run_id, platform, status, findings FROM run_health ORDER BY id").fetchall()
+    rows = conn.execute(
+        "SELECT run_id, platform, status, findings FROM run_health ORDER BY id").fetchall()
     assert [(r["platform"], r["status"]) for r in rows] == [
         ("tokopedia", "ok"), ("tokopedia", "ok"), ("lazada", "failing")]
     assert json.loads(rows[1]["findings"]) == []
@@ -188,7 +193,7 @@ def test_a_repeat_with_nothing_wrong_or_new_sends_nothing_but_is_recorded(crawls
 
 @pytest.mark.crawl
 def test_blocks_fail_the_run_and_alert(crawls):
-    alerts, conn, logs, _ = crawls
+    alerts, _conn, logs, _ = crawls
     hooks, mails = alerts[2]
     assert len(hooks) == 1
     assert hooks[0]["platform"] == "lazada"

@@ -75,7 +75,7 @@ def test_the_caption_price_is_found_as_written(caption, price):
 def test_top_and_recent_posts_count_once():
     body = web_info([post("A"), post("B")], [post("B"), post("C")])
     page = parse_tag_page(DRAWN, [body], "balpres")
-    assert [l.listing_id for l in page.listings] == ["A", "B", "C"]
+    assert [listing.listing_id for listing in page.listings] == ["A", "B", "C"]
     assert not page.has_more
 
 
@@ -83,8 +83,8 @@ def test_login_is_a_block_and_a_page_without_web_info_is_refused():
     with pytest.raises(BlockedError):
         parse_tag_page(LOGIN_PAGE, [], "balpres")
     with pytest.raises(BlockedError):
-        parse_tag_page(DRAWN, [b'{"message":"Please wait a few minutes before you try again.",'
-                               b'"require_login":true,"status":"fail"}'], "balpres")
+        parse_tag_page(DRAWN, [(b'{"message":"Please wait a few minutes before you try again.",'
+                                b'"require_login":true,"status":"fail"}')], "balpres")
     with pytest.raises(ResponseShapeError):
         parse_tag_page(DRAWN, [], "balpres")
     with pytest.raises(ResponseShapeError):
@@ -124,13 +124,15 @@ def test_cookie_files_keep_only_instagram_cookies(tmp_path):
 def test_an_unusable_cookie_file_is_refused_without_quoting_it(tmp_path):
     broken = tmp_path / "cookies.txt"
     broken.write_text(f"# Netscape HTTP Cookie File\n.instagram.com\tsessionid\t{SECRET}\n")
-    with pytest.raises(ValueError) as error:
+    with pytest.raises(
+        ValueError, match="is not a readable JSON or Netscape cookies file"
+    ) as error:
         load_cookies(broken)
     assert SECRET not in str(error.value)
     assert error.value.__cause__ is None
     other = tmp_path / "other.json"
     other.write_text(json.dumps([{"domain": ".example.com", "name": "a", "value": SECRET}]))
-    with pytest.raises(ValueError, match="no instagram.com cookies"):
+    with pytest.raises(ValueError, match=r"no instagram\.com cookies"):
         load_cookies(other)
 
 
@@ -152,8 +154,8 @@ def _cookies_file(folder):
     return ["-a", f"cookies={cookies}"]
 
 
-crawled = crawled_db("instagram", "-a", "keywords=balpres,__block__balpres", "-s", "LOG_LEVEL=DEBUG",
-                     browser=True, before=_cookies_file)
+crawled = crawled_db("instagram", "-a", "keywords=balpres,__block__balpres",
+                     "-s", "LOG_LEVEL=DEBUG", browser=True, before=_cookies_file)
 
 
 def _body(conn, sha256):
@@ -190,7 +192,8 @@ def test_login_page_is_recorded_as_a_block_with_its_capture(crawled):
 def test_the_session_cookie_is_found_nowhere(crawled):
     conn, db, log = crawled.conn, crawled.db, crawled.log
     secret = SECRET.encode()
-    tables = [r["name"] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    tables = [r["name"] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")]
     searched = 0
     for table in tables:
         for row in conn.execute(f'SELECT * FROM "{table}"'):

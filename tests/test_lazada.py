@@ -38,7 +38,8 @@ def test_replica_body_parses_back_to_the_catalogue_offers():
         assert listing.location == offer.city
         assert listing.seller_name == offer.seller_name
         assert listing.url.startswith("https://www.lazada.co.id/products/")
-        assert listing.url.endswith(f"-i{listing.listing_id}-s{int(listing.listing_id) * 2 + 1}.html")
+        assert listing.url.endswith(
+            f"-i{listing.listing_id}-s{int(listing.listing_id) * 2 + 1}.html")
     assert sum(listing.sold_text is not None for listing in page.listings) > 20
 
 
@@ -74,10 +75,10 @@ def test_listing_fields_from_one_item():
 @pytest.mark.parametrize("body", [
     json.dumps(replica_lazada.punish_answer(BLOCKED_KEYWORD), ensure_ascii=False).encode(),
     b'{"ret":["FAIL_SYS_USER_VALIDATE","RGV587_ERROR::SM"],"data":{"url":"x"}}',
-    b"<!DOCTYPE html><html><head><title>Captcha Interception</title></head><body>"
-    b"<div id=nc_1_wrapper></div></body></html>",
-    b"<html><script>window.location.href='https://www.lazada.co.id/catalog/_____tmd_____/punish"
-    b"?x5secdata=abc&x5step=1'</script></html>",
+    (b"<!DOCTYPE html><html><head><title>Captcha Interception</title></head><body>"
+     b"<div id=nc_1_wrapper></div></body></html>"),
+    (b"<html><script>window.location.href='https://www.lazada.co.id/catalog/_____tmd_____/punish"
+     b"?x5secdata=abc&x5step=1'</script></html>"),
 ])
 def test_punish_and_captcha_answers_are_blocks(body):
     with pytest.raises(BlockedError):
@@ -85,8 +86,9 @@ def test_punish_and_captcha_answers_are_blocks(body):
 
 
 @pytest.mark.parametrize("body", [
-    b"[]", b'{"mods": {"listItems": []}}', b'{"mods": {"listItems": "x"}, "mainInfo": '
-    b'{"totalResults": "1"}}', b'{"mainInfo": {"totalResults": "10"}}',
+    b"[]", b'{"mods": {"listItems": []}}',
+    b'{"mods": {"listItems": "x"}, "mainInfo": {"totalResults": "1"}}',
+    b'{"mainInfo": {"totalResults": "10"}}',
     b"<html><title>Lazada Indonesia</title><body>Halaman tidak ditemukan</body></html>",
 ])
 def test_other_shapes_are_refused_not_read_as_no_results(body):

@@ -258,7 +258,10 @@ def test_variant_without_letters_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(
         LexiconError,
-        match=rf"line {line_of(text, 'variants =')}: \[\[term\]\] #2: '--' in 'variants' has no letters",
+        match=(
+            rf"line {line_of(text, 'variants =')}: \[\[term\]\] #2: "
+            r"'--' in 'variants' has no letters"
+        ),
     ):
         load_lexicon(write(tmp_path, text))
 
@@ -266,7 +269,8 @@ def test_variant_without_letters_is_refused(tmp_path: Path) -> None:
 def test_combination_rules_are_checked(tmp_path: Path) -> None:
     good = (
         BASE
-        + '\n[[combination]]\nrule = "both"\nweight = 0.3\nall_of = [["signal:used"], ["term:balpres"]]\n'
+        + '\n[[combination]]\nrule = "both"\nweight = 0.3\n'
+        'all_of = [["signal:used"], ["term:balpres"]]\n'
     )
     assert load_lexicon(write(tmp_path, good)).combinations[0].all_of == (
         ("signal:used",),
@@ -274,7 +278,8 @@ def test_combination_rules_are_checked(tmp_path: Path) -> None:
     )
     twice = (
         BASE
-        + '\n[[combination]]\nrule = "both"\nweight = 0.3\nall_of = [["signal:used"], ["signal:used"]]\n'
+        + '\n[[combination]]\nrule = "both"\nweight = 0.3\n'
+        'all_of = [["signal:used"], ["signal:used"]]\n'
     )
     with pytest.raises(
         LexiconError, match=r"\[\[combination\]\] #1: a rule may appear in only one 'all_of' group"

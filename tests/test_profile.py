@@ -127,7 +127,8 @@ def test_malformed_profiles_are_refused_naming_file_field_and_problem(tmp_path, 
     with pytest.raises(ProfileError) as error:
         load_profile(str(path))
     message = str(error.value)
-    assert message.startswith(f"{path}: {where}: ") and problem in message, message
+    assert message.startswith(f"{path}: {where}: "), message
+    assert problem in message, message
 
 
 def test_bad_json_paths_and_toml_syntax_are_refused(tmp_path):

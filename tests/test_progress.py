@@ -39,9 +39,11 @@ def test_plain_lines_when_not_on_a_terminal(replica, tmp_path):
     result = run_command("scrapy", *crawl_args(replica, tmp_path / "e.db"),
                          "-s", "THRIFTWATCH_PROGRESS_INTERVAL=0.05", timeout=60)
     assert result.returncode == 0, result.stderr[-3000:]
-    lines = [l for l in result.stderr.splitlines() if "[crawler.runtime.progress] INFO: progress:" in l]
+    lines = [line for line in result.stderr.splitlines()
+             if "[crawler.runtime.progress] INFO: progress:" in line]
     assert len(lines) >= 2  # periodic lines, then the final one
-    assert re.search(r"tokopedia +pages +4 +listings +240 +flagged +\d+ +errors +0 +blocks +0 +finished$",
+    assert re.search(r"tokopedia +pages +4 +listings +240 +flagged +\d+ +errors +0 +blocks +0 "
+                     r"+finished$",
                      lines[-1])
     assert "\x1b[" not in result.stderr
 

@@ -54,9 +54,11 @@ def test_recheck_records_takedowns_with_their_captures(replica, tmp_path):
             "SELECT r.*, c.status AS captured_status, c.url AS captured_url FROM rechecks r "
             "JOIN captures c ON c.id = r.capture_id")}
         still_live = conn.execute(
-            "SELECT COUNT(*) FROM listings l JOIN flags f ON f.observation_id = l.last_observation_id "
+            "SELECT COUNT(*) FROM listings l "
+            "JOIN flags f ON f.observation_id = l.last_observation_id "
             "JOIN rechecks r ON r.id = (SELECT MAX(id) FROM rechecks WHERE platform = l.platform "
-            "AND listing_id = l.listing_id) WHERE f.flagged = 1 AND r.status = 'live'").fetchone()[0]
+            "AND listing_id = l.listing_id) WHERE f.flagged = 1 AND r.status = 'live'"
+        ).fetchone()[0]
     assert len(rows) == len(flagged) < total  # --flagged-only
     assert all(rows[url]["status"] == "removed" and rows[url]["captured_status"] == 404
                for url in removed)

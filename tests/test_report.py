@@ -30,10 +30,12 @@ def reports(tmp_path_factory):
                             "--replica", replica.url, *FAST)
         assert crawl.returncode == 0, crawl.stderr[-3000:]
         before = root / "before.html"
-        assert run_command("thriftwatch", "report", "--db", str(db), "-o", str(before)).returncode == 0
+        assert run_command(
+            "thriftwatch", "report", "--db", str(db), "-o", str(before)).returncode == 0
         with sqlite3.connect(db) as conn:
             taken_down = [row[0] for row in conn.execute(
-                "SELECT l.url FROM listings l JOIN flags f ON f.observation_id = l.last_observation_id "
+                "SELECT l.url FROM listings l "
+                "JOIN flags f ON f.observation_id = l.last_observation_id "
                 "WHERE f.flagged = 1 AND l.platform = 'tokopedia' ORDER BY l.listing_id LIMIT 3")]
         for url in taken_down:
             replica.set_listing_state(url, "removed")
@@ -41,7 +43,8 @@ def reports(tmp_path_factory):
                               "--replica", replica.url, *FAST)
         assert recheck.returncode == 0, recheck.stderr[-3000:]
     after = root / "after.html"
-    result = run_command("thriftwatch", "report", "--db", str(db), "--since", "7d", "-o", str(after))
+    result = run_command("thriftwatch", "report", "--db", str(db), "--since", "7d",
+                         "-o", str(after))
     assert result.returncode == 0, result.stderr
     return db, before.read_text(encoding="utf-8"), after
 
@@ -55,7 +58,8 @@ def test_the_figures_are_the_dbs(reports):
         conn = store.conn
         listings = conn.execute("SELECT COUNT(*) FROM listings").fetchone()[0]
         flagged = conn.execute("SELECT COUNT(*) FROM listings l JOIN flags f ON "
-                               "f.observation_id = l.last_observation_id WHERE f.flagged = 1").fetchone()[0]
+                               "f.observation_id = l.last_observation_id WHERE f.flagged = 1"
+                               ).fetchone()[0]
     finally:
         store.close()
     assert sum(data.levels.values()) == listings

@@ -92,7 +92,8 @@ def test_servers_bind_to_loopback_by_default(command, tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
-    assert addresses and all(address.startswith("127.0.0.1:") for address in addresses), addresses
+    assert addresses, addresses
+    assert all(address.startswith("127.0.0.1:") for address in addresses), addresses
 
 
 def _crawl_listening(*extra: str, replica_url: str, db: Path) -> tuple[set[str], str]:
@@ -274,8 +275,9 @@ def test_a_redirect_off_the_platform_is_recorded_not_followed(tmp_path):
         hosts = list(replica.hosts)
     assert result.returncode == 0, result.stderr[-3000:]
     allowed = TokopediaSpider.allowed_domains
-    assert hosts and all(any(host == d or host.endswith("." + d) for d in allowed)
-                         for host in hosts), hosts
+    assert hosts, hosts
+    assert all(any(host == d or host.endswith("." + d) for d in allowed)
+               for host in hosts), hosts
     assert "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware" in result.stderr
     conn = sqlite3.connect(db)
     try:

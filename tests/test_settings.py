@@ -57,7 +57,8 @@ def test_every_setting_and_environment_variable_has_a_readme_row():
 
 
 # settings.get*("NAME") (not os.environ), settings["NAME"] (not an assignment), config's readers.
-READ = re.compile(r"""(?:(?<!environ)\.get\w*\(|\b(?:text|path|flag|whole|number|strings)\()\s*["']THRIFTWATCH_"""
+READ = re.compile(r"""(?:(?<!environ)\.get\w*\(|\b(?:text|path|flag|whole|number|strings)\()"""
+                  r"""\s*["']THRIFTWATCH_"""
                   r"""|\[\s*["']THRIFTWATCH_\w+["']\s*\](?!\s*=[^=])""")
 
 

@@ -1,4 +1,5 @@
-"""Shopee: the parser over real captures and replica bodies, and a real crawl through the replica."""
+"""Shopee: the parser over real captures and replica bodies, and a real crawl through the
+replica."""
 
 import csv
 import json
@@ -27,9 +28,11 @@ def test_parses_every_item_of_the_real_v2_capture(corpus):
     page = parse_search_body(body, "kaos", page=1)
     items = body["items"]
     assert len(page.listings) == len(items) == 50
-    assert [l.title for l in page.listings] == [i["name"] for i in items]
-    assert [l.price_idr for l in page.listings] == [i["price"] / 100_000 for i in items]
-    assert [l.location for l in page.listings] == [i["shop_location"] for i in items]
+    assert [listing.title for listing in page.listings] == [i["name"] for i in items]
+    assert [listing.price_idr for listing in page.listings] == [
+        i["price"] / 100_000 for i in items]
+    assert [listing.location for listing in page.listings] == [
+        i["shop_location"] for i in items]
     first = page.listings[0]
     assert first.price_idr == 85_000
     assert first.location == "KAB. BANDUNG"

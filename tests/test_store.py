@@ -12,7 +12,8 @@ from crawler.evidence.store import SCHEMA_VERSION, EvidenceStore, StoreError
 def _capture(body: bytes, url="https://gql.tokopedia.com/graphql/SearchProductV5Query"):
     return Capture(url=url, method="POST", status=200, request_headers={"accept": "*/*"},
                    response_headers={"content-type": "application/json"},
-                   request_body=b'[{"q": "balpres"}]', body=body, fetched_at="2026-11-29T00:00:00.000Z")
+                   request_body=b'[{"q": "balpres"}]', body=body,
+                   fetched_at="2026-11-29T00:00:00.000Z")
 
 
 def _listing(**fields):
@@ -104,7 +105,7 @@ def test_a_db_from_a_newer_thriftwatch_is_refused(tmp_path):
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
                      (str(SCHEMA_VERSION + 1),))
-    with pytest.raises(StoreError, match="newer|Upgrade"):
+    with pytest.raises(StoreError, match=r"newer|Upgrade"):
         EvidenceStore(path)
 
 

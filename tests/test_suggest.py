@@ -1,4 +1,5 @@
-"""``thriftwatch suggest-terms`` finds words flagged listings over-use, and accepted ones join the lexicon."""
+"""``thriftwatch suggest-terms`` finds words flagged listings over-use, and accepted ones join
+the lexicon."""
 
 from __future__ import annotations
 

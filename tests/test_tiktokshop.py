@@ -11,7 +11,8 @@ from tests.helpers import crawled_db
 PAGE = "https://shop-id.tokopedia.com/search?q=balpres&page=1"
 DRAWN = """<html><body><div id="results" data-state="loaded" data-has-more="true">
 <div class="product-card" data-product-id="1729000001">
-  <img src="https://p16-oec-sg.ibyteimg.com/a.webp"><a class="title" href="/view/product/1729000001">
+  <img src="https://p16-oec-sg.ibyteimg.com/a.webp">\
+<a class="title" href="/view/product/1729000001">
   Balpres Jaket Korea isi 100 pcs</a><span class="price">Rp8.500.000</span>
   <span class="sold">1,2rb terjual</span>
   <a class="seller" href="/shop/77" data-seller-id="77">Gudang Bal Medan</a></div>

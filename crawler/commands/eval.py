@@ -1,4 +1,5 @@
-"""``thriftwatch eval FILE [--lexicon FILE] [--mistakes] [--json]``: score the flagger on a labelled set."""
+"""``thriftwatch eval FILE [--lexicon FILE] [--mistakes] [--json]``: score the flagger on a
+labelled set."""
 
 from __future__ import annotations
 
@@ -54,14 +55,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_table(evaluation: Evaluation, out: TextIO) -> None:
-    """Overall precision/recall/F1; per kind recall (illegal kinds) or false-positive rate (legal kinds)."""
+    """Overall precision/recall/F1; per kind recall (illegal kinds) or false-positive rate
+    (legal kinds)."""
     out.write(
-        f"{'':18} {'listings':>8} {'flagged':>8} {'precision':>9} {'recall':>7} {'F1':>6} {'FP rate':>8}\n"
+        f"{'':18} {'listings':>8} {'flagged':>8} {'precision':>9} {'recall':>7} {'F1':>6} "
+        f"{'FP rate':>8}\n"
     )
     out.write(_row("overall", evaluation.overall, with_precision=True))
-    for kind, counts in evaluation.by_kind.items():
-        # Within one kind every label is the same, so precision there says nothing.
-        out.write(_row(kind, counts, with_precision=False))
+    # Within one kind every label is the same, so precision there says nothing.
+    out.writelines(
+        _row(kind, counts, with_precision=False) for kind, counts in evaluation.by_kind.items()
+    )
 
 
 def write_mistakes(evaluation: Evaluation, out: TextIO) -> None:
@@ -70,7 +74,8 @@ def write_mistakes(evaluation: Evaluation, out: TextIO) -> None:
         wrong = "missed" if record["label"] else "false alarm"
         reasons = ", ".join(f"{r.rule}={r.matched!r}" for r in verdict.reasons)
         out.write(
-            f"{wrong} [{record['kind']}] {verdict.score:.3f} {record.get('title', '')!r}: {reasons}\n"
+            f"{wrong} [{record['kind']}] {verdict.score:.3f} {record.get('title', '')!r}: "
+            f"{reasons}\n"
         )
 
 

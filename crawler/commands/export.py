@@ -39,7 +39,8 @@ def parse_since(value: str) -> str:
         moment = datetime.now(UTC) - timedelta(**{unit: int(relative[1])})
     else:
         try:
-            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            # The replace also accepts a date-only "2026-01-02Z", which fromisoformat refuses.
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))  # noqa: FURB162
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"--since takes an ISO date or time, or 7d/24h/2w, not {value!r}") from None

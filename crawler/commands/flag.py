@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if args.file == "-":
         return flag_stream(sys.stdin.buffer, sys.stdout, sys.stderr, args.format, lexicon)
     try:
-        handle = open(args.file, "rb")  # noqa: SIM115 - closed by the with below
+        handle = Path(args.file).open("rb")  # noqa: SIM115 - closed by the with below
     except OSError as error:
         raise ValueError(f"cannot read {args.file}: {error.strerror}") from error
     with handle:
@@ -69,7 +69,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def flag_stream(
-    data: BinaryIO, out: TextIO, errors: TextIO, fmt: str, lexicon: Lexicon, source: str = "<stdin>"
+    data: BinaryIO,
+    out: TextIO,
+    errors: TextIO,
+    fmt: str,
+    lexicon: Lexicon,
+    *,
+    source: str = "<stdin>",
 ) -> int:
     """Flag every listing of *data* into *out*; return 0, or 1 when some lines were skipped."""
     read = read_jsonl if fmt == "jsonl" else read_csv

@@ -32,7 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--once", dest="rounds", action="store_const", const=1,
                         help="one round, then stop (what a cron line runs)")
     parser.add_argument("--status", action="store_true",
-                        help="print the last round, its jobs and when the next is due; crawl nothing")
+                        help="print the last round, its jobs and when the next is due; "
+                             "crawl nothing")
     parser.set_defaults(run=run)
 
 

@@ -16,7 +16,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "report", help="write an HTML report with charts and tables (one file, nothing external)")
     parser.add_argument("--db", type=Path, required=True, help="evidence DB")
-    parser.add_argument("--since", help="only what was seen in the last 7d, 12h, ... or since a date")
+    parser.add_argument("--since",
+                        help="only what was seen in the last 7d, 12h, ... or since a date")
     parser.add_argument("-o", "--output", type=Path, default=Path("report.html"))
     parser.add_argument("--lexicon", type=Path,
                         help="the investigator's lexicon file (its terms are not suggested again)")

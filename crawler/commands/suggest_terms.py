@@ -9,7 +9,6 @@ the investigator's lexicon file (created if missing) as medium-strength terms ma
 from __future__ import annotations
 
 import json
-import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -53,7 +52,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--lexicon-file",
         type=Path,
-        help="the investigator's lexicon file: terms in it are not suggested; --accept writes to it",
+        help=(
+            "the investigator's lexicon file: terms in it are not suggested; "
+            "--accept writes to it"
+        ),
     )
     parser.set_defaults(run=run)
 
@@ -90,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not shown:
         print(
-            f"no suggestions: no term occurs in {args.min_listings}+ flagged listings that the lexicon does not already cover"
+            f"no suggestions: no term occurs in {args.min_listings}+ flagged listings "
+            "that the lexicon does not already cover"
         )
     else:
         print(f"{'z-score':>8} {'flagged':>8} {'other':>6}  term / example titles")
@@ -136,7 +139,7 @@ def accept(
         raise ValueError(
             f"{path} would not load with the accepted terms, nothing written: {error}"
         ) from error
-    os.replace(draft, path)
+    draft.replace(path)
     print(f"added to {path}: {', '.join(new)}", file=sys.stderr)
     return 0
 
@@ -145,4 +148,7 @@ def _meaning(suggestion: Suggestion | None, db: Path) -> str:
     where = f"accepted {date.today().isoformat()} from thriftwatch suggest-terms on {db.name}"
     if suggestion is None:
         return where
-    return f"{where} (z {suggestion.z:.1f}; in {suggestion.flagged} flagged, {suggestion.other} other listings)"
+    return (
+        f"{where} (z {suggestion.z:.1f}; in {suggestion.flagged} flagged, "
+        f"{suggestion.other} other listings)"
+    )

@@ -10,7 +10,7 @@ import re
 import zlib
 
 from datasette import Response, hookimpl
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 HASH_COLUMNS = {"capture_sha256", "screenshot_sha256", "body_sha256", "sha256",
                 "request_body_sha256"}
@@ -20,8 +20,9 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 @hookimpl
 def render_cell(value, column, table, database, datasette):
     if column in HASH_COLUMNS and isinstance(value, str) and _SHA256.match(value):
-        return Markup(f'<a href="/-/capture/{value}" title="open the stored evidence">'
-                      f"{escape(value[:16])}…</a>")
+        # Markup.format escapes its arguments.
+        return Markup('<a href="/-/capture/{}" title="open the stored evidence">{}…</a>').format(
+            value, value[:16])
     return None
 
 
@@ -35,11 +36,9 @@ async def capture(datasette, request):
     if row is None:
         return Response.text(f"no capture with SHA-256 {digest}", status=404)
     body = zlib.decompress(row["body"])
-    if row["kind"] == "screenshot":
-        content_type = "image/png"
-    else:
-        # Shown as text, never rendered: a stored page must not run its scripts here.
-        content_type = "text/plain; charset=utf-8"
+    # Anything but a screenshot is shown as text, never rendered: a stored page must not run
+    # its scripts here.
+    content_type = "image/png" if row["kind"] == "screenshot" else "text/plain; charset=utf-8"
     return Response(body, content_type=content_type,
                     headers={"X-Content-SHA256": digest,
                              "Content-Security-Policy": "default-src 'none'; img-src 'self'"})

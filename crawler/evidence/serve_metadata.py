@@ -74,7 +74,8 @@ TABLES: dict[str, dict[str, Any]] = {
                        "time, body SHA-256; rendered pages, screenshots and page data too.",
         "facets": ["kind", "status", "method"],
     },
-    "capture_bodies": {"description": "Each distinct body once, zlib-compressed, keyed by SHA-256."},
+    "capture_bodies": {
+        "description": "Each distinct body once, zlib-compressed, keyed by SHA-256."},
     "faults": {"description": "Blocks, parse errors, HTTP and network errors, with the page's "
                               "capture.", "facets": ["kind"]},
     "run_starts": {"description": "How each run started: tool version, host, operator, "

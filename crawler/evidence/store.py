@@ -231,10 +231,9 @@ class EvidenceStore:
     def add_observations(self, run_id: int, listings: Iterable[Mapping[str, Any]]) -> list[int]:
         """Record many sightings in one transaction (all or none of them)."""
         seen_at = utc_now()
-        ids = []
+        ids: list[int] = []
         with self._transaction():
-            for listing in listings:
-                ids.append(self._observe(run_id, listing, seen_at))
+            ids.extend(self._observe(run_id, listing, seen_at) for listing in listings)
         return ids
 
     def _observe(self, run_id: int, listing: Mapping[str, Any], seen_at: str) -> int:

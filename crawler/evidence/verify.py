@@ -49,9 +49,9 @@ def _check_is_evidence_db(conn: sqlite3.Connection, path: str | Path) -> None:
 
 def _check_chain(conn: sqlite3.Connection, table: str, result: Verification) -> None:
     expected_prev, count = GENESIS, 0
-    for row in conn.execute(f"SELECT * FROM {table} ORDER BY id"):
+    for stored in conn.execute(f"SELECT * FROM {table} ORDER BY id"):
         count += 1
-        row = dict(row)
+        row = dict(stored)
         where = f"{table} row id {row['id']}"
         if row["prev_hash"] != expected_prev:
             result.problems.append(f"{where}: does not follow the row before it "

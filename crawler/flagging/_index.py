@@ -10,6 +10,7 @@ worth trying on it, in lexicon order.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
@@ -19,8 +20,6 @@ from crawler.flagging._anchors import anchors, case_flag, required_literals
 from crawler.flagging._wordregex import required_parts
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
-
     from crawler.flagging.rules import Negative, RuleSet, Signal
 
 RECORD_FIELDS = ("title", "description", "category", "location")  # the record fields read, in order
@@ -113,9 +112,10 @@ class Index:
     ``literals`` maps the first two characters of literals (all of a one-character one)
     to the literals and the gates they open. A literal without whitespace lies inside one
     whitespace-separated chunk of the text, so the gates a text opens are those of its
-    chunks. Literals with whitespace are looked for in the whole text (``spaced``). The :data:`ALWAYS` gate is open in every text: it is the gate
-    of regexes without a known literal. (:class:`crawler.flagging._scan.Scanner` remembers what
-    it works out from the index.)
+    chunks. Literals with whitespace are looked for in the whole text (``spaced``). The
+    :data:`ALWAYS` gate is open in every text: it is the gate of regexes without a known
+    literal. (:class:`crawler.flagging._scan.Scanner` remembers what it works out from the
+    index.)
     """
 
     literals: Mapping[str, tuple[tuple[str, int], ...]]
@@ -176,7 +176,8 @@ class _Gates:
         return Part(self._bits(required_parts(words)), regex, None)
 
     def rule(self, rule: Signal | Negative) -> tuple[Part, ...]:
-        """A signal or negative as parts: one per pattern, or one for all if a pattern refers to a group."""
+        """A signal or negative as parts: one per pattern, or one for all if a pattern refers
+        to a group."""
         if _refers_to_group(rule):  # numbered groups change meaning once patterns are split
             return (self.part(rule.matcher, rule.patterns),)
         return tuple(
@@ -267,7 +268,8 @@ def build_index(lexicon: RuleSet) -> Index:
 
 
 def _starter(starts: Iterable[str]) -> re.Pattern[str]:
-    """A regex for any of *starts*, longest first: the engine skips ahead to their first characters."""
+    """A regex for any of *starts*, longest first: the engine skips ahead to their first
+    characters."""
     return re.compile("|".join(re.escape(start) for start in sorted(starts, key=len, reverse=True)))
 
 
@@ -279,7 +281,8 @@ def _refers_to_group(rule: Signal | Negative) -> bool:
 
 
 def _any(rules: Iterable[Signal | Negative]) -> re.Pattern[str]:
-    """All patterns of *rules* as one regex; one that matches everywhere if they cannot be joined."""
+    """All patterns of *rules* as one regex; one that matches everywhere if they cannot be
+    joined."""
     patterns = [pattern for rule in rules for pattern in rule.patterns]
     try:
         return re.compile(

@@ -9,6 +9,7 @@ strong terms in it ("ballpers", "blapres"). A field's gates give its
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from rapidfuzz.distance import OSA
@@ -17,8 +18,6 @@ from crawler.flagging._index import ALWAYS, HAS_TYPOS, RECORD_FIELDS, Index, Pla
 from crawler.flagging.textnorm import WORD, fold, fold_chunk, fold_together, prepared_chunks
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
-
     from crawler.flagging.rules import RuleSet, Term
 
 TEXT_FIELDS = RECORD_FIELDS[:3]  # the fields rules look at by default

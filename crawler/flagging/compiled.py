@@ -74,19 +74,21 @@ def build(target: Path | None = None) -> Path:
             source,
             ignore=shutil.ignore_patterns("_compiled", "__pycache__", "*.so"),
         )
+        sources = [f"crawler/flagging/{name}.py" for name in HOT_MODULES]
         script = (
             "from setuptools import setup\n"
             "from mypyc.build import mypycify\n"
-            f"setup(name='thriftwatch-hot', ext_modules=mypycify({[f'crawler/flagging/{name}.py' for name in HOT_MODULES]!r},"
+            f"setup(name='thriftwatch-hot', ext_modules=mypycify({sources!r},"
             " group_name='crawler.flagging._hot', opt_level='3'),"
             " script_args=['build_ext', '--build-lib', 'out', '--build-temp', 'tmp'])\n"
         )
-        result = subprocess.run(
+        result = subprocess.run(  # noqa: S603 - our own interpreter running our own script
             [sys.executable, "-c", script], cwd=work, capture_output=True, text=True, check=False
         )
         if result.returncode != 0:
             raise RuntimeError(
-                f"mypyc could not compile the hot modules:\n{result.stdout[-4000:]}{result.stderr[-4000:]}"
+                "mypyc could not compile the hot modules:\n"
+                f"{result.stdout[-4000:]}{result.stderr[-4000:]}"
             )
         if target.exists():
             shutil.rmtree(target)

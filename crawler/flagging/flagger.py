@@ -9,18 +9,15 @@ a clothing, footwear or textile word the score is scaled below the flag threshol
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
+from crawler.flagging._index import Part
+from crawler.flagging._scan import Field
+from crawler.flagging.lexicon import Lexicon
 from crawler.flagging.textnorm import fold
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from crawler.flagging._index import Part
-    from crawler.flagging._scan import Field
-    from crawler.flagging.lexicon import Lexicon
 
 # Record fields by position (crawler.flagging._scan.RECORD_FIELDS); terms and clothing words are
 # looked for in the first three.
@@ -223,10 +220,7 @@ def _term_reasons(
 
 
 def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
-    for other_start, other_end in spans:
-        if start < other_end and other_start < end:
-            return True
-    return False
+    return any(start < other_end and other_start < end for other_start, other_end in spans)
 
 
 def _add_typos(reasons: dict[int, Reason], fields: tuple[Field, ...], lexicon: Lexicon) -> None:
@@ -314,7 +308,8 @@ def _is_corroborated(reasons: list[Reason], lexicon: Lexicon) -> bool:
 
 
 def _context_reasons(fields: tuple[Field, ...], lexicon: Lexicon) -> list[Reason]:
-    """The first clothing (footwear, textile...) word of each group, in title, description, category."""
+    """The first clothing (footwear, textile...) word of each group, in title, description,
+    category."""
     found: dict[int, str] = {}
     for place in _TERM_FIELDS:
         field = fields[place]

@@ -1,8 +1,9 @@
 """Load the lexicon (``crawler/data/lexicon.toml``) into precompiled, immutable matchers.
 
 The lexicon is data: trade words ([[term]]), cues ([[signal]]), cues that weigh more
-together ([[combination]]), legal look-alikes ([[negative]]) and clothing words ([[context]]). An investigator can pass an extra
-file that adds entries or replaces a term or negative rule of the same name.
+together ([[combination]]), legal look-alikes ([[negative]]) and clothing words
+([[context]]). An investigator can pass an extra file that adds entries or replaces a term
+or negative rule of the same name.
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ class _File:
         return LexiconError(f"{where}: {problem}")
 
     def _line(self, table: str | None, index: int | None, key: str | None) -> int | None:
-        """The line of *key* in the index-th ``[[table]]`` (or in ``[table]``), else of the header."""
+        """The line of *key* in the index-th ``[[table]]`` (or in ``[table]``), else of the
+        header."""
         if table is None:
             return (
                 self._find(rf"\[+\s*{re.escape(key)}\s*\]|{re.escape(key)}\s*=", 0, len(self.lines))
@@ -422,7 +424,10 @@ def _scoring(source: _File, parsed: _Parsed) -> Scoring:
         raise entry.error("levels must satisfy weak <= medium <= strong", "weak")
     if scoring.without_context_factor >= scoring.medium:
         raise entry.error(
-            "'without_context_factor' must stay below 'medium' so nothing is flagged without context",
+            (
+                "'without_context_factor' must stay below 'medium' so nothing is flagged "
+                "without context"
+            ),
             "without_context_factor",
         )
     for rule in scoring.corroborated_by:
@@ -492,21 +497,24 @@ def _merge_context(base: list[ContextGroup], extra: list[ContextGroup]) -> list[
     """Extra words join the group of the same name."""
     by_group = {group.group: group for group in base}
     for group in extra:
+        merged = group
         if group.group in by_group:
             words = tuple(dict.fromkeys((*by_group[group.group].words, *group.words)))
-            group = replace(group, words=words, matcher=words_matcher(words))
-        by_group[group.group] = group
+            merged = replace(group, words=words, matcher=words_matcher(words))
+        by_group[group.group] = merged
     return list(by_group.values())
 
 
 def _fuzzy_forms(terms: Iterable[Term], fuzzy: Fuzzy) -> tuple[tuple[str, Term], ...]:
-    forms = []
+    forms: list[tuple[str, Term]] = []
     for term in terms:
         if term.strength != "strong" or term.needs_clothing_context:
             continue
-        for form in dict.fromkeys(fold(word) for word in (term.term, *term.variants)):
-            if re.fullmatch(r"[^\W\d_]+", form) and len(form) >= fuzzy.min_length:
-                forms.append((form, term))
+        forms.extend(
+            (form, term)
+            for form in dict.fromkeys(fold(word) for word in (term.term, *term.variants))
+            if re.fullmatch(r"[^\W\d_]+", form) and len(form) >= fuzzy.min_length
+        )
     return tuple(forms)
 
 
@@ -515,8 +523,9 @@ def load_lexicon(path: str | Path | None = None, extra: str | Path | None = None
 
     *extra* is an investigator's file with [[term]], [[negative]], [[signal]],
     [[combination]] and [[context]] entries: a term, negative or combination with the
-    same name as a shipped one replaces it, context words join their group, everything else is added. Its
-    ``meta.version`` (or file name) is appended to the version: "2026.11.1+local".
+    same name as a shipped one replaces it, context words join their group, everything else
+    is added. Its ``meta.version`` (or file name) is appended to the version:
+    "2026.11.1+local".
     Raises :class:`LexiconError` naming the file and line of any problem.
     """
     source, data = _read(path)
@@ -570,7 +579,8 @@ def load_lexicon(path: str | Path | None = None, extra: str | Path | None = None
 
 
 def search_terms(lexicon: Lexicon) -> list[str]:
-    """The terms marked ``search = true`` (those an investigator accepted), to add to a crawl's keywords."""
+    """The terms marked ``search = true`` (those an investigator accepted), to add to a
+    crawl's keywords."""
     return [term.term for term in lexicon.terms if term.search]
 
 

@@ -10,6 +10,7 @@ rare candidates toward no difference. Candidates the lexicon already covers are 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -54,7 +55,7 @@ def candidates(text: str) -> set[str]:
     found = {word for word in kept if word}
     found.update(
         f"{first} {second}"
-        for first, second in zip(kept, kept[1:], strict=False)
+        for first, second in itertools.pairwise(kept)
         if first and second
     )
     return found
@@ -68,7 +69,8 @@ def listing_candidates(listing: Mapping[str, Any]) -> set[str]:
 
 
 def covered_by_lexicon(term: str, lexicon: Lexicon) -> bool:
-    """Does every word of *term* fall inside a match of a lexicon term, signal, negative or context word?"""
+    """Does every word of *term* fall inside a match of a lexicon term, signal, negative or
+    context word?"""
     matchers = [
         *(entry.matcher for entry in lexicon.terms),
         *(
@@ -135,7 +137,7 @@ def rank(
     ]
 
 
-def log_odds_z(
+def log_odds_z(  # noqa: PLR0917 - a formula's terms, passed positionally (tests/test_suggest.py)
     count_a: int, count_b: int, total_a: int, total_b: int, prior: float, prior_total: float
 ) -> float:
     """z-score of the log-odds ratio of a word in corpus a versus b, with Dirichlet prior
@@ -149,16 +151,18 @@ def log_odds_z(
 
 def accepted_terms_toml(terms: Iterable[str], meanings: Mapping[str, str]) -> str:
     """``[[term]]`` entries for a user lexicon file: medium strength, and a search keyword."""
-    entries = []
-    for term in terms:
-        entries.append(
+    default_meaning = "accepted from thriftwatch suggest-terms"
+    entries = [
+        (
             "[[term]]\n"
             f"term = {_toml_string(term)}\n"
-            f"meaning = {_toml_string(meanings.get(term, 'accepted from thriftwatch suggest-terms'))}\n"
+            f"meaning = {_toml_string(meanings.get(term, default_meaning))}\n"
             'strength = "medium"\n'
             "weight = 0.45\n"
             "search = true\n"
         )
+        for term in terms
+    ]
     return "\n".join(entries)
 
 

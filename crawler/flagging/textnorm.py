@@ -148,11 +148,8 @@ def prepared_chunks(text: str) -> tuple[list[str], bool]:
     hashtags, split at whitespace; and whether each chunk folds on its own
     (:func:`fold_chunk`), which it does unless a word is split by spaces ("b a l p r e s"):
     then the chunks fold together (:func:`fold_together`)."""
-    if text.isascii():
-        # Plain ASCII has no invisible, accented, fancy or look-alike letters to undo.
-        text = text.lower()
-    else:
-        text = _undo_lettering(text)
+    # Plain ASCII has no invisible, accented, fancy or look-alike letters to undo.
+    text = text.lower() if text.isascii() else _undo_lettering(text)
     if "#" in text:
         text = _HASHTAG.sub("", text)
     chunks = text.split()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
+import urllib.parse
 import urllib.request
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ def send_alerts(config: AlertConfig, payload: Mapping[str, Any]) -> None:
     if config.webhook:
         try:
             post_webhook(config.webhook, payload)
-        except OSError as error:
+        except (OSError, ValueError) as error:  # ValueError: not an http(s) URL
             logger.error("alert webhook failed: %s", error)
     if config.smtp_host and config.email_to:
         try:
@@ -39,11 +40,16 @@ def send_alerts(config: AlertConfig, payload: Mapping[str, Any]) -> None:
 
 
 def post_webhook(url: str, payload: Mapping[str, Any]) -> int:
-    """POST ``payload`` as JSON; the receiver's HTTP status, or ``HTTPError`` (an OSError)."""
-    request = urllib.request.Request(
+    """POST ``payload`` as JSON; the receiver's HTTP status, or ``HTTPError`` (an OSError).
+
+    A URL that is not ``http://`` or ``https://`` is a ``ValueError``."""
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise ValueError(f"the alert webhook must be an http:// or https:// URL, not {url!r}")
+    request = urllib.request.Request(  # noqa: S310 - scheme checked above
         url, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"), method="POST",
         headers={"Content-Type": "application/json", "User-Agent": "thriftwatch-alerts"})
-    with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+    with urllib.request.urlopen(  # noqa: S310 - scheme checked above
+            request, timeout=TIMEOUT) as response:
         return response.status
 
 
@@ -63,7 +69,8 @@ def send_email(config: AlertConfig, subject_line: str, text: str) -> None:
 
 def subject(payload: Mapping[str, Any]) -> str:
     checks = ", ".join(f["check"] for f in payload["findings"])
-    return f"[thriftwatch] {payload['platform']} run {payload['run_id']}: {payload['status']} ({checks})"
+    return (f"[thriftwatch] {payload['platform']} run {payload['run_id']}: "
+            f"{payload['status']} ({checks})")
 
 
 def body(payload: Mapping[str, Any]) -> str:

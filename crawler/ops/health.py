@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 SEVERITIES = ("failing", "warning", "notice")  # worst first
 ERROR_KINDS = tuple(kind for kind in FAULT_KINDS if kind not in ("blocked", "parse_error"))
+DEFAULT_THRESHOLDS = HealthConfig()
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class HealthReport:
 
 
 def check_run(run: RunRecord, history: Sequence[RunRecord], *, new_strong: int = 0,
-              thresholds: HealthConfig = HealthConfig()) -> HealthReport:
+              thresholds: HealthConfig = DEFAULT_THRESHOLDS) -> HealthReport:
     """Every check on ``run``; ``history`` holds earlier finished runs, newest first."""
     report = HealthReport(run.platform)
     add = report.findings.append

@@ -57,7 +57,8 @@ def since_cutoff(text: str | None, now: datetime | None = None) -> str | None:
     try:
         return datetime.fromisoformat(text).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     except ValueError:
-        raise ValueError(f"--since takes 7d, 12h, 30m or a date like 2026-01-31, not {text!r}")
+        raise ValueError(
+            f"--since takes 7d, 12h, 30m or a date like 2026-01-31, not {text!r}") from None
 
 
 def gather(store: EvidenceStore, since: str | None, lexicon_file: str | None = None) -> ReportData:
@@ -72,14 +73,16 @@ def gather(store: EvidenceStore, since: str | None, lexicon_file: str | None = N
     data.levels = dict.fromkeys(LEVELS, 0) | Counter(r["level"] for r in records)
     flagged = [r for r in records if r["flagged"]]
     data.top_sellers = Counter(f"{r['seller_name'] or r['seller_id']} ({r['platform']})"
-                               for r in flagged if r["seller_id"] or r["seller_name"]).most_common(TOP)
+                               for r in flagged if r["seller_id"] or r["seller_name"]
+                               ).most_common(TOP)
     data.top_cities = Counter(r["location"] for r in flagged if r["location"]).most_common(TOP)
     data.top_terms = Counter(reason["rule"].removeprefix("term:") for r in flagged
                              for reason in r["reasons"] if reason["rule"].startswith("term:")
                              ).most_common(TOP)
     data.suggested = [s.as_dict() for s in rank(records, load_lexicon(extra=lexicon_file))[:TOP]]
     data.rechecks = _rechecks(store, cutoff)
-    data.flagged = sorted(flagged, key=lambda r: (-r["score"], r["platform"], r["listing_id"]))[:100]
+    data.flagged = sorted(flagged,
+                          key=lambda r: (-r["score"], r["platform"], r["listing_id"]))[:100]
     data.runs = [dict(row) for row in store.db.query("""
         SELECT r.id, r.platform, r.started_at, r.status, r.stats, h.status AS health, h.findings
         FROM runs r LEFT JOIN run_health h ON h.run_id = r.id
@@ -139,10 +142,12 @@ def daily_chart(per_day: Mapping[str, Mapping[str, int]]) -> str:
     colours = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(platforms)}
     top = max(sum(c.values()) for c in per_day.values()) or 1
     column, plot_h, left, base = max(18, min(60, 640 // len(days))), 200, 40, 230
-    shapes = [f'<line x1="{left}" y1="{base}" x2="{left + column * len(days)}" y2="{base}" '
-              'stroke="#444"/>', f'<text x="{left - 4}" y="{base - plot_h + 4}" '
-              f'text-anchor="end">{top}</text>', f'<text x="{left - 4}" y="{base}" '
-              'text-anchor="end">0</text>']
+    shapes = [(f'<line x1="{left}" y1="{base}" x2="{left + column * len(days)}" y2="{base}" '
+               'stroke="#444"/>'),
+              (f'<text x="{left - 4}" y="{base - plot_h + 4}" '
+               f'text-anchor="end">{top}</text>'),
+              (f'<text x="{left - 4}" y="{base}" '
+               'text-anchor="end">0</text>')]
     for i, day in enumerate(days):
         x, y = left + i * column, base
         for platform in platforms:
@@ -160,7 +165,8 @@ def daily_chart(per_day: Mapping[str, Mapping[str, int]]) -> str:
         x = left + (i % 5) * 130
         y = legend_y + (i // 5) * 18
         shapes.append(f'<rect x="{x}" y="{y - 10}" width="12" height="12" '
-                      f'fill="{colours[platform]}"/><text x="{x + 16}" y="{y}">{_e(platform)}</text>')
+                      f'fill="{colours[platform]}"/>'
+                      f'<text x="{x + 16}" y="{y}">{_e(platform)}</text>')
     height = legend_y + (len(platforms) - 1) // 5 * 18 + 10
     width = max(left + column * len(days) + 20, 680)
     return (f'<svg class="chart" role="img" width="{width}" height="{height}" '
@@ -186,9 +192,9 @@ def render(data: ReportData, db_name: str, serve_url: str) -> str:
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         f"<title>thriftwatch report: {_e(db_name)}</title><style>{STYLE}</style></head><body>",
         f"<h1>thriftwatch report: {_e(db_name)}</h1>",
-        f"<p>{_e(period)}; generated {_e(data.generated_at)} by thriftwatch {_e(__version__)}. "
-        f"Capture links open in <code>thriftwatch serve --db {_e(db_name)}</code> at "
-        f"{_e(serve_url)}.</p>",
+        (f"<p>{_e(period)}; generated {_e(data.generated_at)} by thriftwatch {_e(__version__)}. "
+         f"Capture links open in <code>thriftwatch serve --db {_e(db_name)}</code> at "
+         f"{_e(serve_url)}.</p>"),
         "<h2>Flagged listings per platform per day</h2>", daily_chart(data.flagged_per_day),
         '<div class="grid"><section><h2>Verdict levels</h2>',
         bar_chart(list(data.levels.items()), LEVEL_COLOURS, 80),

@@ -30,7 +30,8 @@ ACCESS_DENIED_PAGE = """<HTML><HEAD>
 </HEAD><BODY>
 <H1>Access Denied</H1>
 
-You don't have permission to access "http&#58;&#47;&#47;www&#46;blibli&#46;com&#47;backend&#47;search&#47;products" on this server.<P>
+You don't have permission to access "http&#58;&#47;&#47;www&#46;blibli&#46;com\
+&#47;backend&#47;search&#47;products" on this server.<P>
 Reference&#32;&#35;18&#46;5f3c2117&#46;1732924800&#46;2a1b9c
 </BODY>
 </HTML>
@@ -57,7 +58,7 @@ async def handle(request: web.Request, path: str) -> web.Response:
 
 def search_response(keyword: str, catalogue: tuple[Offer, ...], offers: tuple[Offer, ...],
                     page: int, total: int) -> dict[str, Any]:
-    search_id = hashlib.sha1(keyword.encode()).hexdigest()[:16]
+    search_id = hashlib.sha1(keyword.encode(), usedforsecurity=False).hexdigest()[:16]
     return {"code": 200, "status": "OK", "data": {
         "pageType": [], "searchTerm": keyword, "suggestions": [],
         "correctedSearchResponses": [], "ageRestricted": False,
@@ -91,8 +92,8 @@ def product(offer: Offer, catalogue: tuple[Offer, ...], search_id: str) -> dict[
         "price": {"priceDisplay": rupiah(offer.price_idr), "discount": 0,
                   "minPrice": float(offer.price_idr),
                   "offerPriceDisplay": rupiah(offer.price_idr), "isPriceRange": False},
-        "images": [f"{IMAGES}/MTA-{offer.offer_id % 10**9}/{slugify(offer.title)[:60]}"
-                   f"_full01_{offer.image_key[:8]}.jpg"],
+        "images": [(f"{IMAGES}/MTA-{offer.offer_id % 10**9}/{slugify(offer.title)[:60]}"
+                    f"_full01_{offer.image_key[:8]}.jpg")],
         "rootCategory": {"id": str(54000 + offer.offer_id % 900), "name": offer.category_name},
         "brand": "No Brand",
         "review": {"rating": round(offer.rating),

@@ -28,7 +28,7 @@ from crawler.replica.catalogue import Offer, search
 from crawler.replica.common import CATALOGUE, json_response, not_found, slugify
 
 HOSTS = ("api.bukalapak.com", "accounts.bukalapak.com")
-TOKEN_PATH = "/auth_proxies/request_token"
+TOKEN_PATH = "/auth_proxies/request_token"  # noqa: S105 - a URL path, not a token
 SEARCH_PATH = "/multistrategy-products"
 BLOCK_PREFIX = "__block__"
 TOKEN_LIFETIME = 3600
@@ -46,7 +46,8 @@ CHALLENGE_PAGE = """<!DOCTYPE html><html lang="en-US"><head><title>Just a moment
 <h2 class="h2" id="challenge-running">Checking if the site connection is secure</h2>
 <noscript><div class="h2">Enable JavaScript and cookies to continue</div></noscript></div></div>
 <script>(function(){window._cf_chl_opt={cvId:'3',cZone:'api.bukalapak.com',cType:'managed'};
-var a=document.createElement('script');a.src='/cdn-cgi/challenge-platform/h/g/orchestrate/chl_page/v1';
+var a=document.createElement('script');\
+a.src='/cdn-cgi/challenge-platform/h/g/orchestrate/chl_page/v1';
 document.getElementsByTagName('head')[0].appendChild(a);}());</script></body></html>"""
 
 
@@ -126,7 +127,10 @@ def product(offer: Offer) -> dict[str, Any]:
     product_id = _base36(offer.offer_id)
     slugs = offer.category_breadcrumb.split("/")
     structure = [offer.category_name] + [slug.replace("-", " ").title() for slug in slugs[1:]]
-    category_id = int(hashlib.sha1(offer.category_breadcrumb.encode()).hexdigest()[:4], 16)
+    category_id = int(
+        hashlib.sha1(offer.category_breadcrumb.encode(), usedforsecurity=False).hexdigest()[:4],
+        16,
+    )
     category_path = f"{'/'.join(slugs)}-{category_id}"
     return {
         "active": True,

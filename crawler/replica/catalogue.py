@@ -94,13 +94,13 @@ def build_catalogue(seed: int = 2026, size: int = 3000) -> tuple[Offer, ...]:
     }
     seller_ids = iter(rng.sample(range(1_000_000, 16_000_000), sum(seller_counts.values())))
     used_slugs: set[str] = set()
-    drafts = []
+    drafts: list[dict[str, Any]] = []
     for kind, count in counts.items():
         sellers = [
-            _make_seller(rng, data, kind, next(seller_ids), used_slugs) for _ in range(seller_counts[kind])
+            _make_seller(rng, data, kind, next(seller_ids), used_slugs)
+            for _ in range(seller_counts[kind])
         ]
-        for seller in _spread(rng, sellers, count):
-            drafts.append(_draft_offer(rng, data, seller))
+        drafts.extend(_draft_offer(rng, data, seller) for seller in _spread(rng, sellers, count))
     drafts.sort(key=lambda draft: draft["posted_at"])
     offer_id = rng.randrange(1_000_000_000, 2_000_000_000)
     offers = []
@@ -128,7 +128,9 @@ def search(catalogue: tuple[Offer, ...], keyword: str) -> tuple[Offer, ...]:
         title = _fold_offer_text(offer.title)
         if tokens and all(token in title for token in tokens):
             title_matches.append(offer)
-        elif tokens and all(token in title or token in _fold_offer_text(offer.description) for token in tokens):
+        elif tokens and all(
+            token in title or token in _fold_offer_text(offer.description) for token in tokens
+        ):
             description_matches.append(offer)
         else:
             others.append(offer)
@@ -152,9 +154,13 @@ def _kind_counts(kinds: dict[str, Any], size: int) -> dict[str, int]:
     return counts
 
 
-def _make_seller(rng: random.Random, data: dict[str, Any], kind: str, seller_id: int, used_slugs: set[str]) -> _Seller:
+def _make_seller(
+    rng: random.Random, data: dict[str, Any], kind: str, seller_id: int, used_slugs: set[str]
+) -> _Seller:
     variants = data["kinds"][kind]["variants"]
-    variant_index = rng.choices(range(len(variants)), [variant["weight"] for variant in variants])[0]
+    variant_index = rng.choices(
+        range(len(variants)), [variant["weight"] for variant in variants]
+    )[0]
     regional_word = rng.choice(list(data["regional_words"]))
     pool = variants[variant_index]["city_pool"]
     if pool == "regional":
@@ -197,7 +203,11 @@ def _draft_offer(rng: random.Random, data: dict[str, Any], seller: _Seller) -> d
     if price > 10_000 and rng.random() < 0.4:
         price -= rng.choice((1, 100))  # charm prices such as Rp 149.900 or Rp 23.999
     sold_count = int((rng.paretovariate(1.2) - 1) * variant["sales"]) if rng.random() > 0.12 else 0
-    rating = round(min(5.0, max(3.0, rng.gauss(4.75, 0.25))), 1) if sold_count and rng.random() > 0.1 else 0.0
+    rating = (
+        round(min(5.0, max(3.0, rng.gauss(4.75, 0.25))), 1)
+        if sold_count and rng.random() > 0.1
+        else 0.0
+    )
     timing = data["catalogue"]
     posted_at = datetime.combine(timing["first_post_date"], time(), UTC) + timedelta(
         seconds=rng.randrange(timing["posting_days"] * 86_400)
@@ -223,7 +233,9 @@ def _draft_offer(rng: random.Random, data: dict[str, Any], seller: _Seller) -> d
     }
 
 
-def _template_values(rng: random.Random, data: dict[str, Any], seller: _Seller, garment: str) -> dict[str, Any]:
+def _template_values(
+    rng: random.Random, data: dict[str, Any], seller: _Seller, garment: str
+) -> dict[str, Any]:
     vocabulary = data["vocabulary"]
     return {
         "garment": garment,
@@ -261,7 +273,9 @@ def _disguised_bale_word(rng: random.Random, evasion: dict[str, Any]) -> str:
         return "".join(chars)
     if trick == "invisible":
         chars = list(word)
-        for i in sorted(rng.sample(range(1, len(word)), min(len(word) - 1, rng.randint(1, 2))), reverse=True):
+        for i in sorted(
+            rng.sample(range(1, len(word)), min(len(word) - 1, rng.randint(1, 2))), reverse=True
+        ):
             chars.insert(i, rng.choice(evasion["invisible"]))
         return "".join(chars)
     if trick == "stretch":

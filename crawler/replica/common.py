@@ -25,7 +25,7 @@ def slugify(title: str) -> str:
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
-    """JSON with Indonesian text left readable (no ``\\u`` escapes), as the platforms send it."""
+    r"""JSON with Indonesian text left readable (no ``\u`` escapes), as the platforms send it."""
     return web.json_response(data, status=status,
                              dumps=lambda value: json.dumps(value, ensure_ascii=False))
 

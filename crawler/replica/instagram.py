@@ -59,7 +59,8 @@ fetch("/api/v1/tags/web_info/?tag_name=" + encodeURIComponent(tag),
           img.src = media.image_versions2.candidates[0].url;
           img.alt = media.caption ? media.caption.text : "";
           const text = document.createElement("div");
-          text.textContent = "@" + media.user.username + " " + (media.caption ? media.caption.text : "");
+          text.textContent = "@" + media.user.username + " " + \
+(media.caption ? media.caption.text : "");
           link.append(img, text);
           grid.append(link);
         }}
@@ -70,7 +71,8 @@ fetch("/api/v1/tags/web_info/?tag_name=" + encodeURIComponent(tag),
 
 LOGIN_PAGE = """<!DOCTYPE html><html lang="id"><head><meta charset="utf-8">
 <title>Masuk • Instagram</title></head><body><main><div><h1>Instagram</h1>
-<form id="loginForm" method="post"><input name="username" aria-label="Nomor telepon, nama pengguna, atau email">
+<form id="loginForm" method="post">\
+<input name="username" aria-label="Nomor telepon, nama pengguna, atau email">
 <input name="password" type="password" aria-label="Kata Sandi"><button type="submit">Masuk</button>
 </form><p>Masuk untuk melihat foto dan video dari teman.</p></div></main></body></html>"""
 

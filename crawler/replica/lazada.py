@@ -47,7 +47,7 @@ async def handle(request: web.Request, path: str) -> web.Response:
 
 
 def punish_answer(keyword: str) -> dict[str, Any]:
-    token = hashlib.sha1(keyword.encode()).hexdigest()
+    token = hashlib.sha1(keyword.encode(), usedforsecurity=False).hexdigest()
     return {
         "ret": ["FAIL_SYS_USER_VALIDATE", "RGV587_ERROR::SM::哎哟喂,被挤爆啦,请稍后重试"],
         "data": {"url": "https://www.lazada.co.id:443//catalog/_____tmd_____/punish"

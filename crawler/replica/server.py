@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Awaitable, Callable
 from importlib import import_module
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from aiohttp import web
 
@@ -103,8 +103,10 @@ def build_app(seed: int = 2026, size: int = 3000, latency: float = 0.0) -> web.A
     return app
 
 
-def serve_forever(port: int, host: str = "127.0.0.1", seed: int = 2026, size: int = 3000,
-                  fault_specs: tuple[str, ...] = (), latency: float = 0.0) -> None:
+def serve_forever(  # noqa: PLR0917 - crawler/commands/replica.py passes them all positionally
+    port: int, host: str = "127.0.0.1", seed: int = 2026, size: int = 3000,
+    fault_specs: tuple[str, ...] = (), latency: float = 0.0,
+) -> None:
     """Run the replica in the foreground (``thriftwatch replica``) until interrupted."""
     app = build_app(seed, size, latency)
     app[faults.FAULTS_KEY].update(faults.parse_fault(spec) for spec in fault_specs)
@@ -130,7 +132,7 @@ class ReplicaServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> ReplicaServer:
+    def start(self) -> Self:
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=30)
         return self
@@ -161,7 +163,7 @@ class ReplicaServer:
         self._thread.join(timeout=30)
         self._loop.close()
 
-    def __enter__(self) -> ReplicaServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

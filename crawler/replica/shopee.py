@@ -88,7 +88,10 @@ def item_basic(offer: Offer) -> dict[str, Any]:
         "shopid": SHOP_ID_OFFSET + offer.seller_id,
         "name": offer.title,
         "label_ids": [1000031, 1000167], "image": offer.image_key,
-        "images": [offer.image_key, hashlib.md5(offer.image_key.encode()).hexdigest()],
+        "images": [
+            offer.image_key,
+            hashlib.md5(offer.image_key.encode(), usedforsecurity=False).hexdigest(),
+        ],
         "currency": "IDR", "stock": 100 + offer.offer_id % 900, "status": 1,
         "ctime": int(datetime.fromisoformat(offer.posted_at).timestamp()),
         "sold": offer.sold_count // 6, "historical_sold": offer.sold_count,
@@ -135,5 +138,5 @@ def shop_location(city: str) -> str:
 
 
 def _tracking_id(seed: str) -> str:
-    digest = hashlib.sha1(seed.encode()).hexdigest()
+    digest = hashlib.sha1(seed.encode(), usedforsecurity=False).hexdigest()
     return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"

@@ -21,7 +21,8 @@ ID_BASE = 1_729_000_000_000_000_000
 SHELL = """<!DOCTYPE html>
 <html lang="id"><head><meta charset="utf-8"><title>{title} | TikTok Shop</title>
 <style>body{{font-family:sans-serif;margin:16px}} .product-card{{display:inline-block;width:180px;
-vertical-align:top;margin:6px;padding:8px;border:1px solid #ddd}} .price{{color:#fe2c55;font-weight:bold}}
+vertical-align:top;margin:6px;padding:8px;border:1px solid #ddd}} \
+.price{{color:#fe2c55;font-weight:bold}}
 </style></head>
 <body><h1>Hasil pencarian "{title}"</h1><div id="results" data-e2e="search-product-list"></div>
 <script>

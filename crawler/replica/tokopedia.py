@@ -36,7 +36,7 @@ async def handle(request: web.Request, path: str) -> web.Response:
 
 def search_response(keyword: str, offers: tuple[Offer, ...], total: int) -> list[dict[str, Any]]:
     """The real response envelope: a one-element list, as for the web client's batch POST."""
-    search_id = hashlib.sha1(keyword.encode()).hexdigest()[:24].upper()
+    search_id = hashlib.sha1(keyword.encode(), usedforsecurity=False).hexdigest()[:24].upper()
     return [{"data": {"searchProductV5": {
         "header": {
             "totalData": total, "responseCode": 0, "keywordProcess": "0",
@@ -63,7 +63,9 @@ def product(offer: Offer, keyword: str, search_id: str) -> dict[str, Any]:
     shop_url = f"https://www.tokopedia.com/{offer.seller_slug}"
     tracking = quote(f"ivf=false&keyword={keyword}&search_id={search_id}&src=search", safe="")
     image = f"https://images.tokopedia.net/img/cache/200-square/{offer.image_key}.jpg"
-    labels = [_label("ri_product_credibility", sold_text(offer.sold_count))] if offer.sold_count else []
+    labels = (
+        [_label("ri_product_credibility", sold_text(offer.sold_count))] if offer.sold_count else []
+    )
     labels.append(_label("final_price", rupiah(offer.price_idr)))
     return {
         "oldID": int(product_id), "id": product_id, "ttsProductID": tts_id,

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from playwright.async_api import Error as PlaywrightError
 from scrapy import Request
 from scrapy_playwright.page import PageMethod
 
@@ -198,7 +199,7 @@ class DataCollector:
     async def _read(response: BrowserResponse) -> DataResponse | None:
         try:
             body = await response.body()
-        except Exception:  # the page went away mid-read: there is nothing to keep
+        except PlaywrightError:  # the page went away mid-read: there is nothing to keep
             return None
         return DataResponse(response.url, response.request.method, response.status,
                             await response.all_headers(), body)

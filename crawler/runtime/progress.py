@@ -114,7 +114,7 @@ class ProgressExtension:
     """Connects each crawler of the process to the shared :class:`Board`."""
 
     def __init__(self, crawler: Crawler, progress: ProgressConfig):
-        global _board
+        global _board  # noqa: PLW0603 - one board for the whole process, by design
         if _board is None or _board.finished:
             _board = Board(sys.stderr, progress.interval)
         self.board = _board

@@ -6,8 +6,9 @@ was read). It tells the callback where its evidence is through ``meta[Meta.CAPTU
 For a rendered page the evidence is the page's HTML as drawn, its full-page screenshot
 (``meta[Meta.SCREENSHOT]``) and the data fetches its scripts made.
 
-Enable with ``DOWNLOADER_MIDDLEWARES = {"crawler.runtime.capture.CaptureMiddleware": 10}``;
-it needs :class:`crawler.runtime.recorder.EvidenceRecorder`.
+Enable with ``DOWNLOADER_MIDDLEWARES`` entry
+``"crawler.runtime.capture_middleware.CaptureMiddleware": 10``; it needs
+:class:`crawler.runtime.recorder.EvidenceRecorder`.
 """
 
 from __future__ import annotations
