@@ -44,6 +44,9 @@ class Listing:
     level: str | None = None
     reasons: list[dict[str, Any]] = field(default_factory=list)
     lexicon_version: str | None = None
+    # Values normalisation set aside (a price of 10^20, a NaN rating): field, value, why.
+    # Recorded as ``field_out_of_range`` faults, never stored as listing data.
+    refused_values: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass

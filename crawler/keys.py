@@ -36,6 +36,10 @@ class Stats:
     HEALTH: Final = "thriftwatch/health"
     BACKOFF_SECONDS: Final = "thriftwatch/backoff_seconds"
     FAULTS_PREFIX: Final = "thriftwatch/faults/"
+    # Listings that could not be written (a run with any fails its health check), and
+    # listing values normalisation refused (stored as NULL, recorded as faults).
+    STORE_ERRORS: Final = "thriftwatch/store_errors"
+    REFUSED_VALUES: Final = "thriftwatch/refused_values"
     # Scrapy's own count of items that passed every pipeline.
     ITEMS: Final = "item_scraped_count"
 
@@ -71,7 +75,9 @@ class Stats:
 # for "no results".
 page_fault = object()
 
-FAULT_KINDS = ("blocked", "parse_error", "http_error", "download_error", "token_error")
+FAULT_KINDS = ("blocked", "parse_error", "http_error", "download_error", "token_error")  # pages
+# Faults about one listing rather than a page: a value set aside, a listing not stored.
+LISTING_FAULT_KINDS = ("field_out_of_range", "store_error")
 
 # Sent by the evidence recorder when a crawl's run is about to end, after its last listing
 # is written and before the run's end (with its chain heads) is: ``run_ending(recorder,

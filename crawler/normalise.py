@@ -1,7 +1,14 @@
-"""Pure normalisers: turn the text a platform shows into typed, comparable values."""
+"""Pure normalisers: turn the text a platform shows into typed, comparable values.
+
+Sellers control almost every value a platform shows, so :func:`normalise_listing` also
+gives each field the type the evidence store keeps it as, and sets aside what no real
+listing holds (a price of 10^20, a NaN rating): the value becomes ``None`` and the
+listing's ``refused_values`` says which field held what, for the run to record as a fault.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
@@ -23,6 +30,8 @@ _AMOUNT = re.compile(
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _MAX_IDR = 10**13  # no single listing costs ten trillion rupiah; beyond that it is noise
+_MAX_COUNT = 10**12  # sold counts: more than a trillion sold is noise
+_MAX_RATING = 100.0  # ratings are out of 5 (some platforms, out of 100)
 
 
 def clean_text(text: str | None) -> str | None:
@@ -108,20 +117,80 @@ def normalise_city(text: str | None) -> str | None:
 
 
 _TEXT_FIELDS = ("title", "description", "seller_name", "category", "price_text", "sold_text")
+# Fields kept as text: a platform may send a number (a shop URL of 12345); it is kept as text.
+_AS_TEXT = ("platform", "listing_id", "url", "keyword", "price_text", "currency", "seller_id",
+            "seller_url", "sold_text", "condition", "posted_at", "location")
+# Whole numbers and their range, and the real numbers.
+_WHOLE = {"price_idr": _MAX_IDR, "sold_count": _MAX_COUNT}
+_REAL = {"rating": _MAX_RATING}
 
 
 def normalise_listing(fields: dict[str, Any]) -> dict[str, Any]:
     """Clean a listing's text fields and derive ``price_idr``, ``sold_count`` and ``location``.
 
-    Values the spider already read from structured data (a numeric price, say) are kept.
+    Values the spider already read from structured data (a numeric price, say) are kept,
+    within range; each refused value is listed in ``refused_values``.
     """
     out = dict(fields)
+    refused: list[dict[str, str]] = list(out.get("refused_values") or [])
+    for name in _AS_TEXT:
+        if out.get(name) is not None and not isinstance(out[name], str):
+            out[name] = str(out[name])
     for name in _TEXT_FIELDS:
         if out.get(name) is not None:
             out[name] = clean_text(out[name])
+    for name, limit in _WHOLE.items():
+        out[name] = _bounded_whole(out, name, limit, refused)
+    for name, limit in _REAL.items():
+        out[name] = _bounded_real(out, name, limit, refused)
+    if out.get("imported") is not None and not isinstance(out["imported"], bool):
+        refused.append(_refusal("imported", out["imported"], "not true or false"))
+        out["imported"] = None
+    if "image_urls" in out:
+        urls = out["image_urls"] if isinstance(out["image_urls"], (list, tuple)) else []
+        out["image_urls"] = [url for url in urls if isinstance(url, str) and url]
     if out.get("price_idr") is None:
         out["price_idr"] = parse_price_idr(out.get("price_text"))
     if out.get("sold_count") is None:
         out["sold_count"] = parse_sold_count(out.get("sold_text"))
     out["location"] = normalise_city(out.get("location"))
+    out["refused_values"] = refused
     return out
+
+
+def _bounded_whole(out: dict[str, Any], name: str, limit: int,
+                   refused: list[dict[str, str]]) -> int | None:
+    """A whole number from 0 to ``limit``; anything else is refused (``None``)."""
+    value = out.get(name)
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        refused.append(_refusal(name, value, "not a whole number"))
+        return None
+    if not 0 <= value < limit:
+        refused.append(_refusal(name, value, f"out of range (0 to {limit:.0e})"))
+        return None
+    return value
+
+
+def _bounded_real(out: dict[str, Any], name: str, limit: float,
+                  refused: list[dict[str, str]]) -> float | None:
+    """A finite number from 0 to ``limit``; anything else is refused (``None``)."""
+    value = out.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        refused.append(_refusal(name, value, "not a number"))
+        return None
+    if not (math.isfinite(value) and 0 <= value <= limit):
+        refused.append(_refusal(name, value, f"out of range (0 to {limit:g})"))
+        return None
+    return float(value)
+
+
+def _refusal(field: str, value: Any, why: str) -> dict[str, str]:
+    shown = repr(value)
+    return {"field": field, "value": shown if len(shown) <= 80 else f"{shown[:77]}...",
+            "why": why}

@@ -33,6 +33,7 @@ class StorePipeline:
         if isinstance(item, Recheck):
             self.recorder.add_recheck(record)
         else:
+            self.recorder.add_refused_values(record)
             self.recorder.add_observation(record)
         return item
 

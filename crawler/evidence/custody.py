@@ -3,12 +3,19 @@
 Pure functions over plain rows. A row's hash covers its table, its id and every column
 but the hash itself, so an edit, a deletion, an insertion or a reordering anywhere in a
 table breaks the chain at or after that row.
+
+A hash must cover what is stored, not what was handed over: SQLite converts a value to its
+column's type (an integral float into an INTEGER column comes back an int, a number into a
+TEXT column comes back text, NaN comes back NULL). :func:`as_stored` makes each value what
+its column will give back before it is hashed or written, and refuses what a column cannot
+hold faithfully, so a clean DB always verifies.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,6 +33,51 @@ EVIDENCE_TABLES = (
 # Columns a row hash leaves out: a capture body is covered by its own SHA-256 column
 # (checked against the decompressed body), so the chain need not hash it twice.
 UNHASHED = {"row_hash", "body"}
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def as_stored(kind: type, value: Any) -> Any:
+    """``value`` as a column of ``kind`` (str, int, float or bytes) will give it back.
+
+    Raises :class:`TypeError` for a value of the wrong kind (text in a number column) and
+    :class:`ValueError` for NaN, infinity or a whole number beyond 64 bits.
+    """
+    if value is None:
+        return None
+    if kind is str:
+        if isinstance(value, (bytes, bytearray)):
+            raise TypeError("bytes where text belongs")
+        return value if isinstance(value, str) else str(value)
+    if kind is bytes:
+        if not isinstance(value, (bytes, bytearray)):
+            raise TypeError(f"{type(value).__name__} where bytes belong")
+        return bytes(value)
+    if isinstance(value, bool):
+        value = int(value)
+    if not isinstance(value, (int, float)):
+        raise TypeError(f"{type(value).__name__} where a number belongs")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value} is not a finite number")
+    if kind is float:
+        return float(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # an INTEGER column keeps an integral float as a whole number
+    if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
+        raise ValueError(f"{value} is beyond a 64-bit whole number")
+    return value
+
+
+def stored_row(columns: Mapping[str, type], row: Mapping[str, Any]) -> dict[str, Any]:
+    """Every column of a row, each value :func:`as_stored`; a problem names its column."""
+    out = {}
+    for name, kind in columns.items():
+        try:
+            out[name] = as_stored(kind, row.get(name))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"column {name}: {error}") from None
+    return out
 
 
 def canonical(table: str, row: Mapping[str, Any]) -> bytes:

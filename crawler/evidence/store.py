@@ -17,7 +17,7 @@ import sqlite_utils
 
 from crawler.evidence import schema
 from crawler.evidence.capture import Capture, compress, decompress, utc_now
-from crawler.evidence.custody import EVIDENCE_TABLES, GENESIS, row_hash
+from crawler.evidence.custody import EVIDENCE_TABLES, GENESIS, row_hash, stored_row
 from crawler.evidence.schema import OBSERVED_FIELDS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -28,6 +28,12 @@ __all__ = ["EXPORT_FIELDS", "OBSERVED_FIELDS", "SCHEMA_VERSION", "EvidenceStore"
 
 class StoreError(RuntimeError):
     """The evidence DB cannot be used as it is (e.g. written by a newer thriftwatch)."""
+
+
+# What one bad row raises (a value SQLite cannot hold, a column it refuses); not the errors
+# of a DB that cannot be written at all, which end the crawl.
+WRITE_ERRORS = (ValueError, TypeError, OverflowError, sqlite3.IntegrityError,
+                sqlite3.InterfaceError, sqlite3.DataError)
 
 
 class EvidenceStore:
@@ -88,9 +94,8 @@ class EvidenceStore:
             head = self.conn.execute(
                 f"SELECT id, row_hash FROM {table} ORDER BY id DESC LIMIT 1").fetchone() \
                 or (0, GENESIS)
-        # Every column, so the hashed row is exactly the row that is read back later.
-        full = {**dict.fromkeys(schema.TABLES[table]), **row,
-                "id": head[0] + 1, "prev_hash": head[1]}
+        # Every column as SQLite will give it back, so the hash covers what is stored.
+        full = stored_row(schema.TABLES[table], {**row, "id": head[0] + 1, "prev_hash": head[1]})
         full["row_hash"] = row_hash(table, full)
         self.conn.execute(_INSERT[table], full)
         self._heads[table] = (full["id"], full["row_hash"])
@@ -231,20 +236,37 @@ class EvidenceStore:
     def add_observations(self, run_id: int, listings: Iterable[Mapping[str, Any]]) -> list[int]:
         """Record many sightings in one transaction (all or none of them)."""
         seen_at = utc_now()
-        ids: list[int] = []
         with self._transaction():
-            ids.extend(self._observe(run_id, listing, seen_at) for listing in listings)
-        return ids
+            return [self._observe(run_id, listing, seen_at) for listing in listings]
+
+    def add_observations_salvaging(
+            self, run_id: int, listings: list[Mapping[str, Any]],
+    ) -> tuple[int, list[tuple[Mapping[str, Any], str]]]:
+        """Record a batch in one transaction; if a row cannot be written, split the batch
+        so that every good row is still stored. Returns how many were stored and each
+        listing that could not be, with why."""
+        try:
+            self.add_observations(run_id, listings)
+        except WRITE_ERRORS as error:
+            if len(listings) == 1:
+                return 0, [(listings[0], f"{type(error).__name__}: {error}")]
+            half = len(listings) // 2
+            stored_first, failed_first = self.add_observations_salvaging(run_id, listings[:half])
+            stored_last, failed_last = self.add_observations_salvaging(run_id, listings[half:])
+            return stored_first + stored_last, failed_first + failed_last
+        return len(listings), []
 
     def _observe(self, run_id: int, listing: Mapping[str, Any], seen_at: str) -> int:
         """Append one sighting, unless this run already saw this listing for this keyword
         (a resumed crawl redoes pages a killed one may have stored): then its id."""
         observed = {name: _column_value(listing.get(name)) for name in OBSERVED_FIELDS}
-        row = {"run_id": run_id, "platform": listing["platform"],
-               "listing_id": str(listing["listing_id"]), "seen_at": seen_at, **observed,
-               "capture_id": listing.get("capture_id"),
-               "capture_sha256": listing.get("capture_sha256"),
-               "screenshot_sha256": listing.get("screenshot_sha256")}
+        # As stored, so the listing's current view is made of the very values observed.
+        row = stored_row(schema.TABLES["observations"], {
+            "run_id": run_id, "platform": listing["platform"],
+            "listing_id": str(listing["listing_id"]), "seen_at": seen_at, **observed,
+            "capture_id": listing.get("capture_id"),
+            "capture_sha256": listing.get("capture_sha256"),
+            "screenshot_sha256": listing.get("screenshot_sha256")})
         try:
             observation_id = self._append("observations", row)
         except sqlite3.IntegrityError:  # the unique (run, platform, listing, keyword) index
@@ -254,8 +276,8 @@ class EvidenceStore:
                 [run_id, row["platform"], row["listing_id"], row["keyword"]]).fetchone()[0]
         if listing.get("level") is not None:
             self._append("flags", {
-                "observation_id": observation_id, "flagged": int(bool(listing["flagged"])),
-                "score": listing["score"], "level": listing["level"],
+                "observation_id": observation_id, "flagged": int(bool(listing.get("flagged"))),
+                "score": listing.get("score"), "level": listing["level"],
                 "reasons": json.dumps(listing.get("reasons") or [], ensure_ascii=False),
                 "lexicon_version": listing.get("lexicon_version"),
             })

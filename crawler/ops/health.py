@@ -6,6 +6,8 @@ stats of earlier runs of the same platform in, a :class:`HealthReport` out. Its 
 - ``finish``: the crawl stopped early (not ``finished``);
 - ``zero_listings``: not one listing came back;
 - ``parse_errors``: a response the parser does not know (the platform changed its shape);
+- ``store_errors``: listings that could not be written to the evidence DB;
+- ``refused_values``: listing values out of range (a price of 10^20), stored as NULL;
 - ``block_rate`` / ``error_rate``: too many pages were blocks (captcha, login wall) or
   HTTP and network errors;
 - ``pages_drop`` / ``listings_drop``: pages or listings per keyword fell sharply against
@@ -114,6 +116,16 @@ def check_run(run: RunRecord, history: Sequence[RunRecord], *, new_strong: int =
         add(Finding("parse_errors", "failing",
                     f"{parse_errors} responses had a shape the parser does not know: "
                     "the platform may have changed its response", value=parse_errors))
+    store_errors = run.count(Stats.STORE_ERRORS)
+    if store_errors:
+        add(Finding("store_errors", "failing",
+                    f"{store_errors} listings could not be written to the evidence DB "
+                    "(each is a store_error fault)", value=store_errors))
+    refused = run.count(Stats.REFUSED_VALUES)
+    if refused:
+        add(Finding("refused_values", "warning",
+                    f"{refused} listing values were out of range and stored as NULL "
+                    "(each is a field_out_of_range fault)", value=refused))
     attempts = max(run.attempts, 1)
     for check, count, limit, what in (
         ("block_rate", run.blocks, thresholds.block_rate, "blocked (captcha, login or anti-bot)"),

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Self
 from aiohttp import web
 
 import crawler.replica
-from crawler.replica import faults, listing_pages
+from crawler.replica import faults, listing_pages, planted
 from crawler.replica.catalogue import build_catalogue
 from crawler.replica.common import CATALOGUE
 
@@ -58,6 +58,8 @@ async def _route(request: web.Request) -> web.StreamResponse:
     fault = faults.take(request.app, host, request.path)
     if fault is not None:
         return await faults.inject(fault, request, lambda: _answer(request, host))
+    if (seeded := await planted.find(request, host)) is not None:
+        return planted.answer(seeded)
     return await _answer(request, host)
 
 
@@ -96,9 +98,11 @@ def build_app(seed: int = 2026, size: int = 3000, latency: float = 0.0) -> web.A
     app[CATALOGUE] = build_catalogue(seed=seed, size=size)
     app[listing_pages.STATE_KEY] = {}
     app[faults.FAULTS_KEY] = {}
+    app[planted.PLANTED_KEY] = []
     app.router.add_get("/", _index)
     app.router.add_post("/_replica/listing-state", listing_pages.set_state)
     app.router.add_post("/_replica/fault", faults.set_fault)
+    app.router.add_post("/_replica/plant", planted.plant)
     app.router.add_route("*", "/{host}/{path:.*}", _route)
     return app
 
@@ -155,6 +159,12 @@ class ReplicaServer:
         """Make the next ``count`` requests to ``host`` fail as ``kind`` (see replica.faults)."""
         name, plan = faults.parse_fault(f"{host}={kind}:{count}")
         self._runner.app[faults.FAULTS_KEY][name] = plan
+
+    def plant(self, host: str, match: str, body: str, status: int = 200,
+              content_type: str = "application/json") -> None:
+        """Answer requests to ``host`` holding ``match`` with ``body`` (see replica.planted)."""
+        self._runner.app[planted.PLANTED_KEY].append(
+            planted.Planted(host, match, body, status, content_type))
 
     def stop(self) -> None:
         if self._runner is not None:

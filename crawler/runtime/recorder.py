@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import socket
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
     from crawler.evidence.capture import Capture
 
+logger = logging.getLogger(__name__)
 
 class EvidenceRecorder:
     """Opens the run when the spider opens, writes what it is given, ends the run."""
@@ -143,11 +145,33 @@ class EvidenceRecorder:
 
         They wait at most until the next response arrives, the batch is full or the spider
         closes; a crawl killed before that loses them, and ``--resume`` redoes their pages.
+        A listing that cannot be written is split off and recorded as a ``store_error``
+        fault; the rest of the batch is stored.
         """
-        if self._pending and self.store is not None:
-            self.store.add_observations(self.run_id, self._pending)
-            self.crawler.stats.inc_value(Stats.OBSERVATIONS, len(self._pending))
-            self._pending = []
+        if not self._pending or self.store is None:
+            return
+        pending, self._pending = self._pending, []
+        stored, failed = self.store.add_observations_salvaging(self.run_id, pending)
+        self.crawler.stats.inc_value(Stats.OBSERVATIONS, stored)
+        for listing, why in failed:
+            self.crawler.stats.inc_value(Stats.STORE_ERRORS)
+            self._listing_fault(listing, "store_error", f"not stored: {why}")
+
+    def add_refused_values(self, listing: dict[str, Any]) -> None:
+        """Record each value normalisation set aside from ``listing`` as a fault."""
+        for refused in listing.get("refused_values") or ():
+            self.crawler.stats.inc_value(Stats.REFUSED_VALUES)
+            self._listing_fault(listing, "field_out_of_range",
+                                f"{refused['field']} = {refused['value']}: {refused['why']}; "
+                                "stored as NULL")
+
+    def _listing_fault(self, listing: dict[str, Any], kind: str, detail: str) -> None:
+        name = f"{listing.get('platform')}/{listing.get('listing_id')}"
+        logger.warning("%s for listing %s: %s", kind, name, detail)
+        url = listing.get("url")
+        self.store.add_fault(self.run_id, url=strip_query_secrets(str(url or "")), kind=kind,
+                             detail=redact_query_secrets(f"listing {name}: {detail}"),
+                             capture_id=_whole_or_none(listing.get("capture_id")))
 
     def page_fault(self, response: Response | None, request: Request, kind: str,
                    detail: str) -> None:
@@ -157,6 +181,10 @@ class EvidenceRecorder:
         capture_id, _ = request.meta.get(Meta.CAPTURE, (None, None))
         self.store.add_fault(self.run_id, url=strip_query_secrets(request.url), kind=kind,
                              detail=redact_query_secrets(detail), capture_id=capture_id)
+
+
+def _whole_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 # Settings that hold credentials are left out of the digest's input, not just hidden.
