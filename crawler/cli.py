@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 # Subcommands in the order ``thriftwatch --help`` lists them.
 COMMANDS = (
     "crawl", "demo", "export", "verify", "recheck", "flag", "eval", "suggest_terms", "serve",
-    "monitor", "schedule", "report", "replica", "compile",
+    "monitor", "schedule", "report", "replica", "compile", "keygen",
 )
 
 

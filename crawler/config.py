@@ -88,20 +88,28 @@ class _Reader:
 
 @dataclass(frozen=True)
 class StoreConfig:
-    """The evidence DB and how runs are recorded in it."""
+    """The evidence DB, how runs are recorded in it, and where their heads are anchored."""
 
     db_path: Path
     batch: int  # listings written per transaction (at most until the next page)
     operator: str | None  # who ran the crawl, recorded with the run
     resume_dir: Path | None  # keeps each platform's unfinished run id, to resume after a kill
+    tsa_urls: tuple[str, ...] = ()  # RFC 3161 time-stamp authorities, tried in order
+    tsa_timeout: float = 10.0  # seconds per TSA
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> StoreConfig:
         read = _Reader(settings)
+        urls = read.strings("THRIFTWATCH_TSA_URL")
+        for url in urls:
+            if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+                raise ConfigError(f"THRIFTWATCH_TSA_URL takes http(s) URLs, not {url!r}")
         return cls(db_path=read.path("THRIFTWATCH_DB") or Path(DEFAULT_DB),
                    batch=read.whole("THRIFTWATCH_STORE_BATCH"),
                    operator=read.text("THRIFTWATCH_OPERATOR"),
-                   resume_dir=read.path("THRIFTWATCH_RESUME_DIR"))
+                   resume_dir=read.path("THRIFTWATCH_RESUME_DIR"),
+                   tsa_urls=urls,
+                   tsa_timeout=read.number("THRIFTWATCH_TSA_TIMEOUT", minimum=0.1))
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,8 @@ class AlertConfig:
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_starttls: bool = False
+    smtp_ssl: bool = False  # SMTPS: TLS from the first byte
+    smtp_allow_plain: bool = False  # send the password over a plain connection anyway
     smtp_user: str | None = None
     smtp_password: str | None = field(default=None, repr=False)  # from the environment only
     email_from: str = "thriftwatch@localhost"
@@ -154,11 +164,25 @@ class AlertConfig:
         host, _, port = smtp.rpartition(":") if ":" in smtp else (smtp, "", "")
         if port and not port.isdigit():
             raise ConfigError(f"THRIFTWATCH_ALERT_SMTP must be HOST or HOST:PORT, not {smtp!r}")
+        starttls, smtps = (read.flag("THRIFTWATCH_ALERT_SMTP_STARTTLS"),
+                           read.flag("THRIFTWATCH_ALERT_SMTP_SSL"))
+        user, allow_plain = (read.text("THRIFTWATCH_ALERT_SMTP_USER"),
+                             read.flag("THRIFTWATCH_ALERT_SMTP_ALLOW_PLAIN"))
+        if starttls and smtps:
+            raise ConfigError("THRIFTWATCH_ALERT_SMTP_STARTTLS and THRIFTWATCH_ALERT_SMTP_SSL "
+                              "are two ways to encrypt: set one")
+        if user and host and not (starttls or smtps or allow_plain):
+            raise ConfigError(
+                "THRIFTWATCH_ALERT_SMTP_USER is set but the SMTP connection is not encrypted: "
+                "set THRIFTWATCH_ALERT_SMTP_STARTTLS or THRIFTWATCH_ALERT_SMTP_SSL (or, for a "
+                "trusted local relay, THRIFTWATCH_ALERT_SMTP_ALLOW_PLAIN)")
         return cls(webhook=read.text("THRIFTWATCH_ALERT_WEBHOOK"),
                    smtp_host=host or None,
-                   smtp_port=int(port or 25),
-                   smtp_starttls=read.flag("THRIFTWATCH_ALERT_SMTP_STARTTLS"),
-                   smtp_user=read.text("THRIFTWATCH_ALERT_SMTP_USER"),
+                   smtp_port=int(port or (465 if smtps else 25)),
+                   smtp_starttls=starttls,
+                   smtp_ssl=smtps,
+                   smtp_allow_plain=allow_plain,
+                   smtp_user=user,
                    smtp_password=os.environ.get(SMTP_PASSWORD_ENV) or None,
                    email_from=read.text("THRIFTWATCH_ALERT_EMAIL_FROM") or cls.email_from,
                    email_to=read.strings("THRIFTWATCH_ALERT_EMAIL_TO"))

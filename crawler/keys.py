@@ -34,6 +34,9 @@ class Stats:
     FLAGGED: Final = "thriftwatch/flagged"
     LEXICON_VERSION: Final = "thriftwatch/lexicon_version"
     HEALTH: Final = "thriftwatch/health"
+    # The DB's head just after the run ended (write it down outside the machine).
+    HEAD: Final = "thriftwatch/head"
+    UNANCHORED: Final = "thriftwatch/unanchored"  # run ends no TSA answered for
     BACKOFF_SECONDS: Final = "thriftwatch/backoff_seconds"
     FAULTS_PREFIX: Final = "thriftwatch/faults/"
     # Listings that could not be written (a run with any fails its health check), and
@@ -75,7 +78,9 @@ class Stats:
 # for "no results".
 page_fault = object()
 
-FAULT_KINDS = ("blocked", "parse_error", "http_error", "download_error", "token_error")  # pages
+# Pages; refused_url: a URL the fetch policy refused (crawler/runtime/url_policy.py), not sent.
+FAULT_KINDS = ("blocked", "parse_error", "http_error", "download_error", "token_error",
+               "refused_url")
 # Faults about one listing rather than a page: a value set aside, a listing not stored.
 LISTING_FAULT_KINDS = ("field_out_of_range", "store_error")
 
@@ -83,3 +88,6 @@ LISTING_FAULT_KINDS = ("field_out_of_range", "store_error")
 # is written and before the run's end (with its chain heads) is: ``run_ending(recorder,
 # spider, reason)``. Run health checks the run and records its report here.
 run_ending = object()
+# Sent once the run's end is written: ``run_ended(recorder, spider, reason, head)`` with the
+# DB's head just after it. Run health alerts then, so the alert carries the head.
+run_ended = object()

@@ -24,6 +24,9 @@ RETRY_TIMES = 3
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 # Retries wait: the server's Retry-After, else 1 s, 2 s, 4 s... (at most 60 s).
 DOWNLOADER_MIDDLEWARES = {
+    # First to see every request (redirects and retries too): only http(s) URLs on the
+    # spider's hosts and on public addresses leave; each refusal is a refused_url fault.
+    "crawler.runtime.fetch_guard.FetchGuardMiddleware": 5,
     # Every response is stored as evidence as the spider will see it (after retries,
     # redirects and decompression), before any callback reads it.
     "crawler.runtime.capture_middleware.CaptureMiddleware": 10,
@@ -31,6 +34,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.runtime.retry.BackoffRetryMiddleware": 550,
     # Spiders that render pages mark their requests; this hands them to Chromium.
     "crawler.runtime.browser.RenderMiddleware": 950,
+    # First to see a failed download: a name the DNS resolver refused (it resolves to a
+    # non-public address) is a refused_url fault, not a DNS error to retry.
+    "crawler.runtime.fetch_guard.RefusedAddressMiddleware": 990,
 }
 THRIFTWATCH_BACKOFF_BASE = 1.0
 THRIFTWATCH_BACKOFF_MAX = 60.0
@@ -58,8 +64,11 @@ THRIFTWATCH_HEALTH_HISTORY = 5  # earlier runs that median is taken over
 THRIFTWATCH_ALERT_WEBHOOK = None  # URL that gets a JSON POST when a run needs attention
 # "host:port"; the password comes only from env THRIFTWATCH_SMTP_PASSWORD
 THRIFTWATCH_ALERT_SMTP = None
-THRIFTWATCH_ALERT_SMTP_STARTTLS = False
+THRIFTWATCH_ALERT_SMTP_STARTTLS = False  # upgrade to TLS, checking the server's certificate
+THRIFTWATCH_ALERT_SMTP_SSL = False  # SMTPS: TLS from the start (port 465)
 THRIFTWATCH_ALERT_SMTP_USER = None
+# A password never crosses a plain connection unless this says so (a trusted local relay).
+THRIFTWATCH_ALERT_SMTP_ALLOW_PLAIN = False
 THRIFTWATCH_ALERT_EMAIL_FROM = "thriftwatch@localhost"
 THRIFTWATCH_ALERT_EMAIL_TO = []
 
@@ -72,10 +81,19 @@ FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
 # Replica mode lives in the download handler, so every other component sees real URLs.
+# Stored URLs come from sellers: no scheme but http(s) has a handler at all (a file://,
+# data:, s3:// or ftp:// URL fails even if the fetch guard let it through).
 DOWNLOAD_HANDLERS = {
     "http": "crawler.runtime.replica_mode.PlainReplicaDownloadHandler",
     "https": "crawler.runtime.replica_mode.ReplicaDownloadHandler",
+    "file": None,
+    "s3": None,
+    "ftp": None,
+    "data": None,
 }
+# Names that resolve to loopback, private, link-local or other non-public addresses are
+# refused (Scrapy's DNS_RESOLVER, renamed TWISTED_DNS_RESOLVER in Scrapy 2.15).
+TWISTED_DNS_RESOLVER = "crawler.runtime.resolver.PublicOnlyResolver"
 
 ITEM_PIPELINES = {
     "pipelines.normalise.NormalisePipeline": 100,
@@ -94,6 +112,10 @@ THRIFTWATCH_STORE_BATCH = 100  # listings written per transaction (at most until
 THRIFTWATCH_RESUME_DIR = None  # keeps each platform's unfinished run id, to resume after a kill
 THRIFTWATCH_CHROMIUM = "/usr/bin/chromium"  # Debian's Chromium, for spiders that render pages
 THRIFTWATCH_INSTAGRAM_COOKIES = None  # a cookies file for Instagram's session (never stored)
+# RFC 3161 time-stamp authorities (URLs, tried in order) that anchor each run's head when it
+# ends; none: heads are only printed. A TSA that is down is retried at the next run's end.
+THRIFTWATCH_TSA_URL = []
+THRIFTWATCH_TSA_TIMEOUT = 10  # seconds per TSA
 
 # scrapy-playwright, used by the rendered spiders (they switch THRIFTWATCH_HTTP_HANDLER to it).
 PLAYWRIGHT_BROWSER_TYPE = "chromium"

@@ -13,6 +13,7 @@ from crawler.decoding import DecodeError, decode_json
 from crawler.flagging.lexicon import default_search_terms
 from crawler.keys import Meta, Stats, page_fault
 from crawler.page_status import block_marker
+from crawler.runtime.url_policy import RefusedURL
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -144,7 +145,9 @@ class SearchSpider(scrapy.Spider):
             self.record_fault(response, "blocked", str(error))
             return
         except ResponseShapeError as error:
-            wall = block_marker(response.status, response.body)
+            # The platform's wall structure only: seller text in real results is no wall.
+            wall = block_marker(response.status, response.body, response.url,
+                                response.headers.get("Content-Type"))
             if wall:
                 self.record_fault(response, "blocked", f"{wall} ({error})")
             else:
@@ -162,8 +165,11 @@ class SearchSpider(scrapy.Spider):
             yield self.page_request(keyword, page + 1)
 
     def page_failed(self, failure: Failure) -> None:
-        """Errback: an HTTP error status (after retries) or a network failure."""
+        """Errback: an HTTP error status (after retries) or a network failure. A URL the fetch
+        guard refused is already a ``refused_url`` fault."""
         request = failure.request
+        if failure.check(RefusedURL):
+            return
         if failure.check(HttpError):
             response = failure.value.response
             self.record_fault(response, "http_error", f"HTTP {response.status}")

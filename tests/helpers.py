@@ -10,6 +10,7 @@ unmarked slow test cannot creep into the fast tier.
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -32,16 +33,25 @@ CRAWLING = {("scrapy", "crawl"), ("thriftwatch", "crawl"), ("thriftwatch", "demo
 current_test: pytest.Item | None = None  # set by conftest.py while a test runs
 
 
-def run_command(*args: str, timeout: float = 300, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    """Run a command from the venv in a subprocess (each crawl needs its own reactor)."""
+def run_command(*args: str, timeout: float = 300, cwd: Path = REPO,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run a command from the venv in a subprocess (each crawl needs its own reactor);
+    ``env`` adds to the environment."""
     if tuple(args[:2]) in CRAWLING and current_test is not None and not any(
             current_test.get_closest_marker(name) for name in SLOW_MARKERS):
         pytest.fail(f"{current_test.nodeid} starts `{' '.join(args[:2])}` but is not marked "
                     f"{' / '.join(sorted(SLOW_MARKERS))}")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     bindir = Path(sys.executable).parent
     return subprocess.run([str(bindir / args[0]), *args[1:]], cwd=cwd, env=env, timeout=timeout,
                           capture_output=True, text=True, check=False)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def crawl_replica(replica, db: Path, spider: str, *args: str,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email
 import json
-import socket
 import sqlite3
 import threading
 import time
@@ -16,7 +15,7 @@ from aiosmtpd.controller import Controller
 
 from crawler.config import HealthConfig
 from crawler.ops.health import RunRecord, check_run
-from tests.helpers import run_command
+from tests.helpers import free_port, run_command
 
 
 def run(pages: int, listings: int, keywords: int = 2, **faults: int) -> RunRecord:
@@ -100,11 +99,6 @@ class Webhook(ThreadingHTTPServer):
 
         super().__init__(("127.0.0.1", 0), Handler)
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Mailbox:

@@ -4,15 +4,16 @@ monitor spreading a round over them (one more server that is down), and resuming
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
@@ -20,35 +21,38 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, run_command
+from tests.helpers import REPO, free_port, run_command
 
 pytestmark = [pytest.mark.scrapyd, pytest.mark.crawl]
 
 BIN = Path(sys.executable).parent
 PROJECT_FILES = ("pyproject.toml", "README.md", "crawler", "spiders", "pipelines")
 FAST = ("setting=AUTOTHROTTLE_ENABLED=False", "setting=DOWNLOAD_DELAY=0")
+# The second server is reachable only with HTTP basic auth, as the docs tell operators to run
+# a scrapyd others can reach.
+USER, PASSWORD = "desk", "pl4nted-scrapyd-s3cret"
+AUTH = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
-
-def api(url: str, endpoint: str, form: list[tuple[str, str]] | None = None) -> dict:
+def api(url: str, endpoint: str, form: list[tuple[str, str]] | None = None,
+        auth: str | None = AUTH) -> dict:
     data = urllib.parse.urlencode(form).encode() if form is not None else None
-    with urllib.request.urlopen(f"{url}/{endpoint}", data=data, timeout=10) as response:
+    request = urllib.request.Request(f"{url}/{endpoint}", data=data,
+                                     headers={"Authorization": auth} if auth else {})
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
 
 
-def start_scrapyd(home: Path) -> tuple[subprocess.Popen, str]:
+def start_scrapyd(home: Path, auth: bool = False) -> tuple[subprocess.Popen, str]:
     """scrapyd in ``home`` with every directory of its own there, on a free loopback port."""
     port = free_port()
     home.mkdir()
     (home / "scrapyd.conf").write_text(
         "[scrapyd]\nbind_address = 127.0.0.1\n"
         f"http_port = {port}\neggs_dir = {home}/eggs\nlogs_dir = {home}/logs\n"
-        f"dbs_dir = {home}/dbs\nitems_dir =\npoll_interval = 0.2\nmax_proc = 2\n")
+        f"dbs_dir = {home}/dbs\nitems_dir =\npoll_interval = 0.2\nmax_proc = 2\n"
+        + (f"username = {USER}\npassword = {PASSWORD}\n" if auth else ""))
     process = subprocess.Popen([str(BIN / "scrapyd"), "--pidfile="], cwd=home,
                                stdout=(home / "out.log").open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -67,7 +71,8 @@ def deploy(source: Path, url: str) -> subprocess.CompletedProcess:
     """``scrapyd-deploy`` with a scrapy.cfg whose [deploy] target is this test's scrapyd."""
     (source / "scrapy.cfg").write_text(
         "[settings]\ndefault = crawler.settings\n\n"
-        f"[deploy:test]\nurl = {url}/\nproject = thriftwatch\n")
+        f"[deploy:test]\nurl = {url}/\nproject = thriftwatch\n"
+        f"username = {USER}\npassword = {PASSWORD}\n")
     return subprocess.run([str(BIN / "scrapyd-deploy"), "test", "-v", "1"], cwd=source,
                           capture_output=True, text=True, timeout=120, check=False)
 
@@ -96,7 +101,8 @@ def servers(tmp_path_factory):
             shutil.copy(REPO / name, source / name)
     started = []
     try:
-        started.extend(start_scrapyd(root / name) for name in ("one", "two"))
+        started.extend(start_scrapyd(root / name, auth=name == "two")
+                       for name in ("one", "two"))
         deployed = [deploy(source, url) for _, url in started]
         yield [url for _, url in started], deployed, root
     finally:
@@ -162,13 +168,28 @@ def monitor_args(db: Path, replica, *urls: str) -> list[str]:
     return args + [arg for s in FAST for arg in ("-s", s.removeprefix("setting="))]
 
 
+def test_scrapyd_two_refuses_a_caller_without_credentials(servers):
+    urls, _, _ = servers
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        api(urls[1], "listjobs.json?project=thriftwatch", auth=None)
+    assert refused.value.code == 401
+    assert api(urls[1], "listjobs.json?project=thriftwatch")["status"] == "ok"
+
+
 def test_monitor_spreads_a_round_over_servers_and_skips_one_that_is_down(
         servers, replica, tmp_path):
+    """Server two is named by a scrapy.cfg deploy target that holds its credentials."""
     urls, _, _ = servers
     down = f"http://127.0.0.1:{free_port()}"
     db = tmp_path / "evidence.db"
-    result = run_command(*monitor_args(db, replica, urls[0], down, urls[1]), timeout=120)
+    desk = tmp_path / "desk"
+    desk.mkdir()
+    (desk / "scrapy.cfg").write_text(f"[deploy:two]\nurl = {urls[1]}/\nusername = {USER}\n"
+                                     f"password = {PASSWORD}\n")
+    result = run_command(*monitor_args(db, replica, urls[0], down, "two"), timeout=120,
+                         cwd=desk)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert PASSWORD not in result.stdout + result.stderr
     conn = sqlite3.connect(db)
     jobs = conn.execute(
         "SELECT platform, server, state, attempts FROM monitor_jobs ORDER BY id").fetchall()
@@ -182,13 +203,15 @@ def test_monitor_spreads_a_round_over_servers_and_skips_one_that_is_down(
     runs = dict(conn.execute("SELECT platform, status FROM runs"))
     assert runs == {"tokopedia": "finished", "lazada": "finished", "shopee": "finished"}
     assert conn.execute("SELECT status FROM monitor_rounds").fetchall() == [("finished",)]
+    assert PASSWORD not in "\n".join(conn.iterdump())
 
 
 def test_a_restarted_monitor_finishes_its_round_without_scheduling_it_again(servers, replica,
                                                                             tmp_path):
     urls, _, _ = servers
     db = tmp_path / "evidence.db"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    credentials = {"THRIFTWATCH_SCRAPYD_USERNAME": USER, "THRIFTWATCH_SCRAPYD_PASSWORD": PASSWORD}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **credentials}
     args = monitor_args(db, replica, urls[1])
     log = tmp_path / "first.log"
     first = subprocess.Popen([str(BIN / args[0]), *args[1:]], cwd=REPO, env=env,
@@ -200,7 +223,7 @@ def test_a_restarted_monitor_finishes_its_round_without_scheduling_it_again(serv
     first.wait(timeout=10)
     assert "scheduled shopee" in log.read_text()
     assert "round 1 finished" not in log.read_text()
-    result = run_command(*args, timeout=120)
+    result = run_command(*args, timeout=120, env=credentials)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "resuming unfinished round 1" in result.stderr
     conn = sqlite3.connect(db)

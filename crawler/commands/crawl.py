@@ -96,3 +96,11 @@ def print_summary(summary: CrawlSummary, db: str) -> None:
     print(f"{summary.total('pages')} pages, {summary.total('listings')} listings "
           f"({summary.total('flagged')} flagged) in {summary.elapsed:.1f}s")
     print(f"evidence DB: {db}")
+    if Path(db).exists():
+        store = EvidenceStore(db)
+        try:
+            head = store.head()
+        finally:
+            store.close()
+        print(f"head {head}  (keep it outside this machine; `thriftwatch verify --db {db} "
+              f"--head {head}` proves the DB still holds it)")

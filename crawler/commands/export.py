@@ -28,6 +28,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--level", choices=LEVELS, help="only this verdict level")
     parser.add_argument("-o", "--output", type=Path,
                         help="file to write (default: stdout; required for warc and bundle)")
+    parser.add_argument("--sign", type=Path, metavar="KEYFILE",
+                        help="bundle only: sign the manifest with this Ed25519 key "
+                             "(see `thriftwatch keygen`)")
     parser.set_defaults(run=run)
 
 
@@ -54,15 +57,20 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"no evidence DB at {args.db}")
     if args.format in ("warc", "bundle") and args.output is None:
         raise ValueError(f"--format {args.format} writes a file: give -o FILE")
+    if args.sign is not None and args.format != "bundle":
+        raise ValueError("--sign signs a bundle: use it with --format bundle")
     filters = {"flagged_only": args.flagged_only, "platform": args.platform,
                "since": args.since, "level": args.level}
     store = EvidenceStore(args.db)
     try:
         if args.format == "bundle":
             from crawler.evidence.bundle import write_bundle
+            from crawler.evidence.signing import load_private
 
-            digest = write_bundle(store, args.output, filters)
-            print(f"bundle written to {args.output}; manifest SHA-256 {digest}", file=sys.stderr)
+            signer = load_private(args.sign) if args.sign else None
+            digest = write_bundle(store, args.output, filters, signer=signer)
+            print(f"bundle written to {args.output}; manifest SHA-256 {digest}"
+                  f"{'; signed' if signer else ''}; DB head {store.head()}", file=sys.stderr)
         elif args.format == "warc":
             from crawler.evidence.warc import write_warc
 

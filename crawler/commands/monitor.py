@@ -17,6 +17,7 @@ from crawler.ops.scheduler import (
     search_platforms,
     status_lines,
 )
+from crawler.ops.scrapyd import resolve_servers
 
 if TYPE_CHECKING:
     import argparse
@@ -42,9 +43,11 @@ def add_monitor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--every", default="6h", help="time between rounds: 90s, 30m, 6h, 1d")
     parser.add_argument("--db", type=Path, default=Path(DEFAULT_DB),
                         help="evidence DB (with --scrapyd: its path on the scrapyd hosts)")
-    parser.add_argument("--scrapyd", action="append", default=[], metavar="URL",
-                        help="a scrapyd server to run the crawls on (repeatable: jobs are "
-                             "spread over them, and retried on the next when one is down)")
+    parser.add_argument("--scrapyd", action="append", default=[], metavar="URL_OR_TARGET",
+                        help="a scrapyd server to run the crawls on: its URL, or a "
+                             "[deploy:NAME] of scrapy.cfg with its username and password "
+                             "(repeatable: jobs are spread over them, and retried on the next "
+                             "when one is down)")
     parser.add_argument("--keywords", help="comma-separated search terms (default: the shipped "
                                            "terms and those accepted into --lexicon)")
     parser.add_argument("--replica", metavar="URL", help="crawl this replica, not the real sites")
@@ -73,7 +76,7 @@ def build_plan(args: argparse.Namespace) -> Plan:
     return Plan(
         platforms=tuple(args.platforms or known), keywords=tuple(keywords),
         db=str(args.db if args.scrapyd else args.db.resolve()), every=parse_every(args.every),
-        servers=tuple(args.scrapyd), max_pages=args.max_pages, replica=args.replica,
+        servers=resolve_servers(args.scrapyd), max_pages=args.max_pages, replica=args.replica,
         lexicon=str(args.lexicon) if args.lexicon else None, settings=extra,
         round_timeout=parse_every(args.round_timeout) if args.round_timeout else None,
     )

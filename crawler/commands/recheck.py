@@ -7,10 +7,12 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from crawler.commands.crawl import add_crawl_options, crawl_settings
+from crawler.runtime.fetch_guard import FAULT_KIND as REFUSED
 from crawler.runtime.process import run_crawl
 
 if TYPE_CHECKING:
     import argparse
+    from pathlib import Path
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -30,9 +32,18 @@ def run(args: argparse.Namespace) -> int:
     if args.platform:
         spider_args["platform"] = args.platform
     summary = run_crawl(["recheck"], settings, **spider_args)
-    with sqlite3.connect(f"file:{args.db}?mode=ro", uri=True) as conn:
-        run_id = conn.execute("SELECT MAX(run_id) FROM rechecks").fetchone()[0]
+    print(json.dumps(recheck_counts(args.db)))
+    return 0 if summary.platforms and summary.platforms[0].finish_reason == "finished" else 1
+
+
+def recheck_counts(db: Path) -> dict[str, int | None]:
+    """The latest recheck run and how many listings it found in each status, with the stored
+    URLs it refused to fetch (``refused``)."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        run_id = conn.execute("SELECT MAX(id) FROM run_starts WHERE platform = 'recheck'"
+                              ).fetchone()[0]
         counts = dict(conn.execute(
             "SELECT status, COUNT(*) FROM rechecks WHERE run_id = ? GROUP BY status", [run_id]))
-    print(json.dumps({"run": run_id, **counts}))
-    return 0 if summary.platforms and summary.platforms[0].finish_reason == "finished" else 1
+        refused = conn.execute("SELECT COUNT(*) FROM faults WHERE run_id = ? AND kind = ?",
+                               [run_id, REFUSED]).fetchone()[0]
+    return {"run": run_id, **counts, **({"refused": refused} if refused else {})}

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from crawler.commands.monitor import add_monitor_options
 from crawler.ops.scheduler import parse_every
+from crawler.ops.scrapyd import has_credentials
 
 if TYPE_CHECKING:
     import argparse
@@ -48,6 +49,11 @@ def monitor_command(args: argparse.Namespace) -> list[str]:
                else "thriftwatch", "monitor", "--once", "--every", args.every,
                "--db", str(args.db if args.scrapyd else args.db.resolve())]
     for server in args.scrapyd:
+        if has_credentials(server):
+            raise ValueError("a cron line would keep the password of --scrapyd in the crontab: "
+                             "put it in a scrapy.cfg [deploy:NAME] (username, password) and "
+                             "give --scrapyd NAME, or set THRIFTWATCH_SCRAPYD_USERNAME and "
+                             "THRIFTWATCH_SCRAPYD_PASSWORD in the cron environment")
         command += ["--scrapyd", server]
     for option in ("keywords", "replica", "max_pages", "lexicon", "state_db", "round_timeout"):
         value = getattr(args, option)

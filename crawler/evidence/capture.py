@@ -17,6 +17,8 @@ SECRET_HEADERS = frozenset(
 
 # Query parameters that carry credentials, such as Bukalapak's ``access_token``.
 SECRET_QUERY_PARAMS = frozenset({"access_token", "token"})
+# The user-information part of a URL ("https://desk:s3cret@scrapyd.internal:6800/").
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#@]+@")
 _SECRET_QUERY_VALUE = re.compile(
     rf"(?i)([?&;](?:{'|'.join(sorted(SECRET_QUERY_PARAMS))})=)[^&#\s<>'\"]+")
 
@@ -76,7 +78,9 @@ def redact_headers(headers: dict[str, list[str]] | dict[str, str]) -> dict[str, 
 
 
 def strip_query_secrets(url: str, names: frozenset[str] = SECRET_QUERY_PARAMS) -> str:
-    """Blank the values of credential query parameters such as Bukalapak's ``access_token``."""
+    """Blank the values of credential query parameters such as Bukalapak's ``access_token``,
+    and a ``user:password@`` in the URL."""
+    url = redact_url_credentials(url)
     parts = urlsplit(url)
     if not parts.query:
         return url
@@ -86,8 +90,14 @@ def strip_query_secrets(url: str, names: frozenset[str] = SECRET_QUERY_PARAMS) -
 
 
 def redact_query_secrets(text: str) -> str:
-    """Blank credential query values in free text, such as a log line quoting a URL."""
-    return _SECRET_QUERY_VALUE.sub(r"\1REDACTED", text)
+    """Blank credentials in free text, such as a log line quoting a URL: credential query
+    values and the ``user:password@`` of URLs."""
+    return _SECRET_QUERY_VALUE.sub(r"\1REDACTED", redact_url_credentials(text))
+
+
+def redact_url_credentials(text: str) -> str:
+    """``scheme://user:password@host`` → ``scheme://REDACTED@host``, wherever in ``text``."""
+    return _URL_USERINFO.sub(r"\1REDACTED@", text)
 
 
 def _text(value: str | bytes) -> str:

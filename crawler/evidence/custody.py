@@ -91,3 +91,23 @@ def canonical(table: str, row: Mapping[str, Any]) -> bytes:
 def row_hash(table: str, row: Mapping[str, Any]) -> str:
     """SHA-256 of :func:`canonical`; ``row`` must already hold its ``id`` and ``prev_hash``."""
     return hashlib.sha256(canonical(table, row)).hexdigest()
+
+
+def head_digest(heads: Mapping[str, Mapping[str, Any] | None]) -> str:
+    """The DB's *head*: one SHA-256 over every chain's head (table, last id, last row hash).
+
+    Empty chains are left out, so a table added by a later release changes no earlier head.
+    Written down outside the DB (an e-mail, a case file, an RFC 3161 timestamp), a head
+    pins the whole history before it: ``verify --head`` checks that a DB holds it.
+    """
+    present = {table: {"id": head["id"], "row_hash": head["row_hash"]}
+               for table, head in heads.items() if head}
+    text = json.dumps(present, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def run_end_head(recorded_heads: Mapping[str, Any], run_end_id: int, run_end_hash: str) -> str:
+    """The head just after a run's end was written: the chain heads the end recorded, with
+    the end itself at the head of ``run_ends``."""
+    return head_digest({**recorded_heads, "run_ends": {"id": run_end_id,
+                                                       "row_hash": run_end_hash}})

@@ -1,4 +1,10 @@
-"""The evidence DB's tables, views, indexes and append-only triggers (schema version 1)."""
+"""The evidence DB's tables, views, indexes and append-only triggers, and the migrations that
+bring a DB written by an earlier release up to this schema version.
+
+Version 2 adds ``timestamps``: each run's head, anchored by an RFC 3161 time-stamp token.
+The token proves itself (a TSA signed it), so the table is not chained, and writing it
+after a run ends moves no head.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from crawler.evidence.custody import EVIDENCE_TABLES
 if TYPE_CHECKING:
     import sqlite_utils
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 CHAIN = {"prev_hash": str, "row_hash": str}
 
@@ -98,6 +104,28 @@ FTS_TRIGGERS = (
 )
 
 
+def create_timestamps(db: sqlite_utils.Database) -> None:
+    """The RFC 3161 anchors of run heads (schema version 2), append-only."""
+    db["timestamps"].create(
+        {"id": int, "run_id": int, "head": str, "tsa_url": str, "token": bytes,
+         "gen_time": str, "requested_at": str},
+        pk="id", not_null={"run_id", "head", "token"})
+    db["timestamps"].create_index(["run_id"], unique=True)
+    _append_only(db, "timestamps")
+
+
+# version -> what brings a DB of the version before up to it
+MIGRATIONS = {2: create_timestamps}
+
+
+def _append_only(db: sqlite_utils.Database, table: str) -> None:
+    for action in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, 'evidence is append-only: {action} on {table}'); END"
+        )
+
+
 def create(db: sqlite_utils.Database) -> None:
     """Create every table, index, view and trigger of an empty evidence DB."""
     for name, columns in TABLES.items():
@@ -138,8 +166,5 @@ def create(db: sqlite_utils.Database) -> None:
     for name, sql in VIEWS.items():
         db.create_view(name, sql)
     for table in EVIDENCE_TABLES:
-        for action in ("UPDATE", "DELETE"):
-            db.execute(
-                f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, 'evidence is append-only: {action} on {table}'); END"
-            )
+        _append_only(db, table)
+    create_timestamps(db)

@@ -17,7 +17,14 @@ import sqlite_utils
 
 from crawler.evidence import schema
 from crawler.evidence.capture import Capture, compress, decompress, utc_now
-from crawler.evidence.custody import EVIDENCE_TABLES, GENESIS, row_hash, stored_row
+from crawler.evidence.custody import (
+    EVIDENCE_TABLES,
+    GENESIS,
+    head_digest,
+    row_hash,
+    run_end_head,
+    stored_row,
+)
 from crawler.evidence.schema import OBSERVED_FIELDS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -78,12 +85,24 @@ class EvidenceStore:
                     f"{self.path} has schema version {found}; this thriftwatch knows up to "
                     f"{SCHEMA_VERSION}. Upgrade thriftwatch to read it."
                 )
+            if found < SCHEMA_VERSION:
+                self._upgrade()
             return
         with self._transaction():
             if meta.exists():  # another process created it meanwhile
                 return
             schema.create(self.db)
             meta.insert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+
+    def _upgrade(self) -> None:
+        """Bring a DB of an earlier schema version up to this one, in one transaction; the
+        chains are untouched, so everything verifies as before."""
+        with self._transaction():
+            found = int(self.db["meta"].get("schema_version")["value"])
+            for version in range(found + 1, SCHEMA_VERSION + 1):
+                schema.MIGRATIONS[version](self.db)
+            self.conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                              [str(SCHEMA_VERSION)])
 
     # -- chained appends ------------------------------------------------------------------
 
@@ -100,6 +119,16 @@ class EvidenceStore:
         self.conn.execute(_INSERT[table], full)
         self._heads[table] = (full["id"], full["row_hash"])
         return full["id"]
+
+    def head(self) -> str:
+        """The DB's head now: one digest over every chain's head (see custody.head_digest)."""
+        return head_digest(self.chain_heads())
+
+    def run_heads(self) -> list[tuple[int, str]]:
+        """Each ended run and the DB's head just after its end was written, oldest first."""
+        return [(run_id, run_end_head(json.loads(heads), end_id, end_hash))
+                for run_id, heads, end_id, end_hash in self.conn.execute(
+                    "SELECT run_id, chain_heads, id, row_hash FROM run_ends ORDER BY id")]
 
     def chain_heads(self) -> dict[str, dict[str, Any]]:
         """The last row (id and hash) of every evidence table."""
@@ -125,15 +154,32 @@ class EvidenceStore:
             "WHERE s.id = ? AND e.id IS NULL", [run_id]).fetchone() is not None
 
     def end_run(self, run_id: int, *, status: str, stats: Mapping[str, Any],
-                lexicon_version: str | None = None) -> None:
-        """Close a run, recording its final stats and every table's chain head."""
+                lexicon_version: str | None = None) -> str:
+        """Close a run, recording its final stats and every table's chain head; returns the
+        DB's head just after (the run's head, to write down outside the DB)."""
         with self._transaction():
-            self._append("run_ends", {
+            heads = self.chain_heads()
+            end_id = self._append("run_ends", {
                 "run_id": run_id, "ended_at": utc_now(), "status": status,
                 "stats": json.dumps(stats, default=str, sort_keys=True),
                 "lexicon_version": lexicon_version,
-                "chain_heads": json.dumps(self.chain_heads(), sort_keys=True),
+                "chain_heads": json.dumps(heads, sort_keys=True),
             })
+            return run_end_head(heads, end_id, self._heads["run_ends"][1])
+
+    def add_timestamp(self, run_id: int, head: str, tsa_url: str, token: bytes,
+                      gen_time: str) -> None:
+        """Keep the RFC 3161 token that anchors run ``run_id``'s head."""
+        with self._transaction():
+            self.conn.execute(
+                "INSERT INTO timestamps (run_id, head, tsa_url, token, gen_time, requested_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)", [run_id, head, tsa_url, token, gen_time, utc_now()])
+
+    def runs_to_timestamp(self, limit: int) -> list[tuple[int, str]]:
+        """The latest ended runs whose head has no RFC 3161 token yet, with their heads."""
+        anchored = {row[0] for row in self.conn.execute("SELECT run_id FROM timestamps")}
+        return [(run_id, head) for run_id, head in self.run_heads()
+                if run_id not in anchored][-limit:]
 
     # -- captures and faults ------------------------------------------------------------
 

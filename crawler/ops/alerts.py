@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
+import ssl
 import urllib.parse
 import urllib.request
 from email.message import EmailMessage
@@ -59,10 +60,17 @@ def send_email(config: AlertConfig, subject_line: str, text: str) -> None:
     message["From"] = config.email_from
     message["To"] = ", ".join(config.email_to)
     message.set_content(text)
-    with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=TIMEOUT) as smtp:
+    context = ssl.create_default_context()  # the server's certificate and name are checked
+    connection = (smtplib.SMTP_SSL(config.smtp_host, config.smtp_port, timeout=TIMEOUT,
+                                   context=context) if config.smtp_ssl
+                  else smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=TIMEOUT))
+    with connection as smtp:
         if config.smtp_starttls:
-            smtp.starttls()
+            smtp.starttls(context=context)
         if config.smtp_user:
+            if not (config.smtp_ssl or config.smtp_starttls or config.smtp_allow_plain):
+                raise smtplib.SMTPException("refusing to send the SMTP password over a "
+                                            "connection that is not encrypted")
             smtp.login(config.smtp_user, config.smtp_password or "")
         smtp.send_message(message)
 
@@ -75,6 +83,9 @@ def subject(payload: Mapping[str, Any]) -> str:
 
 def body(payload: Mapping[str, Any]) -> str:
     lines = [f"thriftwatch run {payload['run_id']} of {payload['platform']}: {payload['status']}",
-             f"evidence DB: {payload['db']}", ""]
+             f"evidence DB: {payload['db']}"]
+    if payload.get("head"):
+        lines.append(f"head {payload['head']} (keep this e-mail: verify --head checks it)")
+    lines.append("")
     lines += [f"- {f['severity']} {f['check']}: {f['message']}" for f in payload["findings"]]
     return "\n".join(lines) + "\n"

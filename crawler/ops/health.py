@@ -161,8 +161,9 @@ def add_drops(report: HealthReport, run: RunRecord, history: Sequence[RunRecord]
 
 
 def alert_payload(report: HealthReport, run_id: int, db: str,
-                  replica: str | None) -> dict[str, Any]:
-    """The JSON a webhook receives (and the email's content)."""
+                  replica: str | None, head: str | None = None) -> dict[str, Any]:
+    """The JSON a webhook receives (and the email's content). ``head`` is the DB's head at
+    the run's end: an alert received elsewhere is itself a record of it."""
     return {"tool": "thriftwatch", "run_id": run_id, "platform": report.platform,
-            "status": report.status, "db": db, "replica": replica,
+            "status": report.status, "db": db, "replica": replica, "head": head,
             "findings": report.as_dicts()}

@@ -1,17 +1,25 @@
 """A self-contained HTML report of an evidence DB: inline SVG charts and tables, no scripts,
 no stylesheets or images from elsewhere. Links go to listings on their platform and to
 each listing's stored capture as ``thriftwatch serve`` shows it (``/-/capture/SHA256``).
+
+Sellers write almost everything the report shows, so every value is escaped, only
+``http://`` and ``https://`` URLs become links (anything else is shown as text), and a
+Content-Security-Policy forbids scripts and every fetch (see :func:`csp`).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import json
+import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
 
 from crawler import __version__
 from crawler.flagging.lexicon import load_lexicon
@@ -25,6 +33,8 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e
            "#7f7f7f", "#bcbd22", "#17becf")
 LEVEL_COLOURS = {"strong": "#b2182b", "medium": "#ef8a62", "weak": "#fddbc7", "none": "#d1e5f0"}
 RECHECK_COLOURS = {"removed": "#1a9850", "live": "#d73027", "blocked": "#999999"}
+HEALTH_CLASSES = ("ok", "warning", "failing")
+LINK_SCHEMES = ("http", "https")
 TOP = 10
 
 
@@ -34,6 +44,7 @@ class ReportData:
 
     since: str | None
     generated_at: str
+    head: str = ""  # the DB's head when the report was made (see crawler.evidence.custody)
     flagged_per_day: dict[str, dict[str, int]] = field(default_factory=dict)  # day → platform → n
     levels: dict[str, int] = field(default_factory=dict)
     top_sellers: list[tuple[str, int]] = field(default_factory=list)
@@ -62,7 +73,8 @@ def since_cutoff(text: str | None, now: datetime | None = None) -> str | None:
 
 
 def gather(store: EvidenceStore, since: str | None, lexicon_file: str | None = None) -> ReportData:
-    data = ReportData(since=since, generated_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    data = ReportData(since=since, generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                      head=store.head())
     cutoff = since or ""
     for day, platform, count in store.conn.execute("""
             SELECT substr(o.seen_at, 1, 10), o.platform, COUNT(DISTINCT o.listing_id)
@@ -107,7 +119,36 @@ def _rechecks(store: EvidenceStore, cutoff: str) -> dict[str, dict[str, int]] | 
 # -- SVG charts ------------------------------------------------------------------------------
 
 def _e(value: Any) -> str:
+    """``value`` as text safe in HTML content and in quoted attributes."""
     return html.escape(str(value), quote=True)
+
+
+def safe_href(url: Any) -> str | None:
+    """``url`` if it may be a link: an ``http://`` or ``https://`` URL with a host and no
+    whitespace, control or invisible characters (which browsers drop, so java-TAB-script: is
+    javascript:); otherwise None. The result still needs :func:`_e`."""
+    if not isinstance(url, str) or any(unicodedata.category(c)[0] in "CZ" for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        return None
+    if parts.scheme.lower() not in LINK_SCHEMES or not parts.netloc:
+        return None
+    if not url.lower().startswith(f"{parts.scheme.lower()}://"):
+        return None  # "https:\\host" and the like: only the plain form is trusted
+    return url
+
+
+def link(url: Any, text: str) -> str:
+    """An ``<a>`` to ``url`` showing ``text`` (both escaped), or, if ``url`` may not be a link
+    (:func:`safe_href`), ``text`` with the URL beside it as plain text."""
+    href = safe_href(url)
+    if href is not None:
+        return f'<a href="{_e(href)}" rel="noopener noreferrer">{_e(text)}</a>'
+    if not url:
+        return _e(text)
+    return f'{_e(text)} <code class="unlinked" title="not a web link">{_e(url)}</code>'
 
 
 def bar_chart(items: Sequence[tuple[str, int]], colour: str | Mapping[str, str] = PALETTE[0],
@@ -127,8 +168,8 @@ def bar_chart(items: Sequence[tuple[str, int]], colour: str | Mapping[str, str] 
         bars.append(
             f'<text x="{label_width - 6}" y="{y + 15}" text-anchor="end">{_e(shown)}</text>'
             f'<rect x="{label_width}" y="{y + 2}" width="{length:.1f}" height="{row - 6}" '
-            f'fill="{fill}"><title>{_e(label)}: {value}</title></rect>'
-            f'<text x="{label_width + length + 4:.1f}" y="{y + 15}">{value}</text>')
+            f'fill="{_e(fill)}"><title>{_e(label)}: {_e(value)}</title></rect>'
+            f'<text x="{label_width + length + 4:.1f}" y="{y + 15}">{_e(value)}</text>')
     return (f'<svg class="chart" role="img" width="{label_width + width + 60}" height="{height}" '
             f'xmlns="http://www.w3.org/2000/svg">{"".join(bars)}</svg>')
 
@@ -145,7 +186,7 @@ def daily_chart(per_day: Mapping[str, Mapping[str, int]]) -> str:
     shapes = [(f'<line x1="{left}" y1="{base}" x2="{left + column * len(days)}" y2="{base}" '
                'stroke="#444"/>'),
               (f'<text x="{left - 4}" y="{base - plot_h + 4}" '
-               f'text-anchor="end">{top}</text>'),
+               f'text-anchor="end">{_e(top)}</text>'),
               (f'<text x="{left - 4}" y="{base}" '
                'text-anchor="end">0</text>')]
     for i, day in enumerate(days):
@@ -156,8 +197,8 @@ def daily_chart(per_day: Mapping[str, Mapping[str, int]]) -> str:
                 h = plot_h * value / top
                 y -= h
                 shapes.append(f'<rect x="{x + 2}" y="{y:.1f}" width="{column - 4}" '
-                              f'height="{h:.1f}" fill="{colours[platform]}"><title>{_e(day)} '
-                              f'{_e(platform)}: {value}</title></rect>')
+                              f'height="{h:.1f}" fill="{_e(colours[platform])}"><title>'
+                              f'{_e(day)} {_e(platform)}: {_e(value)}</title></rect>')
         shapes.append(f'<text x="{x + column / 2}" y="{base + 14}" text-anchor="middle" '
                       f'class="small">{_e(day[5:])}</text>')
     legend_y = base + 34
@@ -165,7 +206,7 @@ def daily_chart(per_day: Mapping[str, Mapping[str, int]]) -> str:
         x = left + (i % 5) * 130
         y = legend_y + (i // 5) * 18
         shapes.append(f'<rect x="{x}" y="{y - 10}" width="12" height="12" '
-                      f'fill="{colours[platform]}"/>'
+                      f'fill="{_e(colours[platform])}"/>'
                       f'<text x="{x + 16}" y="{y}">{_e(platform)}</text>')
     height = legend_y + (len(platforms) - 1) // 5 * 18 + 10
     width = max(left + column * len(days) + 20, 680)
@@ -183,18 +224,33 @@ table{border-collapse:collapse;font-size:12px;margin:8px 0}td,th{border:1px soli
 padding:3px 6px;text-align:left;vertical-align:top}th{background:#f3f3f3}
 .grid{display:flex;flex-wrap:wrap;gap:24px}.empty{color:#777;font-style:italic}
 .ok{color:#1a7f37}.warning{color:#9a6700}.failing{color:#cf222e}code{font-size:11px}
+.unlinked{word-break:break-all;color:#777}
 """
+
+
+def csp() -> str:
+    """The report's Content-Security-Policy: nothing may load or run (no scripts, images,
+    fonts, frames, forms or fetches, no ``<base>``), and the one stylesheet that applies is
+    the report's own ``<style>``, allowed by its SHA-256."""
+    digest = base64.b64encode(hashlib.sha256(STYLE.encode("utf-8")).digest()).decode("ascii")
+    return (f"default-src 'none'; style-src 'sha256-{digest}'; base-uri 'none'; "
+            "form-action 'none'")
 
 
 def render(data: ReportData, db_name: str, serve_url: str) -> str:
     period = f"since {data.since}" if data.since else "all time"
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{_e(csp())}">',
+        '<meta name="referrer" content="no-referrer">',
         f"<title>thriftwatch report: {_e(db_name)}</title><style>{STYLE}</style></head><body>",
         f"<h1>thriftwatch report: {_e(db_name)}</h1>",
         (f"<p>{_e(period)}; generated {_e(data.generated_at)} by thriftwatch {_e(__version__)}. "
          f"Capture links open in <code>thriftwatch serve --db {_e(db_name)}</code> at "
          f"{_e(serve_url)}.</p>"),
+        (f"<p>The evidence DB's head when this report was made: <code>{_e(data.head)}</code> "
+         f"(<code>thriftwatch verify --db {_e(db_name)} --head {_e(data.head)}</code> proves "
+         "the DB still holds it).</p>"),
         "<h2>Flagged listings per platform per day</h2>", daily_chart(data.flagged_per_day),
         '<div class="grid"><section><h2>Verdict levels</h2>',
         bar_chart(list(data.levels.items()), LEVEL_COLOURS, 80),
@@ -221,18 +277,20 @@ def _recheck_section(data: ReportData) -> str:
     for counts in data.rechecks.values():
         totals.update(counts)
     rows = "".join(f"<tr><td>{_e(p)}</td>" + "".join(
-        f"<td>{c.get(s, 0)}</td>" for s in RECHECK_COLOURS) + "</tr>"
+        f"<td>{_e(c.get(s, 0))}</td>" for s in RECHECK_COLOURS) + "</tr>"
         for p, c in sorted(data.rechecks.items()))
     return (bar_chart([(s, totals.get(s, 0)) for s in RECHECK_COLOURS], RECHECK_COLOURS, 80)
-            + "<table><tr><th>platform</th>" + "".join(f"<th>{s}</th>" for s in RECHECK_COLOURS)
+            + "<table><tr><th>platform</th>"
+            + "".join(f"<th>{_e(s)}</th>" for s in RECHECK_COLOURS)
             + f"</tr>{rows}</table>")
 
 
 def _suggested(suggested: Sequence[Mapping[str, Any]]) -> str:
     if not suggested:
         return '<p class="empty">no suggestions: the lexicon covers what flagged listings say</p>'
-    rows = "".join(f"<tr><td>{_e(s['term'])}</td><td>{s['z']}</td><td>{s['flagged']}</td>"
-                   f"<td>{s['other']}</td></tr>" for s in suggested)
+    rows = "".join(f"<tr><td>{_e(s['term'])}</td><td>{_e(s['z'])}</td>"
+                   f"<td>{_e(s['flagged'])}</td><td>{_e(s['other'])}</td></tr>"
+                   for s in suggested)
     return ("<table><tr><th>term</th><th>z-score</th><th>flagged</th><th>other</th></tr>"
             f"{rows}</table><p>Accept one with <code>thriftwatch suggest-terms --accept TERM "
             "--lexicon-file USER.toml</code>.</p>")
@@ -241,20 +299,27 @@ def _suggested(suggested: Sequence[Mapping[str, Any]]) -> str:
 def _flagged_table(records: Sequence[Mapping[str, Any]], serve_url: str) -> str:
     if not records:
         return '<p class="empty">no flagged listings in this period</p>'
-    base = serve_url.rstrip("/")
     rows = []
     for r in records:
-        capture = (f'<a href="{_e(base)}/-/capture/{_e(r["capture_sha256"])}">'
-                   f'{_e(r["capture_sha256"][:12])}</a>' if r["capture_sha256"] else "")
         rules = ", ".join(reason["rule"] for reason in r["reasons"] if reason["weight"] > 0)
         rows.append(
-            f"<tr><td>{_e(r['platform'])}</td><td><a href=\"{_e(r['url'])}\">{_e(r['title'])}</a>"
+            f"<tr><td>{_e(r['platform'])}</td><td>{link(r['url'], r['title'] or '')}"
             f"</td><td>{_e(r['seller_name'] or '')}</td><td>{_e(r['location'] or '')}</td>"
-            f"<td>{_e(r['price_idr'] or '')}</td><td>{_e(r['level'])}</td><td>{r['score']:.2f}</td>"
-            f"<td>{_e(rules)}</td><td>{_e(r['last_seen'])}</td><td>{capture}</td></tr>")
+            f"<td>{_e(r['price_idr'] or '')}</td><td>{_e(r['level'])}</td>"
+            f"<td>{_e(format(r['score'], '.2f'))}</td><td>{_e(rules)}</td>"
+            f"<td>{_e(r['last_seen'])}</td>"
+            f"<td>{_capture_link(r['capture_sha256'], serve_url)}</td></tr>")
     return ("<table><tr><th>platform</th><th>listing</th><th>seller</th><th>city</th>"
             "<th>price (IDR)</th><th>level</th><th>score</th><th>reasons</th><th>last seen</th>"
             f"<th>capture</th></tr>{''.join(rows)}</table>")
+
+
+def _capture_link(digest: str | None, serve_url: str) -> str:
+    """A link to a stored capture in ``thriftwatch serve`` (the Datasette plugin's page)."""
+    if not digest:
+        return ""
+    url = f"{serve_url.rstrip('/')}/-/capture/{quote(str(digest), safe='')}"
+    return link(url, str(digest)[:12])
 
 
 def _runs_table(runs: Sequence[Mapping[str, Any]]) -> str:
@@ -265,10 +330,12 @@ def _runs_table(runs: Sequence[Mapping[str, Any]]) -> str:
         stats = json.loads(run["stats"] or "{}")
         findings = "; ".join(f["check"] for f in json.loads(run["findings"] or "[]"))
         health = run["health"] or "not checked"
+        css = health if health in HEALTH_CLASSES else ""
         rows.append(
-            f"<tr><td>{run['id']}</td><td>{_e(run['platform'])}</td><td>{_e(run['started_at'])}"
-            f"</td><td>{_e(run['status'])}</td><td>{stats.get('item_scraped_count', 0)}</td>"
-            f"<td>{stats.get('thriftwatch/flagged', 0)}</td><td class=\"{_e(health)}\">"
+            f"<tr><td>{_e(run['id'])}</td><td>{_e(run['platform'])}</td>"
+            f"<td>{_e(run['started_at'])}</td><td>{_e(run['status'])}</td>"
+            f"<td>{_e(stats.get('item_scraped_count', 0))}</td>"
+            f"<td>{_e(stats.get('thriftwatch/flagged', 0))}</td><td class=\"{css}\">"
             f"{_e(health)}</td><td>{_e(findings)}</td></tr>")
     return ("<table><tr><th>run</th><th>platform</th><th>started</th><th>status</th>"
             "<th>listings</th><th>flagged</th><th>health</th><th>findings</th></tr>"

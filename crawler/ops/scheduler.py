@@ -17,9 +17,6 @@ import re
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -28,6 +25,8 @@ import sqlite_utils
 
 from crawler.evidence.capture import utc_now
 from crawler.flagging.lexicon import default_search_terms, load_lexicon, search_terms
+from crawler.ops import scrapyd
+from crawler.ops.scrapyd import Server, ServerDown
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -49,8 +48,6 @@ CREATE TABLE IF NOT EXISTS monitor_jobs (
 CREATE INDEX IF NOT EXISTS monitor_jobs_round ON monitor_jobs (round_id);
 """
 
-PROJECT = "thriftwatch"  # the scrapyd project name, as in scrapy.cfg's [deploy] sections
-HTTP_TIMEOUT = 10.0
 MAX_ATTEMPTS = 3  # servers a job is tried on before it counts as failed
 POLL_INTERVAL = 2.0
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -78,7 +75,7 @@ class Plan:
     keywords: tuple[str, ...]
     db: str  # evidence DB path, as the crawl (here or on the scrapyd host) sees it
     every: int  # seconds from the start of one round to the start of the next
-    servers: tuple[str, ...] = ()  # scrapyd base URLs; none: crawl here
+    servers: tuple[Server, ...] = ()  # scrapyd servers; none: crawl here
     max_pages: int | None = None
     replica: str | None = None
     lexicon: str | None = None
@@ -147,45 +144,14 @@ class MonitorState:
 
 # -- scrapyd's JSON API ----------------------------------------------------------------------
 
-class ServerDown(Exception):
-    """A scrapyd server did not answer, or answered with an error."""
-
-
-def scrapyd_call(server: str, endpoint: str, form: Sequence[tuple[str, str]] | None = None,
-                 query: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """GET (or POST ``form`` to) ``server/endpoint``; its JSON, or :class:`ServerDown`."""
-    url = urllib.parse.urljoin(server.rstrip("/") + "/", endpoint)
-    if query:
-        url += "?" + urllib.parse.urlencode(query)
-    data = urllib.parse.urlencode(form).encode() if form is not None else None
-    try:
-        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-            raise ValueError(f"not an http:// or https:// URL: {url!r}")
-        with urllib.request.urlopen(  # noqa: S310 - scheme checked above
-                url, data=data, timeout=HTTP_TIMEOUT) as response:
-            answer = json.load(response)
-    except (OSError, ValueError) as error:
-        raise ServerDown(f"{server}: {error}") from error
-    if answer.get("status") != "ok":
-        raise ServerDown(f"{server}: {answer.get('message', answer)}")
-    return answer
-
-
 def schedule_form(plan: Plan, platform: str, job_id: str) -> list[tuple[str, str]]:
     """``schedule.json``'s form: spider arguments, and each setting as ``setting=NAME=VALUE``."""
-    form = [("project", PROJECT), ("spider", platform), ("jobid", job_id),
+    form = [("project", scrapyd.PROJECT), ("spider", platform), ("jobid", job_id),
             ("keywords", ",".join(plan.keywords))]
     if plan.max_pages:
         form.append(("max_pages", str(plan.max_pages)))
     form += [("setting", f"{name}={value}") for name, value in plan.crawl_settings().items()]
     return form
-
-
-def job_states(server: str) -> dict[str, str]:
-    """Job id → ``pending``, ``running`` or ``finished`` on one server."""
-    answer = scrapyd_call(server, "listjobs.json", query={"project": PROJECT})
-    return {job["id"]: state for state in ("pending", "running", "finished")
-            for job in answer.get(state, [])}
 
 
 # -- running rounds --------------------------------------------------------------------------
@@ -209,7 +175,7 @@ class Monitor:
                 self.wait_until(self.state.next_due(self.plan.every))
                 round_id = self.state.start_round(self.plan)
                 logger.info("round %s: %s on %s", round_id, ", ".join(self.plan.platforms),
-                            ", ".join(self.plan.servers) or "this machine")
+                            ", ".join(map(str, self.plan.servers)) or "this machine")
             status = self.carry_out(round_id)
             logger.info("round %s %s", round_id, status)
             done += 1
@@ -284,14 +250,14 @@ class Monitor:
             attempts += 1
             job_id = f"tw-{job['round_id']}-{job['platform']}-{attempts}"
             try:
-                scrapyd_call(server, "schedule.json",
+                scrapyd.call(server, "schedule.json",
                              form=schedule_form(self.plan, job["platform"], job_id))
             except ServerDown as error:
                 logger.warning("cannot schedule %s: %s", job["platform"], error)
                 problems.append(str(error))
                 continue
-            self.state.update_job(job["id"], server=server, job_id=job_id, state="scheduled",
-                                  attempts=attempts, detail=None)
+            self.state.update_job(job["id"], server=server.url, job_id=job_id,
+                                  state="scheduled", attempts=attempts, detail=None)
             logger.info("scheduled %s on %s as %s", job["platform"], server, job_id)
             return
         self.state.update_job(job["id"], state="failed", attempts=attempts,
@@ -302,15 +268,17 @@ class Monitor:
         by_server: dict[str, list[Mapping[str, Any]]] = {}
         for job in jobs:
             by_server.setdefault(job["server"], []).append(job)
-        for server, server_jobs in by_server.items():
-            try:
-                states = job_states(server)
-            except ServerDown as error:
-                states = None
-                logger.warning("lost contact: %s", error)
+        urls = [server.url for server in self.plan.servers]
+        for url, server_jobs in by_server.items():
+            states = None
+            if url in urls:  # a restarted monitor may have been given other servers
+                try:
+                    states = scrapyd.job_states(self.plan.servers[urls.index(url)])
+                except ServerDown as error:
+                    logger.warning("lost contact: %s", error)
             for job in server_jobs:
                 if states is None or job["job_id"] not in states:
-                    self.schedule(job, first_server=self.plan.servers.index(server) + 1)
+                    self.schedule(job, first_server=urls.index(url) + 1 if url in urls else 0)
                 elif states[job["job_id"]] == "finished":
                     self.state.update_job(job["id"], state="finished")
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 from scrapy import Request
@@ -22,9 +24,10 @@ from scrapy_playwright.page import PageMethod
 from crawler.config import Config
 from crawler.keys import Meta
 from crawler.runtime.replica_mode import replica_url
+from crawler.runtime.url_policy import address_refusal, ip_literal, refusal
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page, Route
+    from playwright.async_api import Page, Route, WebSocketRoute
     from playwright.async_api import Request as BrowserRequest
     from playwright.async_api import Response as BrowserResponse
     from scrapy.crawler import Crawler
@@ -36,14 +39,20 @@ DATA_METHOD = "thriftwatch_data"
 SCREENSHOT_METHOD = "screenshot"
 
 # Chromium flags for running headless as root with no traffic of its own (no updates,
-# sync, metrics or safe-browsing look-ups: only the pages we ask for).
+# sync, metrics or safe-browsing look-ups: only the pages we ask for). WebRTC may not send
+# UDP of its own (page routing cannot see it, so it could reach any address).
 CHROMIUM_ARGS = (
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
     "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--disable-default-apps",
     "--disable-extensions", "--disable-domain-reliability", "--metrics-recording-only",
     "--safebrowsing-disable-auto-update", "--mute-audio", "--hide-scrollbars",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 )
+# What a rendered page may load besides http(s): inline data only.
+PAGE_SCHEMES = frozenset({"http", "https", "data"})
+# Browser context options: no service workers (their fetches bypass page routing).
+CONTEXT_KWARGS = {"service_workers": "block"}
 
 
 def launch_options(executable_path: str) -> dict[str, Any]:
@@ -63,6 +72,8 @@ def prepare_rendered_request(request: Request, replica: str | None,
     """
     render = request.meta[Meta.RENDER]
     request.meta["playwright"] = True
+    request.meta["playwright_context_kwargs"] = {
+        **(request.meta.get("playwright_context_kwargs") or {}), **CONTEXT_KWARGS}
     request.meta.pop(INIT_CALLBACK_META_KEY, None)
     if cookies:
         async def add_cookies(page: Page, _: Request) -> None:
@@ -81,8 +92,7 @@ def prepare_rendered_request(request: Request, replica: str | None,
         methods.append(PageMethod(collector.thriftwatch_data))
     methods.append(PageMethod(SCREENSHOT_METHOD, full_page=True, type="png"))
     request.meta["playwright_page_methods"] = methods
-    if replica is not None:
-        chain_page_init(request, replica_router(replica))
+    chain_page_init(request, replica_router(replica) if replica is not None else public_router())
 
 
 SCROLL_WAIT_MS = 10_000  # how long one scroll may take to bring its data page and draw it
@@ -135,20 +145,36 @@ def chain_page_init(request: Request, callback: PageInit) -> None:
     request.meta[INIT_CALLBACK_META_KEY] = both
 
 
+def _scheme(url: str) -> str:
+    return url.partition(":")[0].lower()
+
+
+async def _close_socket(socket_route: WebSocketRoute) -> None:
+    await socket_route.close(code=1008, reason="blocked by thriftwatch")
+
+
 def replica_router(replica: str) -> PageInit:
     """A page-init callback that serves every browser request of the page from the replica.
 
     Routes registered later win in Playwright, so this handler answers before
     scrapy-playwright's own one; it repeats that handler's one job for the navigation
     request (send the Scrapy request's method and body) and fetches from the replica.
-    The page keeps its real URL.
+    The page keeps its real URL. Nothing else leaves the page: a scheme other than http(s)
+    or data: is aborted, so is a real URL the fetch policy refuses (a non-public IP
+    literal, a local name) and a request for the replica's own address, and every
+    WebSocket is closed (Chromium resolves only loopback in replica mode, where they would
+    otherwise reach this machine's services).
     """
 
     async def install(page: Page, request: Request) -> None:
         async def route(route: Route, browser_request: BrowserRequest) -> None:
             url = browser_request.url
-            if not url.startswith(("http://", "https://")) or url.startswith(replica):
+            scheme = _scheme(url)
+            if scheme == "data":
                 await route.continue_()
+                return
+            if scheme not in PAGE_SCHEMES or url.startswith(replica) or refusal(url):
+                await route.abort("blockedbyclient")
                 return
             navigation = browser_request.is_navigation_request() and url.rstrip("/") == \
                 request.url.rstrip("/")
@@ -162,6 +188,72 @@ def replica_router(replica: str) -> PageInit:
             await route.fulfill(response=fetched)
 
         await page.route("**", route)
+        await page.route_web_socket(re.compile(".*"), _close_socket)
+
+    return install
+
+
+class HostCheck:
+    """Whether a rendered page may reach a URL outside replica mode: the fetch policy
+    (:func:`~crawler.runtime.url_policy.refusal`) on the URL, then every address its host
+    resolves to, looked up off the event loop and remembered for the page's life."""
+
+    def __init__(self) -> None:
+        self._hosts: dict[str, str | None] = {}
+
+    async def refusal(self, url: str) -> str | None:
+        if _scheme(url) == "data":
+            return None
+        if (why := refusal(url)) is not None:
+            return why
+        host = urlsplit(url).hostname or ""
+        if ip_literal(host) is not None:
+            return None
+        if host not in self._hosts:
+            self._hosts[host] = await self._resolve(host)
+        return self._hosts[host]
+
+    @staticmethod
+    async def _resolve(host: str) -> str | None:
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(host, None,
+                                                                 type=socket.SOCK_STREAM)
+        except OSError:
+            return None  # Chromium will not reach it either
+        for *_, sockaddr in found:
+            if (why := address_refusal(host, str(sockaddr[0]))) is not None:
+                return why
+        return None
+
+
+def public_router() -> PageInit:
+    """A page-init callback for rendered pages outside replica mode: requests and
+    WebSockets to a scheme other than http(s) (or data:), to a non-public address, or to a
+    name that resolves to one are aborted; the rest go on to scrapy-playwright's handler.
+
+    Chromium resolves names again when it connects, so a name that changes its answer
+    between the two look-ups is not caught here (see the README on rendered pages).
+    """
+
+    async def install(page: Page, request: Request) -> None:
+        check = HostCheck()
+
+        async def route(route: Route, browser_request: BrowserRequest) -> None:
+            if await check.refusal(browser_request.url) is not None:
+                await route.abort("blockedbyclient")
+            else:
+                await route.fallback()
+
+        async def web_socket(socket_route: WebSocketRoute) -> None:
+            url = socket_route.url
+            http_like = re.sub(r"^ws", "http", url, flags=re.IGNORECASE)
+            if _scheme(url) not in ("ws", "wss") or await check.refusal(http_like) is not None:
+                await _close_socket(socket_route)
+            else:
+                socket_route.connect_to_server()
+
+        await page.route("**", route)
+        await page.route_web_socket(re.compile(".*"), web_socket)
 
     return install
 

@@ -23,7 +23,8 @@ from crawler import __version__
 from crawler.config import Config
 from crawler.evidence.capture import redact_query_secrets, strip_query_secrets
 from crawler.evidence.store import EvidenceStore
-from crawler.keys import Meta, Stats, page_fault, run_ending
+from crawler.evidence.timestamping import request_token
+from crawler.keys import Meta, Stats, page_fault, run_ended, run_ending
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from crawler.evidence.capture import Capture
 
 logger = logging.getLogger(__name__)
+
+TSA_RETRIES = 20  # earlier runs whose missing time-stamp a run's end asks for again
 
 class EvidenceRecorder:
     """Opens the run when the spider opens, writes what it is given, ends the run."""
@@ -109,16 +112,42 @@ class EvidenceRecorder:
         self.crawler.signals.send_catch_log(run_ending, recorder=self, spider=spider,
                                             reason=reason)
         stats = {**self.crawler.stats.get_stats(), "finish_reason": reason}
-        self.store.end_run(
+        head = self.store.end_run(
             self.run_id,
             status="finished" if reason == "finished" else f"stopped: {reason}",
             stats=stats,
             lexicon_version=stats.get(Stats.LEXICON_VERSION),
         )
+        self.crawler.stats.set_value(Stats.HEAD, head)
+        spider.logger.info("thriftwatch run %s ended; the DB's head is now %s", self.run_id, head)
         if reason == "finished" and self._resume_file is not None:
             self._resume_file.unlink(missing_ok=True)
+        self.anchor_heads()
+        self.crawler.signals.send_catch_log(run_ended, recorder=self, spider=spider,
+                                            reason=reason, head=head)
         self.store.close()
         self.store = None
+
+    def anchor_heads(self) -> None:
+        """Time-stamp this run's head, and those of earlier runs a TSA was down for, with
+        the first RFC 3161 authority that answers. A TSA that is down costs a warning; the
+        next run's end tries again."""
+        store = self.config.store
+        if not store.tsa_urls:
+            return
+        for run_id, head in self.store.runs_to_timestamp(limit=TSA_RETRIES):
+            token, failures = request_token(head, store.tsa_urls, store.tsa_timeout)
+            for failure in failures:
+                logger.warning("RFC 3161 time-stamp of run %s: %s", run_id, failure)
+            if token is None:
+                self.crawler.stats.inc_value(Stats.UNANCHORED)
+                logger.warning("run %s's head %s is not time-stamped: no TSA answered; the "
+                               "next run's end will try again", run_id, head)
+                return
+            self.store.add_timestamp(run_id, head, token.tsa_url, token.response,
+                                     token.gen_time)
+            logger.info("run %s's head %s time-stamped by %s at %s", run_id, head,
+                        token.tsa_url, token.gen_time)
 
     # -- what the other components hand over ------------------------------------------------
 
@@ -164,6 +193,12 @@ class EvidenceRecorder:
             self._listing_fault(listing, "field_out_of_range",
                                 f"{refused['field']} = {refused['value']}: {refused['why']}; "
                                 "stored as NULL")
+
+    def listing_fault(self, listing: dict[str, Any], kind: str, detail: str) -> None:
+        """Record a fault about one known listing that no request was made for (``recheck``
+        refusing a stored URL)."""
+        if self.store is not None:
+            self._listing_fault(listing, kind, detail)
 
     def _listing_fault(self, listing: dict[str, Any], kind: str, detail: str) -> None:
         name = f"{listing.get('platform')}/{listing.get('listing_id')}"

@@ -4,8 +4,9 @@ alert when something is wrong or new strong flags appeared.
 
 It reads the run through the crawler's stats and the evidence store's public API, both
 handed over with the recorder's ``run_ending`` signal, so the report is chained before
-the run's end. Enable with ``EXTENSIONS = {"crawler.runtime.run_health.RunHealthExtension":
-600}``; ``THRIFTWATCH_HEALTH_ENABLED = False`` switches it off.
+the run's end; it alerts on ``run_ended``, so the alert carries the DB's head. Enable with
+``EXTENSIONS = {"crawler.runtime.run_health.RunHealthExtension": 600}``;
+``THRIFTWATCH_HEALTH_ENABLED = False`` switches it off.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import NotConfigured
 
 from crawler.config import Config
-from crawler.keys import Stats, run_ending
+from crawler.keys import Stats, run_ended, run_ending
 from crawler.ops.alerts import send_alerts
-from crawler.ops.health import RunRecord, alert_payload, check_run
+from crawler.ops.health import HealthReport, RunRecord, alert_payload, check_run
 from spiders.base import SearchSpider
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class RunHealthExtension:
     def __init__(self, crawler: Crawler, config: Config):
         self.crawler = crawler
         self.config = config
+        self.report: HealthReport | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunHealthExtension:
@@ -41,6 +43,7 @@ class RunHealthExtension:
             raise NotConfigured("THRIFTWATCH_HEALTH_ENABLED is off")
         extension = cls(crawler, config)
         crawler.signals.connect(extension.run_ending, signal=run_ending)
+        crawler.signals.connect(extension.run_ended, signal=run_ended)
         return extension
 
     def run_ending(self, recorder: EvidenceRecorder, spider: Any, reason: str) -> None:
@@ -60,6 +63,12 @@ class RunHealthExtension:
         log = logger.info if report.status == "ok" else logger.warning
         log("run %s health: %s%s", run_id, report.status,
             "".join(f"\n  {f.severity} {f.check}: {f.message}" for f in report.findings))
-        if report.needs_alert:
+        self.report = report
+
+    def run_ended(self, recorder: EvidenceRecorder, spider: Any, reason: str,
+                  head: str) -> None:
+        report, self.report = self.report, None
+        if report is not None and report.needs_alert:
             send_alerts(self.config.alerts, alert_payload(
-                report, run_id, str(self.config.store.db_path), self.config.replica))
+                report, recorder.run_id, str(self.config.store.db_path), self.config.replica,
+                head))
