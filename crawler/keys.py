@@ -82,7 +82,7 @@ page_fault = object()
 FAULT_KINDS = ("blocked", "parse_error", "http_error", "download_error", "token_error",
                "refused_url")
 # Faults about one listing rather than a page: a value set aside, a listing not stored.
-LISTING_FAULT_KINDS = ("field_out_of_range", "store_error")
+LISTING_FAULT_KINDS = ("field_out_of_range", "store_error", "item_parse_error")
 
 # Sent by the evidence recorder when a crawl's run is about to end, after its last listing
 # is written and before the run's end (with its chain heads) is: ``run_ending(recorder,

@@ -16,7 +16,7 @@ from crawler.page_status import block_marker
 from crawler.runtime.url_policy import RefusedURL
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from scrapy.http import Response
     from twisted.python.failure import Failure
@@ -40,6 +40,29 @@ class SearchPage:
 
     listings: list[Listing]
     has_more: bool
+    # Results that could not be read while the others could: each why, one per result.
+    problems: tuple[str, ...] = ()
+
+
+def parse_each(items: Iterable[Any], parse_one: Callable[[Any], Listing],
+               ) -> tuple[list[Listing], tuple[str, ...]]:
+    """Every result ``parse_one`` can read, and why each other one could not be read.
+
+    One result with a field of the wrong shape (a seller's doing, or the platform's) costs
+    that result alone: it is recorded as an ``item_parse_error`` fault and the page's other
+    listings are kept. When no result can be read, the page itself is not results:
+    :class:`ResponseShapeError`.
+    """
+    listings, problems = [], []
+    for item in items:
+        try:
+            listings.append(parse_one(item))
+        except ResponseShapeError as error:
+            problems.append(str(error))
+    if problems and not listings:
+        more = f" (and {len(problems) - 1} more results like it)" if len(problems) > 1 else ""
+        raise ResponseShapeError(f"{problems[0]}{more}")
+    return listings, tuple(problems)
 
 
 def parse_keywords(value: str | Iterable[str] | None) -> list[str]:
@@ -153,6 +176,8 @@ class SearchSpider(scrapy.Spider):
             else:
                 self.record_fault(response, "parse_error", str(error))
             return
+        for problem in result.problems:
+            self.record_fault(response, "item_parse_error", problem)
         capture_id, capture_sha256 = response.meta.get(Meta.CAPTURE, (None, None))
         _, screenshot_sha256 = response.meta.get(Meta.SCREENSHOT, (None, None))
         self.crawler.stats.inc_value(Stats.pages(self.name))

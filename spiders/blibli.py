@@ -21,6 +21,7 @@ from spiders.base import (
     SearchSpider,
     id_text,
     json_body,
+    parse_each,
 )
 
 if TYPE_CHECKING:
@@ -81,7 +82,8 @@ def parse_search_body(body: Any, keyword: str) -> SearchPage:
         raise ResponseShapeError(f"search body without products or paging: {error!r}") from error
     if not isinstance(products, list):
         raise ResponseShapeError("data.products is not a list")
-    return SearchPage([listing_from_product(p, keyword) for p in products], has_more=has_more)
+    listings, problems = parse_each(products, lambda p: listing_from_product(p, keyword))
+    return SearchPage(listings, has_more=has_more, problems=problems)
 
 
 def listing_from_product(product: dict[str, Any], keyword: str) -> Listing:

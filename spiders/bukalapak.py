@@ -30,6 +30,7 @@ from spiders.base import (
     SearchSpider,
     identify,
     json_body,
+    parse_each,
 )
 
 if TYPE_CHECKING:
@@ -105,8 +106,9 @@ def parse_search_body(body: Any, keyword: str, page: int = 1, limit: int = LIMIT
     products = body.get("data")
     if not isinstance(products, list):
         raise ResponseShapeError("multistrategy-products body has no data list")
-    listings = [listing_from_product(product, keyword) for product in products]
-    return SearchPage(listings, has_more=_has_more(body.get("meta"), len(products), page, limit))
+    listings, problems = parse_each(products, lambda p: listing_from_product(p, keyword))
+    return SearchPage(listings, has_more=_has_more(body.get("meta"), len(products), page, limit),
+                      problems=problems)
 
 
 def _has_more(meta: Any, count: int, page: int, limit: int) -> bool:

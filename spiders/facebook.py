@@ -18,7 +18,7 @@ import scrapy
 from parsel import Selector
 
 from crawler.items import Listing
-from spiders.base import BlockedError, ResponseShapeError, SearchPage, identify
+from spiders.base import BlockedError, ResponseShapeError, SearchPage, identify, parse_each
 from spiders.rendered import RenderedSearchSpider
 
 if TYPE_CHECKING:
@@ -57,9 +57,10 @@ def parse_feed_units(feed_units: dict[str, Any], keyword: str) -> SearchPage:
     except (KeyError, TypeError) as error:
         raise ResponseShapeError(f"not a Marketplace search feed: {error!r}") from error
     # Ads and "more in your area" separators are feed units without a listing.
-    listings = [listing_from_node(node["listing"], keyword) for node in nodes
-                if isinstance(node, dict) and node.get("listing")]
-    return SearchPage(listings, has_more=has_next)
+    listings, problems = parse_each(
+        (node["listing"] for node in nodes if isinstance(node, dict) and node.get("listing")),
+        lambda listing: listing_from_node(listing, keyword))
+    return SearchPage(listings, has_more=has_next, problems=problems)
 
 
 def listing_from_node(listing: dict[str, Any], keyword: str) -> Listing:
@@ -106,7 +107,8 @@ def parse_rendered_search(html: str, graphql_bodies: list[bytes], keyword: str) 
     for page in pages:
         for listing in page.listings:
             unique.setdefault(listing.listing_id, listing)
-    return SearchPage(list(unique.values()), has_more=pages[-1].has_more)
+    return SearchPage(list(unique.values()), has_more=pages[-1].has_more,
+                      problems=tuple(problem for page in pages for problem in page.problems))
 
 
 class FacebookSpider(RenderedSearchSpider):
@@ -132,4 +134,4 @@ class FacebookSpider(RenderedSearchSpider):
         bodies = [data.body for data in self.data_responses(response) if data.status == 200]
         result = parse_rendered_search(response.text, bodies, keyword)
         # This one rendering already scrolled through every page the crawl may take.
-        return SearchPage(result.listings, has_more=False)
+        return SearchPage(result.listings, has_more=False, problems=result.problems)

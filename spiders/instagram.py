@@ -29,7 +29,7 @@ from parsel import Selector
 from crawler.config import Config
 from crawler.decoding import DecodeError, decode_json
 from crawler.items import Listing
-from spiders.base import BlockedError, ResponseShapeError, SearchPage, parse_keywords
+from spiders.base import BlockedError, ResponseShapeError, SearchPage, parse_each, parse_keywords
 from spiders.rendered import RenderedSearchSpider
 
 if TYPE_CHECKING:
@@ -110,8 +110,9 @@ def listing_from_media(media: dict[str, Any], tag: str) -> Listing:
                                  f"{error!r}") from error
 
 
-def parse_web_info(body: Any, tag: str) -> list[Listing]:
-    """The posts of a ``tags/web_info`` body (JSON-decoded), top then recent."""
+def parse_web_info(body: Any, tag: str) -> tuple[list[Listing], tuple[str, ...]]:
+    """The posts of a ``tags/web_info`` body (JSON-decoded), top then recent, and why any
+    post could not be read."""
     try:
         data = body["data"]
         feeds = [data[name] for name in FEEDS if data.get(name)]
@@ -121,7 +122,7 @@ def parse_web_info(body: Any, tag: str) -> list[Listing]:
         raise ResponseShapeError(f"not a tags/web_info body: {error!r}") from error
     if not feeds:
         raise ResponseShapeError("tags/web_info body has neither top nor recent posts")
-    return [listing_from_media(media, tag) for media in medias]
+    return parse_each(medias, lambda media: listing_from_media(media, tag))
 
 
 def parse_tag_page(html: str, data_bodies: Iterable[bytes], tag: str) -> SearchPage:
@@ -143,10 +144,13 @@ def parse_tag_page(html: str, data_bodies: Iterable[bytes], tag: str) -> SearchP
     if not documents:
         raise ResponseShapeError("the hashtag page fetched no tags/web_info data")
     unique: dict[str, Listing] = {}
+    problems: list[str] = []
     for document in documents:
-        for listing in parse_web_info(document, tag):
+        listings, skipped = parse_web_info(document, tag)
+        problems += skipped
+        for listing in listings:
             unique.setdefault(listing.listing_id, listing)
-    return SearchPage(list(unique.values()), has_more=False)
+    return SearchPage(list(unique.values()), has_more=False, problems=tuple(problems))
 
 
 def load_cookies(path: Path) -> list[dict[str, Any]]:

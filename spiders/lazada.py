@@ -16,6 +16,7 @@ from spiders.base import (
     SearchPage,
     SearchSpider,
     identify,
+    parse_each,
     text_or_none,
 )
 
@@ -60,8 +61,9 @@ def parse_search_body(body: dict[str, Any], keyword: str, page: int = 1) -> Sear
         raise ResponseShapeError(f"not a catalog ajax response: {error!r}") from error
     if not isinstance(items, list):
         raise ResponseShapeError("mods.listItems is not a list")
-    listings = [listing_from_item(item, keyword) for item in items]
-    return SearchPage(listings, has_more=bool(items) and page * page_size < total)
+    listings, problems = parse_each(items, lambda item: listing_from_item(item, keyword))
+    return SearchPage(listings, has_more=bool(items) and page * page_size < total,
+                      problems=problems)
 
 
 def listing_from_item(item: dict[str, Any], keyword: str) -> Listing:

@@ -73,7 +73,7 @@ from parsel import Selector
 from crawler.decoding import DecodeError, decode_json
 from crawler.items import Listing
 from crawler.page_status import block_pattern
-from spiders.base import BlockedError, ResponseShapeError, SearchPage
+from spiders.base import BlockedError, ResponseShapeError, SearchPage, parse_each
 
 if TYPE_CHECKING:
     from parsel.selector import SelectorList
@@ -405,12 +405,13 @@ def parse_search_body(profile: Profile, text: str, page_url: str, keyword: str,
     if profile.page_marker is not None and not matches(root, profile.page_marker):
         raise ResponseShapeError(f"{profile.name}: not a results page: nothing matches "
                                  f"[listing] page_marker {profile.page_marker}")
-    listings = [listing_from_item(profile, item, page_url, keyword) for item in items]
+    listings, problems = parse_each(
+        items, lambda item: listing_from_item(profile, item, page_url, keyword))
     if profile.has_more is None:
         has_more = len(listings) >= profile.search.page_size
     else:
         has_more = bool(listings) and matches(root, profile.has_more)
-    return SearchPage(listings, has_more=has_more)
+    return SearchPage(listings, has_more=has_more, problems=problems)
 
 
 def listing_from_item(profile: Profile, item: Selector, page_url: str,

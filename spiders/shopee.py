@@ -11,7 +11,14 @@ import scrapy
 
 from crawler.decoding import DecodeError, decode_json
 from crawler.items import Listing
-from spiders.base import BlockedError, ResponseShapeError, SearchPage, SearchSpider, id_text
+from spiders.base import (
+    BlockedError,
+    ResponseShapeError,
+    SearchPage,
+    SearchSpider,
+    id_text,
+    parse_each,
+)
 
 if TYPE_CHECKING:
     from scrapy.http import Response
@@ -62,12 +69,12 @@ def parse_search_body(body: Any, keyword: str, page: int = 1, limit: int = LIMIT
     items = items or []  # Shopee sends "items": null when nothing matches
     if not isinstance(items, list):
         raise ResponseShapeError("search_items items is not a list")
-    listings = [listing_from_item(item, keyword) for item in items]
+    listings, problems = parse_each(items, lambda item: listing_from_item(item, keyword))
     total = body.get("total_count")
     before = (page - 1) * limit
     has_more = (bool(items) and not body.get("nomore")
                 and (not isinstance(total, int) or before + len(items) < total))
-    return SearchPage(listings, has_more=has_more)
+    return SearchPage(listings, has_more=has_more, problems=problems)
 
 
 def listing_from_item(item: dict[str, Any], keyword: str) -> Listing:

@@ -12,7 +12,7 @@ import scrapy
 from parsel import Selector
 
 from crawler.items import Listing
-from spiders.base import BlockedError, ResponseShapeError, SearchPage
+from spiders.base import BlockedError, ResponseShapeError, SearchPage, parse_each
 from spiders.rendered import RenderedSearchSpider
 
 if TYPE_CHECKING:
@@ -32,8 +32,10 @@ def parse_search_html(html: str, url: str, keyword: str) -> SearchPage:
     results = page.css(RESULTS)
     if not results:
         raise ResponseShapeError("no drawn result list on the page")
-    listings = [listing_from_card(card, url, keyword) for card in results.css(".product-card")]
-    return SearchPage(listings, has_more=results.css("::attr(data-has-more)").get() == "true")
+    listings, problems = parse_each(results.css(".product-card"),
+                                    lambda card: listing_from_card(card, url, keyword))
+    return SearchPage(listings, has_more=results.css("::attr(data-has-more)").get() == "true",
+                      problems=problems)
 
 
 def listing_from_card(card: Selector, page_url: str, keyword: str) -> Listing:

@@ -16,6 +16,7 @@ from spiders.base import (
     SearchSpider,
     identify,
     json_body,
+    parse_each,
     text_or_none,
 )
 
@@ -56,8 +57,9 @@ def parse_search_body(body: Any, keyword: str, page: int = 1, rows: int = ROWS) 
         raise ResponseShapeError(f"not a SearchProductV5 response: {error!r}") from error
     if not isinstance(products, list):
         raise ResponseShapeError("searchProductV5.data.products is not a list")
-    listings = [listing_from_product(product, keyword) for product in products]
-    return SearchPage(listings, has_more=len(products) == rows and page * rows < total)
+    listings, problems = parse_each(products, lambda p: listing_from_product(p, keyword))
+    return SearchPage(listings, has_more=len(products) == rows and page * rows < total,
+                      problems=problems)
 
 
 def listing_from_product(product: dict[str, Any], keyword: str) -> Listing:

@@ -178,3 +178,23 @@ def test_a_crawl_of_any_platform_json_verifies(replica, tmp_path_factory, mutati
     assert conn.execute("SELECT COUNT(*) FROM runs WHERE status = 'finished'").fetchone()[0] == 1
     floats = [row[0] for row in conn.execute("SELECT rating FROM observations")]
     assert all(value is None or math.isfinite(value) for value in floats)
+
+
+@pytest.mark.crawl
+def test_one_unreadable_result_costs_itself_alone(replica, tmp_path):
+    """A result whose field has a shape the parser cannot read does not lose its page."""
+    products = real_products("satujelek", 12)
+    products[5]["rating"] = "lima bintang"  # no number
+    products[7]["id"] = None  # no id
+    replica.plant(HOST, "satujelek", tokopedia_answer("satujelek", products))
+    db = tmp_path / "evidence.db"
+    result = crawl_replica(replica, db, "tokopedia", "-a", "keywords=satujelek",
+                           "-a", "max_pages=1")
+    conn = open_db(db)
+    stored = {row[0] for row in conn.execute("SELECT listing_id FROM observations")}
+    assert stored == {p["id"] for p in products} - {products[5]["id"], None}
+    faults = conn.execute("SELECT kind, detail, capture_id FROM faults").fetchall()
+    assert [f["kind"] for f in faults] == ["item_parse_error", "item_parse_error"]
+    assert all(f["capture_id"] for f in faults)
+    assert products[5]["id"] in faults[0]["detail"] or products[5]["id"] in faults[1]["detail"]
+    assert "warning item_parse_errors" in result.stderr

@@ -121,6 +121,12 @@ def check_run(run: RunRecord, history: Sequence[RunRecord], *, new_strong: int =
         add(Finding("store_errors", "failing",
                     f"{store_errors} listings could not be written to the evidence DB "
                     "(each is a store_error fault)", value=store_errors))
+    unreadable = run.faults("item_parse_error")
+    if unreadable:
+        add(Finding("item_parse_errors", "warning",
+                    f"{unreadable} results could not be read among results that could "
+                    "(each is an item_parse_error fault with its page's capture)",
+                    value=unreadable))
     refused = run.count(Stats.REFUSED_VALUES)
     if refused:
         add(Finding("refused_values", "warning",
