@@ -43,6 +43,8 @@ class Stats:
     # listing values normalisation refused (stored as NULL, recorded as faults).
     STORE_ERRORS: Final = "thriftwatch/store_errors"
     REFUSED_VALUES: Final = "thriftwatch/refused_values"
+    # Faults that could not be written to the evidence DB (logged instead; fails the run).
+    FAULT_WRITE_ERRORS: Final = "thriftwatch/fault_write_errors"
     # Scrapy's own count of items that passed every pipeline.
     ITEMS: Final = "item_scraped_count"
 
@@ -81,8 +83,12 @@ page_fault = object()
 # Pages; refused_url: a URL the fetch policy refused (crawler/runtime/url_policy.py), not sent.
 FAULT_KINDS = ("blocked", "parse_error", "http_error", "download_error", "token_error",
                "refused_url")
-# Faults about one listing rather than a page: a value set aside, a listing not stored.
-LISTING_FAULT_KINDS = ("field_out_of_range", "store_error", "item_parse_error")
+# Faults about one listing rather than a page: a value set aside, a listing not stored, a
+# result not readable; a listing without a title (stored with an empty one) or without an
+# id or URL (not stored); a value whose text had to be repaired to be stored (a lone
+# surrogate, control characters in an id or URL). Counted as Stats.faults(kind, platform).
+LISTING_FAULT_KINDS = ("field_out_of_range", "store_error", "item_parse_error",
+                       "listing_incomplete", "value_repaired")
 
 # Sent by the evidence recorder when a crawl's run is about to end, after its last listing
 # is written and before the run's end (with its chain heads) is: ``run_ending(recorder,

@@ -4,6 +4,14 @@ Sellers control almost every value a platform shows, so :func:`normalise_listing
 gives each field the type the evidence store keeps it as, and sets aside what no real
 listing holds (a price of 10^20, a NaN rating): the value becomes ``None`` and the
 listing's ``refused_values`` says which field held what, for the run to record as a fault.
+
+Text is made storable and harmless to show: a lone UTF-16 surrogate (which no UTF-8 text
+can hold) becomes U+FFFD, and characters that drive a terminal or reorder what follows
+(C0 and C1 controls, ESC, the bidirectional embeddings, overrides and isolates) are taken
+out of every field; only a description keeps its line breaks. Where an id or URL had to be
+changed, or any text lost a surrogate, ``refused_values`` says so (a ``value_repaired``
+fault); a listing without a title keeps an empty one (a ``listing_incomplete`` fault). The
+raw response, kept as the listing's capture, always holds what the platform sent.
 """
 
 from __future__ import annotations
@@ -27,25 +35,73 @@ _AMOUNT = re.compile(
     r"(?P<number>\d+(?:[.,]\d+)*)\s*(?P<unit>rb|ribu|k|jt|juta|mio|miliar|milyar|m)?(?![a-z])",
     re.IGNORECASE,
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Lone UTF-16 surrogates: JSON's "\\udfff" escapes decode to them, and UTF-8 cannot hold them.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Characters that move a terminal's cursor, recolour or erase its lines, or reorder the text
+# that follows: C0 controls but tab and line feed, DEL, the C1 controls (ESC's 8-bit twins,
+# NEL), the bidirectional embeddings and overrides (U+202A-U+202E) and isolates (U+2066-9).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# The same, with tab and line feed, for one-line values (ids, URLs) and for escaping; and
+# the Unicode line and paragraph separators, which some log viewers break lines at.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                     "\ud800-\udfff]")
+_SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}  # as Python's repr writes them
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _MAX_IDR = 10**13  # no single listing costs ten trillion rupiah; beyond that it is noise
 _MAX_COUNT = 10**12  # sold counts: more than a trillion sold is noise
 _MAX_RATING = 100.0  # ratings are out of 5 (some platforms, out of 100)
 
 
+def repair_surrogates(text: str) -> str:
+    """``text`` with each lone UTF-16 surrogate replaced by U+FFFD, so that it can be stored."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def printable(text: str, keep: str = "") -> str:
+    r"""``text`` safe to write to a terminal, a log or a fault record: each control character
+    (line breaks too, unless in ``keep``), bidirectional control and lone surrogate is
+    written as its escape (``\x1b``, ``\u202e``, ``\udfff``); all else is kept as it is."""
+
+    def escape(match: re.Match[str]) -> str:
+        char = match.group()
+        if char in keep:
+            return char
+        code = ord(char)
+        return _SHORT_ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+    return _UNSAFE.sub(escape, text)
+
+
 def clean_text(text: str | None) -> str | None:
     """NFC-compose, drop control characters and collapse runs of spaces; ``None`` stays ``None``.
 
-    Letters are not folded: the title stays as the seller wrote it (fancy letters and all),
-    because the way it was written is itself evidence. The flagger folds for matching.
+    Lone surrogates become U+FFFD. Letters are not folded: the title stays as the seller
+    wrote it (fancy letters and all), because the way it was written is itself evidence.
+    The flagger folds for matching.
     """
     if text is None:
         return None
-    text = unicodedata.normalize("NFC", str(text))
+    text = unicodedata.normalize("NFC", repair_surrogates(str(text)))
     text = _CONTROL.sub(" ", text)
     lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line) or None
+
+
+def clean_line(text: str | None) -> str | None:
+    """:func:`clean_text` on one line: line breaks become spaces (a title, a seller's name)."""
+    text = clean_text(text)
+    return text.replace("\n", " ") if text else text
+
+
+def clean_identifier(text: str | None) -> str | None:
+    """An id or URL as storable, harmless text: lone surrogates become U+FFFD, every control
+    character (line breaks and tabs too) and bidirectional control is dropped, and the
+    ends are stripped. Nothing else changes (no composing: an id is matched as it is)."""
+    if text is None:
+        return None
+    text = _UNSAFE.sub(lambda m: "\ufffd" if _SURROGATE.match(m.group()) else "",
+                       str(text)).strip()
+    return text or None
 
 
 def _scaled(number: str, unit: str | None) -> int | None:
@@ -103,7 +159,7 @@ def normalise_city(text: str | None) -> str | None:
     A regency (kabupaten, "Kab.") is a different place from the city (kota) of the same
     name, so the prefix is kept for regencies and dropped for cities.
     """
-    text = clean_text(text)
+    text = clean_line(text)
     if not text:
         return None
     regency = False
@@ -116,29 +172,52 @@ def normalise_city(text: str | None) -> str | None:
     return f"Kab. {name}" if regency else name
 
 
-_TEXT_FIELDS = ("title", "description", "seller_name", "category", "price_text", "sold_text")
+# How each text field is cleaned. Ids and URLs identify the listing: a change to one is
+# reported. One-line text: a title, a name. A description keeps its line breaks.
+_IDENTIFYING = ("listing_id", "url", "seller_id", "seller_url")
+_CODES = ("currency", "posted_at")
+# The spider's and the operator's own words: the keyword as the run records it.
+_VERBATIM = ("platform", "keyword")
+_ONE_LINE = ("title", "seller_name", "category", "price_text", "sold_text", "condition")
+_MULTILINE = ("description",)
 # Fields kept as text: a platform may send a number (a shop URL of 12345); it is kept as text.
 _AS_TEXT = ("platform", "listing_id", "url", "keyword", "price_text", "currency", "seller_id",
             "seller_url", "sold_text", "condition", "posted_at", "location")
 # Whole numbers and their range, and the real numbers.
 _WHOLE = {"price_idr": _MAX_IDR, "sold_count": _MAX_COUNT}
 _REAL = {"rating": _MAX_RATING}
+# The fault kinds of ``refused_values`` entries that set no value aside (crawler.keys): an
+# entry without a "kind" is a ``field_out_of_range`` value, stored as NULL.
+REPAIRED, INCOMPLETE = "value_repaired", "listing_incomplete"
 
 
 def normalise_listing(fields: dict[str, Any]) -> dict[str, Any]:
     """Clean a listing's text fields and derive ``price_idr``, ``sold_count`` and ``location``.
 
     Values the spider already read from structured data (a numeric price, say) are kept,
-    within range; each refused value is listed in ``refused_values``.
+    within range; each refused value is listed in ``refused_values``, and so is each id or
+    URL that had to be repaired to be stored, and a missing title (stored as ``""``).
     """
     out = dict(fields)
     refused: list[dict[str, str]] = list(out.get("refused_values") or [])
     for name in _AS_TEXT:
         if out.get(name) is not None and not isinstance(out[name], str):
             out[name] = str(out[name])
-    for name in _TEXT_FIELDS:
-        if out.get(name) is not None:
-            out[name] = clean_text(out[name])
+    title = out.get("title")
+    if isinstance(title, bool):  # JSON's false is no title, not the word "False"
+        out["title"] = None
+    for names, clean in ((_IDENTIFYING, clean_identifier), (_CODES, clean_identifier),
+                         (_VERBATIM, repair_surrogates), (_ONE_LINE, clean_line),
+                         (_MULTILINE, clean_text)):
+        for name in names:
+            if out.get(name) is not None:
+                value = str(out[name])
+                out[name] = clean(value)
+                _note_repair(name, value, out[name], refused)
+    if out.get("title") is None:
+        out["title"] = ""
+        refused.append({**_refusal("title", title, "no title"), "kind": INCOMPLETE,
+                        "stored": "stored with an empty title"})
     for name, limit in _WHOLE.items():
         out[name] = _bounded_whole(out, name, limit, refused)
     for name, limit in _REAL.items():
@@ -148,14 +227,35 @@ def normalise_listing(fields: dict[str, Any]) -> dict[str, Any]:
         out["imported"] = None
     if "image_urls" in out:
         urls = out["image_urls"] if isinstance(out["image_urls"], (list, tuple)) else []
-        out["image_urls"] = [url for url in urls if isinstance(url, str) and url]
+        cleaned = [(url, clean_identifier(url)) for url in urls if isinstance(url, str)]
+        for url, repaired in cleaned:
+            _note_repair("image_urls", url, repaired, refused)
+        out["image_urls"] = [repaired for _, repaired in cleaned if repaired]
     if out.get("price_idr") is None:
         out["price_idr"] = parse_price_idr(out.get("price_text"))
     if out.get("sold_count") is None:
         out["sold_count"] = parse_sold_count(out.get("sold_text"))
-    out["location"] = normalise_city(out.get("location"))
+    location = out.get("location")
+    out["location"] = normalise_city(location)
+    if location is not None:
+        _note_repair("location", location, out["location"], refused)
     out["refused_values"] = refused
     return out
+
+
+def _note_repair(name: str, value: str, cleaned: str | None,
+                 refused: list[dict[str, str]]) -> None:
+    """List ``name`` in ``refused`` when its text could not be stored as sent: it held lone
+    surrogates, or it identifies the listing and held control characters."""
+    if _SURROGATE.search(value):
+        why = "held lone UTF-16 surrogates, replaced by U+FFFD"
+    elif name in _IDENTIFYING and _UNSAFE.search(value):
+        why = "held control or bidirectional characters, taken out"
+    else:
+        return
+    stored = repr(cleaned) if cleaned is None or len(cleaned) <= 80 else f"{cleaned[:77]!r}..."
+    refused.append({**_refusal(name, value, why), "kind": REPAIRED,
+                    "stored": f"stored as {stored}"})
 
 
 def _bounded_whole(out: dict[str, Any], name: str, limit: int,

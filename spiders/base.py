@@ -12,6 +12,7 @@ from crawler.config import Config
 from crawler.decoding import DecodeError, decode_json
 from crawler.flagging.lexicon import default_search_terms
 from crawler.keys import Meta, Stats, page_fault
+from crawler.normalise import printable
 from crawler.page_status import block_marker
 from crawler.runtime.url_policy import RefusedURL
 
@@ -208,6 +209,7 @@ class SearchSpider(scrapy.Spider):
         self.crawler.stats.inc_value(
             Stats.blocks(self.name) if kind == "blocked" else Stats.faults(kind, self.name))
         log = self.logger.warning if kind == "blocked" else self.logger.error
-        log("%s on %s %s: %s", kind, request.method, request.url, detail)
+        # Seller text in the detail is written as escapes: one fault, one log line.
+        log("%s on %s %s: %s", kind, request.method, request.url, printable(detail))
         self.crawler.signals.send_catch_log(page_fault, response=response,
                                             request=request, kind=kind, detail=detail)

@@ -10,13 +10,13 @@ every listing the crawl yields.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 import scrapy
 from parsel import Selector
 
+from crawler.decoding import DecodeError, decode_json
 from crawler.items import Listing
 from spiders.base import BlockedError, ResponseShapeError, SearchPage, identify, parse_each
 from spiders.rendered import RenderedSearchSpider
@@ -29,14 +29,25 @@ PAGE_SIZE = 24  # listings per GraphQL page (the ``count`` variable the page sen
 GRAPHQL_URL = r"^https://www\.facebook\.com/api/graphql/"
 FEED_ITEM = 'a[href^="/marketplace/item/"]'
 LOGIN_FORM = "#login_form"  # Facebook's "Log in to continue" wall
+# Only an answer of the search operations holds this field name; the page's other GraphQL
+# answers (chat, notifications, …) never do.
+SEARCH_FIELD = b"marketplace_search"
 
 
 def first_json_document(body: bytes) -> Any:
-    """The first JSON document of a GraphQL response (streamed responses append more)."""
-    text = body.decode("utf-8", errors="replace").lstrip()
+    """The first JSON document of a GraphQL response: streamed responses append more, one
+    a line. Anything else, or a document nested deeper than any answer, is
+    :class:`ResponseShapeError`."""
+    text = body.decode("utf-8", errors="replace").strip()
     try:
-        return json.JSONDecoder().raw_decode(text)[0]
-    except ValueError as error:
+        return decode_json(text)
+    except DecodeError as error:
+        first, _, more = text.partition("\n")
+        if more:
+            try:
+                return decode_json(first)
+            except DecodeError:
+                pass
         raise ResponseShapeError(f"GraphQL body is not JSON ({error}): {body[:120]!r}") from error
 
 
@@ -93,22 +104,40 @@ def parse_rendered_search(html: str, graphql_bodies: list[bytes], keyword: str) 
     """A rendered search: the page as drawn and the bodies of its GraphQL fetches, in order.
 
     Listings of every feed page, each once; ``has_more`` tells whether the last page
-    fetched said another would follow.
+    fetched said another would follow. The page's other GraphQL answers (chat,
+    notifications, …, JSON or not) are passed over. A search answer that cannot be read
+    costs itself alone: it is one of the ``problems``, and the other pages are kept; with
+    no readable search page at all, the rendering is :class:`ResponseShapeError`.
     """
     if Selector(text=html).css(LOGIN_FORM):
         raise BlockedError("Facebook showed its login wall instead of Marketplace results")
-    feeds = [feed for feed in map(search_feed, map(first_json_document, graphql_bodies))
-             if feed is not None]
-    if not feeds:
+    problems: list[str] = []
+    pages: list[SearchPage] = []
+    for number, body in enumerate(graphql_bodies, 1):
+        where = f"GraphQL response {number} of {len(graphql_bodies)}"
+        try:
+            feed = search_feed(first_json_document(body))
+        except ResponseShapeError as error:
+            if SEARCH_FIELD in body:  # a search answer, unreadable; others are not ours
+                problems.append(f"{where}: {error}")
+            continue
+        if feed is None:
+            continue
+        try:
+            pages.append(parse_feed_units(feed, keyword))
+        except ResponseShapeError as error:
+            problems.append(f"{where}: {error}")
+    if not pages:
+        why = f": {problems[0]}" if problems else ""
         raise ResponseShapeError(
-            f"no Marketplace search data among {len(graphql_bodies)} GraphQL responses")
-    pages = [parse_feed_units(feed, keyword) for feed in feeds]
+            f"no Marketplace search data among {len(graphql_bodies)} GraphQL responses{why}")
     unique: dict[str, Listing] = {}
     for page in pages:
         for listing in page.listings:
             unique.setdefault(listing.listing_id, listing)
     return SearchPage(list(unique.values()), has_more=pages[-1].has_more,
-                      problems=tuple(problem for page in pages for problem in page.problems))
+                      problems=(*problems, *(problem for page in pages
+                                             for problem in page.problems)))
 
 
 class FacebookSpider(RenderedSearchSpider):

@@ -13,6 +13,7 @@ from crawler.commands.flag import flag_stream
 from crawler.flagging.lexicon import load_lexicon
 from spiders import tiktokshop
 from spiders.base import ResponseShapeError, json_body
+from spiders.facebook import parse_rendered_search
 from spiders.profile_format import load_profile, parse_search_body
 
 DEEP_JSON = '{"title": ' + "[" * 200_000 + "]" * 200_000 + "}"
@@ -47,3 +48,15 @@ def test_deeply_nested_html_is_read_without_error():
     olx = load_profile("olx")
     body = f"<html><body><ul data-aut-id='itemsList'>{DEEP_HTML}</ul></body></html>"
     assert parse_search_body(olx, body, "https://www.olx.co.id/items/q-b", "b").listings == []
+
+
+def test_a_deeply_nested_graphql_answer_is_passed_over_not_a_crash():
+    """Facebook's parser read every GraphQL answer the page fetched with its own decoder,
+    and a deep one raised RecursionError past every handler: the whole search was lost."""
+    good = json.dumps({"data": {"marketplace_search": {"feed_units": {
+        "edges": [{"node": {"listing": {"id": "7", "marketplace_listing_title": "Balpres"}}}],
+        "page_info": {"has_next_page": False}}}}}).encode()
+    page = parse_rendered_search("<html></html>", [good, DEEP_JSON.encode()], "balpres")
+    assert [listing.listing_id for listing in page.listings] == ["7"]
+    with pytest.raises(ResponseShapeError, match="no Marketplace search data"):
+        parse_rendered_search("<html></html>", [DEEP_JSON.encode()], "balpres")

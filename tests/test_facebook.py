@@ -5,9 +5,10 @@ import zlib
 
 import pytest
 
+from crawler.replica.server import ReplicaServer
 from spiders.base import BlockedError, ResponseShapeError
 from spiders.facebook import parse_feed_units, parse_rendered_search
-from tests.helpers import crawled_db
+from tests.helpers import crawl_replica, crawled_db, open_db
 
 DRAWN = '<div role="main"><a href="/marketplace/item/24000000000000001/?ref=search">x</a></div>'
 LOGIN_WALL = '<h2>Log in to continue</h2><form id="login_form" method="post"></form>'
@@ -72,6 +73,69 @@ def test_login_wall_is_a_block_and_a_page_without_feed_data_is_refused():
     broken = b'{"data":{"marketplace_search":{"feed_units":{"edges":[{"node":{"listing":{}}}]}}}}'
     with pytest.raises(ResponseShapeError):
         parse_rendered_search(DRAWN, [broken], "balpres")
+
+
+# A search answer nested deeper than the interpreter follows (json raises RecursionError).
+DEEP_SEARCH = b'{"data":{"marketplace_search":{"feed_units":' + b"[" * 100_000 + b"]" * 100_000 \
+    + b"}}}"
+
+
+def test_graphql_answers_of_other_operations_are_passed_over_json_or_not():
+    """Chat, notifications, a prefix against JSON hijacking, a deeply nested answer of some
+    other operation: none is search data, and none costs the search."""
+    bodies = [graphql_page(product_item("1"), has_next=False),
+              b"<html>chat is reconnecting</html>", b'for (;;);{"t":"heartbeat"}', b"",
+              b'{"data":{"viewer":{"notifications_unseen_count":3}}}',
+              b'{"data":' + b"[" * 100_000 + b"]" * 100_000 + b"}"]
+    page = parse_rendered_search(DRAWN, bodies, "balpres")
+    assert [listing.listing_id for listing in page.listings] == ["1"]
+    assert page.problems == ()
+
+
+def test_an_unreadable_search_answer_costs_itself_alone():
+    bodies = [graphql_page(product_item("1")), DEEP_SEARCH,
+              b'{"data":{"marketplace_search":{"feed_units":{"edges":7}}}}',
+              graphql_page(product_item("2"), has_next=False)]
+    page = parse_rendered_search(DRAWN, bodies, "balpres")
+    assert [listing.listing_id for listing in page.listings] == ["1", "2"]
+    assert not page.has_more
+    [deep, shapeless] = page.problems
+    assert deep.startswith("GraphQL response 2 of 4: GraphQL body is not JSON (nested deeper")
+    assert shapeless.startswith("GraphQL response 3 of 4: not a Marketplace search feed")
+    with pytest.raises(ResponseShapeError, match=r"GraphQL response 1 of 1: .*nested deeper"):
+        parse_rendered_search(DRAWN, [DEEP_SEARCH], "balpres")
+
+
+def test_a_streamed_answer_is_read_up_to_its_first_document():
+    streamed = graphql_page(product_item("5")) + b'\r\n{"label":"deferred","data":{}}\r\n'
+    page = parse_rendered_search(DRAWN, [streamed], "balpres")
+    assert [listing.listing_id for listing in page.listings] == ["5"]
+
+
+@pytest.mark.crawl
+@pytest.mark.browser
+def test_a_scrolled_page_of_nested_graphql_costs_itself_alone(tmp_path):
+    """The page's second GraphQL answer (the first scroll) is nested 100,000 deep: the first
+    page's listings are stored and the bad answer is an item_parse_error fault with the
+    rendering's capture, where the whole search used to be lost to a RecursionError."""
+    with ReplicaServer() as replica:  # its own: the planted answer is for every keyword
+        replica.plant("www.facebook.com", "CometMarketplaceSearchContentPaginationQuery",
+                      DEEP_SEARCH.decode())
+        db = tmp_path / "evidence.db"
+        result = crawl_replica(replica, db, "facebook", "-a", "keywords=balpres",
+                               "-a", "city=medan", "-a", "max_pages=2")
+    assert "RecursionError" not in result.stderr
+    conn = open_db(db)
+    assert conn.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == 24
+    [fault] = conn.execute("SELECT * FROM faults").fetchall()
+    assert fault["kind"] == "item_parse_error"
+    assert "GraphQL response 2 of 2" in fault["detail"]
+    assert "nested deeper" in fault["detail"]
+    capture = conn.execute("SELECT kind FROM captures WHERE id = ?", [fault["capture_id"]])
+    assert capture.fetchone()["kind"] == "rendered"
+    data = conn.execute("SELECT COUNT(*) FROM captures WHERE kind = 'data'").fetchone()[0]
+    assert data == 2  # the bad answer is kept as evidence too
+    assert "warning item_parse_errors" in result.stderr
 
 
 crawled = crawled_db("facebook", "-a", "keywords=balpres,__block__balpres",

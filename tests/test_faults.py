@@ -4,8 +4,16 @@ never stores a misparsed listing, and records every fault with its capture."""
 import sqlite3
 
 import pytest
+from scrapy import Request
+from scrapy.utils.test import get_crawler
 
+from crawler.config import Config
+from crawler.evidence.verify import verify_db
+from crawler.keys import Stats
+from crawler.ops.health import RunRecord, check_run
+from crawler.runtime.recorder import EvidenceRecorder
 from crawler.runtime.retry import backoff_delay
+from spiders.tokopedia import TokopediaSpider
 from tests.helpers import run_command
 
 HOST = "gql.tokopedia.com"
@@ -73,3 +81,46 @@ def test_lasting_faults_are_recorded_and_nothing_misparsed_is_stored(replica, tm
 ])
 def test_backoff_delay(attempt, header, expected):
     assert backoff_delay(attempt, header, base=0.5, cap=30.0) == expected
+
+
+# -- writing a fault never costs the crawl ----------------------------------------------------
+
+def _recorder(tmp_path):
+    crawler = get_crawler(TokopediaSpider, {"THRIFTWATCH_DB": str(tmp_path / "e.db")})
+    crawler.spider = crawler._create_spider(keywords="balpres")
+    recorder = EvidenceRecorder(crawler, Config.from_crawler(crawler))
+    recorder.spider_opened(crawler.spider)
+    return crawler, recorder
+
+
+def test_a_fault_about_hostile_text_is_written_escaped(tmp_path):
+    """A lone surrogate or a terminal escape in a fault's listing id, URL or detail made the
+    fault itself raise (and, mid-run, the next page's capture fail)."""
+    crawler, recorder = _recorder(tmp_path)
+    listing = {"platform": "tokopedia", "listing_id": "12345\udfff\x1b[2K",
+               "url": "https://www.tokopedia.com/t/\udfff?access_token=s3cret", "capture_id": 1}
+    recorder.listing_fault(listing, "store_error", "not stored: \x1b[1A\udfff")
+    recorder.page_fault(None, Request("https://gql.tokopedia.com/graphql/Q"), "parse_error",
+                        "product 9\udfff has a field\r\x1b[2K")
+    [one, two] = recorder.store.conn.execute("SELECT url, detail FROM faults ORDER BY id")
+    assert one[1] == "listing tokopedia/12345\\udfff\\x1b[2K: not stored: \\x1b[1A\\udfff"
+    assert one[0] == "https://www.tokopedia.com/t/\\udfff?access_token=REDACTED"
+    assert two[1] == "product 9\\udfff has a field\\r\\x1b[2K"
+    assert Stats.FAULT_WRITE_ERRORS not in crawler.stats.get_stats()
+    recorder.spider_closed(crawler.spider, "finished")
+    assert verify_db(tmp_path / "e.db").ok
+
+
+def test_a_fault_that_cannot_be_written_is_logged_and_counted_not_raised(tmp_path, caplog):
+    crawler, recorder = _recorder(tmp_path)
+    recorder.store.close()  # a DB that takes no more writes
+    recorder.listing_fault({"platform": "tokopedia", "listing_id": "1", "url": "https://x/1"},
+                           "store_error", "not stored")
+    recorder.page_fault(None, Request("https://gql.tokopedia.com/graphql/Q"), "blocked", "wall")
+    assert crawler.stats.get_value(Stats.FAULT_WRITE_ERRORS) == 2
+    assert "a blocked fault could not be written to the evidence DB" in caplog.text
+    report = check_run(RunRecord("tokopedia", 1, {**crawler.stats.get_stats(),
+                                                  "finish_reason": "finished", Stats.ITEMS: 1,
+                                                  Stats.pages("tokopedia"): 1}), [])
+    assert report.status == "failing"
+    assert "fault_write_errors" in {finding.check for finding in report.findings}

@@ -3,6 +3,8 @@
 import pytest
 
 from crawler.normalise import (
+    clean_identifier,
+    clean_line,
     clean_text,
     normalise_city,
     normalise_listing,
@@ -76,6 +78,16 @@ def test_clean_text_collapses_space_and_controls_but_keeps_letters():
     assert clean_text(fancy) == fancy
     assert clean_text("e\u0301") == "é"  # NFC composes
     assert clean_text("   ") is None
+    assert clean_text("bal\udfffpres\x1b[2K\x9b\u202e") == "bal\ufffdpres [2K"
+
+
+def test_ids_and_urls_lose_every_control_character_and_titles_are_one_line():
+    assert clean_identifier(" 1\r\x1b[2K\t2\u2066 ") == "1[2K2"
+    assert clean_identifier("12345\udfff") == "12345\ufffd"
+    assert clean_identifier("\x1b\x07") is None
+    assert clean_identifier("e\u0301") == "e\u0301"  # an id is matched as it is: no NFC
+    assert clean_line("Kemeja\nflanel\r\n isi 100") == "Kemeja flanel isi 100"
+    assert clean_line(None) is None
 
 
 def test_normalise_listing_derives_typed_values_and_keeps_structured_ones():

@@ -8,6 +8,11 @@ stats of earlier runs of the same platform in, a :class:`HealthReport` out. Its 
 - ``parse_errors``: a response the parser does not know (the platform changed its shape);
 - ``store_errors``: listings that could not be written to the evidence DB;
 - ``refused_values``: listing values out of range (a price of 10^20), stored as NULL;
+- ``fault_write_errors``: faults that could not be written to the evidence DB (logged);
+- ``incomplete_listings``: listings without a title (stored with an empty one) or without
+  an id or URL (not stored);
+- ``repaired_values``: seller text that had to be repaired to be stored (a lone surrogate,
+  control characters in an id or URL; a notice);
 - ``block_rate`` / ``error_rate``: too many pages were blocks (captcha, login wall) or
   HTTP and network errors;
 - ``pages_drop`` / ``listings_drop``: pages or listings per keyword fell sharply against
@@ -132,6 +137,23 @@ def check_run(run: RunRecord, history: Sequence[RunRecord], *, new_strong: int =
         add(Finding("refused_values", "warning",
                     f"{refused} listing values were out of range and stored as NULL "
                     "(each is a field_out_of_range fault)", value=refused))
+    unwritten = run.count(Stats.FAULT_WRITE_ERRORS)
+    if unwritten:
+        add(Finding("fault_write_errors", "failing",
+                    f"{unwritten} faults could not be written to the evidence DB (each is in "
+                    "the crawl log)", value=unwritten))
+    incomplete = run.faults("listing_incomplete")
+    if incomplete:
+        add(Finding("incomplete_listings", "warning",
+                    f"{incomplete} listings lacked a title (stored with an empty one) or an id "
+                    "or URL (not stored); each is a listing_incomplete fault with its page's "
+                    "capture", value=incomplete))
+    repaired = run.faults("value_repaired")
+    if repaired:
+        add(Finding("repaired_values", "notice",
+                    f"{repaired} listing values held text no evidence DB can store as sent "
+                    "(lone surrogates, control characters in an id or URL) and were stored "
+                    "repaired; each is a value_repaired fault", value=repaired))
     attempts = max(run.attempts, 1)
     for check, count, limit, what in (
         ("block_rate", run.blocks, thresholds.block_rate, "blocked (captcha, login or anti-bot)"),

@@ -25,6 +25,7 @@ from crawler.evidence.capture import redact_query_secrets, strip_query_secrets
 from crawler.evidence.store import EvidenceStore
 from crawler.evidence.timestamping import request_token
 from crawler.keys import Meta, Stats, page_fault, run_ended, run_ending
+from crawler.normalise import printable
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -187,12 +188,18 @@ class EvidenceRecorder:
             self._listing_fault(listing, "store_error", f"not stored: {why}")
 
     def add_refused_values(self, listing: dict[str, Any]) -> None:
-        """Record each value normalisation set aside from ``listing`` as a fault."""
+        """Record each value normalisation set aside from ``listing`` as a fault: a value out
+        of range (``field_out_of_range``, stored as NULL), and the text it repaired
+        (``value_repaired``) or the title it found missing (``listing_incomplete``)."""
         for refused in listing.get("refused_values") or ():
-            self.crawler.stats.inc_value(Stats.REFUSED_VALUES)
-            self._listing_fault(listing, "field_out_of_range",
-                                f"{refused['field']} = {refused['value']}: {refused['why']}; "
-                                "stored as NULL")
+            kind = refused.get("kind") or "field_out_of_range"
+            if kind == "field_out_of_range":
+                self.crawler.stats.inc_value(Stats.REFUSED_VALUES)
+            else:
+                self.crawler.stats.inc_value(Stats.faults(kind, self.crawler.spider.name))
+            stored = refused.get("stored") or "stored as NULL"
+            self._listing_fault(listing, kind, f"{refused.get('field')} = {refused.get('value')}:"
+                                               f" {refused.get('why')}; {stored}")
 
     def listing_fault(self, listing: dict[str, Any], kind: str, detail: str) -> None:
         """Record a fault about one known listing that no request was made for (``recheck``
@@ -201,12 +208,11 @@ class EvidenceRecorder:
             self._listing_fault(listing, kind, detail)
 
     def _listing_fault(self, listing: dict[str, Any], kind: str, detail: str) -> None:
-        name = f"{listing.get('platform')}/{listing.get('listing_id')}"
+        name = printable(f"{listing.get('platform')}/{listing.get('listing_id')}")
+        detail = printable(detail)
         logger.warning("%s for listing %s: %s", kind, name, detail)
-        url = listing.get("url")
-        self.store.add_fault(self.run_id, url=strip_query_secrets(str(url or "")), kind=kind,
-                             detail=redact_query_secrets(f"listing {name}: {detail}"),
-                             capture_id=_whole_or_none(listing.get("capture_id")))
+        self._write_fault(str(listing.get("url") or ""), kind, f"listing {name}: {detail}",
+                          _whole_or_none(listing.get("capture_id")))
 
     def page_fault(self, response: Response | None, request: Request, kind: str,
                    detail: str) -> None:
@@ -214,12 +220,35 @@ class EvidenceRecorder:
         if self.store is None:
             return
         capture_id, _ = request.meta.get(Meta.CAPTURE, (None, None))
-        self.store.add_fault(self.run_id, url=strip_query_secrets(request.url), kind=kind,
-                             detail=redact_query_secrets(detail), capture_id=capture_id)
+        self._write_fault(request.url, kind, detail, _whole_or_none(capture_id))
+
+    def _write_fault(self, url: str, kind: str, detail: str, capture_id: int | None) -> None:
+        """Store a fault, its text escaped (seller text may hold anything) and credentials
+        blanked. This never raises: a fault that cannot be written is logged and counted
+        (``Stats.FAULT_WRITE_ERRORS``, which fails the run's health), and the crawl goes on,
+        so it cannot cost the next page its capture."""
+        try:
+            self.store.add_fault(self.run_id, url=_fault_url(url), kind=kind,
+                                 detail=redact_query_secrets(printable(detail)),
+                                 capture_id=capture_id)
+        except Exception as error:  # noqa: BLE001 - see the docstring
+            self.crawler.stats.inc_value(Stats.FAULT_WRITE_ERRORS)
+            logger.error("a %s fault could not be written to the evidence DB (%s): %s",
+                         kind, printable(f"{type(error).__name__}: {error}"[:300]),
+                         printable(detail[:500]))
 
 
 def _whole_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _fault_url(url: str) -> str:
+    """A fault's URL as storable text with its credentials blanked, whatever it holds."""
+    url = printable(url)
+    try:
+        return strip_query_secrets(url)
+    except ValueError:  # not a URL urllib can split ("http://[..."): blank what it can
+        return redact_query_secrets(url)
 
 
 # Settings that hold credentials are left out of the digest's input, not just hidden.
