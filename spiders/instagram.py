@@ -9,8 +9,10 @@ and price into the caption. One page per hashtag: further posts need a logged-in
 Keywords are hashtags without the "#"; by default the ones in
 ``spiders/data/instagram_hashtags.toml``. Session cookies (spider argument ``cookies=FILE``
 or the setting ``THRIFTWATCH_INSTAGRAM_COOKIES = FILE``; a JSON cookie export or a Netscape
-``cookies.txt``) go into the browser only: they are never put into requests' meta, logged,
-or stored.
+``cookies.txt``) go into the browser only, each made HttpOnly and Secure whatever the file
+says (no script of a page can read them): they are never put into requests' meta, logged,
+or stored, and their values are taken out of every rendered page and data fetch before it
+is stored (a page that showed one keeps no screenshot; see crawler.runtime.browser).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from parsel import Selector
 from crawler.config import Config
 from crawler.decoding import DecodeError, decode_json
 from crawler.items import Listing
+from crawler.runtime.browser import harden_cookies
 from spiders.base import BlockedError, ResponseShapeError, SearchPage, parse_each, parse_keywords
 from spiders.rendered import RenderedSearchSpider
 
@@ -158,6 +161,8 @@ def load_cookies(path: Path) -> list[dict[str, Any]]:
 
     Reads a Netscape ``cookies.txt``, a JSON list of cookies (browser-extension exports) or a
     Playwright storage state (``{"cookies": [...]}``). Cookies of other sites are dropped.
+    Every cookie is made HttpOnly and Secure (``harden_cookies``): Instagram marks its
+    ``csrftoken`` and ``ds_user_id`` readable by scripts, and a page must read none.
     Errors name the file but never quote it: it holds secrets.
     """
     try:
@@ -170,7 +175,7 @@ def load_cookies(path: Path) -> list[dict[str, Any]]:
             or c["domain"].endswith("." + COOKIE_DOMAIN)]
     if not ours:
         raise ValueError(f"{path} holds no {COOKIE_DOMAIN} cookies")
-    return ours
+    return harden_cookies(ours)
 
 
 def _json_cookies(document: Any) -> list[dict[str, Any]]:
@@ -216,6 +221,9 @@ class InstagramSpider(RenderedSearchSpider):
     page_size = 33  # the web client's hashtag page: 9 top posts and 24 recent ones
     ready_selector = f"{POST_LINK}, {LOGIN_FORM}"
     data_url = WEB_INFO_URL
+    # Its pages draw from these besides www.instagram.com (outside replica mode, nothing
+    # else is reached: a page cannot hand what it holds to a third party).
+    page_hosts = ("instagram.com", "cdninstagram.com", "fbcdn.net")
 
     def __init__(self, keywords: str | Iterable[str] | None = None, *args: Any,
                  cookies: str | None = None, **kwargs: Any):

@@ -32,8 +32,9 @@ Format (``spiders/profiles/olx.toml`` is a commented example)::
     [paging]
     has_more = "css:button[data-aut-id='btnLoadMore']"  # or "full_page" (the default)
 
-    [block]
-    patterns = ["(?i)<title>[^<]*captcha"]  # regexes on the body: a captcha or login wall
+    [block]                               # read only on a page that is not results
+    selectors = ["css:[data-aut-id='loginWall']"]  # the wall's own structure
+    titles = ["(?i)verifikasi keamanan|captcha"]   # regexes on the page's <title>
 
 Templates take ``{keyword}`` (URL-quoted in the URL and a form body, JSON-escaped in a body
 sent as JSON), ``{page}`` (``first_page`` for the first page) and ``{offset}`` (the number
@@ -51,6 +52,16 @@ and a capturing group keeps just that group. ``listing_id``, ``url`` and ``title
 required; ``url``, ``seller_url`` and ``image_urls`` are made absolute against the page URL.
 ``image_urls`` keeps every value, other fields the first.
 
+``[block]`` says how the site's captcha or login wall looks, so that it is recorded as a
+block and never as "no results". Sellers write the listings' text, so block rules never
+read it: they are consulted only on a page that is *not* a results page (``[listing]
+page_marker`` absent, or, without one, no listing found), and they are structure
+(``selectors``: css:/xpath: on an HTML page, jmespath: on a JSON one, where an element
+inside a listing never counts) or the page's ``<title>`` (``titles``: regexes searched in
+the title's text, never the body). The legacy ``patterns`` (regexes over the raw body)
+still load, but read only a page on which no listing at all was found; prefer
+``selectors`` and ``titles``.
+
 A profile is named by its path (``PATH.toml`` or anything with a ``/``) or by the name of a
 profile shipped in ``spiders/profiles/``. Any mistake in it is a :class:`ProfileError`
 naming the file, the field and the problem.
@@ -59,6 +70,7 @@ naming the file, the field and the problem.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import tomllib
 from dataclasses import dataclass
@@ -72,7 +84,7 @@ from parsel import Selector
 
 from crawler.decoding import DecodeError, decode_json
 from crawler.items import Listing
-from crawler.page_status import block_pattern
+from crawler.page_status import block_pattern, block_title
 from spiders.base import BlockedError, ResponseShapeError, SearchPage, parse_each
 
 if TYPE_CHECKING:
@@ -91,13 +103,14 @@ SECTIONS = {
     "listing": ({"items", "page_marker"}, {"items"}),
     "fields": (set(FIELDS), set(REQUIRED_FIELDS)),
     "paging": ({"has_more"}, set()),
-    "block": ({"patterns"}, set()),
+    "block": ({"selectors", "titles", "patterns"}, set()),
 }
 REQUIRED_SECTIONS = ("site", "search", "listing", "fields")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 PLACEHOLDERS = frozenset({"keyword", "page", "offset"})
 SELECTOR_KINDS = {"html": ("css", "xpath"), "json": ("jmespath",)}
 SITE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+logger = logging.getLogger(__name__)
 _EMPTY = {"css": Selector(text="<html></html>"), "xpath": Selector(text="<html></html>"),
           "jmespath": Selector(root={}, type="json")}
 
@@ -156,7 +169,11 @@ class Profile:
     page_marker: Select | None
     fields: dict[str, Select]
     has_more: Select | None  # None: another page follows a full page
-    block_patterns: tuple[re.Pattern[str], ...]
+    # [block], read only on a page that is not results: the wall's structure, regexes on
+    # the page's <title>, and legacy raw-body regexes (read only where no listing is).
+    block_patterns: tuple[re.Pattern[str], ...] = ()
+    block_selectors: tuple[Select, ...] = ()
+    block_titles: tuple[re.Pattern[str], ...] = ()
 
 
 # -- loading ------------------------------------------------------------------------------
@@ -219,6 +236,11 @@ def parse_profile(text: str, source: str) -> Profile:
     fields = {field: _field(source, field, value, kinds)
               for field, value in tables["fields"].items()}
     has_more = tables["paging"].get("has_more", FULL_PAGE)
+    block = tables["block"]
+    if block.get("patterns"):
+        logger.warning("%s: [block] patterns are regexes over the raw body, where sellers "
+                       "write; they are read only on pages with no listing at all. Write "
+                       "[block] selectors (the wall's structure) or titles instead.", source)
     return Profile(
         name=name,
         source=source,
@@ -231,8 +253,11 @@ def parse_profile(text: str, source: str) -> Profile:
         has_more=None if has_more == FULL_PAGE else _select(source, "[paging] has_more",
                                                             has_more, kinds),
         block_patterns=tuple(_regex(source, "[block] patterns", pattern)
-                             for pattern in _strings(source, "block", tables["block"],
-                                                     "patterns")),
+                             for pattern in _strings(source, "block", block, "patterns")),
+        block_selectors=tuple(_select(source, "[block] selectors", select, kinds)
+                              for select in _strings(source, "block", block, "selectors")),
+        block_titles=tuple(_regex(source, "[block] titles", pattern)
+                           for pattern in _strings(source, "block", block, "titles")),
     )
 
 
@@ -381,19 +406,19 @@ def parse_search_body(profile: Profile, text: str, page_url: str, keyword: str,
                       page: int = 1) -> SearchPage:
     """Parse one search response body of ``profile``'s site into listings.
 
-    Raises :class:`BlockedError` when a ``[block]`` pattern matches and
-    :class:`ResponseShapeError` when the body is not a results page the profile describes.
+    Raises :class:`BlockedError` when the body is not a results page and a ``[block]`` rule
+    says it is a wall, and :class:`ResponseShapeError` when the body is not a results page
+    the profile describes.
     """
-    wall = block_pattern(profile.block_patterns, text)
-    if wall is not None:
-        raise BlockedError(f"{profile.name}: the page matches block pattern {wall!r}")
     if profile.search.format == "json":
         try:
             root = Selector(root=decode_json(text), type="json")
         except DecodeError as error:
+            _raise_if_wall(profile, None, text, ())
             raise ResponseShapeError(f"{profile.name}: body is not JSON ({error}): "
                                      f"{text[:120]!r}") from error
         if root.jmespath(f"type({profile.items.expression})").get() != "array":
+            _raise_if_wall(profile, root, text, ())
             raise ResponseShapeError(f"{profile.name}: {profile.items} is not an array")
         items = _nodes(root, profile.items)
         if not all(isinstance(item.get(), dict) for item in items):
@@ -402,9 +427,13 @@ def parse_search_body(profile: Profile, text: str, page_url: str, keyword: str,
     else:
         root = Selector(text=text)
         items = _nodes(root, profile.items)
-    if profile.page_marker is not None and not matches(root, profile.page_marker):
-        raise ResponseShapeError(f"{profile.name}: not a results page: nothing matches "
-                                 f"[listing] page_marker {profile.page_marker}")
+    results = (matches(root, profile.page_marker) if profile.page_marker is not None
+               else bool(items))
+    if not results:
+        _raise_if_wall(profile, root, text, items)
+        if profile.page_marker is not None:
+            raise ResponseShapeError(f"{profile.name}: not a results page: nothing matches "
+                                     f"[listing] page_marker {profile.page_marker}")
     listings, problems = parse_each(
         items, lambda item: listing_from_item(profile, item, page_url, keyword))
     if profile.has_more is None:
@@ -412,6 +441,51 @@ def parse_search_body(profile: Profile, text: str, page_url: str, keyword: str,
     else:
         has_more = bool(listings) and matches(root, profile.has_more)
     return SearchPage(listings, has_more=has_more, problems=problems)
+
+
+def block_rule(profile: Profile, root: Selector | None, text: str,
+               items: SelectorList | tuple[()]) -> str | None:
+    """Why a page that is not results is the site's wall, by its ``[block]`` rules, or None.
+
+    ``root`` is the parsed page (None: a body a JSON profile could not decode), ``items``
+    the listing nodes found on it all the same. No rule reads what sellers write: an
+    element inside a listing is not the wall, the title is matched alone, and the legacy
+    raw-body ``patterns`` are read only when no listing is on the page.
+    """
+    if root is not None:
+        for select in profile.block_selectors:
+            if _matches_outside(root, select, items):
+                return f"the page has {select}"
+    html = root is None or root.type != "json"
+    if html and profile.block_titles and (why := block_title(profile.block_titles,
+                                                                text)) is not None:
+        return why
+    if not items and (hit := block_pattern(profile.block_patterns, text)) is not None:
+        return f"the page matches block pattern {hit!r}"
+    return None
+
+
+def _raise_if_wall(profile: Profile, root: Selector | None, text: str,
+                   items: SelectorList | tuple[()]) -> None:
+    if (why := block_rule(profile, root, text, items)) is not None:
+        raise BlockedError(f"{profile.name}: {why}")
+
+
+def _matches_outside(root: Selector, select: Select, items: SelectorList | tuple[()]) -> bool:
+    """Whether ``select`` finds something in ``root`` that is no listing's: an element not
+    inside any item node (a value, on a JSON page or from ``::text``, only where there is no
+    item at all)."""
+    if select.kind == "jmespath" or not items:
+        return matches(root, select)
+    listings = {item.root for item in items}
+    for node in _nodes(root, select):
+        element = node.root
+        if isinstance(element, str):
+            continue
+        if element not in listings and not any(up in listings
+                                               for up in element.iterancestors()):
+            return True
+    return False
 
 
 def listing_from_item(profile: Profile, item: Selector, page_url: str,

@@ -121,6 +121,23 @@ def test_cookie_files_keep_only_instagram_cookies(tmp_path):
     assert load_cookies(state)[0]["domain"] == "www.instagram.com"
 
 
+def test_every_imported_cookie_is_made_httponly_and_secure(tmp_path):
+    """Instagram's csrftoken and ds_user_id are readable by scripts on the real site (and
+    in a browser's export): in thriftwatch's browser no script may read any of them."""
+    netscape = tmp_path / "cookies.txt"
+    netscape.write_text("# Netscape HTTP Cookie File\n"
+                        f".instagram.com\tTRUE\t/\tFALSE\t0\tcsrftoken\t{SECRET}\n")
+    exported = tmp_path / "cookies.json"
+    exported.write_text(json.dumps([
+        {"domain": ".instagram.com", "name": "csrftoken", "value": SECRET, "path": "/",
+         "secure": False, "httpOnly": False},
+        {"domain": ".instagram.com", "name": "ds_user_id", "value": "4242424242"}]))
+    for path in (netscape, exported):
+        cookies = load_cookies(path)
+        assert cookies
+        assert all(c["httpOnly"] is True and c["secure"] is True for c in cookies)
+
+
 def test_an_unusable_cookie_file_is_refused_without_quoting_it(tmp_path):
     broken = tmp_path / "cookies.txt"
     broken.write_text(f"# Netscape HTTP Cookie File\n.instagram.com\tsessionid\t{SECRET}\n")
@@ -212,3 +229,189 @@ def test_the_session_cookie_is_found_nowhere(crawled):
     assert exported.returncode == 0
     assert exported.stdout.count("\n") == 33
     assert SECRET not in exported.stdout + exported.stderr
+
+
+def test_every_form_of_a_session_value_is_found_and_replaced():
+    import pickle
+
+    from crawler.runtime.browser import SessionSecrets
+
+    secrets = SessionSecrets([{"name": "sessionid", "value": "4242424242%3AabcDEF123xyz%3A27"},
+                              {"name": "ds_user_id", "value": "4242424242"},
+                              {"name": "csrftoken", "value": 'a"b<c>d&e/f'},
+                              {"name": "ig_nrcb", "value": "1"}])  # too short to be a secret
+    page = (b'<p>4242424242%3AabcDEF123xyz%3A27 | 4242424242:abcDEF123xyz:27 | abcDEF123xyz</p>'
+            b'<p title="a&quot;b&lt;c&gt;d&amp;e/f">a"b&lt;c&gt;d&amp;e/f</p>'
+            b'<script>{"t": "a\\"b<c>d&e\\/f", "id": "4242424242"}</script>'
+            b'<p>post 142424242421, 1 like</p>')
+    scrubbed, found = secrets.scrub(page)
+    assert found == {"sessionid", "ds_user_id", "csrftoken"}
+    assert b"4242424242" not in scrubbed.replace(b"142424242421", b"")
+    assert b"abcDEF123xyz" not in scrubbed
+    assert b"post 142424242421, 1 like" in scrubbed  # a longer number is not the user id
+    assert b"[redacted: session cookie ds_user_id]" in scrubbed  # its own name, not sessionid's
+    assert secrets.hidden(b"<b>abcDEF</b>&#8203;123\nxyz") == {"sessionid"}
+    assert secrets.shown('<p>x</p><script>var id = "abcDEF123xyz";</script>') == set()
+    assert secrets.shown('<p data-x="abcDEF123xyz">x</p>') == {"sessionid"}
+    assert "abcDEF" not in repr(secrets)
+    with pytest.raises(TypeError, match="never written to disk"):
+        pickle.dumps(secrets)
+
+
+# -- a page that holds the session: planted hashtag pages, crawled with three cookies --------
+
+SESSION = {"sessionid": "4242424242%3ASESSIONsecret9f3a%3A27",
+           "csrftoken": "CSRFsecret77d2e1Xq", "ds_user_id": "4242424242"}
+# What may never be stored: every value, and the parts of the session id a page may show.
+NEVER_STORED = [*SESSION.values(), "4242424242:SESSIONsecret9f3a:27", "SESSIONsecret9f3a"]
+LEAK_SCRIPT = ("<div id='leak' style='font-size:40px'></div><script>"
+               "document.getElementById('leak').textContent = 'cookies: ' + document.cookie;"
+               "</script>")
+# What a page's server may echo of the session: Instagram keeps its CSRF token in the
+# page's data; a page may also show a value (here, spelled out in pieces too).
+PAGE_DATA = ('<script type="application/json" id="config">{"config": {"csrf_token": '
+             f'"{SESSION["csrftoken"]}", "viewerId": "{SESSION["ds_user_id"]}"}}}}</script>')
+SHOWN = (f"<p id='echo'>Masuk sebagai {SESSION['ds_user_id']} &middot; "
+         f"token {SESSION['csrftoken']}</p>")
+PIECES = f"<p>token <b>{SESSION['csrftoken'][:6]}</b>&#8203;{SESSION['csrftoken'][6:]}</p>"
+PLANTED_TAGS = {"sesijsread": LEAK_SCRIPT, "sesidata": PAGE_DATA, "sesishown": SHOWN + PAGE_DATA,
+                "sesipieces": PIECES}
+
+
+def _session_cookies_file(folder):
+    cookies = folder / "cookies.json"
+    cookies.write_text(json.dumps([  # as a browser extension exports them
+        {"name": "sessionid", "value": SESSION["sessionid"], "domain": ".instagram.com",
+         "path": "/", "secure": True, "httpOnly": True},
+        {"name": "csrftoken", "value": SESSION["csrftoken"], "domain": ".instagram.com",
+         "path": "/", "secure": True, "httpOnly": False},
+        {"name": "ds_user_id", "value": SESSION["ds_user_id"], "domain": ".instagram.com",
+         "path": "/", "secure": True}]))
+    return cookies
+
+
+@pytest.fixture(scope="module")
+def session_crawl(replica, tmp_path_factory):
+    from crawler.replica.catalogue import build_catalogue
+    from crawler.replica.instagram import SHELL
+    from crawler.replica.instagram import web_info as replica_web_info
+    from tests.helpers import Crawl, crawl_replica, open_db
+
+    catalogue = build_catalogue()
+    for tag, planted in PLANTED_TAGS.items():
+        page = SHELL.format(tag=tag).replace("<script>", planted + "<script>", 1)
+        replica.plant("www.instagram.com", f"/explore/tags/{tag}/", page,
+                      content_type="text/html")
+        data = replica_web_info(catalogue, "balpres", logged_in=True)
+        data["data"]["name"] = tag
+        if tag == "sesishown":  # the page's data fetch echoes the token too
+            data["config"] = {"csrf_token": SESSION["csrftoken"]}
+        replica.plant("www.instagram.com", f"tag_name={tag}", json.dumps(data))
+    folder = tmp_path_factory.mktemp("instagram-session")
+    db = folder / "evidence.db"
+    result = crawl_replica(replica, db, "instagram", "-a", f"keywords={','.join(PLANTED_TAGS)}",
+                           "-a", f"cookies={_session_cookies_file(folder)}",
+                           "-s", "LOG_LEVEL=DEBUG")
+    conn = open_db(db)
+    yield Crawl(db, conn, result.stderr)
+    conn.close()
+
+
+def _page_url(tag):
+    return f"https://www.instagram.com/explore/tags/{tag}/"
+
+
+def _captures(conn, tag):
+    rows = conn.execute("SELECT c.*, b.body FROM captures c JOIN capture_bodies b "
+                        "ON b.sha256 = c.body_sha256 WHERE c.url LIKE ?", (f"%{tag}%",))
+    return {row["kind"]: (row, zlib.decompress(row["body"])) for row in rows}
+
+
+@pytest.mark.crawl
+@pytest.mark.browser
+def test_no_session_value_is_stored_exported_or_logged(session_crawl):
+    conn, db, log = session_crawl.conn, session_crawl.db, session_crawl.log
+    assert conn.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == 4 * 33
+    for table in [r["name"] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")]:
+        for row in conn.execute(f'SELECT * FROM "{table}"'):
+            for cell in row:
+                value = zlib.decompress(cell) if table == "capture_bodies" and isinstance(
+                    cell, bytes) else cell
+                text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+                assert not [s for s in NEVER_STORED if s in text], (table, text[:300])
+    assert not [s for s in NEVER_STORED if s in log]
+    warc = db.parent / "case.warc.gz"
+    exported = run_command("thriftwatch", "export", "--db", str(db), "--format", "warc",
+                           "-o", str(warc))
+    assert exported.returncode == 0, exported.stderr
+    import gzip
+    archive = gzip.decompress(warc.read_bytes()).decode("utf-8", "replace")
+    assert not [s for s in NEVER_STORED if s in archive]
+
+
+@pytest.mark.crawl
+@pytest.mark.browser
+def test_a_script_of_the_page_reads_no_session_cookie(session_crawl):
+    """Every imported cookie is HttpOnly in the browser: document.cookie is empty, so the
+    page has nothing to show and its screenshot is kept."""
+    captures = _captures(session_crawl.conn, "sesijsread")
+    assert b'<div id="leak" style="font-size:40px">cookies: </div>' in captures["rendered"][1]
+    assert "screenshot" in captures
+    assert session_crawl.conn.execute("SELECT COUNT(*) FROM faults WHERE url = ?",
+                                      (_page_url("sesijsread"),)).fetchone()[0] == 0
+
+
+@pytest.mark.crawl
+@pytest.mark.browser
+def test_a_value_in_the_pages_own_data_is_replaced_and_the_screenshot_kept(session_crawl):
+    conn = session_crawl.conn
+    rendered = _captures(conn, "sesidata")["rendered"][1]
+    assert b'"csrf_token": "[redacted: session cookie csrftoken]"' in rendered
+    assert b'"viewerId": "[redacted: session cookie ds_user_id]"' in rendered
+    assert "screenshot" in _captures(conn, "sesidata")
+    [fault] = conn.execute("SELECT * FROM faults WHERE url = ?", (_page_url("sesidata"),))
+    assert fault["kind"] == "session_redacted"
+    assert fault["detail"] == ("session cookie value(s) of csrftoken, ds_user_id replaced in "
+                               "the stored page")
+    assert conn.execute("SELECT kind FROM captures WHERE id = ?",
+                        (fault["capture_id"],)).fetchone()["kind"] == "rendered"
+
+
+@pytest.mark.crawl
+@pytest.mark.browser
+def test_a_page_that_shows_a_session_value_keeps_no_screenshot(session_crawl):
+    conn = session_crawl.conn
+    captures = _captures(conn, "sesishown")
+    assert "screenshot" not in captures
+    assert b"Masuk sebagai [redacted: session cookie ds_user_id]" in captures["rendered"][1]
+    assert b"[redacted: session cookie csrftoken]" in captures["data"][1]
+    [fault] = conn.execute("SELECT * FROM faults WHERE url = ?", (_page_url("sesishown"),))
+    assert fault["kind"] == "session_redacted"
+    assert "replaced in the page's stored data" in fault["detail"]
+    assert fault["detail"].endswith("the page showed session cookie value(s) of csrftoken, "
+                                    "ds_user_id: its screenshot is not stored")
+    shots = {r["screenshot_sha256"] for r in conn.execute(
+        "SELECT screenshot_sha256 FROM observations WHERE keyword = 'sesishown'")}
+    assert shots == {None}
+    kept = {r["screenshot_sha256"] for r in conn.execute(
+        "SELECT screenshot_sha256 FROM observations WHERE keyword = 'sesidata'")}
+    assert None not in kept
+
+
+@pytest.mark.crawl
+@pytest.mark.browser
+def test_a_page_that_spells_a_session_value_out_in_pieces_is_kept_as_a_notice(session_crawl):
+    """A value split by markup and invisible characters cannot be replaced in place: the
+    stored page is a notice saying so; its listings (read from the page's data) stay."""
+    conn = session_crawl.conn
+    captures = _captures(conn, "sesipieces")
+    assert "screenshot" not in captures
+    assert captures["rendered"][1] == (
+        b"<html><body><p>thriftwatch: this rendered page is not kept: it spelled out session "
+        b"cookie value(s) of csrftoken in pieces that cannot be redacted.</p></body></html>")
+    [fault] = conn.execute("SELECT * FROM faults WHERE url = ?", (_page_url("sesipieces"),))
+    assert fault["detail"].startswith("the page spelled out session cookie value(s) of "
+                                      "csrftoken: only a notice is stored")
+    assert conn.execute("SELECT COUNT(*) FROM observations WHERE keyword = 'sesipieces'"
+                        ).fetchone()[0] == 33

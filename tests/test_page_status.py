@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from dataclasses import replace
 
 import pytest
+from parsel import Selector
 
 from crawler.page_status import block_marker, classify, markers
 from crawler.replica import listing_pages
@@ -79,6 +81,112 @@ def test_seller_html_in_a_lazada_description_is_not_the_platforms(planted):
     page = live_page("www.lazada.co.id", f"<p>Bal kaos</p>{planted}", raw_description=True)
     assert planted in page
     assert classify(200, page, url)[0] == "live"
+
+
+# Seller HTML that closes the description region (and any number of the platform's
+# containers around it) and plants the platform's own not-found page or wall after it.
+BREAKOUTS = ["</p></div></div>", "</span></div></div></div>",
+             "</p></div></div></div></div></section></article></main>",
+             "</p></div></div></div></div></div></body></html><html><body>"]
+
+
+def _body(page: str) -> str:
+    return re.search(r"<body>(.*)</body>", page, re.DOTALL)[1]
+
+
+@pytest.mark.parametrize("host", sorted(LISTING_URLS))
+@pytest.mark.parametrize("planted", ["removed", "captcha"])
+@pytest.mark.parametrize("breakout", BREAKOUTS)
+def test_seller_html_that_breaks_out_of_the_description_is_not_the_platforms(
+        host, planted, breakout):
+    """Every platform's markers, even if it let sellers write HTML as Lazada does: the
+    seller closes the description and plants the platform's whole not-found page or wall
+    (its real markup, from the replica) after it. The page still shows the product."""
+    url = LISTING_URLS[host]
+    platform_page = listing_pages.hosts()[host].templates[planted]
+    seller = f"isi 100 pcs, siap kirim{breakout}{_body(platform_page)}<div><div><p>"
+    page = live_page(host, seller, raw_description=True)
+    assert _body(platform_page) in page
+    assert classify(200, page, url) == ("live", f"page has {_live_selector(host)}")
+
+
+def _live_selector(host: str) -> str:
+    return markers().hosts[host].selectors["live"][0]
+
+
+@pytest.mark.parametrize("planted", ['<div id="module_page_not_found"></div>',
+                                     '<div id="baxia-punish"></div>', '<div id="captcha"></div>',
+                                     '<form id="login_form"></form>'])
+def test_a_lazada_breakout_counts_for_nothing_even_where_the_description_is_unknown(planted):
+    """Lazada renames its description container: the seller's markup is no longer known as
+    the seller's, but it still comes after the product's title, where no platform verdict is
+    read on a page that shows the product."""
+    url = LISTING_URLS["www.lazada.co.id"]
+    page = live_page("www.lazada.co.id", f"isi 100 pcs</p></div></div>{planted}<div><div><p>",
+                     raw_description=True).replace("module_product_detail", "module_pdp_desc_2")
+    assert classify(200, page, url)[0] == "live"
+
+
+def test_the_platforms_status_before_the_product_still_counts():
+    """A platform may show its not-found banner or a wall over a page that still has the
+    product's title: written before the title, it is the platform's and decides."""
+    url = LISTING_URLS["www.tokopedia.com"]
+    page = live_page("www.tokopedia.com", OFFER.description)
+    banner = page.replace('<div id="main-pdp-container">',
+                          '<div data-testid="pdpNotFound">Produk tidak tersedia</div>'
+                          '<div id="main-pdp-container">')
+    assert classify(200, banner, url) == ("removed", "page has [data-testid=pdpNotFound]")
+    wall = page.replace('<div id="main-pdp-container">',
+                        '<div id="captcha">Verifikasi</div><div id="main-pdp-container">')
+    assert classify(200, wall, url)[0] == "blocked"
+    # A not-found container wrapping the product's title is no banner: the product shows.
+    wrapped = page.replace('<div data-testid="pdpContainer">',
+                           '<div data-testid="pdpNotFound"><div data-testid="pdpContainer">')
+    assert classify(200, wrapped, url)[0] == "live"
+
+
+@pytest.mark.parametrize("planted", ["<div id='captcha'>x</div>",
+                                     "<form id='login_form'><input type='password'></form>",
+                                     "<iframe src='https://x.example/captcha'></iframe>"])
+def test_seller_html_after_a_description_on_an_unknown_host_is_no_wall(planted):
+    page = ("<html><head><title>Kaos | Toko</title></head><body><h1>Kaos</h1>"
+            f"<div class='product-description'><p>isi 100</p></div>{planted}</body></html>")
+    assert classify(200, page, "https://shop.example/item/1")[0] == "live"
+    breakout = ("<html><head><title>Kaos | Toko</title></head><body><h1>Kaos</h1>"
+                f"<div class='product-description'><p>isi 100</p></div></div>{planted}"
+                "<div><p></p></div></body></html>")
+    assert classify(200, breakout, "https://shop.example/item/1")[0] == "live"
+    assert block_marker(200, breakout.encode(), "https://shop.example/search") is None
+
+
+@pytest.mark.parametrize("host", sorted(LISTING_URLS))
+@pytest.mark.parametrize("phrase", ["Produk tidak ditemukan", "Just a moment...",
+                                    "Page not found", "Access Denied"])
+def test_when_a_platform_changes_its_page_a_seller_title_still_decides_nothing(host, phrase):
+    """The platform renamed its product heading and description (no selector of the host
+    finds anything): its <title> still holds the seller's title, which is no verdict."""
+    rules = markers().hosts[host]
+    offer = replace(OFFER, title=phrase, seller_name=phrase)  # Instagram: "SELLER on Instagram"
+    template = listing_pages.hosts()[host].templates["live"]
+    tree = Selector(text=listing_pages.live_page(template, offer, "https://no-phrase.example/"))
+    for css in (*rules.selectors["live"], *rules.description):
+        for node in tree.css(css):  # a new design: other tags, no attributes
+            node.root.tag = "section"
+            node.root.attrib.clear()
+    page = tree.get()
+    assert phrase in tree.css("title::text").get()
+    assert classify(200, page, LISTING_URLS[host]) == ("live", "HTTP 200; page not recognised")
+    # ... but a page whose whole title is the phrase is the platform's.
+    bare = f"<html><head><title>{phrase}</title></head><body></body></html>"
+    assert classify(200, bare, LISTING_URLS[host])[0] != "live"
+
+
+def test_a_description_meta_tag_is_not_a_seller_region():
+    """<meta itemprop=description> holds the seller's words in an attribute, not markup:
+    the wall after it still counts."""
+    page = ('<html><head><title>Toko</title></head><body><meta itemprop="description" '
+            'content="Bal kaos"><div id="captcha">Verifikasi</div></body></html>')
+    assert classify(200, page, "https://shop.example/item/1")[0] == "blocked"
 
 
 @pytest.mark.parametrize("host", sorted(LISTING_URLS))

@@ -1,6 +1,7 @@
 """Site profiles: loading, refusing malformed ones, pure extraction, real crawls via the replica."""
 
 import json
+from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
@@ -18,7 +19,7 @@ from spiders.profile_format import (
     parse_search_body,
     shipped_profiles,
 )
-from tests.helpers import crawl_replica, open_db
+from tests.helpers import REPO, crawl_replica, open_db
 
 PAGE_URL = "https://www.olx.co.id/items/q-balpres?page=1"
 
@@ -118,6 +119,13 @@ def test_a_profile_file_loads_by_path_and_fills_post_bodies(tmp_path):
      "outside [site] allowed_domains"),
     (_replace('name = "shop"', 'name = "My Shop"'), "[site] name", "lowercase"),
     (GOOD + "[block]\npatterns = ['captcha[']\n", "[block] patterns", "invalid regex"),
+    (GOOD + "[block]\ntitles = ['captcha[']\n", "[block] titles", "invalid regex"),
+    (GOOD + "[block]\nselectors = ['#captcha']\n", "[block] selectors", "selector prefix"),
+    (GOOD + "[block]\nselectors = ['jmespath:error']\n", "[block] selectors",
+     "jmespath: selectors do not apply to a html profile"),
+    (GOOD + "[block]\nselectors = 'css:#captcha'\n", "[block] selectors",
+     "must be a list of strings"),
+    (GOOD + "[block]\nbody = ['captcha']\n", "[block] body", "unknown field"),
     (GOOD + "[paging]\nhas_more = 'next'\n", "[paging] has_more", "selector prefix"),
 ])
 def test_malformed_profiles_are_refused_naming_file_field_and_problem(tmp_path, text, where,
@@ -215,8 +223,11 @@ def test_handwritten_card_markup_is_read_whatever_its_whitespace():
 
 def test_walls_and_other_pages_are_not_read_as_no_results():
     profile = load_profile("olx")
-    with pytest.raises(BlockedError, match="olx: the page matches block pattern"):
+    with pytest.raises(BlockedError, match=r"olx: the page has css:\[data-aut-id='loginWall'\]"):
         parse_search_body(profile, olx.LOGIN_WALL, PAGE_URL, "balpres")
+    title_only = "<html><head><title>Verifikasi Keamanan | OLX</title></head><body></body></html>"
+    with pytest.raises(BlockedError, match=r"the page title 'Verifikasi Keamanan \| OLX'"):
+        parse_search_body(profile, title_only, PAGE_URL, "balpres")
     with pytest.raises(ResponseShapeError, match="not a results page"):
         parse_search_body(profile, "<html><body><h1>Halaman tidak ditemukan</h1></body></html>",
                           PAGE_URL, "balpres")
@@ -227,6 +238,68 @@ def test_walls_and_other_pages_are_not_read_as_no_results():
     empty = parse_search_body(profile, '<ul data-aut-id="itemsList"></ul>', PAGE_URL, "x")
     assert empty.listings == []
     assert not empty.has_more
+
+
+# What sellers write in ad titles that reads like OLX's own wall.
+SELLER_WALL_WORDS = ["chat dulu, masuk untuk melanjutkan order", "Verifikasi Keamanan",
+                     "no captcha", "Access Denied", 'data-aut-id="loginWall"',
+                     "<div data-aut-id='loginWall'>"]
+
+
+def _olx_page(catalogue, title_suffix: str = "") -> tuple[str, list]:
+    offers = list(search(catalogue, "balpres")[:20])
+    if title_suffix:
+        offers[3] = replace(offers[3], title=f"{offers[3].title} - {title_suffix}")
+    return olx.search_page("balpres", offers, True, 300, date(2025, 6, 1)), offers
+
+
+@pytest.mark.parametrize("words", SELLER_WALL_WORDS)
+def test_one_sellers_title_never_makes_a_results_page_a_wall(catalogue, words):
+    """An ad title saying "masuk untuk melanjutkan" (log in to continue): every ad of the
+    page is still read, and the next page is still asked for."""
+    html, offers = _olx_page(catalogue, words)
+    page = parse_search_body(load_profile("olx"), html, PAGE_URL, "balpres")
+    assert len(page.listings) == 20
+    assert page.listings[3].title == offers[3].title
+    assert page.has_more
+
+
+LEGACY_BLOCK = "[block]\npatterns = ['(?i)masuk untuk melanjutkan', 'data-aut-id=\"loginWall\"']\n"
+
+
+def test_legacy_raw_body_patterns_still_load_but_never_read_a_page_with_listings(
+        catalogue, caplog):
+    """A profile written before [block] selectors and titles: its raw-body regexes load
+    (with a warning) and find the wall, but are not read on a page where listings are."""
+    text = (REPO / "spiders" / "profiles" / "olx.toml").read_text("utf-8")
+    legacy_text = text[:text.index("[block]")] + LEGACY_BLOCK
+    with caplog.at_level("WARNING"):
+        legacy = parse_profile(legacy_text, "legacy-olx.toml")
+    assert "legacy-olx.toml: [block] patterns are regexes over the raw body" in caplog.text
+    with pytest.raises(BlockedError, match="the page matches block pattern"):
+        parse_search_body(legacy, olx.LOGIN_WALL, PAGE_URL, "balpres")
+    html, _ = _olx_page(catalogue, "masuk untuk melanjutkan order")
+    assert len(parse_search_body(legacy, html, PAGE_URL, "balpres").listings) == 20
+    # Listings on a page without the results marker: not a wall by what the ads say.
+    unmarked = html.replace('data-aut-id="itemsList"', 'data-aut-id="itemsList2"')
+    with pytest.raises(ResponseShapeError, match="not a results page"):
+        parse_search_body(legacy, unmarked, PAGE_URL, "balpres")
+
+
+def test_block_selectors_never_count_an_element_inside_a_listing(catalogue):
+    """On a page that is not results (its marker gone) an ad card that holds the wall's
+    element is an ad, not the wall; the same element outside every card is the wall."""
+    profile = load_profile("olx")
+    html, _ = _olx_page(catalogue)
+    planted = html.replace('data-aut-id="itemsList"', 'data-aut-id="itemsList2"').replace(
+        '<span data-aut-id="itemTitle"', '<div data-aut-id="loginWall"></div>'
+        '<span data-aut-id="itemTitle"', 1)
+    assert 'data-aut-id="loginWall"' in planted
+    with pytest.raises(ResponseShapeError, match="not a results page"):
+        parse_search_body(profile, planted, PAGE_URL, "balpres")
+    walled = planted.replace("<body>", '<body><div data-aut-id="loginWall"></div>', 1)
+    with pytest.raises(BlockedError, match="loginWall"):
+        parse_search_body(profile, walled, PAGE_URL, "balpres")
 
 
 JSON_PROFILE = """\
@@ -251,6 +324,19 @@ location = "jmespath:locations[0].city"
 seller_id = "jmespath:user.id"
 image_urls = "jmespath:images[*].url"
 """
+
+
+def test_json_profile_walls_are_the_apis_fields_or_the_title():
+    walls = ("\n[block]\nselectors = ['jmespath:error == `\"captcha\"`']\n"
+             "titles = ['(?i)^captcha']\n")
+    profile = parse_profile(JSON_PROFILE + walls, "shop-api.toml")
+    with pytest.raises(BlockedError, match="the page has jmespath"):
+        parse_search_body(profile, json.dumps({"error": "captcha"}), PAGE_URL, "bal")
+    with pytest.raises(BlockedError, match="the page title 'Captcha' matches"):
+        parse_search_body(profile, "<title>Captcha</title>", PAGE_URL, "bal")
+    seller = [{"data": {"ads": [{"ad_id": 1, "title": "captcha", "links": {"web": "/ad/1"},
+                                 "error": "captcha"}]}}]
+    assert len(parse_search_body(profile, json.dumps(seller), PAGE_URL, "bal").listings) == 1
 
 
 def test_json_profile_extraction():
@@ -327,7 +413,7 @@ def test_crawl_with_the_shipped_olx_profile(replica, tmp_path, catalogue):
     faults = conn.execute("SELECT kind, url, detail FROM faults").fetchall()
     assert [(f["kind"], f["url"]) for f in faults] == [
         ("blocked", "https://www.olx.co.id/items/q-__block__balpres?page=1")]
-    assert "block pattern" in faults[0]["detail"]
+    assert "the page has css:[data-aut-id='loginWall']" in faults[0]["detail"]
     run = conn.execute("SELECT platform, status FROM runs").fetchone()
     assert tuple(run) == ("profile", "finished")
 
@@ -361,3 +447,17 @@ price_text = "xpath:.//span[@data-aut-id='itemPrice']"
     assert {int(r["listing_id"]): r["price_idr"] for r in rows} == expected
     captures = {r["url"] for r in conn.execute("SELECT url FROM captures")}
     assert "https://www.olx.co.id/items/q-bal%20thrift?page=2" in captures
+
+
+@pytest.mark.crawl
+def test_a_seller_title_reading_like_the_login_wall_costs_nothing(replica, tmp_path, catalogue):
+    """The shipped OLX profile on a real results page one of whose ads is titled "... masuk
+    untuk melanjutkan order": all its ads are stored, no block is recorded, paging goes on."""
+    html, offers = _olx_page(catalogue, "chat dulu, masuk untuk melanjutkan order")
+    replica.plant("www.olx.co.id", "q-sellerwall", html, content_type="text/html")
+    conn = _crawl(replica, tmp_path / "olx.db", "olx", "sellerwall")
+    assert conn.execute("SELECT kind, detail FROM faults").fetchall() == []
+    stored = {r["listing_id"] for r in conn.execute("SELECT listing_id FROM observations")}
+    assert stored == {str(offer.offer_id) for offer in offers}
+    pages = {r["url"] for r in conn.execute("SELECT url FROM captures")}
+    assert "https://www.olx.co.id/items/q-sellerwall?page=2" in pages

@@ -6,12 +6,15 @@ description in three (crawler/replica/listing_pages.toml), so every recheck here
 that seller text does not change a verdict. How pages are classified: test_page_status.py.
 """
 
+import html
 import json
 import sqlite3
+from urllib.parse import urlsplit
 
 import pytest
 
 from crawler.evidence.store import EvidenceStore
+from crawler.replica import listing_pages
 from crawler.replica.listing_pages import hostile_phrase
 from tests.helpers import run_command
 from tests.test_fetch_safety import CountingServer
@@ -214,3 +217,41 @@ def test_a_redirect_off_the_platform_is_refused_on_recheck(replica, tmp_path):
     assert all(url == "https://offsite.example.com/landing" and kind == "refused_url"
                and "not on shopee.co.id" in detail for url, kind, detail in faults)
     assert not [u for u in captures if "offsite" in u]
+
+
+@pytest.mark.crawl
+def test_seller_html_on_a_live_lazada_page_never_makes_it_removed_or_blocked(replica, tmp_path):
+    """Lazada lets sellers write HTML in descriptions. A seller closes the description and
+    plants the platform's not-found container or its anti-bot wall after it: the listing,
+    whose title still shows, is recorded live; a real takedown beside it is still seen."""
+    db = tmp_path / "evidence.db"
+    crawl = run_command("thriftwatch", "crawl", "lazada", "--keywords", "balpres",
+                        "--max-pages", "1", "--db", str(db), "--replica", replica.url, *FAST)
+    assert crawl.returncode == 0, crawl.stderr[-2000:]
+    with sqlite3.connect(db) as conn:
+        flagged = conn.execute(
+            "SELECT l.url, l.title FROM listings l JOIN flags f "
+            "ON f.observation_id = l.last_observation_id WHERE f.flagged = 1 "
+            "ORDER BY l.listing_id LIMIT 3").fetchall()
+    template = listing_pages.hosts()["www.lazada.co.id"].templates["live"]
+    planted = {}
+    for (url, title), marker in zip(flagged, ('<div id="module_page_not_found"></div>',
+                                              '<div id="baxia-punish"></div>'), strict=False):
+        seller = f"isi 100 pcs, siap kirim</p></div></div>{marker}<div><div><p>"
+        values = {k: html.escape(v) for k, v in {
+            "title": title, "price": "Rp1.500.000", "seller": "toko", "city": "Batam",
+            "url": url}.items()}
+        replica.plant("www.lazada.co.id", urlsplit(url).path,
+                      template.format_map({**values, "description": seller}),
+                      content_type="text/html")
+        planted[url] = marker
+    taken_down = flagged[2][0]
+    replica.set_listing_state(taken_down, "gone")
+    result = run_command("thriftwatch", "recheck", "--db", str(db), "--flagged-only",
+                         "--replica", replica.url, *FAST)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with sqlite3.connect(db) as conn:
+        rows = dict(conn.execute("SELECT url, status || ': ' || detail FROM rechecks"))
+    for url in planted:
+        assert rows[url] == "live: page has #module_product_title_1 h1"
+    assert rows[taken_down] == "removed: page has #module_page_not_found"

@@ -9,7 +9,7 @@ OLX cards do not name the seller; the replica adds a seller line, as dealer card
 that a profile can read one (unverified against a real capture).
 
 Anti-bot answer: a keyword starting with ``__block__`` gets a login/captcha wall page
-(HTTP 200, as the wall is served), which the shipped profile's ``[block]`` patterns know.
+(HTTP 200, as the wall is served), which the shipped profile's ``[block]`` rules know.
 """
 
 from __future__ import annotations
