@@ -160,6 +160,14 @@ def test_the_case_bundle_csv_is_defused_too(tmp_path):
         assert not any(_starts_a_formula(cell) for cell in row.values())
 
 
+# C0 and C1 controls and DEL but tab, CR and LF: what could drive a terminal showing a CSV.
+TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _escaped(text: str) -> str:
+    return TERMINAL_CONTROLS.sub(lambda found: f"\\x{ord(found[0]):02x}", text)
+
+
 # Any text, and text made to start like a formula, with whatever spreadsheets may skip first.
 HOSTILE_TEXT = st.one_of(
     st.text(),
@@ -175,9 +183,11 @@ HOSTILE_TEXT = st.one_of(
 def test_no_csv_cell_starts_a_formula_and_jsonl_stays_exact(text):
     record = _record(text)
     [row] = _csv_rows([record])
+    shown = _escaped(text)  # control characters but tab, CR and LF are written as \xNN
     for name in TEXT_FIELDS:
         cell = row[name]
-        assert cell in (text, "'" + text)
+        assert cell in (shown, "'" + shown)
+        assert not TERMINAL_CONTROLS.search(cell)
         assert not _starts_a_formula(cell)
         assert not cell.startswith(OWASP_STARTS)
     out = io.StringIO(newline="")
@@ -400,3 +410,67 @@ def test_safe_href_never_passes_a_non_web_scheme(url):
     assert href is None or (
         _browser_scheme(href) in ("http", "https")
         and not any(unicodedata.category(c)[0] in "CZ" for c in href))
+
+
+# -- formula starts beyond ASCII, and terminal control characters ----------------------------
+
+NEW_STARTS = ["\ufe62", "\ufe63", "\ufe66", "\ufe6b", "\u2212", "\uff1d", "\uff0b", "\uff0d",
+              "\uff20", "\u207a", "\u207c", "\u208a", "\u208c", "\u207b", "\u208b"]
+
+
+@pytest.mark.parametrize("start", NEW_STARTS)
+def test_small_full_width_and_minus_sign_formula_starts_are_quoted(start):
+    for text in (f"{start}1+1", f' \u200b{start}HYPERLINK("http://evil/")'):
+        [row] = _csv_rows([_record(text)])
+        for name in TEXT_FIELDS:
+            assert row[name] == "'" + text, (name, start)
+
+
+def test_every_character_that_folds_into_a_formula_start_is_quoted():
+    """Whatever Unicode's compatibility folding (NFKC, which spreadsheets and input methods
+    apply) turns into = + - @ or the minus sign starts a formula here too."""
+    import sys
+
+    from crawler.evidence.export import looks_like_formula
+
+    folding = [chr(code) for code in range(sys.maxunicode + 1)
+               if unicodedata.normalize("NFKC", chr(code))[:1] in ("=", "+", "-", "@", "\u2212")]
+    assert len(folding) > 15
+    assert [c for c in folding if not looks_like_formula(f"{c}1")] == []
+
+
+@pytest.mark.parametrize(("text", "cell"), [
+    ("\x1b]0;owned\x07Balpres", "\\x1b]0;owned\\x07Balpres"),  # OSC: sets a terminal's title
+    ("Balpres \x1b[2J\x1b[31mkorea", "Balpres \\x1b[2J\\x1b[31mkorea"),  # clear screen, red
+    ("Balpres \x9b31mkorea", "Balpres \\x9b31mkorea"),  # C1 CSI
+    ("a\x00b\x08c\x7fd\x85e", "a\\x00b\\x08c\\x7fd\\x85e"),
+    ("line one\nline two\ttab\r\nthree", "line one\nline two\ttab\r\nthree"),  # CSV's own
+    ("\x1b=1+1", "\\x1b=1+1"),  # no longer a formula once the ESC is visible
+])
+def test_control_characters_are_written_visibly_so_no_terminal_is_driven(text, cell):
+    [row] = _csv_rows([_record(text)])
+    for name in ("title", "description", "seller_name", "url", "location"):
+        assert row[name] == cell
+    assert json.loads(row["image_urls"]) == [text]  # JSON in a cell: its own escapes
+    assert not TERMINAL_CONTROLS.search(row["image_urls"])
+    out = io.StringIO(newline="")
+    write_records([_record(text)], out, "jsonl")
+    assert json.loads(out.getvalue())["title"] == text  # JSON Lines stays exact
+
+
+def test_a_csv_export_of_seller_text_with_escapes_holds_no_control_character(tmp_path):
+    from tests.helpers import run_command
+
+    db = tmp_path / "evidence.db"
+    store = EvidenceStore(db)
+    run = store.start_run(platform="tokopedia", keywords=["balpres"])
+    store.add_observations(run, [_listing("1", title="Balpres\x1b[8m hidden \x9b0m",
+                                          seller_name="\ufe66HYPERLINK(1)")])
+    store.end_run(run, status="finished", stats={})
+    store.close()
+    exported = run_command("thriftwatch", "export", "--db", str(db), "--format", "csv")
+    assert exported.returncode == 0, exported.stderr
+    assert not TERMINAL_CONTROLS.search(exported.stdout)
+    [row] = csv.DictReader(io.StringIO(exported.stdout, newline=""))
+    assert row["title"] == "Balpres\\x1b[8m hidden \\x9b0m"
+    assert row["seller_name"] == "'\ufe66HYPERLINK(1)"

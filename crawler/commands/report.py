@@ -29,7 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if not args.db.exists():
         raise ValueError(f"no evidence DB at {args.db}")
-    store = EvidenceStore(args.db)
+    store = EvidenceStore(args.db, check=True)
     try:
         data = gather(store, since_cutoff(args.since), args.lexicon)
     finally:

@@ -36,6 +36,11 @@ def run(args: argparse.Namespace) -> int:
     snapshot_dir = Path(tempfile.mkdtemp(prefix="thriftwatch-serve-"))
     snapshot = snapshot_dir / "evidence.db"
     _snapshot(args.db, snapshot)
+    try:
+        _require_sound(snapshot)
+    except ValueError:
+        shutil.rmtree(snapshot_dir, ignore_errors=True)
+        raise
     if not pm.is_registered(datasette_plugin):
         pm.register(datasette_plugin, name="thriftwatch")
     datasette = Datasette(immutables=[str(snapshot)], metadata=metadata(args.db.name),
@@ -46,6 +51,21 @@ def run(args: argparse.Namespace) -> int:
     finally:
         shutil.rmtree(snapshot_dir, ignore_errors=True)
     return 0
+
+
+def _require_sound(snapshot: Path) -> None:
+    """Refuse to serve a DB whose indexes, views, full-text index or schema are not what
+    thriftwatch writes: Datasette reads through them, and the hash chains do not cover them."""
+    import sqlite3
+
+    from crawler.evidence.schema import fts_problems, soundness
+
+    with sqlite3.connect(snapshot) as conn:
+        problems = soundness(conn).problems + fts_problems(conn, writable=True)
+    if problems:
+        raise ValueError(f"refusing to serve: {problems[0]}"
+                         f"{f' (and {len(problems) - 1} more)' if len(problems) > 1 else ''}; "
+                         "`thriftwatch verify --db DB` lists every problem")
 
 
 def _snapshot(source: Path, target: Path) -> None:

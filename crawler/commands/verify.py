@@ -1,6 +1,7 @@
-"""``thriftwatch verify --db PATH [--head HEAD ...] [--tsa-ca FILE] | --bundle FILE``: prove
-evidence is as it was written. For a DB the last line is ``head <64 hex>``: write it down
-outside the machine, and ``--head`` later proves the DB still holds it."""
+"""``thriftwatch verify --db PATH [--head HEAD ...] [--tsa-ca FILE] [--timestamps DIR]
+[--require-timestamps] | --bundle FILE``: prove evidence is as it was written. For a DB the
+last line is ``head <64 hex>``: write it down outside the machine, and ``--head`` later
+proves the DB still holds it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crawler.evidence.timestamping import load_certificates
-from crawler.evidence.verify import verify_db
+from crawler.evidence.verify import load_token_files, verify_db
 
 if TYPE_CHECKING:
     import argparse
@@ -30,6 +31,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "signed with it")
     parser.add_argument("--tsa-ca", type=Path, metavar="FILE",
                         help="the TSA's CA certificate(s), PEM: RFC 3161 tokens must chain to it")
+    parser.add_argument("--timestamps", type=Path, metavar="DIR",
+                        help="RFC 3161 tokens kept outside the DB (DIR/*.tsr, e.g. from "
+                             "`export --format timestamps`): each must cover a head in the "
+                             "DB's history")
+    parser.add_argument("--require-timestamps", action="store_true",
+                        help="fail unless every ended run has an RFC 3161 token (in the DB or "
+                             "in --timestamps DIR) whose signature chains to --tsa-ca")
     parser.set_defaults(run=run)
 
 
@@ -40,21 +48,54 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--key checks a bundle's signature: use it with --bundle")
     if not args.db.exists():
         raise ValueError(f"no evidence DB at {args.db}")
+    if args.require_timestamps and args.tsa_ca is None:
+        raise ValueError("--require-timestamps needs --tsa-ca: a token whose signature is "
+                         "not checked proves nothing")
     roots = load_certificates(args.tsa_ca) if args.tsa_ca else ()
-    result = verify_db(args.db, heads=args.head, tsa_roots=roots)
+    tokens = load_token_files(args.timestamps) if args.timestamps else ()
+    result = verify_db(args.db, heads=args.head, tsa_roots=roots, tokens=tokens,
+                       require_timestamps=args.require_timestamps)
     counts = ", ".join(f"{table} {count}" for table, count in result.rows.items())
-    code = _report(f"every chain, capture digest and derived table checks out ({counts})",
-                   result.problems)
+    code = _report(f"SQLite's integrity check, the schema (version {result.schema_version}), "
+                   f"every chain, value type, capture digest and derived table check out "
+                   f"({counts})", result.problems)
     runs = len(result.run_heads)
     signed = "signature checked" if roots else "signature not checked: give --tsa-ca"
     print(f"anchors: {len(result.anchored)} of {runs} ended runs have an RFC 3161 token"
           + (f" ({signed})" if result.anchored else ""))
+    for run_id in sorted(result.run_heads):
+        anchor = result.anchors.get(run_id)
+        if anchor is None:
+            if result.anchors or args.require_timestamps:
+                print(f"  run {run_id}: no token")
+            continue
+        where = "in the DB" if anchor.source == "the DB" else f"from {anchor.source}"
+        after = "" if anchor.lag is None else (
+            f"; latest capture it covers {anchor.latest_capture}, token "
+            + (f"{_duration(anchor.lag)} after it" if anchor.lag >= 0 else
+               f"{_duration(anchor.lag)} before it (within the tolerance for the clocks and "
+               "a token's whole seconds)"))
+        print(f"  run {run_id}: token genTime {anchor.gen_time} ({where}){after}")
+    if not args.require_timestamps and runs and len(result.anchored) < runs:
+        print("  (a missing token fails only with --require-timestamps; tokens and heads "
+              "kept outside the DB: --timestamps DIR, --head)")
     for note in result.notes:
         print(f"  note: {note}")
     if args.head and not result.problems:
         print(f"history: holds every head given ({len(args.head)})")
     print(f"head {result.head}")
     return code
+
+
+def _duration(seconds: float) -> str:
+    seconds = abs(seconds)
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _verify_bundle(path: Path, key_file: Path | None) -> int:

@@ -52,7 +52,10 @@ CHUNK = 1024 * 1024
 
 def write_bundle(store: EvidenceStore, path: Path, filters: Mapping[str, Any], *,
                  signer: Ed25519PrivateKey | None = None) -> str:
-    """Write the bundle for the listings ``filters`` select; returns the manifest's SHA-256."""
+    """Write the bundle for the listings ``filters`` select; returns the manifest's SHA-256.
+    An unsound DB (see ``EvidenceStore.require_sound``), or a body that does not match its
+    SHA-256, is refused before anything is written."""
+    store.require_sound()
     records = list(store.export_records(**filters))
     capture_ids = store.evidence_of(records)
     files: dict[str, bytes] = {}

@@ -6,9 +6,15 @@ table breaks the chain at or after that row.
 
 A hash must cover what is stored, not what was handed over: SQLite converts a value to its
 column's type (an integral float into an INTEGER column comes back an int, a number into a
-TEXT column comes back text, NaN comes back NULL). :func:`as_stored` makes each value what
-its column will give back before it is hashed or written, and refuses what a column cannot
-hold faithfully, so a clean DB always verifies.
+TEXT column comes back text, NaN comes back NULL, -0.0 in a REAL column comes back 0.0).
+:func:`as_stored` makes each value what its column will give back before it is hashed or
+written, and refuses what a column cannot hold faithfully, so a clean DB always verifies.
+
+The canonical form tells a BLOB from TEXT (a BLOB is ``{"$blob": HEX}``, never a bare hex
+string), and :func:`type_problem` says when a stored value is not of its column's type, so
+turning a hex id into the BLOB of its bytes is found. No hashed column holds bytes in a DB
+any release wrote (``as_stored`` refuses bytes where text belongs), so every earlier hash
+reads the same.
 """
 
 from __future__ import annotations
@@ -37,6 +43,12 @@ UNHASHED = {"row_hash", "body"}
 
 _INT64 = (-(2**63), 2**63 - 1)
 
+# What SQLite's typeof() may give for a value of each column kind (besides NULL). A number
+# in an INTEGER column that is not whole stays REAL; a TEXT column converts numbers to text.
+SQL_TYPE = {str: "TEXT", int: "INTEGER", float: "REAL", bytes: "BLOB"}
+STORED_TYPES: dict[type, tuple[type, ...]] = {
+    str: (str,), int: (int, float), float: (float,), bytes: (bytes,)}
+
 
 def as_stored(kind: type, value: Any) -> Any:
     """``value`` as a column of ``kind`` (str, int, float or bytes) will give it back.
@@ -61,7 +73,9 @@ def as_stored(kind: type, value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{value} is not a finite number")
     if kind is float:
-        return float(value)
+        # SQLite gives -0.0 back from a REAL column as 0.0: hash what it will give back.
+        number = float(value)
+        return 0.0 if number == 0 else number
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # an INTEGER column keeps an integral float as a whole number
     if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
@@ -80,10 +94,26 @@ def stored_row(columns: Mapping[str, type], row: Mapping[str, Any]) -> dict[str,
     return out
 
 
+def type_problem(kind: type, value: Any, nullable: bool = True) -> str | None:
+    """Why ``value``, as read back from a column of ``kind``, is not what a thriftwatch
+    write leaves there (a BLOB where text belongs, say); None when it is."""
+    if value is None:
+        return None if nullable else "is NULL where a value must be"
+    if isinstance(value, STORED_TYPES[kind]):
+        return None
+    found = SQL_TYPE.get(type(value), type(value).__name__)
+    article = "an" if found[0] in "AEIOU" else "a"
+    return f"holds {article} {found} where the column is {SQL_TYPE[kind]}"
+
+
+def _canonical_value(value: Any) -> Any:
+    # A BLOB is tagged, so it can never read as the TEXT of its hex digits.
+    return {"$blob": bytes(value).hex()} if isinstance(value, (bytes, bytearray)) else value
+
+
 def canonical(table: str, row: Mapping[str, Any]) -> bytes:
     """The bytes a row hash covers: the table name and the row's columns, as JSON."""
-    content = {k: (v.hex() if isinstance(v, bytes) else v)
-               for k, v in row.items() if k not in UNHASHED}
+    content = {k: _canonical_value(v) for k, v in row.items() if k not in UNHASHED}
     return json.dumps([table, content], sort_keys=True, ensure_ascii=False,
                       separators=(",", ":")).encode("utf-8")
 

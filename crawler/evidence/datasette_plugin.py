@@ -1,11 +1,14 @@
 """Datasette plugin for ``thriftwatch serve``: links evidence hashes to the evidence itself.
 
 A cell holding a capture or screenshot SHA-256 becomes a link to ``/-/capture/SHA256``,
-which serves the stored body decompressed (PNG screenshots as images, pages as text).
+which serves the stored body decompressed (PNG screenshots as images, pages as text), after
+hashing it again: a body that is not the one its SHA-256 names (a forged row an index was
+pointed at) is refused, never served as that capture.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zlib
 
@@ -35,7 +38,14 @@ async def capture(datasette, request):
     row = rows.first()
     if row is None:
         return Response.text(f"no capture with SHA-256 {digest}", status=404)
-    body = zlib.decompress(row["body"])
+    try:
+        body = zlib.decompress(row["body"])
+    except (zlib.error, TypeError):
+        body = None
+    if body is None or hashlib.sha256(body).hexdigest() != digest:
+        return Response.text(f"the body stored under SHA-256 {digest} is not the one that "
+                             "SHA-256 names: refusing to serve it (run thriftwatch verify)",
+                             status=500)
     # Anything but a screenshot is shown as text, never rendered: a stored page must not run
     # its scripts here.
     content_type = "image/png" if row["kind"] == "screenshot" else "text/plain; charset=utf-8"

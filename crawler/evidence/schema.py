@@ -4,10 +4,19 @@ bring a DB written by an earlier release up to this schema version.
 Version 2 adds ``timestamps``: each run's head, anchored by an RFC 3161 time-stamp token.
 The token proves itself (a TSA signed it), so the table is not chained, and writing it
 after a run ends moves no head.
+
+:func:`soundness` says whether a DB's structure is what this code writes: SQLite's own
+``PRAGMA integrity_check`` (every index holds exactly its table's rows: exports, reports,
+bundles and Datasette read through indexes, which the hash chains do not cover), and every
+table, index, view and trigger in ``sqlite_master`` against the schema of the DB's version.
 """
 
 from __future__ import annotations
 
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING
 
 from crawler.evidence.custody import EVIDENCE_TABLES
@@ -126,8 +135,9 @@ def _append_only(db: sqlite_utils.Database, table: str) -> None:
         )
 
 
-def create(db: sqlite_utils.Database) -> None:
-    """Create every table, index, view and trigger of an empty evidence DB."""
+def create(db: sqlite_utils.Database, version: int = SCHEMA_VERSION) -> None:
+    """Create every table, index, view and trigger of an empty evidence DB (of ``version``:
+    version 1's schema, then each migration up to it)."""
     for name, columns in TABLES.items():
         db[name].create(columns, pk="id", not_null={"prev_hash", "row_hash"})
     db["capture_bodies"].create_index(["sha256"], unique=True)
@@ -167,4 +177,168 @@ def create(db: sqlite_utils.Database) -> None:
         db.create_view(name, sql)
     for table in EVIDENCE_TABLES:
         _append_only(db, table)
-    create_timestamps(db)
+    for later in range(2, version + 1):
+        MIGRATIONS[later](db)
+
+
+def create_meta(db: sqlite_utils.Database, version: int = SCHEMA_VERSION) -> None:
+    """The ``meta`` table, holding the schema version."""
+    db["meta"].insert({"key": "schema_version", "value": str(version)}, pk="key")
+
+
+# -- is the DB's structure the one this code writes? ----------------------------------------
+
+# Triggers that only guard against mistakes (the chains find any change to evidence, as
+# verify shows); someone holding the file may have dropped them, which is worth a note.
+GUARD_TRIGGER = re.compile(r"^[a-z_]+_no_(update|delete)$")
+# Tables SQLite's ANALYZE writes: statistics for the query planner, which change no result.
+PLANNER_TABLES = frozenset({"sqlite_stat1", "sqlite_stat4"})
+
+
+@dataclass
+class Soundness:
+    """What :func:`soundness` found: problems (the DB cannot be trusted as read) and notes."""
+
+    version: int | None = None
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def normalise_sql(sql: str | None) -> str | None:
+    """``sql`` with layout and identifier quotes taken out (they vary between sqlite-utils
+    releases and mean nothing); string literals, names and keywords are kept as they are."""
+    if sql is None:
+        return None
+    text = re.sub(r"\s+", " ", sql.replace('"', "")).strip()
+    return re.sub(r" ?([(),]) ?", r"\1", text)
+
+
+@cache
+def expected_objects(version: int) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """``(type, name) -> (table, normalised SQL)`` of every object a DB of ``version`` holds."""
+    import sqlite_utils
+
+    db = sqlite_utils.Database(memory=True)
+    create(db, version)
+    create_meta(db, version)
+    return _objects(db.conn)
+
+
+def _objects(conn: sqlite3.Connection) -> dict[tuple[str, str], tuple[str, str | None]]:
+    return {(kind, name): (table, normalise_sql(sql)) for kind, name, table, sql in conn.execute(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master")}
+
+
+def soundness(conn: sqlite3.Connection) -> Soundness:
+    """Check ``conn``'s DB: SQLite's integrity check, then its objects against the schema
+    of the version it says it has. Reads only."""
+    result = Soundness()
+    try:
+        checked = [row[0] for row in conn.execute("PRAGMA integrity_check(100)")]
+    except sqlite3.DatabaseError as error:
+        checked = [str(error)]
+    if checked != ["ok"]:
+        result.problems.append(
+            f"SQLite's integrity check fails ({len(checked)} finding"
+            f"{'s' if len(checked) > 1 else ''}): an index or page no longer matches its "
+            "table, so what exports, reports, bundles and Datasette read through it is not "
+            f"the evidence; first: {checked[0]}")
+        result.problems.extend(f"SQLite integrity check: {line}" for line in checked[1:])
+    found = _objects(conn)
+    version = _version(conn) if ("table", "meta") in found else None
+    if version is not None and version > SCHEMA_VERSION:
+        result.problems.append(
+            f"the DB has schema version {version}; this thriftwatch knows up to "
+            f"{SCHEMA_VERSION}: upgrade thriftwatch to read it")
+        return result
+    if version is None or version < 1:
+        result.problems.append(
+            "the DB's schema version is missing or unknown "
+            f"({version!r}; this thriftwatch writes 1 to {SCHEMA_VERSION})")
+        return result
+    result.version = version
+    expected = expected_objects(version)
+    unguarded = []
+    for key in sorted(expected.keys() | found.keys()):
+        kind, name = key
+        if key not in found:
+            if kind == "trigger" and GUARD_TRIGGER.match(name):
+                unguarded.append(name)
+            else:
+                result.problems.append(f"{kind} {name} is missing from the schema")
+        elif key not in expected:
+            if kind == "table" and name in PLANNER_TABLES:
+                continue
+            result.problems.append(
+                f"{kind} {name} is not part of a thriftwatch evidence DB (schema version "
+                f"{version}): added by someone else; it can change what readers see")
+        elif found[key] != expected[key]:
+            result.problems.append(
+                f"{kind} {name} is not defined as thriftwatch defines it (schema version "
+                f"{version}): it can change what readers see; its SQL is now "
+                f"{(found[key][1] or '')[:200]!r}")
+    if unguarded:
+        result.notes.append(
+            f"{len(unguarded)} append-only trigger{'s are' if len(unguarded) > 1 else ' is'} "
+            f"missing ({', '.join(unguarded)}): the file was changed outside thriftwatch; "
+            "the chains show whether any evidence changed")
+    return result
+
+
+def _version(conn: sqlite3.Connection) -> int | None:
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    try:
+        return int(row[0]) if row is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+FTS_SHADOWS = ("listings_fts_data", "listings_fts_idx", "listings_fts_docsize",
+               "listings_fts_config")
+_FTS_CHECK = "INSERT INTO listings_fts (listings_fts, rank) VALUES ('integrity-check', 1)"
+
+
+def fts_problems(conn: sqlite3.Connection, *, writable: bool = False) -> list[str]:
+    """Does the full-text index of ``listings`` (Datasette's search) hold exactly the
+    listings' titles and descriptions? FTS5's check writes, so on a DB opened read-only it
+    runs on a scratch copy of ``listings`` and the index (a temporary file)."""
+    names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    if not {"listings", "listings_fts", *FTS_SHADOWS} <= names:
+        return []
+    target = conn
+    if not writable:
+        target = sqlite3.connect("")  # a private temporary DB, removed when closed
+        _copy_fts(conn, target)
+    try:
+        target.execute(_FTS_CHECK)
+    except sqlite3.DatabaseError as error:
+        return [(f"the full-text index of listings does not match the listings ({error}): "
+                 "a search (Datasette's) would find other listings than the DB holds")]
+    finally:
+        if target is not conn:
+            target.close()
+    return []
+
+
+def _copy_fts(source: sqlite3.Connection, target: sqlite3.Connection) -> None:
+    sql = dict(source.execute("SELECT name, sql FROM sqlite_master WHERE name IN "
+                              "('listings', 'listings_fts')").fetchall())
+    target.execute(sql["listings"])
+    columns = [row[1] for row in source.execute("PRAGMA table_info(listings)")]
+    marks = ", ".join("?" * (len(columns) + 1))
+    target.executemany(f"INSERT INTO listings (rowid, {', '.join(columns)}) VALUES ({marks})",
+                       source.execute(f"SELECT rowid, {', '.join(columns)} FROM listings"))
+    target.execute(sql["listings_fts"])
+    for shadow in FTS_SHADOWS:
+        target.execute(f"DELETE FROM {shadow}")
+        width = len(source.execute(f"SELECT * FROM {shadow} LIMIT 0").description)
+        target.executemany(f"INSERT INTO {shadow} VALUES ({', '.join('?' * width)})",
+                           source.execute(f"SELECT * FROM {shadow}"))
+    target.commit()

@@ -3,12 +3,19 @@
 Evidence tables are append-only and hash-chained (see :mod:`crawler.evidence.custody`); each write
 is one ``BEGIN IMMEDIATE`` transaction, so concurrent crawls writing one DB keep one
 chain per table and a killed crawl leaves no half-written rows.
+
+What reads evidence out (exports, WARC, bundles, the report) opens the store with
+``check=True``: a DB that fails SQLite's integrity check, or whose tables, indexes, views or
+triggers are not the ones thriftwatch writes, is refused (:meth:`EvidenceStore.require_sound`),
+since those readers go through indexes the hash chains do not cover. A capture body is
+hashed again whenever it is read (:meth:`EvidenceStore.capture_body`).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from crawler.evidence import schema
-from crawler.evidence.capture import Capture, compress, decompress, utc_now
+from crawler.evidence.capture import Capture, compress, decompress, sha256_hex, utc_now
 from crawler.evidence.custody import (
     EVIDENCE_TABLES,
     GENESIS,
@@ -30,11 +37,18 @@ from crawler.evidence.schema import OBSERVED_FIELDS, SCHEMA_VERSION
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
-__all__ = ["EXPORT_FIELDS", "OBSERVED_FIELDS", "SCHEMA_VERSION", "EvidenceStore", "StoreError"]
+__all__ = ["EXPORT_FIELDS", "OBSERVED_FIELDS", "SCHEMA_VERSION", "EvidenceStore", "StoreError",
+           "UnsoundStoreError"]
 
 
 class StoreError(RuntimeError):
     """The evidence DB cannot be used as it is (e.g. written by a newer thriftwatch)."""
+
+
+class UnsoundStoreError(StoreError):
+    """The evidence DB's structure is not what thriftwatch writes (SQLite's integrity check
+    fails, or its schema was changed), or a stored body does not match its SHA-256: what it
+    would show may not be the evidence."""
 
 
 # What one bad row raises (a value SQLite cannot hold, a column it refuses); not the errors
@@ -46,13 +60,22 @@ WRITE_ERRORS = (ValueError, TypeError, OverflowError, sqlite3.IntegrityError,
 class EvidenceStore:
     """All reads and writes of one evidence DB. Plain Python; no Scrapy."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, check: bool = False):
+        """Open (or create) the evidence DB at ``path``; ``check``: refuse it, before
+        anything is written, unless it is sound (see :meth:`require_sound`)."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite_utils.Database(self.path)
         self.conn = self.db.conn
         self.conn.isolation_level = None  # transactions are explicit: see _transaction
         self.conn.execute("PRAGMA busy_timeout = 60000")
+        self._soundness: schema.Soundness | None = None
+        if check:
+            try:
+                self.require_sound()
+            except UnsoundStoreError:
+                self.db.close()
+                raise
         self.db.enable_wal()
         self.conn.execute("PRAGMA synchronous = NORMAL")
         # A 64 MB page cache keeps the indexes of a million-observation DB in memory.
@@ -61,6 +84,21 @@ class EvidenceStore:
 
     def close(self) -> None:
         self.db.close()
+
+    def require_sound(self) -> None:
+        """Raise :class:`UnsoundStoreError` unless SQLite's integrity check passes and every
+        table, index, view and trigger is as thriftwatch writes it (checked once per store;
+        :func:`crawler.evidence.schema.soundness`). Every reader that produces evidence
+        calls this before it reads."""
+        if self._soundness is None:
+            self._soundness = schema.soundness(self.conn)
+        problems = self._soundness.problems
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise UnsoundStoreError(
+                f"refusing to read {self.path}: {problems[0]}{more}. What it would show may "
+                f"not be the evidence; `thriftwatch verify --db {self.path}` lists every "
+                "problem")
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -92,7 +130,7 @@ class EvidenceStore:
             if meta.exists():  # another process created it meanwhile
                 return
             schema.create(self.db)
-            meta.insert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+            schema.create_meta(self.db)
 
     def _upgrade(self) -> None:
         """Bring a DB of an earlier schema version up to this one, in one transaction; the
@@ -175,6 +213,13 @@ class EvidenceStore:
                 "INSERT INTO timestamps (run_id, head, tsa_url, token, gen_time, requested_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)", [run_id, head, tsa_url, token, gen_time, utc_now()])
 
+    def timestamps(self) -> list[tuple[int, str, bytes]]:
+        """Every RFC 3161 token kept in the DB: (run, the head it covers, the token), by run."""
+        if not self.db["timestamps"].exists():
+            return []
+        return [(run_id, head, bytes(token)) for run_id, head, token in self.conn.execute(
+            "SELECT run_id, head, token FROM timestamps ORDER BY run_id")]
+
     def runs_to_timestamp(self, limit: int) -> list[tuple[int, str]]:
         """The latest ended runs whose head has no RFC 3161 token yet, with their heads."""
         anchored = {row[0] for row in self.conn.execute("SELECT run_id FROM timestamps")}
@@ -209,11 +254,23 @@ class EvidenceStore:
                                             "encoding": "zlib", "body": compress(body)})
 
     def capture_body(self, sha256: str) -> bytes:
+        """The stored body with SHA-256 ``sha256``, hashed again: a body that does not match
+        (a forged row an index was pointed at, say) raises :class:`UnsoundStoreError`."""
         row = self.conn.execute("SELECT body FROM capture_bodies WHERE sha256 = ?",
                                 [sha256]).fetchone()
         if row is None:
             raise KeyError(sha256)
-        return decompress(row[0])
+        try:
+            body = decompress(row[0])
+        except (zlib.error, TypeError) as error:
+            raise UnsoundStoreError(f"capture body {sha256} is corrupt ({error}); refusing "
+                                    "to write it out") from None
+        found = sha256_hex(body)
+        if found != sha256:
+            raise UnsoundStoreError(
+                f"the body stored under SHA-256 {sha256} hashes to {found}: refusing to write "
+                f"it out as that capture (run `thriftwatch verify --db {self.path}`)")
+        return body
 
     def add_fault(self, run_id: int, *, url: str, kind: str, detail: str,
                   capture_id: int | None = None) -> int:

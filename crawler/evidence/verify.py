@@ -2,13 +2,20 @@
 
 :func:`verify_db` recomputes, read-only:
 
+- SQLite's integrity check, and every table, index, view and trigger against the schema
+  thriftwatch writes for the DB's version (exports, reports, bundles and Datasette read
+  through indexes and views, which the chains do not cover), and the full-text index;
+- each stored value's type against its column's (a BLOB where TEXT belongs is tampering);
 - every row hash and chain link of every evidence table, and every capture body's digest;
 - the chain heads each run recorded when it ended (they must still be there, unchanged);
 - the derived tables (``listings``, ``listing_changes``), rebuilt from the observations:
   an edit, insertion or deletion there is named, since exports, reports and bundles read
   them;
-- each RFC 3161 token against the head it anchors (and, given the TSA's certificate, its
-  signature);
+- each RFC 3161 token, kept in the DB or outside it (``.tsr`` files), against the head it
+  anchors (and, given the TSA's certificate, its signature), and its time against the
+  latest capture that head covers: a token cannot be older than what it covers, and one
+  much later than it is reported with the figures (a rewrite re-anchored later looks so);
+  with ``require_timestamps`` every ended run must carry one;
 - heads written down outside the DB (``--head``): the DB must hold each in its history,
   so a truncated or rewritten DB fails even when its own chains were recomputed.
 
@@ -18,15 +25,26 @@ It reports every problem it finds, the first one first, and the DB's head now.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import re
 import sqlite3
 import zlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from crawler.evidence.custody import EVIDENCE_TABLES, GENESIS, head_digest, row_hash, run_end_head
-from crawler.evidence.timestamping import TokenProblem, check_token
+from crawler.evidence import schema
+from crawler.evidence.custody import (
+    EVIDENCE_TABLES,
+    GENESIS,
+    head_digest,
+    row_hash,
+    run_end_head,
+    type_problem,
+)
+from crawler.evidence.timestamping import TokenProblem, check_token, message
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -34,6 +52,27 @@ if TYPE_CHECKING:
     from cryptography.x509 import Certificate
 
 MAX_LISTED = 50  # differences of a derived table named one by one; the rest are counted
+MAX_TYPE_PROBLEMS = 50  # values of the wrong type named one by one
+# A token is a check on the crawler's clock too: one this much earlier than a capture it
+# covers cannot be (clocks of the crawler and the TSA may differ by less).
+CLOCK_SKEW = 300
+LATE_TOKEN = 3600  # a token later than the latest capture it covers by this is reported
+# Rows whose time says when the crawl saw something: what a run's head covers happened by then.
+CAPTURE_TIMES = {"captures": "fetched_at", "observations": "seen_at", "faults": "at",
+                 "rechecks": "checked_at"}
+_RUN_FILE = re.compile(r"run-?(\d+)", re.IGNORECASE)
+
+
+@dataclass
+class Anchor:
+    """An RFC 3161 token on a run's head: when the TSA signed, where the token was kept, the
+    latest capture time the head covers and how long after it the token was made."""
+
+    run_id: int
+    gen_time: str
+    source: str  # "the DB" or the token file's path
+    latest_capture: str | None = None
+    lag: float | None = None  # seconds from the latest capture to the token's time
 
 
 @dataclass
@@ -45,6 +84,8 @@ class Verification:
     head: str = ""
     run_heads: dict[int, str] = field(default_factory=dict)
     anchored: dict[int, str] = field(default_factory=dict)  # run -> token's gen_time
+    anchors: dict[int, Anchor] = field(default_factory=dict)  # run -> its earliest token
+    schema_version: int | None = None
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -54,28 +95,58 @@ class Verification:
 
 
 def verify_db(path: str | Path, heads: Sequence[str] = (),
-              tsa_roots: Sequence[Certificate] = ()) -> Verification:
+              tsa_roots: Sequence[Certificate] = (),
+              tokens: Sequence[tuple[str, bytes]] = (),
+              require_timestamps: bool = False) -> Verification:
     """Check an evidence DB, read-only. ``heads`` were written down outside the DB (each a
-    head, or ``RUN:HEAD``); ``tsa_roots`` are the certificates RFC 3161 tokens must chain to."""
+    head, or ``RUN:HEAD``); ``tsa_roots`` are the certificates RFC 3161 tokens must chain to;
+    ``tokens`` are tokens kept outside the DB, each ``(where it came from, DER)``;
+    ``require_timestamps``: every ended run must have a token whose signature chains to
+    ``tsa_roots`` (which must then be given)."""
+    if require_timestamps and not tsa_roots:
+        raise ValueError("requiring time-stamps needs the TSA's CA (--tsa-ca): a token whose "
+                         "signature is not checked proves nothing")
     conn = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     try:
         _check_is_evidence_db(conn, path)
         result = Verification()
-        for table in EVIDENCE_TABLES:
-            _check_chain(conn, table, result)
-        _check_bodies(conn, result)
-        _check_recorded_heads(conn, result)
-        _check_listings(conn, result)
-        _check_listing_changes(conn, result)
-        result.head = _current_head(conn)
-        result.run_heads = _run_heads(conn)
-        _check_timestamps(conn, result, tsa_roots)
+        sound = schema.soundness(conn)
+        result.schema_version = sound.version
+        result.problems.extend(sound.problems)
+        result.notes.extend(sound.notes)
+        try:
+            result.problems.extend(schema.fts_problems(conn))
+            for table in EVIDENCE_TABLES:
+                _check_chain(conn, table, result)
+            _check_bodies(conn, result)
+            _check_recorded_heads(conn, result)
+            _check_listings(conn, result)
+            _check_listing_changes(conn, result)
+            result.head = _current_head(conn)
+            result.run_heads = _run_heads(conn)
+            _check_timestamps(conn, result, tsa_roots, tokens)
+        except sqlite3.DatabaseError as error:  # a page SQLite cannot read at all
+            result.problems.append(f"the DB cannot be read to the end ({error}): it is "
+                                   "damaged or was edited below SQLite")
+            return result
+        if require_timestamps:
+            _require_timestamps(result)
         for expected in heads:
             _check_head(expected, result)
         return result
     finally:
         conn.close()
+
+
+def load_token_files(folder: Path) -> list[tuple[str, bytes]]:
+    """Every ``*.tsr`` file in ``folder`` (RFC 3161 responses, DER), as ``(path, bytes)``."""
+    if not folder.is_dir():
+        raise ValueError(f"--timestamps takes a folder of .tsr files; {folder} is not one")
+    files = sorted(folder.glob("*.tsr"))
+    if not files:
+        raise ValueError(f"no .tsr files (RFC 3161 tokens) in {folder}")
+    return [(str(file), file.read_bytes()) for file in files]
 
 
 def _check_is_evidence_db(conn: sqlite3.Connection, path: str | Path) -> None:
@@ -88,11 +159,21 @@ def _check_is_evidence_db(conn: sqlite3.Connection, path: str | Path) -> None:
 # -- chains, bodies and the heads each run recorded -----------------------------------------
 
 def _check_chain(conn: sqlite3.Connection, table: str, result: Verification) -> None:
-    expected_prev, count = GENESIS, 0
+    expected_prev, count, wrong_types = GENESIS, 0, 0
+    kinds = schema.TABLES[table]
+    not_null = set(schema.CHAIN)
     for stored in conn.execute(f"SELECT * FROM {table} ORDER BY id"):
         count += 1
         row = dict(stored)
         where = f"{table} row id {row['id']}"
+        for name, kind in kinds.items():
+            problem = type_problem(kind, row.get(name), nullable=name not in not_null)
+            if problem is not None:
+                wrong_types += 1
+                if wrong_types <= MAX_TYPE_PROBLEMS:
+                    result.problems.append(
+                        f"{where}: {name} {problem} (no thriftwatch write leaves it so: "
+                        "its type was changed)")
         if row["prev_hash"] != expected_prev:
             result.problems.append(f"{where}: does not follow the row before it "
                                    "(a row was deleted, inserted or reordered)")
@@ -100,23 +181,42 @@ def _check_chain(conn: sqlite3.Connection, table: str, result: Verification) -> 
             result.problems.append(f"{where}: content does not match its hash (edited)")
         expected_prev = row["row_hash"]
     result.rows[table] = count
+    if wrong_types > MAX_TYPE_PROBLEMS:
+        result.problems.append(f"{table}: {wrong_types - MAX_TYPE_PROBLEMS} more values of "
+                               "the wrong type")
 
 
 def _check_bodies(conn: sqlite3.Connection, result: Verification) -> None:
-    for row in conn.execute("SELECT id, sha256, size, body FROM capture_bodies ORDER BY id"):
+    """Every body against its SHA-256, and every capture's body present. Tables are read
+    row by row (NOT INDEXED): an index that lies must not make this check lie too."""
+    stored: set[str] = set()
+    for row in conn.execute("SELECT id, sha256, size, body FROM capture_bodies NOT INDEXED "
+                            "ORDER BY id"):
+        stored.add(row["sha256"])
         try:
             body = zlib.decompress(row["body"])
-        except zlib.error:
+        except (zlib.error, TypeError):
             result.problems.append(f"capture_bodies row id {row['id']}: body is corrupt")
             continue
         if hashlib.sha256(body).hexdigest() != row["sha256"] or len(body) != row["size"]:
             result.problems.append(f"capture_bodies row id {row['id']}: body does not match "
                                    f"its SHA-256 {row['sha256']}")
-    for row in conn.execute("""SELECT c.id, c.body_sha256 FROM captures c
-                               LEFT JOIN capture_bodies b ON b.sha256 = c.body_sha256
-                               WHERE b.id IS NULL ORDER BY c.id"""):
-        result.problems.append(f"captures row id {row['id']}: its body {row['body_sha256']} "
-                               "is missing")
+    referred: set[str] = set()
+    for row in conn.execute("SELECT id, body_sha256, request_body_sha256 FROM captures "
+                            "NOT INDEXED ORDER BY id"):
+        referred.update((row["body_sha256"], row["request_body_sha256"]))
+        if row["body_sha256"] not in stored:
+            result.problems.append(f"captures row id {row['id']}: its body "
+                                   f"{row['body_sha256']} is missing")
+    # Each body is stored in the transaction of the capture that refers to it.
+    unreferred = [row[0] for row in conn.execute(
+        "SELECT id, sha256 FROM capture_bodies NOT INDEXED ORDER BY id") if row[1] not in referred]
+    if unreferred:
+        result.notes.append(
+            f"capture_bodies row{'s' if len(unreferred) > 1 else ''} id "
+            f"{', '.join(map(str, unreferred[:10]))}{' ...' if len(unreferred) > 10 else ''}: "
+            "no capture refers to it (a crawl stores each body with its capture; this one was "
+            "added some other way)")
 
 
 def _check_recorded_heads(conn: sqlite3.Connection, result: Verification) -> None:
@@ -221,33 +321,156 @@ def _run_heads(conn: sqlite3.Connection) -> dict[int, str]:
 
 
 def _check_timestamps(conn: sqlite3.Connection, result: Verification,
-                      roots: Sequence[Certificate]) -> None:
+                      roots: Sequence[Certificate],
+                      outside: Sequence[tuple[str, bytes]]) -> None:
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    if "timestamps" not in tables:  # a DB of schema version 1, never opened by this release
-        return
-    ended = dict(conn.execute("SELECT run_id, ended_at FROM run_ends").fetchall())
-    for row in conn.execute("SELECT * FROM timestamps ORDER BY run_id"):
-        run_id, where = row["run_id"], f"timestamps run {row['run_id']}"
-        head = result.run_heads.get(run_id)
-        if head is None:
-            result.problems.append(f"{where}: anchors a run that has no end in this DB "
-                                   "(the DB was truncated)")
-            continue
-        if head != row["head"]:
-            result.problems.append(
-                f"{where}: the RFC 3161 token anchors head {row['head']}, but run {run_id}'s "
-                f"head is now {head}: the DB was rewritten at or before run {run_id}")
-            continue
+    found: list[tuple[int, str, bytes]] = []  # (run, where the token was kept, token)
+    if "timestamps" in tables:  # else a DB of schema version 1, never opened by this release
+        for row in conn.execute("SELECT * FROM timestamps ORDER BY run_id"):
+            run_id, where = row["run_id"], f"timestamps run {row['run_id']}"
+            head = result.run_heads.get(run_id)
+            if head is None:
+                result.problems.append(f"{where}: anchors a run that has no end in this DB "
+                                       "(the DB was truncated)")
+            elif head != row["head"]:
+                result.problems.append(
+                    f"{where}: the RFC 3161 token anchors head {row['head']}, but run "
+                    f"{run_id}'s head is now {head}: the DB was rewritten at or before run "
+                    f"{run_id}")
+            elif not isinstance(row["token"], bytes):
+                result.problems.append(f"{where}: the token is not stored as bytes")
+            else:
+                found.append((run_id, "the DB", row["token"]))
+    by_digest = {hashlib.sha256(message(head)).digest(): run_id
+                 for run_id, head in result.run_heads.items()}
+    for where, token in outside:
         try:
-            token = check_token(row["token"], head, roots)
+            digest = covered_digest_of(token)
         except TokenProblem as problem:
             result.problems.append(f"{where}: {problem}")
             continue
-        result.anchored[run_id] = token.gen_time
-        lag = token.lag_after(ended.get(run_id))
-        if lag is not None and lag > 3600:
-            result.notes.append(f"run {run_id}: anchored {lag / 3600:.1f} h after it ended "
-                                "(the TSA was not reachable then)")
+        run_id = by_digest.get(digest)
+        if run_id is None:
+            named = _RUN_FILE.search(Path(where).name)
+            hint = ""
+            if named and int(named[1]) in result.run_heads:
+                hint = (f"; run {named[1]}'s head here is {result.run_heads[int(named[1])]}: "
+                        f"the DB was rewritten at or before run {named[1]}")
+            elif named:
+                hint = f"; this DB has no ended run {named[1]}: it was truncated"
+            result.problems.append(
+                f"{where}: the RFC 3161 token covers a head that is not in this DB's history "
+                f"(no run's head is the one it was made for){hint}")
+            continue
+        found.append((run_id, where, token))
+    if not found:
+        return
+    covered = _latest_capture_times(conn)
+    ended = dict(conn.execute("SELECT run_id, ended_at FROM run_ends").fetchall())
+    for run_id, where, token_der in found:
+        label = f"timestamps run {run_id}" if where == "the DB" else where
+        try:
+            token = check_token(token_der, result.run_heads[run_id], roots)
+        except TokenProblem as problem:
+            result.problems.append(f"{label}: {problem}")
+            continue
+        anchor = Anchor(run_id, token.gen_time, where)
+        latest = covered.get(run_id)
+        signed = _moment(token.gen_time)
+        end = _moment(ended.get(run_id))
+        if signed is not None and latest is not None:
+            anchor.latest_capture = latest[1]
+            anchor.lag = (signed - latest[0]).total_seconds()
+        if anchor.lag is not None and anchor.lag < -CLOCK_SKEW:
+            result.problems.append(
+                f"{label}: the token's time {token.gen_time} is {-anchor.lag / 3600:.1f} h "
+                f"before the latest capture run {run_id}'s head covers ({anchor.latest_capture}"
+                "): a token cannot be older than what it covers, so capture times were edited")
+            continue
+        if signed is not None and end is not None \
+                and (signed - end).total_seconds() < -CLOCK_SKEW:
+            result.problems.append(
+                f"{label}: the token's time {token.gen_time} is before run {run_id} ended "
+                f"({ended.get(run_id)}): the run's end time was edited")
+            continue
+        if anchor.lag is not None and anchor.lag > LATE_TOKEN:
+            result.notes.append(
+                f"run {run_id}: its token ({where}) was made at {token.gen_time}, "
+                f"{anchor.lag / 3600:.1f} h after the latest capture its head covers "
+                f"({anchor.latest_capture}): the TSA was not reachable then, or the DB was "
+                "rewritten and anchored again later; a head or token kept outside the DB from "
+                "that time tells which")
+        kept = result.anchors.get(run_id)
+        if kept is None or token.gen_time < kept.gen_time:
+            result.anchors[run_id] = anchor
+            result.anchored[run_id] = token.gen_time
+
+
+def covered_digest_of(token: bytes) -> bytes:
+    """The digest an RFC 3161 token covers: SHA-256 of the head it was made for (see
+    :func:`crawler.evidence.timestamping.message`)."""
+    from rfc3161_client import decode_timestamp_response
+
+    try:
+        return decode_timestamp_response(bytes(token)).tst_info.message_imprint.message
+    except ValueError as error:
+        raise TokenProblem(f"not an RFC 3161 response ({error})") from None
+
+
+def _require_timestamps(result: Verification) -> None:
+    missing = [run_id for run_id in sorted(result.run_heads) if run_id not in result.anchors]
+    if missing:
+        shown = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
+        result.problems.append(
+            f"time-stamps required, but {len(missing)} of {len(result.run_heads)} ended runs "
+            f"have no RFC 3161 token that checks out (runs {shown}): a token may have been "
+            "deleted with the history it anchored")
+
+
+def _latest_capture_times(conn: sqlite3.Connection) -> dict[int, tuple[datetime, str]]:
+    """For each ended run, the latest capture time (of :data:`CAPTURE_TIMES`) among the
+    rows its head covers (the chain heads its end recorded): one pass over each table."""
+    wanted: dict[str, dict[int, list[int]]] = {table: {} for table in CAPTURE_TIMES}
+    for run in conn.execute("SELECT run_id, chain_heads FROM run_ends"):
+        try:
+            recorded = json.loads(run["chain_heads"])
+        except (TypeError, ValueError):
+            continue
+        for table in CAPTURE_TIMES:
+            head = recorded.get(table) if isinstance(recorded, dict) else None
+            if isinstance(head, dict) and isinstance(head.get("id"), int):
+                wanted[table].setdefault(head["id"], []).append(run["run_id"])
+    latest: dict[int, tuple[datetime, str]] = {}
+    for table, column in CAPTURE_TIMES.items():
+        marks = sorted(wanted[table])
+        if not marks:
+            continue
+        best: tuple[datetime, str] | None = None
+        rows = conn.execute(f"SELECT id, {column} FROM {table} WHERE id <= ? ORDER BY id",
+                            [marks[-1]])
+        position = 0
+        for row_id, text in itertools.chain(rows, [(None, None)]):
+            while position < len(marks) and (row_id is None or row_id > marks[position]):
+                for run_id in wanted[table][marks[position]]:
+                    if best is not None and (run_id not in latest
+                                             or best[0] > latest[run_id][0]):
+                        latest[run_id] = best
+                position += 1
+            moment = _moment(text)
+            if moment is not None and (best is None or moment > best[0]):
+                best = (moment, text)
+    return latest
+
+
+def _moment(text: Any) -> datetime | None:
+    """An ISO 8601 UTC time as stored (``...Z`` or ``+00:00``); None if it is not one."""
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))  # noqa: FURB162
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _check_head(expected: str, result: Verification) -> None:

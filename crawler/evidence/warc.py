@@ -26,7 +26,12 @@ _STALE_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
 def write_warc(store: EvidenceStore, out: BinaryIO, filename: str,
                capture_ids: Iterable[int] | None = None) -> int:
     """Write a warcinfo record, then every capture: HTTP fetches as request and response
-    records, rendered pages and screenshots as resource records. Returns the records written."""
+    records, rendered pages and screenshots as resource records. Returns the records written.
+
+    A DB that fails SQLite's integrity check or whose schema was changed is refused, and
+    every body is hashed again as it is read (a mismatch is refused too): the records carry
+    what the evidence holds, or nothing is written."""
+    store.require_sound()
     writer = WARCWriter(out, gzip=True, warc_version="1.1")
     writer.write_record(writer.create_warcinfo_record(filename, {
         "software": f"thriftwatch/{__version__} (warcio)",

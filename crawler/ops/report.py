@@ -73,6 +73,9 @@ def since_cutoff(text: str | None, now: datetime | None = None) -> str | None:
 
 
 def gather(store: EvidenceStore, since: str | None, lexicon_file: str | None = None) -> ReportData:
+    """Read what the report shows; an unsound DB (an index that no longer matches its table,
+    a changed view: ``EvidenceStore.require_sound``) is refused first."""
+    store.require_sound()
     data = ReportData(since=since, generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
                       head=store.head())
     cutoff = since or ""
@@ -81,7 +84,7 @@ def gather(store: EvidenceStore, since: str | None, lexicon_file: str | None = N
             FROM observations o JOIN flags f ON f.observation_id = o.id
             WHERE f.flagged = 1 AND o.seen_at >= ? GROUP BY 1, 2 ORDER BY 1, 2""", [cutoff]):
         data.flagged_per_day.setdefault(day, {})[platform] = count
-    records = list(store.export_records(since=since))
+    records = [_shown(record) for record in store.export_records(since=since)]
     data.levels = dict.fromkeys(LEVELS, 0) | Counter(r["level"] for r in records)
     flagged = [r for r in records if r["flagged"]]
     data.top_sellers = Counter(f"{r['seller_name'] or r['seller_id']} ({r['platform']})"
@@ -102,6 +105,13 @@ def gather(store: EvidenceStore, since: str | None, lexicon_file: str | None = N
     return data
 
 
+def _shown(record: dict[str, Any]) -> dict[str, Any]:
+    """A record whose BLOB values (which no thriftwatch write leaves in a listing) read
+    ``X'HEX'``, so the report neither fails on them nor shows them as text they are not."""
+    return {name: f"X'{bytes(value).hex()}'" if isinstance(value, (bytes, bytearray))
+            else value for name, value in record.items()}
+
+
 def _rechecks(store: EvidenceStore, cutoff: str) -> dict[str, dict[str, int]] | None:
     """The latest recheck status of each listing, counted per platform; None before any."""
     if not store.db["rechecks"].exists():
@@ -119,7 +129,9 @@ def _rechecks(store: EvidenceStore, cutoff: str) -> dict[str, dict[str, int]] | 
 # -- SVG charts ------------------------------------------------------------------------------
 
 def _e(value: Any) -> str:
-    """``value`` as text safe in HTML content and in quoted attributes."""
+    """``value`` as text safe in HTML content and in quoted attributes (a BLOB as X'HEX')."""
+    if isinstance(value, (bytes, bytearray)):
+        value = f"X'{bytes(value).hex()}'"
     return html.escape(str(value), quote=True)
 
 
