@@ -127,3 +127,23 @@ def test_eval_command_json_and_mistakes(tmp_path: Path, capsys: pytest.CaptureFi
     assert figures["by_kind"]["lookalike"]["false_positive_rate"] == 0.0
     assert "missed [evasive]" in out
     assert "Kaos polos cotton combed" in out
+
+
+def test_eval_command_without_a_file_scores_every_shipped_set_by_kind(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run_eval() == 0
+    out = capsys.readouterr().out
+    for name in ("labelled.jsonl", "independent.jsonl", "independent-2.jsonl"):
+        assert f"{name}: lexicon" in out
+    assert out.count("\noverall ") + out.startswith("overall") == 3
+    assert out.count("\nevasive ") == 3
+    assert out.count("\nlookalike ") == 3
+
+
+def test_eval_command_json_for_several_sets(capsys: pytest.CaptureFixture[str]) -> None:
+    independent = LABELLED.with_name("independent.jsonl")
+    assert run_eval(str(LABELLED), str(independent), "--json") == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert [entry["file"] for entry in figures["sets"]] == [str(LABELLED), str(independent)]
+    assert all("evasive" in entry["by_kind"] for entry in figures["sets"])

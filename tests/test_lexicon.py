@@ -58,7 +58,9 @@ def write(tmp_path: Path, text: str, name: str = "lexicon.toml") -> Path:
 def test_shipped_lexicon_loads() -> None:
     lexicon = load_lexicon()
     assert re.fullmatch(r"\d{4}\.\d+\.\d+", lexicon.version)
-    assert load_lexicon(SHIPPED) == lexicon
+    again = load_lexicon(SHIPPED)  # a lexicon is compared by identity; its rules by value
+    assert (again.terms, again.signals, again.negatives) == (
+        lexicon.terms, lexicon.signals, lexicon.negatives)
     names = {term.term for term in lexicon.terms}
     assert {"balpres", "bal", "karungan", "thrift", "preloved", "cakar", "monza"} <= names
     assert all(term.strength in STRENGTHS and 0 <= term.weight <= 1 for term in lexicon.terms)
@@ -306,3 +308,41 @@ def test_search_marks_terms_for_the_crawl(tmp_path: Path) -> None:
     )
     assert search_terms(load_lexicon(extra=extra)) == ["sortiran"]
     assert search_terms(load_lexicon()) == []
+
+
+def test_new_rule_attributes_load_and_old_files_keep_their_meaning(tmp_path: Path) -> None:
+    text = BASE + (
+        '\n[[term]]\nterm = "bal"\nstrength = "medium"\nweight = 0.5\n'
+        'needs_clothing_context = true\n'
+        '\n[[term]]\nterm = "cakar"\nstrength = "strong"\nweight = 0.75\n'
+        'needs_clothing_context = true\nneeds_corroboration = false\n'
+        '\n[[term]]\nterm = "karungan"\nstrength = "medium"\nweight = 0.45\n'
+        'needs_clothing_context = true\ncorroborated_by = ["signal:used"]\nclothing = true\n'
+        '\n[[negative]]\nrule = "buku"\nweight = 0.8\ndecisive = true\n'
+        "patterns = ['\\bbuku\\b']\n"
+    )
+    lexicon = load_lexicon(write(tmp_path, text))
+    bal, cakar, karungan = lexicon.terms[1:]
+    # an old file's "needs_clothing_context" still means both: a clothing word and a cue
+    assert (bal.needs_clothing_context, bal.needs_corroboration, bal.clothing) == (
+        True, True, False)
+    assert (cakar.needs_clothing_context, cakar.needs_corroboration) == (True, False)
+    assert karungan.corroborated_by == frozenset({"signal:used"})
+    assert karungan.clothing
+    assert lexicon.negatives[0].decisive
+    assert lexicon.clothing_rules == frozenset({"term:karungan"})
+    assert lexicon.scoring.negatives_cap == 1.0  # not capped unless the file says so
+
+
+def test_short_forms_and_emoji_tables_are_checked(tmp_path: Path) -> None:
+    good = (BASE + '\n[abbreviations]\nwords = ["bekas"]\nordinary_words = ["bks"]\n'
+            '\n[emoji]\n"👕" = "kaos"\n')
+    lexicon = load_lexicon(write(tmp_path, good))
+    assert lexicon.abbreviations.expand("bkas bks") == "bekas bks"
+    assert lexicon.emoji[ord("👕")] == " kaos "
+    two = BASE + '\n[emoji]\n"👕👖" = "kaos"\n'
+    with pytest.raises(LexiconError, match="one emoji character to a word"):
+        load_lexicon(write(tmp_path, two))
+    not_words = BASE + '\n[abbreviations]\nwords = "bekas"\n'
+    with pytest.raises(LexiconError, match=r"\[abbreviations\]"):
+        load_lexicon(write(tmp_path, not_words))

@@ -76,7 +76,8 @@ def test_lexicon_words_are_not_suggested() -> None:
     assert covered_by_lexicon("balpres kaos", lexicon)  # a term and a clothing word
     assert covered_by_lexicon("ex korea", lexicon)  # an origin signal
     assert not covered_by_lexicon("sortiran", lexicon)
-    assert not covered_by_lexicon("bal vietnam", lexicon)
+    assert covered_by_lexicon("bal vietnam", lexicon)  # a bale named by its country
+    assert not covered_by_lexicon("bal sortiran", lexicon)
 
 
 def test_rank_puts_the_new_word_first(db: Path) -> None:
@@ -155,3 +156,10 @@ def test_accept_needs_a_lexicon_file_and_a_db(db: Path, tmp_path: Path) -> None:
         run("--db", str(db), "--accept", "sortiran")
     with pytest.raises(ValueError, match="no evidence DB"):
         run("--db", str(tmp_path / "absent.db"))
+
+
+def test_no_suggestion_without_unflagged_listings_to_compare_with() -> None:
+    lexicon = load_lexicon()
+    flagged = [{"title": "sortiran", "flagged": True}] * 5  # one word: its whole corpus
+    assert rank(flagged, lexicon) == []
+    assert rank([], lexicon) == []

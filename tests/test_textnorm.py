@@ -1,5 +1,7 @@
 """Folding undoes the spelling games sellers play to dodge keyword blocks."""
 
+import re
+
 import pytest
 
 from crawler.flagging.textnorm import fold, tokens
@@ -30,6 +32,12 @@ from crawler.flagging.textnorm import fold, tokens
         "bál­prés",
         "baaaalpreeees",
         "#balpres",
+        "🅑🅐🅛🅟🅡🅔🅢",  # negative circled letters
+        "🅱🅰🅻🅿🆁🅴🆂",  # negative squared letters
+        "🇧🇦🇱🇵🇷🇪🇸",  # regional indicators
+        "ʙᴀʟᴘʀᴇꜱ",  # small capitals
+        "𝒃𝒂𝒍𝒑𝒓𝒆𝒔", "𝖇𝖆𝖑𝖕𝖗𝖊𝖘", "𝚋𝚊𝚕𝚙𝚛𝚎𝚜", "𝗯𝗮𝗹𝗽𝗿𝗲𝘀", "𝘣𝘢𝘭𝘱𝘳𝘦𝘴",  # math alphanumerics
+        "bal*pres", "bal|pres", "b*a*l*p*r*e*s", "bal~pres",  # a symbol splits the word
     ],
 )
 def test_evasive_spellings_fold_to_the_plain_word(text: str) -> None:
@@ -74,3 +82,30 @@ def test_tokens() -> None:
         "300",
         "pcs",
     ]
+
+
+def test_every_letter_of_the_mathematical_alphanumeric_block_folds_to_a_plain_one() -> None:
+    import unicodedata
+
+    letters = [chr(code) for code in range(0x1D400, 0x1D800)
+               if unicodedata.category(chr(code)) in {"Lu", "Ll"}]
+    assert len(letters) > 900
+    for letter in letters:
+        assert re.fullmatch(r"[a-z]|[^\W\d_]", fold(letter)), (letter, fold(letter))
+
+
+def test_emoji_and_symbols_separate_words() -> None:
+    assert fold("BALPRES🔥KOREA") == "balpres korea"
+    assert fold("isi🔥250🔥pcs") == "isi 250 pcs"
+    assert fold("kaos✨polos★murah") == "kaos polos murah"
+    assert fold("1️⃣ bal") == "1 bal"  # keycap digits are digits
+
+
+def test_control_characters_separate_words() -> None:
+    assert fold("bal\x00pres\x1bkaos") == "bal pres kaos"
+
+
+def test_doubled_pipes_and_leet_pairs_read_as_letters() -> None:
+    assert fold("ba||pres") == "ballpres"
+    assert fold("P4k41an") == "pakaian"
+    assert fold("100pcs 3second") == "100pcs 3second"

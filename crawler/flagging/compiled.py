@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-HOT_MODULES = ("textnorm", "_index", "_scan", "flagger")
+HOT_MODULES = ("textnorm", "prefilter", "spelling", "texts", "flagger")
 PACKAGE = Path(__file__).resolve().parent
 BUILD_DIR = PACKAGE / "_compiled"
 _DIGEST = "SOURCE.sha256"

@@ -10,46 +10,37 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from crawler.flagging._anchors import case_flag
-from crawler.flagging._index import Index, build_index
-from crawler.flagging._scan import RECORD_FIELDS, TEXT_FIELDS, Scanner
-from crawler.flagging._wordregex import words_matcher
+from crawler.flagging.prefilter import Prefilter
 from crawler.flagging.rules import (
+    RECORD_FIELDS,
     STRENGTHS,
+    TEXT_FIELDS,
     Combination,
     ContextGroup,
     Fuzzy,
+    Lexicon,
     Negative,
     RecordCues,
-    RuleSet,
     Scoring,
     Signal,
     Term,
 )
+from crawler.flagging.spelling import Abbreviations, Typos
 from crawler.flagging.textnorm import fold
+from crawler.flagging.words import reversed_spellings, word_literals, words_matcher
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
 
 class LexiconError(ValueError):
     """A lexicon file that cannot be used; the message names the file, the line and the problem."""
-
-
-@dataclass(frozen=True, slots=True)
-class Lexicon(RuleSet):
-    """The rules, with the index and scanner the flagger matches them with."""
-
-    # Which rules can match a text, found from its words (see Index).
-    index: Index = field(compare=False, repr=False)
-    # Scans text against this lexicon, remembering what it works out.
-    scanner: Scanner = field(compare=False, repr=False)
 
 
 # --- reading one file ---------------------------------------------------------------
@@ -62,15 +53,21 @@ _TERM_FIELDS = {
     "weight",
     "region",
     "needs_clothing_context",
+    "needs_corroboration",
+    "corroborated_by",
+    "clothing",
     "source",
     "search",
 }
-_SIGNAL_FIELDS = {"kind", "weight", "patterns", "fields", "meaning", "source"}
-_COMBINATION_FIELDS = {"rule", "weight", "all_of", "meaning", "source"}
-_NEGATIVE_FIELDS = {"rule", "weight", "mask", "patterns", "fields", "meaning", "source"}
+_SIGNAL_FIELDS = {"kind", "weight", "patterns", "literals", "fields", "meaning", "source",
+                  "clothing"}
+_COMBINATION_FIELDS = {"rule", "weight", "all_of", "meaning", "source", "clothing"}
+_NEGATIVE_FIELDS = {"rule", "weight", "mask", "decisive", "patterns", "literals", "fields",
+                    "meaning",
+                    "source"}
 _CONTEXT_FIELDS = {"group", "words"}
 _ENTRY_TABLES = ("term", "signal", "combination", "negative", "context")
-_BASE_TABLES = {"meta", "scoring", "fuzzy", "record", *_ENTRY_TABLES}
+_BASE_TABLES = {"meta", "scoring", "fuzzy", "record", "abbreviations", "emoji", *_ENTRY_TABLES}
 _EXTRA_TABLES = {"meta", *_ENTRY_TABLES}
 _TOML_LINE = re.compile(r"at line (\d+)")
 _WORDLIKE = re.compile(r"[^\W_]")
@@ -239,7 +236,7 @@ class _Entry:
                 f"unknown record field {unknown[0]!r} (expected: {', '.join(RECORD_FIELDS)})",
                 "fields",
             )
-        return fields
+        return tuple(sorted(dict.fromkeys(fields), key=RECORD_FIELDS.index))  # record order
 
     def sources(self) -> tuple[int | str, ...]:
         value = self._get("source", [])
@@ -249,7 +246,22 @@ class _Entry:
             raise self.error("'source' must be a list of source numbers", "source")
         return tuple(value)
 
-    def regex(self, key: str = "patterns") -> tuple[tuple[str, ...], re.Pattern[str]]:
+    def literals(self) -> tuple[frozenset[str], ...] | None:
+        """The rule's ``literals`` (folded), each an alternative on its own, or ``None``
+        when it declares none: then it is tried on every text."""
+        if "literals" not in self.data:
+            return None
+        literals = self.strings("literals")
+        folded = [fold(literal) for literal in literals]
+        if not literals or "" in folded:
+            raise self.error("'literals' must list text every match of the patterns holds",
+                             "literals")
+        return tuple(dict.fromkeys(frozenset([literal]) for literal in folded))
+
+    def regex(self, key: str = "patterns") -> tuple[tuple[str, ...], re.Pattern[str],
+                                                    tuple[re.Pattern[str], ...]]:
+        """The patterns, one regex for them all (to mask with), and each on its own (to
+        search with, faster)."""
         patterns = self.strings(key)
         if not patterns:
             raise self.error(f"'{key}' is empty", key)
@@ -260,38 +272,81 @@ class _Entry:
                 raise self.error(
                     f"pattern {number} is not a valid regular expression ({exc}): {pattern!r}", key
                 ) from exc
-        return patterns, re.compile(
-            "|".join(f"(?:{pattern})" for pattern in patterns), case_flag(patterns)
-        )
+        # Multi-line: a folded field is one line, and ^ and $ hold at its edges also where
+        # the flagger reads the fields joined by line breaks.
+        flags = _case_flag(patterns) | re.MULTILINE
+        return (patterns, re.compile("|".join(f"(?:{pattern})" for pattern in patterns), flags),
+                tuple(re.compile(_letter_first(pattern), flags) for pattern in patterns))
+
+
+_WORD_START = re.compile(r"\\b(?:([a-z0-9])(?![*+?{])|\(\?:([a-z0-9|]+)\)(?![*+?{]))")
+
+
+def _letter_first(pattern: str) -> str:
+    r"""*pattern* with a leading ``\b`` and letter (``\bbekas``) as the letter and a
+    look-behind (``b(?<!\w.)ekas``), and a leading ``\b(?:satu|dua)`` as
+    ``(?:s(?<!\w.)atu|d(?<!\w.)ua)``: the same matches, but Python's ``re`` skips ahead to
+    where such a letter occurs instead of trying the pattern at every position."""
+    match = _WORD_START.match(pattern)
+    if match is None:
+        return pattern
+    rest = pattern[match.end():]
+    if match[1]:
+        return rf"{match[1]}(?<!\w.){rest}"
+    words = match[2].split("|")
+    if "" in words:
+        return pattern
+    return "(?:" + "|".join(rf"{word[0]}(?<!\w.){word[1:]}" for word in words) + ")" + rest
+
+
+def _case_flag(patterns: Iterable[str]) -> re.RegexFlag:
+    """``re.IGNORECASE`` only for patterns with capital letters: the text they are matched
+    against is folded to lower case, and case-blind matching is much slower."""
+    upper = re.compile(r"(?<!\\)[A-Z]")
+    return re.IGNORECASE if any(upper.search(pattern) for pattern in patterns) else re.NOFLAG
 
 
 def _term(entry: _Entry) -> Term:
     name = entry.word("term")
     variants = entry.words("variants", ())
+    strength = entry.choice("strength", STRENGTHS)
+    needs_context = entry.flag("needs_clothing_context", False)
+    spellings = (name, *variants)
+    if strength == "strong" and not needs_context:
+        spellings += reversed_spellings(spellings)
     return Term(
         term=name,
         variants=variants,
         meaning=entry.text("meaning", ""),
-        strength=entry.choice("strength", STRENGTHS),
+        strength=strength,
         weight=entry.number("weight"),
         region=entry.text("region", ""),
-        needs_clothing_context=entry.flag("needs_clothing_context", False),
+        needs_clothing_context=needs_context,
+        needs_corroboration=entry.flag("needs_corroboration", needs_context),
+        corroborated_by=frozenset(entry.strings("corroborated_by"))
+        if "corroborated_by" in entry.data else None,
+        clothing=entry.flag("clothing", False),
         source=entry.sources(),
-        matcher=words_matcher((name, *variants)),
+        matcher=words_matcher(spellings),
+        literals=word_literals(spellings),
         search=entry.flag("search", False),
     )
 
 
 def _signal(entry: _Entry) -> Signal:
-    patterns, matcher = entry.regex()
+    patterns, matcher, searchers = entry.regex()
     return Signal(
         kind=entry.text("kind"),
         weight=entry.number("weight"),
+        clothing=entry.flag("clothing", False),
         patterns=patterns,
-        fields=entry.fields(),
+        fields=(fields := entry.fields()),
         meaning=entry.text("meaning", ""),
         source=entry.sources(),
         matcher=matcher,
+        searchers=searchers,
+        literals=entry.literals(),
+        places=tuple(map(RECORD_FIELDS.index, fields)),
     )
 
 
@@ -317,6 +372,7 @@ def _combination(entry: _Entry) -> Combination:
     return Combination(
         rule=entry.text("rule"),
         weight=entry.number("weight"),
+        clothing=entry.flag("clothing", False),
         all_of=tuple(tuple(group) for group in groups),
         meaning=entry.text("meaning", ""),
         source=entry.sources(),
@@ -324,16 +380,20 @@ def _combination(entry: _Entry) -> Combination:
 
 
 def _negative(entry: _Entry) -> Negative:
-    patterns, matcher = entry.regex()
+    patterns, matcher, searchers = entry.regex()
     return Negative(
         rule=entry.text("rule"),
         weight=entry.number("weight"),
         mask=entry.flag("mask", False),
+        decisive=entry.flag("decisive", False),
         patterns=patterns,
-        fields=entry.fields(),
+        fields=(fields := entry.fields()),
         meaning=entry.text("meaning", ""),
         source=entry.sources(),
         matcher=matcher,
+        searchers=searchers,
+        literals=entry.literals(),
+        places=tuple(map(RECORD_FIELDS.index, fields)),
     )
 
 
@@ -341,7 +401,8 @@ def _context(entry: _Entry) -> ContextGroup:
     words = entry.words("words")
     if not words:
         raise entry.error("'words' is empty", "words")
-    return ContextGroup(group=entry.text("group"), words=words, matcher=words_matcher(words))
+    return ContextGroup(group=entry.text("group"), words=words, matcher=words_matcher(words),
+                        literals=word_literals(words))
 
 
 _BUILDERS = {
@@ -391,7 +452,8 @@ def _parse(source: _File, data: dict[str, Any], allowed_tables: set[str]) -> _Pa
             items.append(built)
         entries[table] = items
     settings: dict[str, Any] = {
-        name: data[name] for name in ("scoring", "fuzzy", "record") if name in data
+        name: data[name]
+        for name in ("scoring", "fuzzy", "record", "abbreviations", "emoji") if name in data
     }
     return _Parsed(version, {str(key): url for key, url in sources.items()}, entries, settings)
 
@@ -410,7 +472,8 @@ def _scoring(source: _File, parsed: _Parsed) -> Scoring:
         source,
         parsed,
         "scoring",
-        {"strong", "medium", "weak", "without_context_factor", "context_window", "corroborated_by"},
+        {"strong", "medium", "weak", "without_context_factor", "context_window", "corroborated_by",
+         "negatives_cap"},
     )
     scoring = Scoring(
         strong=entry.number("strong"),
@@ -419,6 +482,7 @@ def _scoring(source: _File, parsed: _Parsed) -> Scoring:
         without_context_factor=entry.number("without_context_factor"),
         context_window=entry.integer("context_window"),
         corroborated_by=frozenset(entry.strings("corroborated_by")),
+        negatives_cap=entry.number("negatives_cap", 1.0),
     )
     if not scoring.weak <= scoring.medium <= scoring.strong:
         raise entry.error("levels must satisfy weak <= medium <= strong", "weak")
@@ -463,6 +527,36 @@ def _fuzzy(source: _File, parsed: _Parsed) -> Fuzzy:
     )
 
 
+def _abbreviations(source: _File, parsed: _Parsed, terms: Iterable[Term],
+                   context: Iterable[ContextGroup]) -> Abbreviations:
+    """The optional [abbreviations]: words whose vowel-dropped short forms are written out.
+    A short form that is an ordinary word, or a spelling of a term or clothing word, stays."""
+    if "abbreviations" not in parsed.settings:
+        return Abbreviations((), ())
+    entry = _table(source, parsed, "abbreviations", {"words", "ordinary_words"})
+    known = {fold(word) for term in terms for word in (term.term, *term.variants)}
+    known |= {fold(word) for group in context for word in group.words}
+    return Abbreviations(
+        (fold(word) for word in entry.words("words")),
+        {*(fold(word) for word in entry.strings("ordinary_words", ())), *known},
+    )
+
+
+def _emoji(source: _File, parsed: _Parsed) -> Mapping[int, str]:
+    """The optional [emoji] table: an emoji read as a word ("👕" = "kaos")."""
+    if "emoji" not in parsed.settings:
+        return MappingProxyType({})
+    data = parsed.settings["emoji"]
+    entry = _Entry(source, data, "emoji", None, set(data))
+    table = {}
+    for emoji in data:
+        word = entry.text(emoji)
+        if len(emoji) != 1 or not fold(word):
+            raise entry.error("each entry must map one emoji character to a word", emoji)
+        table[ord(emoji)] = f" {word} "
+    return MappingProxyType(table)
+
+
 def _record(source: _File, parsed: _Parsed) -> RecordCues:
     entry = _table(
         source,
@@ -500,18 +594,20 @@ def _merge_context(base: list[ContextGroup], extra: list[ContextGroup]) -> list[
         merged = group
         if group.group in by_group:
             words = tuple(dict.fromkeys((*by_group[group.group].words, *group.words)))
-            merged = replace(group, words=words, matcher=words_matcher(words))
+            merged = replace(group, words=words, matcher=words_matcher(words),
+                             literals=word_literals(words))
         by_group[group.group] = merged
     return list(by_group.values())
 
 
-def _fuzzy_forms(terms: Iterable[Term], fuzzy: Fuzzy) -> tuple[tuple[str, Term], ...]:
-    forms: list[tuple[str, Term]] = []
-    for term in terms:
+def _fuzzy_forms(terms: Iterable[Term], fuzzy: Fuzzy) -> tuple[tuple[str, int], ...]:
+    """Single-word spellings of strong, unambiguous terms, each with its term's number."""
+    forms: list[tuple[str, int]] = []
+    for number, term in enumerate(terms):
         if term.strength != "strong" or term.needs_clothing_context:
             continue
         forms.extend(
-            (form, term)
+            (form, number)
             for form in dict.fromkeys(fold(word) for word in (term.term, *term.variants))
             if re.fullmatch(r"[^\W\d_]+", form) and len(form) >= fuzzy.min_length
         )
@@ -559,23 +655,39 @@ def load_lexicon(path: str | Path | None = None, extra: str | Path | None = None
         tuple(entries["signal"]),
         tuple(entries["negative"]),
     )
-    fuzzy_forms = _fuzzy_forms(terms, fuzzy)
-    rules = RuleSet(
+    context = tuple(entries["context"])
+    prefilter = Prefilter({
+        "term": [term.literals for term in terms],
+        "signal": [signal.literals for signal in signals],
+        "negative": [negative.literals for negative in negatives],
+        "context": [group.literals for group in context],
+    })
+    typos = Typos(_fuzzy_forms(terms, fuzzy), min_length=fuzzy.min_length,
+                  max_distance=fuzzy.max_distance, long_length=fuzzy.long_length,
+                  long_max_distance=fuzzy.long_max_distance,
+                  ordinary_words=fuzzy.ordinary_words)
+    clothing_rules = frozenset(
+        [f"term:{term.term}" for term in terms if term.clothing]
+        + [f"signal:{signal.kind}" for signal in signals if signal.clothing]
+        + [f"combination:{combination.rule}" for combination in entries["combination"]
+           if combination.clothing])
+    return Lexicon(
         version=version,
         sources=MappingProxyType(sources),
         terms=terms,
         signals=signals,
         combinations=tuple(entries["combination"]),
         negatives=negatives,
-        context=tuple(entries["context"]),
+        context=context,
         scoring=scoring,
         fuzzy=fuzzy,
         record=record,
-        fuzzy_forms=fuzzy_forms,
+        typos=typos,
+        abbreviations=_abbreviations(source, parsed, terms, context),
+        emoji=_emoji(source, parsed),
+        clothing_rules=clothing_rules,
+        prefilter=prefilter,
     )
-    index = build_index(rules)
-    fields = {name: getattr(rules, name) for name in RuleSet.__dataclass_fields__}
-    return Lexicon(**fields, index=index, scanner=Scanner(rules, index))
 
 
 def search_terms(lexicon: Lexicon) -> list[str]:

@@ -1,5 +1,12 @@
 """What a lexicon holds: trade terms, cues, combinations, look-alikes, clothing words and
-how they score. Plain frozen data, made by :mod:`crawler.flagging.lexicon`."""
+how they score. Plain frozen data, made by :mod:`crawler.flagging.lexicon`.
+
+Every rule that searches text carries a ``matcher`` (a regex over folded text) and its
+``literals``: text of which every match holds at least one. The flagger tries a rule only
+on text that holds one of its literals (found at once for every rule by
+:class:`~crawler.flagging.prefilter.Prefilter`); ``None`` means "no literal is known":
+the rule is tried on every text.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,12 @@ if TYPE_CHECKING:
     import re
     from collections.abc import Mapping
 
+    from crawler.flagging.prefilter import Prefilter
+    from crawler.flagging.spelling import Abbreviations, Typos
+
 STRENGTHS = ("strong", "medium", "weak")
+RECORD_FIELDS = ("title", "description", "category", "location")  # the record fields read
+TEXT_FIELDS = RECORD_FIELDS[:3]  # where rules look by default, and terms and clothing words
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +35,13 @@ class Term:
     strength: str
     weight: float
     region: str
-    needs_clothing_context: bool
+    needs_clothing_context: bool  # counts only near a clothing word...
+    needs_corroboration: bool  # ...and only with a corroborating cue:
+    corroborated_by: frozenset[str] | None  # one of these rules (None: [scoring]'s)
+    clothing: bool  # can only mean clothing: counts as a clothing word itself
     source: tuple[int | str, ...]
     matcher: re.Pattern[str] = field(compare=False, repr=False)
+    literals: tuple[frozenset[str], ...] | None = field(compare=False, repr=False)
     # Also a search keyword for the next crawl (set on terms an investigator accepted).
     search: bool = False
 
@@ -36,11 +52,15 @@ class Signal:
 
     kind: str
     weight: float
+    clothing: bool  # can only be about clothing: counts as a clothing word itself
     patterns: tuple[str, ...]
     fields: tuple[str, ...]
     meaning: str
     source: tuple[int | str, ...]
     matcher: re.Pattern[str] = field(compare=False, repr=False)
+    searchers: tuple[re.Pattern[str], ...] = field(compare=False, repr=False)  # each pattern
+    literals: tuple[frozenset[str], ...] | None = field(compare=False, repr=False)
+    places: tuple[int, ...] = field(compare=False, repr=False)  # fields, as RECORD_FIELDS indexes
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +73,7 @@ class Combination:
 
     rule: str
     weight: float
+    clothing: bool  # the cues together can only be about clothing
     all_of: tuple[tuple[str, ...], ...]
     meaning: str
     source: tuple[int | str, ...]
@@ -65,11 +86,17 @@ class Negative:
     rule: str
     weight: float
     mask: bool
+    # Says what the item is (a book, a machine, a service): counts in full in the title or
+    # category; elsewhere, like other look-alikes, it cannot cancel strong evidence.
+    decisive: bool
     patterns: tuple[str, ...]
     fields: tuple[str, ...]
     meaning: str
     source: tuple[int | str, ...]
     matcher: re.Pattern[str] = field(compare=False, repr=False)
+    searchers: tuple[re.Pattern[str], ...] = field(compare=False, repr=False)  # each pattern
+    literals: tuple[frozenset[str], ...] | None = field(compare=False, repr=False)
+    places: tuple[int, ...] = field(compare=False, repr=False)  # fields, as RECORD_FIELDS indexes
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +106,7 @@ class ContextGroup:
     group: str
     words: tuple[str, ...]
     matcher: re.Pattern[str] = field(compare=False, repr=False)
+    literals: tuple[frozenset[str], ...] | None = field(compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +117,9 @@ class Scoring:
     without_context_factor: float
     context_window: int
     corroborated_by: frozenset[str]
+    # What look-alikes found outside the title and category (and not decisive ones) may take
+    # off a listing that holds a strong term: seller text cannot cancel strong evidence.
+    negatives_cap: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +142,10 @@ class RecordCues:
     used_imported_weight: float
 
 
-@dataclass(frozen=True, slots=True)
-class RuleSet:
-    """Everything a lexicon holds, as loaded and checked: rules in, nothing compiled yet."""
+@dataclass(frozen=True, slots=True, eq=False)
+class Lexicon:
+    """Everything a lexicon holds, as loaded and checked, and the prefilter over its
+    rules' literals. Compared (and hashed) by identity: one loaded lexicon is one object."""
 
     version: str
     sources: Mapping[str, str] = field(compare=False)
@@ -125,5 +157,9 @@ class RuleSet:
     scoring: Scoring
     fuzzy: Fuzzy
     record: RecordCues
-    # Single-word spellings of strong, unambiguous terms, for typo matching.
-    fuzzy_forms: tuple[tuple[str, Term], ...] = field(compare=False, repr=False)
+    prefilter: Prefilter = field(compare=False, repr=False)
+    typos: Typos = field(compare=False, repr=False)  # of strong, unambiguous terms
+    abbreviations: Abbreviations = field(compare=False, repr=False)
+    emoji: Mapping[int, str] = field(compare=False, repr=False)  # a str.translate table
+    # The rules ("term:balpres") whose match is itself a clothing word.
+    clothing_rules: frozenset[str] = field(compare=False, repr=False)

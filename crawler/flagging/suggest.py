@@ -113,6 +113,8 @@ def rank(
         else:
             in_other.update(found)
     flagged_total, other_total = sum(in_flagged.values()), sum(in_other.values())
+    if not flagged_total or not other_total:
+        return []  # over-represented against nothing: no listing to compare with
     prior_total = prior_scale * (flagged_total + other_total)
     scored = [
         (

@@ -1,15 +1,22 @@
 """Fold listing text so that evasive spellings match the lexicon.
 
 Sellers dodge keyword blocks by writing "balpres" as ``b4lpres``, ``b.a.l.p.r.e.s``,
-``𝐛𝐚𝐥𝐩𝐫𝐞𝐬``, with a Cyrillic "а", with invisible characters inside, or stretched
-("baaalpres"). :func:`fold` undoes these tricks; it is pure and keeps numbers such as
-"100 kg" or "Rp150.000" intact.
+``𝐛𝐚𝐥𝐩𝐫𝐞𝐬``, ``🅑🅐🅛🅟🅡🅔🅢``, ``ʙᴀʟᴘʀᴇꜱ``, with a Cyrillic "а", with invisible characters
+inside, stretched ("baaalpres"), or with emoji between the words ("BALPRES🔥KOREA").
+:func:`fold` undoes these tricks; it is pure and keeps numbers such as "100 kg" or
+"Rp150.000" intact.
+
+Every letter-like block is read as its letters: the whole mathematical alphanumeric block
+and the fancy letters NFKC already maps, and those it leaves alone (negative circled and
+squared letters, regional indicators, small capitals). Emoji, other symbols and control
+characters separate words, as a space does.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Zero-width and other invisible characters, including the soft hyphen (U+00AD) and the
 # emoji variation selectors (U+FE0E/U+FE0F) that would otherwise split "b❤️a❤️l".
@@ -62,6 +69,19 @@ _LOOK_ALIKES = str.maketrans(
     }
 )
 
+def _letter_blocks() -> dict[int, str]:
+    """Letter-like characters that NFKC leaves alone, as their plain letters."""
+    table = {}
+    for first in (0x1F150, 0x1F170, 0x1F1E6):  # negative circled, negative squared, regional
+        for offset in range(26):
+            table[first + offset] = chr(ord("a") + offset)
+    small_capitals = "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡxʏᴢ"
+    for letter, plain in zip(small_capitals, "abcdefghijklmnopqrstuvwxyz", strict=True):
+        if letter != plain:
+            table[ord(letter)] = plain
+    return table
+
+
 _LEET = {"4": "a", "3": "e", "0": "o", "1": "i", "5": "s", "7": "t", "@": "a", "$": "s"}
 _LETTER = r"[^\W\d_]"
 # A leet character counts as a letter only inside a word: between two letters
@@ -71,6 +91,10 @@ _LETTER = r"[^\W\d_]"
 _LEET_CHAR = re.compile(
     rf"[013457@$](?:(?<={_LETTER}.)(?={_LETTER})|(?<={_LETTER}{_LETTER}.)(?![\w@$]))"
 )
+# Two leet characters between letters ("p4k41an"), and doubled pipes as a double "l"
+# ("ba||pres").
+_LEET_PAIR = re.compile(rf"[013457@$]{{2}}(?<={_LETTER}..)(?={_LETTER})")
+_PIPES = re.compile(rf"(?<={_LETTER})\|\|(?={_LETTER})")
 # Three or more single letters split by one separator: a space, "_", or one or two
 # symbols (punctuation, an emoji): "b.a.l.p.r.e.s", "b a l p r e s", "b🔥a🔥l".
 _SEPARATOR = r"(?:\s|_|[^\w\s]{1,2})"
@@ -83,7 +107,6 @@ _SPLIT_WORD_ASCII = re.compile(_SPLIT_WORD_PATTERN.replace("L", "[a-z]").format(
 _STRETCHED = re.compile(_STRETCHED_PATTERN.replace("L", _LETTER))
 _STRETCHED_ASCII = re.compile(_STRETCHED_PATTERN.replace("L", "[a-z]"))
 # A lone letter, a space, a lone letter: found in every word split by spaces ("b a l").
-# (Written to start with the space, which the regex engine can skip ahead to.)
 _ISOLATED_PAIR_PATTERN = " L(?!L)(?<=L L)(?<!LL L)"
 _ISOLATED_PAIR = re.compile(_ISOLATED_PAIR_PATTERN.replace("L", _LETTER))
 _ISOLATED_PAIR_ASCII = re.compile(_ISOLATED_PAIR_PATTERN.replace("L", "[a-z]"))
@@ -95,9 +118,11 @@ _SHAPE = bytes(
 )
 _NOT_LETTER = re.compile(r"[\W_]")
 _HASHTAG = re.compile(r"(?<!\S)#+(?=\w)")
+# One of these symbols between two letters splits a word to dodge a keyword block
+# ("bal*pres", "karu|ngan"); it is dropped. (Dots, hyphens and slashes stay: "wa.me",
+# "t-shirt", "pcs/bal"; the lexicon's spellings allow them between a word's parts.)
+_INNER_SYMBOL = re.compile(r"(?<=[^\W\d_])[*|~^'\"`](?=[^\W\d_])")
 WORD = re.compile(r"[^\W_]+")  # a run of letters and digits
-_MAX_REMEMBERED = 200_000  # folded chunks remembered
-_FOLDED_CHUNKS: dict[str, str] = {}
 
 
 class _Table(dict[int, int | str | None]):
@@ -110,10 +135,27 @@ class _Table(dict[int, int | str | None]):
 
 
 class _NonSpacingMarks(_Table):
-    """A ``str.translate`` table that drops non-spacing marks (accents), filled as it is used."""
+    """A ``str.translate`` table that drops non-spacing and enclosing marks (accents, the
+    keycap of "1️⃣"), filled as it is used."""
 
     def __missing__(self, code: int) -> int | str | None:
-        kept = None if unicodedata.category(chr(code)) == "Mn" else code
+        kept = None if unicodedata.category(chr(code)) in {"Mn", "Me"} else code
+        self[code] = kept
+        return kept
+
+
+class _Separators(_Table):
+    """A ``str.translate`` table that turns emoji, other symbols, control characters and
+    unassigned or private characters into spaces, and letter-like ones into letters."""
+
+    def __missing__(self, code: int) -> int | str | None:
+        kept: int | str = code
+        if chr(code).isspace():
+            pass
+        elif code < 0x80:
+            kept = " " if code < 0x20 or code == 0x7F else code
+        elif unicodedata.category(chr(code)) in {"So", "Sk", "Cc", "Co", "Cs", "Cn"}:
+            kept = " "
         self[code] = kept
         return kept
 
@@ -121,6 +163,8 @@ class _NonSpacingMarks(_Table):
 _DROP_MARKS = _NonSpacingMarks()
 _HOMOGLYPHS = _Table(_LOOK_ALIKES)
 _HAS_HOMOGLYPH = re.compile("[" + "".join(map(chr, _LOOK_ALIKES)) + "]")
+_SEPARATORS = _Separators(_letter_blocks())
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
 def _strip_accents(text: str) -> str:
@@ -130,71 +174,54 @@ def _strip_accents(text: str) -> str:
 
 
 def fold(text: str) -> str:
-    """Return *text* lower-cased and stripped of common keyword-evasion tricks."""
-    return " ".join(fold_chunks(text))
+    """Return *text* lower-cased and stripped of common keyword-evasion tricks, its words
+    separated by single spaces."""
+    chunks = [_fold_chunk(chunk) for chunk in text.split()]
+    spaced = " ".join([letters for letters, _ in chunks if letters])
+    if _split_by_spaces(spaced):  # "b a l p r e s": the chunks fold as one text
+        return _fold_words(spaced)
+    return " ".join([folded for _, folded in chunks if folded])
 
 
-def fold_chunks(text: str) -> list[str]:
-    """The whitespace-separated chunks of ``fold(text)``."""
-    chunks, apart = prepared_chunks(text)
-    if not apart:
-        return fold_together(chunks)
-    folded = _FOLDED_CHUNKS
-    return [folded.get(chunk) or _fold_chunk(chunk) for chunk in chunks]
+@lru_cache(maxsize=200_000)
+def _fold_chunk(chunk: str) -> tuple[str, str]:
+    """One whitespace-free chunk as plain lower-case letters (its words separated by single
+    spaces where emoji or symbols stood), and folded. Listings share most of their words,
+    so each distinct chunk is worked out once."""
+    if chunk.isascii():
+        letters = _ASCII_CONTROL.sub(" ", chunk.lower()) if not chunk.isprintable() \
+            else chunk.lower()
+    else:
+        letters = _undo_lettering(chunk)
+    if "#" in letters:
+        letters = _HASHTAG.sub("", letters)
+    letters = " ".join(letters.split())
+    return letters, _fold_words(letters)
 
 
-def prepared_chunks(text: str) -> tuple[list[str], bool]:
-    """*text* lower-cased, without invisible characters, fancy or look-alike letters and
-    hashtags, split at whitespace; and whether each chunk folds on its own
-    (:func:`fold_chunk`), which it does unless a word is split by spaces ("b a l p r e s"):
-    then the chunks fold together (:func:`fold_together`)."""
-    # Plain ASCII has no invisible, accented, fancy or look-alike letters to undo.
-    text = text.lower() if text.isascii() else _undo_lettering(text)
-    if "#" in text:
-        text = _HASHTAG.sub("", text)
-    chunks = text.split()
-    spaced = " ".join(chunks)
-    isolated_pair = _ISOLATED_PAIR_ASCII if spaced.isascii() else _ISOLATED_PAIR
-    return chunks, not (isolated_pair.search(spaced) and _split_by_spaces(spaced))
-
-
-def fold_chunk(chunk: str) -> str:
-    """Fold one chunk of :func:`prepared_chunks` that folds on its own (not remembered:
-    :func:`fold_chunks` remembers, and so does :class:`crawler.flagging._scan.Scanner`)."""
-    return _fold_words(chunk)
-
-
-def fold_together(chunks: list[str]) -> list[str]:
-    """Fold the chunks of :func:`prepared_chunks` as one text; return its chunks."""
-    return _fold_words(" ".join(chunks)).split()
+def _split_by_spaces(text: str) -> bool:
+    """Is a word of *text* (whitespace already single spaces) split by spaces?"""
+    pattern = _ISOLATED_PAIR_ASCII if text.isascii() else _ISOLATED_PAIR
+    if not pattern.search(text):
+        return False
+    words = _SPLIT_WORD_ASCII if text.isascii() else _SPLIT_WORD
+    return any(" " in found.group() for found in words.finditer(text))
 
 
 def _undo_lettering(text: str) -> str:
-    """Lower-case *text* without invisible characters, fancy, accented or look-alike letters."""
+    """Lower-case *text* without invisible characters, fancy, accented or look-alike letters,
+    emoji and other symbols as spaces."""
     text = _INVISIBLE.sub("", text)
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = unicodedata.normalize("NFKC", text).translate(_SEPARATORS).lower()
     text = _strip_accents(text)
     if _HAS_HOMOGLYPH.search(text):
         text = text.translate(_HOMOGLYPHS)
     return text
 
 
-def _split_by_spaces(text: str) -> bool:
-    """Does a split word in *text* (whitespace already single spaces) have a space in it?"""
-    pattern = _SPLIT_WORD_ASCII if text.isascii() else _SPLIT_WORD
-    return any(" " in found.group() for found in pattern.finditer(text))
-
-
-def _fold_chunk(chunk: str) -> str:
-    """Fold one whitespace-free chunk of lower-cased text, and remember it."""
-    if len(_FOLDED_CHUNKS) >= _MAX_REMEMBERED:
-        _FOLDED_CHUNKS.clear()
-    _FOLDED_CHUNKS[chunk] = folded = _fold_words(chunk)
-    return folded
-
-
 def _fold_words(text: str) -> str:
     """Join split words, undo leet and stretched letters in lower-cased text."""
+    text = _INNER_SYMBOL.sub("", text) if _has_inner_symbol(text) else text
     if text.isascii():
         if b".a." in text.encode("ascii").translate(_SHAPE):
             text = _SPLIT_WORD_ASCII.sub(_join_letters, text)
@@ -204,9 +231,17 @@ def _fold_words(text: str) -> str:
     return _STRETCHED.sub(r"\1", text) if _STRETCHED.search(text) else text
 
 
+def _has_inner_symbol(text: str) -> bool:
+    return any(symbol in text for symbol in "*|~^'\"`")
+
+
 def _undo_leet(text: str) -> str:
     """Leet characters as letters, again while an undone one makes another a letter:
     "a0a0" → "aoa0" → "aoao"."""
+    if "||" in text:
+        text = _PIPES.sub("ll", text)
+    if _LEET_PAIR.search(text):
+        text = _LEET_PAIR.sub(lambda match: "".join(_LEET[c] for c in match.group()), text)
     while _LEET_CHAR.search(text):
         text = _LEET_CHAR.sub(_leet_letter, text)
     return text

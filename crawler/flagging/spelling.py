@@ -1,0 +1,122 @@
+"""Words a seller misspelt or shortened on purpose, so that a keyword block misses them.
+
+- :class:`Typos`: a word a typo or two away from a strong trade term ("ballpers",
+  "blapres"), measured as optimal string alignment distance (rapidfuzz), guarded by a list
+  of ordinary words that sit as close ("balpen", "express").
+- :class:`Abbreviations`: a word written without some of its vowels, the way Indonesian
+  chat shortens words ("bks"/"bkas" for *bekas*, used; "imprt" for *import*; "karungn"
+  for *karungan*, by the sack). Only the listed words are expanded, only when the short
+  form keeps the first letter and drops one inner vowel or all of them (dropping some
+  makes ordinary words: "pakan", feed, from "pakaian"), and never when the short form is
+  itself a listed ordinary word.
+
+Both are pure functions of a word; each distinct word is worked out once and remembered.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import ahocorasick  # type: ignore[import-not-found]  # no type stubs
+from rapidfuzz.distance import OSA
+
+from crawler.flagging.textnorm import WORD
+from crawler.flagging.words import words_matcher
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+VOWELS = frozenset("aeiou")
+_MEMORY = 200_000  # distinct words remembered before the memory starts afresh
+
+
+class Typos:
+    """Find the words that are typos of strong terms' single-word spellings."""
+
+    def __init__(self, forms: Iterable[tuple[str, int]], *, min_length: int,
+                 max_distance: int, long_length: int, long_max_distance: int,
+                 ordinary_words: Iterable[str]):
+        self.forms = tuple(forms)  # (spelling, its term's number)
+        self.min_length, self.long_length = min_length, long_length
+        self.max_distance, self.long_max_distance = max_distance, long_max_distance
+        self.ordinary_words = frozenset(ordinary_words)
+        reach = max(max_distance, long_max_distance)
+        self.lengths = frozenset(length for form, _ in self.forms
+                                 for length in range(len(form) - reach, len(form) + reach + 1)
+                                 if length >= min_length)
+        self.letters = frozenset("".join(form for form, _ in self.forms))
+        self.spelt = frozenset(form for form, _ in self.forms)
+        self._checked: set[str] = set()  # words worked out...
+        self._close: dict[str, tuple[int, ...]] = {}  # ...and those close to a term
+
+    def in_texts(self, *texts: str) -> list[tuple[int, str]]:
+        """``(term number, word)`` for each typo in ``texts``, in the order of the words."""
+        words = [word for text in texts for word in WORD.findall(text)]
+        unchecked = set(words).difference(self._checked)
+        if unchecked:
+            if len(self._checked) > _MEMORY:
+                self._checked.clear()
+                self._close.clear()
+            for word in unchecked:
+                self._checked.add(word)
+                if close := self.terms_of(word):
+                    self._close[word] = close
+        if self._close.keys().isdisjoint(words):
+            return []
+        return [(number, word) for word in words for number in self._close.get(word, ())]
+
+    def terms_of(self, word: str) -> tuple[int, ...]:
+        """The terms *word* is a typo of, in the order of their first close spelling (a
+        spelling itself is no typo: the term's own regex finds it)."""
+        if len(word) not in self.lengths or word in self.ordinary_words or word in self.spelt:
+            return ()
+        limit = self.long_max_distance if len(word) >= self.long_length else self.max_distance
+        if len(set(word) - self.letters) > limit:  # each edit brings one new letter at most
+            return ()
+        close = (number for form, number in self.forms
+                 if abs(len(form) - len(word)) <= limit
+                 and OSA.distance(word, form, score_cutoff=limit) <= limit)
+        return tuple(dict.fromkeys(close))
+
+
+class Abbreviations:
+    """Expand the vowel-dropped short forms of a few words back into the words."""
+
+    def __init__(self, words: Iterable[str], ordinary_words: Iterable[str]):
+        ordinary = frozenset(ordinary_words)
+        self.full_word: dict[str, str] = {}
+        for word in words:
+            for short in vowel_dropped(word):
+                if short not in ordinary:
+                    self.full_word.setdefault(short, word)
+        self.matcher = words_matcher(self.full_word)
+        # The short forms are rare: one pass of an automaton tells whether the regex is needed.
+        self.automaton = ahocorasick.Automaton()
+        for short in self.full_word:
+            self.automaton.add_word(short, short)
+        if self.full_word:
+            self.automaton.make_automaton()
+
+    def expand(self, text: str) -> str:
+        """*text* with each short form written out in full."""
+        if not self.full_word or next(self.automaton.iter(text), None) is None:
+            return text
+        return self.matcher.sub(lambda match: self.full_word[match.group()], text)
+
+
+def vowel_dropped(word: str) -> list[str]:
+    """The short forms of *word* without one of its inner vowels (neither the first letter
+    nor the last), or without all of them, that are still four letters long or three
+    consonants: "bekas" gives "bkas", "beks" and "bks"; "korea" gives "krea"."""
+    if not word.isalpha():
+        return []
+    last = len(word) - 1
+    inner_vowels = [index for index, letter in enumerate(word)
+                    if letter in VOWELS and 0 < index < last]
+    drops: list[tuple[int, ...]] = [(index,) for index in inner_vowels]
+    if len(inner_vowels) > 1:
+        drops.append(tuple(inner_vowels))
+    forms = ["".join(letter for index, letter in enumerate(word) if index not in dropped)
+             for dropped in drops]
+    return [form for form in dict.fromkeys(forms)
+            if len(form) >= 4 or (len(form) == 3 and not VOWELS & set(form))]

@@ -1,0 +1,62 @@
+"""Match a list of plain words (a term's spellings, a group of clothing words) in folded text.
+
+A word matches whole, with optional separators between its parts: "kaos kaki" also
+matches "kaos-kaki", "kaos🔥kaki" and "kaoskaki". Longer spellings are tried first, so
+"bal segel" is found rather than the "bal" in it.
+
+Each spelling starts with its first character, and only then looks back to check that no
+letter or digit stands before it: a regex that opens with a plain character lets Python's
+``re`` skip ahead to where that character occurs, several times faster than one that
+opens with a look-behind.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from crawler.flagging.textnorm import WORD, fold
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+_SEPARATOR = r"[\W_]*"
+
+
+def spellings(words: Iterable[str]) -> list[list[str]]:
+    """Each word folded and split into its parts (letters and digits), longest first."""
+    parts = {tuple(WORD.findall(fold(word))) for word in words}
+    return sorted((list(p) for p in parts if p), key=lambda p: (-len("".join(p)), p))
+
+
+def words_matcher(words: Iterable[str]) -> re.Pattern[str]:
+    """The regex finding any of ``words`` as whole words in folded text."""
+    alternatives = [_word_start(_SEPARATOR.join(map(re.escape, parts)))
+                    for parts in spellings(words)]
+    return re.compile(rf"(?:{'|'.join(alternatives)})(?![^\W_])")
+
+
+def _word_start(spelling: str) -> str:
+    """``spelling`` (a regex that opens with one plain letter or digit), found only where
+    no letter or digit stands before it."""
+    return rf"{spelling[0]}(?<![^\W_].){spelling[1:]}"
+
+
+def word_literals(words: Iterable[str]) -> tuple[frozenset[str], ...]:
+    """What a match of :func:`words_matcher` holds: one alternative per spelling, its parts
+    ("bal" and "segel" for "bal segel"); parts of one or two characters, found in almost
+    any text, only when the spelling has no longer one ("t" of "t-shirt" is left out)."""
+    alternatives = []
+    for parts in spellings(words):
+        long_parts = frozenset(part for part in parts if len(part) > 2)
+        alternatives.append(long_parts or frozenset([max(parts, key=len)]))
+    return tuple(dict.fromkeys(alternatives))
+
+
+def reversed_spellings(words: Iterable[str], min_length: int = 6) -> tuple[str, ...]:
+    """Single-word spellings of at least ``min_length`` letters written backwards ("serplab"
+    for "balpres", a seller's trick: "read it from the back")."""
+    return tuple(dict.fromkeys(
+        folded[::-1] for word in words
+        if (folded := fold(word)).isalpha() and len(folded) >= min_length
+        and folded[::-1] != folded))

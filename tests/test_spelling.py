@@ -1,0 +1,51 @@
+"""Misspelt and shortened words: typos of strong terms, vowel-dropped short forms, words
+written backwards."""
+
+from __future__ import annotations
+
+from crawler.flagging.flagger import flag
+from crawler.flagging.lexicon import load_lexicon
+from crawler.flagging.spelling import Abbreviations, Typos, vowel_dropped
+from crawler.flagging.words import reversed_spellings
+
+
+def test_short_forms_drop_one_inner_vowel_or_all_of_them() -> None:
+    assert vowel_dropped("bekas") == ["bkas", "beks", "bks"]
+    assert vowel_dropped("import") == ["imprt"]
+    assert "krea" in vowel_dropped("korea")
+    # dropping only some of several vowels makes ordinary words: "pakan" (feed)
+    assert "pakan" not in vowel_dropped("pakaian")
+    # too short to be told apart: two letters, or three with a vowel
+    assert all(len(form) >= 3 for form in vowel_dropped("baju"))
+    assert vowel_dropped("sepatu") == ["spatu", "septu", "sptu"]
+
+
+def test_abbreviations_are_written_out_as_whole_words_only() -> None:
+    short = Abbreviations(["bekas", "import", "karung"], ordinary_words=["krng"])
+    assert short.expand("kemeja bks imprt") == "kemeja bekas import"
+    assert short.expand("bksx xbks bks-an") == "bksx xbks bekas-an"
+    assert short.expand("1 krng") == "1 krng"  # listed as ordinary: left alone
+    assert short.expand("") == ""
+
+
+def test_typos_are_remembered_but_found_the_same() -> None:
+    typos = Typos([("balpres", 0)], min_length=5, max_distance=1, long_length=8,
+                  long_max_distance=2, ordinary_words=["balpen"])
+    assert typos.in_texts("jual ballpers", "blapres kaos") == [(0, "ballpers"), (0, "blapres")]
+    assert typos.in_texts("jual ballpers", "blapres kaos") == [(0, "ballpers"), (0, "blapres")]
+    assert typos.in_texts("balpen kaos express") == []
+
+
+def test_strong_terms_are_also_matched_backwards() -> None:
+    assert reversed_spellings(["balpres", "bal segel", "bal"]) == ("serplab",)
+    lexicon = load_lexicon()
+    assert flag({"title": "SERPLAB Korea isi 300 (baca dr belakang)"}, lexicon).flagged
+
+
+def test_the_shipped_short_forms_flag_what_the_words_would() -> None:
+    lexicon = load_lexicon()
+    short = flag({"title": "Kemeja Bkas Imprt 30pcs dr krng"}, lexicon)
+    full = flag({"title": "Kemeja bekas import 30pcs dr karung"}, lexicon)
+    assert short.flagged
+    assert short.score == full.score
+    assert not flag({"title": "Jalan-jalan ke Jkt"}, lexicon).reasons
