@@ -168,3 +168,30 @@ def test_lexicon_option_extends_the_shipped_one(
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="cannot read"):
         run_flag(str(tmp_path / "absent.jsonl"))
+
+
+def test_worker_processes_give_the_same_lines_in_the_same_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    lines = []
+    for number in range(2 * flag_command.CHUNK + 7):  # several chunks, the last one short
+        if number % 97 == 5:
+            lines.append("{not json")
+        else:
+            listing = LISTINGS[number % len(LISTINGS)]
+            lines.append(json.dumps({**listing, "n": number}))
+    source = write(tmp_path, "many.jsonl", "\n".join(lines) + "\n")
+    assert run_flag(str(source), "--jobs", "1") == 1
+    one = capsys.readouterr()
+    assert run_flag(str(source), "--jobs", "2") == 1
+    two = capsys.readouterr()
+    assert two.out == one.out
+    assert two.err == one.err
+    numbers = [json.loads(line)["n"] for line in two.out.splitlines()]
+    assert numbers == sorted(numbers)
+    assert len(numbers) == len(lines) - sum(line == "{not json" for line in lines)
+
+
+def test_jobs_must_be_a_small_positive_number() -> None:
+    with pytest.raises(SystemExit):
+        run_flag("x.jsonl", "--jobs", "0")

@@ -5,13 +5,22 @@ verdict of :func:`crawler.flagging.flagger.flag` (the one the crawl uses): ``fla
 ``level``, ``reasons`` and ``lexicon_version``. A line that cannot be read is reported on
 stderr with its number and skipped; the other listings are still written, and the exit
 code is then 1.
+
+With ``--jobs N`` (default: one per CPU) the listings are flagged by N worker processes,
+in chunks; the output keeps the input's order. The workers receive records this process
+decoded and send back the lines to write (plain strings and dicts, never data read from
+outside as a pickle).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
@@ -24,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
 FORMATS = ("jsonl", "csv")
+CHUNK = 500  # listings a worker flags at a time
 # How a CSV cell may say that the platform marks the item as imported ("ya" = yes).
 _TRUE_WORDS = frozenset({"true", "1", "yes", "ya", "y"})
 
@@ -53,19 +63,32 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--lexicon", type=Path, help="an investigator's lexicon file that extends the shipped one"
     )
+    parser.add_argument(
+        "--jobs", type=_jobs, default=os.cpu_count() or 1,
+        help="worker processes that flag (default: one per CPU; 1 flags in this process)",
+    )
     parser.set_defaults(run=run)
 
 
+def _jobs(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise ValueError(f"--jobs must be a number from 1 to 64, not {text!r}")
+    return int(text)
+
+
 def run(args: argparse.Namespace) -> int:
-    lexicon = load_lexicon(extra=args.lexicon)
+    lexicon = load_lexicon(extra=args.lexicon)  # a malformed lexicon is refused here, once
+    workers = Workers(args.jobs, args.lexicon)
     if args.file == "-":
-        return flag_stream(sys.stdin.buffer, sys.stdout, sys.stderr, args.format, lexicon)
+        return flag_stream(sys.stdin.buffer, sys.stdout, sys.stderr, args.format, lexicon,
+                           workers=workers)
     try:
         handle = Path(args.file).open("rb")  # noqa: SIM115 - closed by the with below
     except OSError as error:
         raise ValueError(f"cannot read {args.file}: {error.strerror}") from error
     with handle:
-        return flag_stream(handle, sys.stdout, sys.stderr, args.format, lexicon, source=args.file)
+        return flag_stream(handle, sys.stdout, sys.stderr, args.format, lexicon,
+                           source=args.file, workers=workers)
 
 
 def flag_stream(
@@ -76,27 +99,91 @@ def flag_stream(
     lexicon: Lexicon,
     *,
     source: str = "<stdin>",
+    workers: Workers | None = None,
 ) -> int:
     """Flag every listing of *data* into *out*; return 0, or 1 when some lines were skipped."""
     read = read_jsonl if fmt == "jsonl" else read_csv
+    entries = (entry(item) for item in read(_decoded_lines(data)))
     written = flagged = skipped = 0
-    for item in read(_decoded_lines(data)):
-        if isinstance(item, BadLine):
-            errors.write(f"thriftwatch flag: {source}, {item}; skipped\n")
-            skipped += 1
-            continue
-        record, flag_input = item
-        verdict = flag(flag_input, lexicon)
-        out.write(
-            json.dumps({**record, **verdict.as_dict()}, ensure_ascii=False, default=str) + "\n"
-        )
-        written += 1
-        flagged += verdict.flagged
+    if workers is None or workers.jobs == 1:
+        chunks: Iterable[list[tuple[str, bool] | str]] = (
+            flag_chunk(chunk, lexicon) for chunk in chunked(entries))
+    else:
+        chunks = workers.flagged(entries)
+    for chunk in chunks:
+        for result in chunk:
+            if isinstance(result, str):
+                errors.write(f"thriftwatch flag: {source}, {result}; skipped\n")
+                skipped += 1
+                continue
+            line, was_flagged = result
+            out.write(line)
+            written += 1
+            flagged += was_flagged
     out.flush()
     errors.write(
         f"thriftwatch flag: {written} listings written, {flagged} flagged, {skipped} skipped\n"
     )
     return 1 if skipped else 0
+
+
+def entry(item: tuple[Record, Record] | BadLine) -> tuple[Record, Record] | str:
+    """What a worker gets: a record and its flagger input, or why its line was skipped."""
+    return str(item) if isinstance(item, BadLine) else item
+
+
+def chunked(entries: Iterator[tuple[Record, Record] | str],
+            ) -> Iterator[list[tuple[Record, Record] | str]]:
+    while chunk := list(islice(entries, CHUNK)):
+        yield chunk
+
+
+def flag_chunk(entries: list[tuple[Record, Record] | str],
+               lexicon: Lexicon) -> list[tuple[str, bool] | str]:
+    """The output line of each entry (and whether it is flagged), or its reason to be skipped."""
+    results: list[tuple[str, bool] | str] = []
+    for item in entries:
+        if isinstance(item, str):
+            results.append(item)
+            continue
+        record, flag_input = item
+        verdict = flag(flag_input, lexicon)
+        line = json.dumps({**record, **verdict.as_dict()}, ensure_ascii=False, default=str)
+        results.append((line + "\n", verdict.flagged))
+    return results
+
+
+class Workers:
+    """Worker processes that flag chunks of entries, a few chunks ahead, in order."""
+
+    def __init__(self, jobs: int, lexicon_file: Path | None) -> None:
+        self.jobs, self.lexicon_file = jobs, lexicon_file
+
+    def flagged(self, entries: Iterator[tuple[Record, Record] | str],
+                ) -> Iterator[list[tuple[str, bool] | str]]:
+        extra = None if self.lexicon_file is None else str(self.lexicon_file)
+        with ProcessPoolExecutor(self.jobs, initializer=_load_worker_lexicon,
+                                 initargs=(extra,)) as pool:
+            ahead: deque[Future[list[tuple[str, bool] | str]]] = deque()
+            for chunk in chunked(entries):
+                ahead.append(pool.submit(_flag_in_worker, chunk))
+                if len(ahead) > 2 * self.jobs:  # bounded: memory stays flat on any file
+                    yield ahead.popleft().result()
+            while ahead:
+                yield ahead.popleft().result()
+
+
+_worker_lexicon: Lexicon | None = None
+
+
+def _load_worker_lexicon(extra: str | None) -> None:
+    global _worker_lexicon  # noqa: PLW0603 - one lexicon per worker process
+    _worker_lexicon = load_lexicon(extra=extra)
+
+
+def _flag_in_worker(entries: list[tuple[Record, Record] | str]) -> list[tuple[str, bool] | str]:
+    assert _worker_lexicon is not None  # set by the pool's initializer
+    return flag_chunk(entries, _worker_lexicon)
 
 
 Line = tuple[int, "str | BadLine"]

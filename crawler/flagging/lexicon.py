@@ -621,7 +621,7 @@ def load_lexicon(path: str | Path | None = None, extra: str | Path | None = None
     [[combination]] and [[context]] entries: a term, negative or combination with the
     same name as a shipped one replaces it, context words join their group, everything else
     is added. Its ``meta.version`` (or file name) is appended to the version:
-    "2026.11.1+local".
+    "2026.12.1+local".
     Raises :class:`LexiconError` naming the file and line of any problem.
     """
     source, data = _read(path)
