@@ -49,3 +49,15 @@ def test_the_shipped_short_forms_flag_what_the_words_would() -> None:
     assert short.flagged
     assert short.score == full.score
     assert not flag({"title": "Jalan-jalan ke Jkt"}, lexicon).reasons
+
+
+def test_a_symbol_or_a_space_inside_a_word_still_matches_it() -> None:
+    from crawler.flagging.words import split_spellings
+
+    assert split_spellings(["karung", "bal"]) == ("ka rung", "kar ung", "karu ng")
+    lexicon = load_lexicon()
+    for title in ("kar.ungan baju bekas", "ba-lpres kaos", "kemeja thr🔥ift ex korea 100 pcs",
+                  "se karung baju bekas"):
+        assert flag({"title": title}, lexicon).flagged, title
+    # a weak term is not split: "vin tage" stays two words
+    assert "term:vintage" not in {r.rule for r in flag({"title": "vin tage kaos"}, lexicon).reasons}

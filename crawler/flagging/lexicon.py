@@ -33,7 +33,7 @@ from crawler.flagging.rules import (
 )
 from crawler.flagging.spelling import Abbreviations, Typos
 from crawler.flagging.textnorm import fold
-from crawler.flagging.words import reversed_spellings, word_literals, words_matcher
+from crawler.flagging.words import reversed_spellings, split_spellings, word_literals, words_matcher
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -312,8 +312,10 @@ def _term(entry: _Entry) -> Term:
     strength = entry.choice("strength", STRENGTHS)
     needs_context = entry.flag("needs_clothing_context", False)
     spellings = (name, *variants)
+    if strength != "weak":  # a symbol or a space put inside a word
+        spellings += split_spellings(spellings)
     if strength == "strong" and not needs_context:
-        spellings += reversed_spellings(spellings)
+        spellings += reversed_spellings((name, *variants))
     return Term(
         term=name,
         variants=variants,

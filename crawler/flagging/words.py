@@ -60,3 +60,13 @@ def reversed_spellings(words: Iterable[str], min_length: int = 6) -> tuple[str, 
         folded[::-1] for word in words
         if (folded := fold(word)).isalpha() and len(folded) >= min_length
         and folded[::-1] != folded))
+
+
+def split_spellings(words: Iterable[str], min_length: int = 6) -> tuple[str, ...]:
+    """Single-word spellings of at least ``min_length`` letters split once inside, each
+    side two letters or more ("kar ungan" for "karungan"): the matcher then also finds the
+    word with a dot, a hyphen, an emoji or a space put inside it ("kar.ungan")."""
+    return tuple(dict.fromkeys(
+        f"{folded[:cut]} {folded[cut:]}" for word in words
+        if (folded := fold(word)).isalpha() and len(folded) >= min_length
+        for cut in range(2, len(folded) - 1)))
