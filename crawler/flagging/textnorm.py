@@ -225,10 +225,19 @@ def _fold_words(text: str) -> str:
     if text.isascii():
         if b".a." in text.encode("ascii").translate(_SHAPE):
             text = _SPLIT_WORD_ASCII.sub(_join_letters, text)
-        text = _undo_leet(text)
+        text = _undo_leet_and_symbols(text)
         return _STRETCHED_ASCII.sub(r"\1", text) if _STRETCHED_ASCII.search(text) else text
-    text = _undo_leet(_SPLIT_WORD.sub(_join_letters, text))
+    text = _undo_leet_and_symbols(_SPLIT_WORD.sub(_join_letters, text))
     return _STRETCHED.sub(r"\1", text) if _STRETCHED.search(text) else text
+
+
+def _undo_leet_and_symbols(text: str) -> str:
+    """Leet undone, and again while that puts letters either side of a symbol inside a
+    word ("aa0*a": "aao*a", then "aaoa")."""
+    text = _undo_leet(text)
+    while _has_inner_symbol(text) and (joined := _INNER_SYMBOL.sub("", text)) != text:
+        text = _undo_leet(joined)
+    return text
 
 
 def _has_inner_symbol(text: str) -> bool:
