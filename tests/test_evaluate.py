@@ -134,11 +134,12 @@ def test_eval_command_without_a_file_scores_every_shipped_set_by_kind(
 ) -> None:
     assert run_eval() == 0
     out = capsys.readouterr().out
-    for name in ("labelled.jsonl", "independent.jsonl", "independent-2.jsonl"):
+    for name in ("labelled.jsonl", "independent.jsonl", "independent-2.jsonl",
+                 "independent-3.jsonl"):
         assert f"{name}: lexicon" in out
-    assert out.count("\noverall ") + out.startswith("overall") == 3
-    assert out.count("\nevasive ") == 3
-    assert out.count("\nlookalike ") == 3
+    assert out.count("\noverall ") + out.startswith("overall") == 4
+    assert out.count("\nevasive ") == 4
+    assert out.count("\nlookalike ") == 4
 
 
 def test_eval_command_json_for_several_sets(capsys: pytest.CaptureFixture[str]) -> None:

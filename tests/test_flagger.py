@@ -304,3 +304,30 @@ def test_emoji_read_as_clothing_and_as_separators(lexicon: Lexicon) -> None:
     assert verdict(lexicon, "Karungan 👕👖 ex pakai 80 kilo").flagged
     assert verdict(lexicon, "BALPRES🔥KOREA🔥READY").flagged
     assert verdict(lexicon, "𝐁𝐀𝐋𝐏𝐑𝐄𝐒 ɢʀᴀᴅᴇ ᴀ 🅺🅾🆁🅴🅰").flagged
+
+
+def test_malay_and_javanese_sellers(lexicon: Lexicon) -> None:
+    for title, description in (
+        ("Lelong Sarawak jaket & seluar terpakai", "satu guni, minat PM"),
+        ("Klambi bekasan saka Korea sak karung", "isi 300an"),
+        ("Baju bundle Jepun borong 1 guni", "lokasi Entikong"),
+    ):
+        assert verdict(lexicon, title, description).flagged, title
+
+
+def test_a_term_needing_corroboration_counts_anywhere_in_a_listing_titled_with_clothing(
+    lexicon: Lexicon,
+) -> None:
+    description = "Kemeja putih, BUKAN BARU. Kami reseller tetap karungan, harga grosir."
+    titled = verdict(lexicon, "Kemeja pria formal lengan panjang", description)
+    assert "term:karungan" in rules(titled)  # seven words from "kemeja": only the title
+    untitled = verdict(lexicon, "Tumbler stainless", description.replace("Kemeja", "Botol"))
+    assert "term:karungan" not in rules(untitled)
+
+
+def test_posts_about_the_ban_are_not_sales(lexicon: Lexicon) -> None:
+    for title, description in (
+        ("Thread: kenapa pakaian bekas impor dilarang? (bukan jualan)", "Share ya."),
+        ("Infografis larangan impor baju bekas", "Laporkan ke Kemendag."),
+    ):
+        assert not verdict(lexicon, title, description).flagged, title

@@ -61,3 +61,13 @@ def test_a_symbol_or_a_space_inside_a_word_still_matches_it() -> None:
         assert flag({"title": title}, lexicon).flagged, title
     # a weak term is not split: "vin tage" stays two words
     assert "term:vintage" not in {r.rule for r in flag({"title": "vin tage kaos"}, lexicon).reasons}
+
+
+def test_words_written_backwards_or_scrambled_are_read_as_the_words() -> None:
+    lexicon = load_lexicon()
+    words = lexicon.abbreviations
+    assert words.expand("sakeb ropmi") == "bekas impor"  # read from the back
+    assert words.expand("kraung japeng kmejea,") == "karung jepang kemeja,"  # inner letters
+    assert words.expand("kurang sekurang-kurangnya") == "kurang sekurang-kurangnya"  # words
+    assert words.expand("brg lr ngr") == "barang luar negeri"  # listed short forms
+    assert flag({"title": "tekaj sakeb ropmi 1 krg isi 100 pcs"}, lexicon).flagged

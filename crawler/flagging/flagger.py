@@ -207,10 +207,20 @@ def term_reasons(fields: FieldTexts, signals: list[Reason], lexicon: Lexicon) ->
     """One reason per matched term. A term that needs corroboration counts once the listing
     is corroborated for it, by its signals or by its other terms."""
     matches, misspelt = term_matches(fields, lexicon), typos(fields, lexicon)
-    terms = counted_terms(fields, matches, misspelt, lexicon, signals)
+    titled = any(lexicon.terms[number].needs_corroboration for _, number, *_ in matches) \
+        and title_names_clothing(fields, lexicon)
+    terms = counted_terms(fields, matches, misspelt, lexicon, signals, titled)
     if terms and any(lexicon.terms[number].needs_corroboration for _, number, *_ in matches):
-        terms = counted_terms(fields, matches, misspelt, lexicon, signals + terms)
+        terms = counted_terms(fields, matches, misspelt, lexicon, signals + terms, titled)
     return terms
+
+
+def title_names_clothing(fields: FieldTexts, lexicon: Lexicon) -> bool:
+    """Does the title hold a clothing word? The listing is then for clothing, and a term
+    that needs corroboration may stand anywhere in its text ("Kemeja pria | ... kami
+    reseller karungan dari luar")."""
+    return any(fields.first((lexicon.context[number].matcher,), (TITLE,), "context", number)
+               for number in fields.numbers("context", TITLE))
 
 
 def term_matches(fields: FieldTexts, lexicon: Lexicon) -> list[TermMatch]:
@@ -226,12 +236,13 @@ def term_matches(fields: FieldTexts, lexicon: Lexicon) -> list[TermMatch]:
     return found
 
 
-def counted_terms(fields: FieldTexts, matches: list[TermMatch],
+def counted_terms(fields: FieldTexts, matches: list[TermMatch],  # noqa: PLR0917
                   misspelt: list[tuple[int, str]], lexicon: Lexicon,
-                  evidence: list[Reason]) -> list[Reason]:
+                  evidence: list[Reason], titled: bool) -> list[Reason]:
     """One reason per term; overlapping matches count once, for the longest. A term that
     needs corroboration counts only if the *evidence* corroborates it, one that needs a
-    clothing context only near a clothing word."""
+    clothing context only near a clothing word, or anywhere in a listing *titled* with one
+    if it also needs corroboration."""
     names = {reason.rule for reason in evidence}
     reasons: dict[int, Reason] = {}
     taken: dict[int, list[tuple[int, int]]] = {place: [] for place in TERM_PLACES}
@@ -241,7 +252,9 @@ def counted_terms(fields: FieldTexts, matches: list[TermMatch],
             continue
         if term.needs_corroboration and not corroborates(term, names, lexicon):
             continue
-        if term.needs_clothing_context and not near_clothing(fields, place, match, lexicon):
+        if term.needs_clothing_context and not (
+                (titled and term.needs_corroboration)
+                or near_clothing(fields, place, match, lexicon)):
             continue
         taken[place].append((start, end))
         reasons.setdefault(number, Reason(f"term:{term.term}", match.group(), term.weight))

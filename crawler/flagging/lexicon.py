@@ -531,16 +531,23 @@ def _fuzzy(source: _File, parsed: _Parsed) -> Fuzzy:
 
 def _abbreviations(source: _File, parsed: _Parsed, terms: Iterable[Term],
                    context: Iterable[ContextGroup]) -> Abbreviations:
-    """The optional [abbreviations]: words whose vowel-dropped short forms are written out.
-    A short form that is an ordinary word, or a spelling of a term or clothing word, stays."""
+    """The optional [abbreviations]: words whose disguised forms are written out, and short
+    forms given as they are. A form that is an ordinary word, or a spelling of a term or
+    clothing word, stays."""
     if "abbreviations" not in parsed.settings:
         return Abbreviations((), ())
-    entry = _table(source, parsed, "abbreviations", {"words", "ordinary_words"})
+    entry = _table(source, parsed, "abbreviations", {"words", "ordinary_words", "forms"})
     known = {fold(word) for term in terms for word in (term.term, *term.variants)}
     known |= {fold(word) for group in context for word in group.words}
+    forms = entry.data.get("forms", {})
+    if not isinstance(forms, dict) or not all(
+            isinstance(short, str) and isinstance(word, str) and fold(short) and fold(word)
+            for short, word in forms.items()):
+        raise entry.error("'forms' must be a table of short form = \"word\"", "forms")
     return Abbreviations(
         (fold(word) for word in entry.words("words")),
         {*(fold(word) for word in entry.strings("ordinary_words", ())), *known},
+        {fold(short): fold(word) for short, word in forms.items()},
     )
 
 

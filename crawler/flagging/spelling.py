@@ -3,18 +3,21 @@
 - :class:`Typos`: a word a typo or two away from a strong trade term ("ballpers",
   "blapres"), measured as optimal string alignment distance (rapidfuzz), guarded by a list
   of ordinary words that sit as close ("balpen", "express").
-- :class:`Abbreviations`: a word written without some of its vowels, the way Indonesian
-  chat shortens words ("bks"/"bkas" for *bekas*, used; "imprt" for *import*; "karungn"
-  for *karungan*, by the sack). Only the listed words are expanded, only when the short
-  form keeps the first letter and drops one inner vowel or all of them (dropping some
-  makes ordinary words: "pakan", feed, from "pakaian"), and never when the short form is
-  itself a listed ordinary word.
+- :class:`Abbreviations`: a listed word disguised: written without some of its vowels,
+  the way Indonesian chat shortens words ("bks"/"bkas" for *bekas*, used; "imprt" for
+  *import*), backwards ("sakeb ropmi", read from the back), with its inner letters
+  scrambled ("kraung", first and last letters kept), or as a short form the lexicon lists
+  ("brg", "lr ngr"). A short form keeps the first letter and drops one inner vowel or all
+  of them (dropping some makes ordinary words: "pakan", feed, from "pakaian"); no
+  listed ordinary word is read as a disguise ("kurang", less, has the letters of
+  *karung*).
 
 Both are pure functions of a word; each distinct word is worked out once and remembered.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import ahocorasick  # type: ignore[import-not-found]  # no type stubs
@@ -24,7 +27,7 @@ from crawler.flagging.textnorm import WORD
 from crawler.flagging.words import words_matcher
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
 VOWELS = frozenset("aeiou")
 _MEMORY = 200_000  # distinct words remembered before the memory starts afresh
@@ -80,28 +83,60 @@ class Typos:
 
 
 class Abbreviations:
-    """Expand the vowel-dropped short forms of a few words back into the words."""
+    """Write out the disguised forms of a few words: short forms with vowels dropped, the
+    word backwards ("sakeb" for *bekas*), its inner letters scrambled ("kmejea" for
+    *kemeja*, first and last letters kept), and the short forms the lexicon lists ("brg"
+    for *barang*, "lr ngr" for *luar negeri*)."""
 
-    def __init__(self, words: Iterable[str], ordinary_words: Iterable[str]):
-        ordinary = frozenset(ordinary_words)
-        self.full_word: dict[str, str] = {}
+    def __init__(self, words: Iterable[str], ordinary_words: Iterable[str],
+                 forms: Mapping[str, str] | None = None):
+        self.ordinary = frozenset(ordinary_words)
+        forms = dict(forms or {})
+        self.full_word: dict[str, str] = {
+            short: word for short, word in forms.items() if " " not in short}
+        self.scrambled: dict[tuple[str, str, str], str] = {}
         for word in words:
-            for short in vowel_dropped(word):
-                if short not in ordinary:
+            disguises = [*vowel_dropped(word), word[::-1] if len(word) >= 4 else word]
+            for short in disguises:
+                if short != word and short not in self.ordinary:
                     self.full_word.setdefault(short, word)
-        self.matcher = words_matcher(self.full_word)
-        # The short forms are rare: one pass of an automaton tells whether the regex is needed.
+            if len(word) >= 5:
+                self.scrambled.setdefault(scrambled_key(word), word)
+        # Phrases ("lr ngr") are rare: one pass of an automaton tells whether to look.
+        self.phrases = {short: word for short, word in forms.items() if " " in short}
+        self.phrase_matcher = words_matcher(self.phrases) if self.phrases else None
         self.automaton = ahocorasick.Automaton()
-        for short in self.full_word:
+        for short in self.phrases:
             self.automaton.add_word(short, short)
-        if self.full_word:
+        if self.phrases:
             self.automaton.make_automaton()
+        self.chunk = lru_cache(maxsize=200_000)(self._chunk)
 
     def expand(self, text: str) -> str:
-        """*text* with each short form written out in full."""
-        if not self.full_word or next(self.automaton.iter(text), None) is None:
-            return text
-        return self.matcher.sub(lambda match: self.full_word[match.group()], text)
+        """*text* (folded) with each disguised word written out in full."""
+        if self.full_word or self.scrambled:
+            text = " ".join([self.chunk(chunk) for chunk in text.split(" ")])
+        if self.phrase_matcher is not None and next(self.automaton.iter(text), None) is not None:
+            text = self.phrase_matcher.sub(lambda match: self.phrases[match.group()], text)
+        return text
+
+    def _chunk(self, chunk: str) -> str:
+        if chunk.isalnum():
+            return self.word(chunk)
+        return WORD.sub(lambda match: self.word(match.group()), chunk)
+
+    def word(self, word: str) -> str:
+        """The word *word* disguises, or *word*."""
+        if word in self.full_word:
+            return self.full_word[word]
+        if len(word) >= 5 and word not in self.ordinary:
+            return self.scrambled.get(scrambled_key(word), word)
+        return word
+
+
+def scrambled_key(word: str) -> tuple[str, str, str]:
+    """What a word with its inner letters scrambled keeps: first, last, and its letters."""
+    return word[0], word[-1], "".join(sorted(word))
 
 
 def vowel_dropped(word: str) -> list[str]:
