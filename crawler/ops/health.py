@@ -35,7 +35,7 @@ from crawler.config import HealthConfig
 from crawler.keys import FAULT_KINDS, Stats
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
 SEVERITIES = ("failing", "warning", "notice")  # worst first
 ERROR_KINDS = tuple(kind for kind in FAULT_KINDS if kind not in ("blocked", "parse_error"))
@@ -105,6 +105,38 @@ class HealthReport:
         return [asdict(f) for f in self.findings]
 
 
+def _stat(key: str) -> Callable[[RunRecord], int]:
+    return lambda run: run.count(key)
+
+
+def _faults(kind: str) -> Callable[[RunRecord], int]:
+    return lambda run: run.faults(kind)
+
+
+# Problems a run counts: (check, severity, the count, what each one is).
+COUNTED_PROBLEMS: tuple[tuple[str, str, Callable[[RunRecord], int], str], ...] = (
+    ("parse_errors", "failing", _faults("parse_error"),
+     ("responses had a shape the parser does not know: the platform may have changed its "
+     "response")),
+    ("store_errors", "failing", _stat(Stats.STORE_ERRORS),
+     "listings could not be written to the evidence DB (each is a store_error fault)"),
+    ("item_parse_errors", "warning", _faults("item_parse_error"),
+     ("results could not be read among results that could (each is an item_parse_error "
+     "fault with its page's capture)")),
+    ("refused_values", "warning", _stat(Stats.REFUSED_VALUES),
+     ("listing values were out of range and stored as NULL (each is a field_out_of_range "
+     "fault)")),
+    ("fault_write_errors", "failing", _stat(Stats.FAULT_WRITE_ERRORS),
+     "faults could not be written to the evidence DB (each is in the crawl log)"),
+    ("incomplete_listings", "warning", _faults("listing_incomplete"),
+     ("listings lacked a title (stored with an empty one) or an id or URL (not stored); each "
+     "is a listing_incomplete fault with its page's capture")),
+    ("repaired_values", "notice", _faults("value_repaired"),
+     ("listing values held text no evidence DB can store as sent (lone surrogates, control "
+     "characters in an id or URL) and were stored repaired; each is a value_repaired fault")),
+)
+
+
 def check_run(run: RunRecord, history: Sequence[RunRecord], *, new_strong: int = 0,
               thresholds: HealthConfig = DEFAULT_THRESHOLDS) -> HealthReport:
     """Every check on ``run``; ``history`` holds earlier finished runs, newest first."""
@@ -116,44 +148,10 @@ def check_run(run: RunRecord, history: Sequence[RunRecord], *, new_strong: int =
     if run.listings == 0:
         add(Finding("zero_listings", "failing",
                     f"no listings from {run.pages} search pages", value=0))
-    parse_errors = run.faults("parse_error")
-    if parse_errors:
-        add(Finding("parse_errors", "failing",
-                    f"{parse_errors} responses had a shape the parser does not know: "
-                    "the platform may have changed its response", value=parse_errors))
-    store_errors = run.count(Stats.STORE_ERRORS)
-    if store_errors:
-        add(Finding("store_errors", "failing",
-                    f"{store_errors} listings could not be written to the evidence DB "
-                    "(each is a store_error fault)", value=store_errors))
-    unreadable = run.faults("item_parse_error")
-    if unreadable:
-        add(Finding("item_parse_errors", "warning",
-                    f"{unreadable} results could not be read among results that could "
-                    "(each is an item_parse_error fault with its page's capture)",
-                    value=unreadable))
-    refused = run.count(Stats.REFUSED_VALUES)
-    if refused:
-        add(Finding("refused_values", "warning",
-                    f"{refused} listing values were out of range and stored as NULL "
-                    "(each is a field_out_of_range fault)", value=refused))
-    unwritten = run.count(Stats.FAULT_WRITE_ERRORS)
-    if unwritten:
-        add(Finding("fault_write_errors", "failing",
-                    f"{unwritten} faults could not be written to the evidence DB (each is in "
-                    "the crawl log)", value=unwritten))
-    incomplete = run.faults("listing_incomplete")
-    if incomplete:
-        add(Finding("incomplete_listings", "warning",
-                    f"{incomplete} listings lacked a title (stored with an empty one) or an id "
-                    "or URL (not stored); each is a listing_incomplete fault with its page's "
-                    "capture", value=incomplete))
-    repaired = run.faults("value_repaired")
-    if repaired:
-        add(Finding("repaired_values", "notice",
-                    f"{repaired} listing values held text no evidence DB can store as sent "
-                    "(lone surrogates, control characters in an id or URL) and were stored "
-                    "repaired; each is a value_repaired fault", value=repaired))
+    for check, severity, count_of, what in COUNTED_PROBLEMS:
+        count = count_of(run)
+        if count:
+            add(Finding(check, severity, f"{count} {what}", value=count))
     attempts = max(run.attempts, 1)
     for check, count, limit, what in (
         ("block_rate", run.blocks, thresholds.block_rate, "blocked (captcha, login or anti-bot)"),
