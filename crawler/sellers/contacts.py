@@ -1,0 +1,578 @@
+"""The contacts sellers write into listings: phone and WhatsApp numbers, Instagram, TikTok,
+Telegram and LINE handles, e-mail addresses and links to their shops on other platforms.
+
+Sellers move buyers off the platform ("chat WA aja": just chat on WhatsApp) and write their
+numbers so that the platform's filters miss them: ``0812-3456-7890``, ``+62 812 3456
+7890``, ``62812...``, with dots, emoji or letters between the digits, ``o812`` with the
+letter o for 0, ``08ll`` with l for 1 ("ll = sebelas": ll is eleven), or as words in
+Indonesian ("nol delapan satu dua": zero eight one two), Javanese ("wolu": eight),
+Sundanese ("dalapan") or English. :func:`extract` reads them all back.
+
+Phones are validated and written in E.164 by ``phonenumbers``: only Indonesian mobile
+numbers are kept, and Malaysian mobile numbers written with ``+60`` (sellers near the
+border use them). A number is never read out of a price ("Rp 150.000", "150rb", "1,5jt":
+rb is ribu, thousand; jt is juta, million), a date, a time, a weight, a size, a quantity
+("isi 100 pcs": holds 100 pieces), a postcode, a bank account, an order or SKU number, or
+a URL that is not a contact link.
+
+Pure and bounded: each field is read up to :data:`MAX_TEXT` characters, every pattern is
+linear in its input, and nothing here logs (contacts are personal data).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import NamedTuple
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import phonenumbers
+
+MAX_TEXT = 20_000  # characters of one field that are read
+MAX_CONTACTS = 50  # contacts kept from one field
+MAX_RAW = 200  # characters of the text kept as written
+_MAX_SEEDS = 400  # places a phone number may start that are read, per field
+_WINDOW = 200  # characters read from one such place
+
+KINDS = ("phone", "whatsapp", "instagram", "tiktok", "telegram", "line", "email", "shop")
+
+
+class Contact(NamedTuple):
+    kind: str  # one of KINDS
+    value: str  # phones in E.164; handles lower-case without '@'; shops 'platform:slug'
+    raw: str  # as written (at most MAX_RAW characters)
+    start: int  # where it is in the field's text
+    end: int
+    field: str  # the listing field it was read from ('title', 'description', ...)
+
+
+def extract(text: str, field: str) -> list[Contact]:
+    """Every contact written in ``text`` (one field of a listing), in order, each once."""
+    text = text[:MAX_TEXT]
+    view = _digits_view(text)
+    taken: list[tuple[int, int]] = []
+    found = _links(text, taken)
+    found += _emails(text, taken)
+    found += _phones(text, view, taken)
+    found += _handles(text, taken)
+    found.sort(key=lambda contact: contact[2])
+    seen: set[tuple[str, str]] = set()
+    contacts = []
+    for kind, value, start, end in found:
+        if (kind, value) not in seen:
+            seen.add((kind, value))
+            contacts.append(Contact(kind, value, text[start:end][:MAX_RAW], start, end, field))
+    return contacts[:MAX_CONTACTS]
+
+
+def shop_link(url: str) -> str | None:
+    """``'platform:slug'`` for a link to a seller's shop (the value of a 'shop' contact),
+    so that an account's own ``seller_url`` can be compared with links other accounts
+    wrote; None for any other link."""
+    found = _link_contact(url)
+    return found[1] if found and found[0] == "shop" else None
+
+
+def _overlaps(start: int, end: int, taken: list[tuple[int, int]]) -> bool:
+    return any(start < other_end and other_start < end for other_start, other_end in taken)
+
+
+# ---------------------------------------------------------------------------------------
+# Links
+
+_CONTACT_HOSTS = (
+    r"wa\.me|(?:api\.|web\.|chat\.)?whatsapp\.com|instagram\.com|instagr\.am|tiktok\.com"
+    r"|t\.me|telegram\.me|telegram\.dog|line\.me|tokopedia\.com|shop-id\.tokopedia\.com"
+    r"|shopee\.co\.id|bukalapak\.com|lazada\.co\.id|blibli\.com|facebook\.com|fb\.com"
+    r"|fb\.me|m\.me|olx\.co\.id"
+)
+# A link to a known host (with or without its scheme), or any other link: read or hidden.
+_LINK = re.compile(
+    rf"(?<![\w.@/-])(?:https?://)?(?:(?:www|m|id|web|mobile|vt)\.)?(?:{_CONTACT_HOSTS})"
+    r"(?![\w-])(?:[/?][^\s<>\"'\[\]{}]{0,300})?"
+    r"|\bhttps?://[^\s<>\"'\[\]{}]{1,300}|(?<![\w.@/-])www\.[^\s<>\"'\[\]{}]{1,300}"
+    r"|(?<![\w.@/-])[a-z0-9-]{1,63}\.(?:com|co\.id|id|ly|link|me|net|org|io|gl|cc|to|page)"
+    r"/[^\s<>\"'\[\]{}]{1,300}",
+    re.IGNORECASE,
+)
+_TRAILING = ".,;:!?)*"
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# First path segments that are the platform's own pages, not a seller's.
+_TOKOPEDIA_PAGES = _words(
+    "search discovery find p promo help cart login register about blog careers top-up edu "
+    "events mitra seller official-store hot kategori product care rewards feed play "
+    "wishlist order-list user people b c kupon tokopoints bantuan terms privacy "
+    "affiliate review shop-id",
+)
+_SHOPEE_PAGES = _words(
+    "search cart buyer user product mall daily_discover flash_sale m universal-link verify "
+    "seller api campaigns shop help legal docs events live feed video",
+)
+_INSTAGRAM_PAGES = _words(
+    "p reel reels explore accounts direct tv about developer legal web static emails "
+    "challenge privacy",
+)
+_FACEBOOK_PAGES = _words(
+    "marketplace groups events watch share sharer sharer.php photo photo.php photos "
+    "story.php permalink.php login help policies privacy hashtag reel reels videos gaming "
+    "business ads dialog plugins l.php home.php notes media settings messages friends "
+    "search login.php recover pages people profile.php",
+)
+_SLUG = re.compile(r"[a-z0-9][a-z0-9._-]{0,59}")
+_HANDLE = re.compile(r"[a-z0-9._]{1,30}")
+_TELEGRAM = re.compile(r"[a-z0-9_]{5,32}")
+_LINE = re.compile(r"[a-z0-9._-]{3,20}")
+
+
+def _links(text: str, taken: list[tuple[int, int]]) -> list[tuple[str, str, int, int]]:
+    found = []
+    for match in _LINK.finditer(text):
+        link = match.group().rstrip(_TRAILING)
+        start, end = match.start(), match.start() + len(link)
+        taken.append((start, end))
+        contact = _link_contact(link)
+        if contact:
+            found.append((*contact, start, end))
+    return found
+
+
+def _link_contact(link: str) -> tuple[str, str] | None:
+    """(kind, value) of a link to a contact or a shop, or None."""
+    if "://" not in link[:10]:
+        link = "https://" + link
+    try:
+        parts = urlsplit(link)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return None
+    host = re.sub(r"^(?:www|m|id|web|mobile|vt)\.(?=.+\..+)", "", host)
+    path = [segment for segment in parts.path.split("/") if segment]
+    first = path[0].lower() if path else ""
+    query = parse_qs(parts.query)
+
+    if host == "wa.me":
+        if first == "message" and len(path) > 1:
+            return "whatsapp", f"wa.me/message/{path[1][:40]}"
+        phone = _phone_value(re.sub(r"\D", "", first), international=True)
+        return ("whatsapp", phone) if phone else None
+    if host in ("api.whatsapp.com", "whatsapp.com"):
+        number = (query.get("phone") or [""])[0]
+        phone = _phone_value(re.sub(r"\D", "", number), international=True)
+        return ("whatsapp", phone) if phone else None
+    if host == "chat.whatsapp.com" and path:
+        return "whatsapp", f"chat.whatsapp.com/{path[0][:40]}"
+    if host in ("instagram.com", "instagr.am"):
+        name = path[1].lower() if first == "stories" and len(path) > 1 else first
+        if name in _INSTAGRAM_PAGES or name == "stories":
+            return None
+        return _handle_contact("instagram", name)
+    if host == "tiktok.com":
+        return _handle_contact("tiktok", first[1:]) if first.startswith("@") else None
+    if host in ("t.me", "telegram.me", "telegram.dog"):
+        name = path[1].lower() if first == "s" and len(path) > 1 else first
+        if first == "joinchat" and len(path) > 1:
+            return "telegram", f"joinchat/{path[1][:40]}"
+        if name.startswith("+"):
+            return "telegram", path[0][:40]
+        return _handle_contact("telegram", name)
+    if host == "line.me":
+        # line.me/ti/p/~ID (personal) or line.me/R/ti/p/@ID (official accounts)
+        lowered = [segment.lower() for segment in path]
+        if "p" in lowered[:-1]:
+            name = unquote(lowered[lowered.index("p") + 1]).lstrip("~@")
+            return _handle_contact("line", name)
+        return None
+    return _shop_contact(host, path, first, query)
+
+
+def _shop_contact(host: str, path: list[str], first: str,
+                  query: dict[str, list[str]]) -> tuple[str, str] | None:
+    second = path[1].lower() if len(path) > 1 else ""
+    slug: str | None = None
+    platform = host.partition(".")[0]
+    if host == "shop-id.tokopedia.com":  # TikTok Shop Indonesia
+        platform, slug = "tiktokshop", second if first == "shop" else None
+    elif host == "tokopedia.com":
+        slug = first if first not in _TOKOPEDIA_PAGES else None
+    elif host == "shopee.co.id":
+        product = re.search(r"-i\.(\d+)\.\d+$", path[-1]) if path else None
+        if product:
+            slug = product.group(1)
+        elif first in ("shop", "product"):
+            slug = second
+        elif first not in _SHOPEE_PAGES:
+            slug = first
+    elif host == "bukalapak.com":
+        slug = second if first == "u" else None
+    elif host == "lazada.co.id":
+        slug = second if first == "shop" else None
+    elif host == "blibli.com":
+        # blibli.com/merchant/<name>/<MERCHANT-CODE>: the code is the seller's id
+        slug = (path[2] if len(path) > 2 else second).lower() if first == "merchant" else None
+    elif host in ("facebook.com", "fb.com", "fb.me", "m.me"):
+        platform = "facebook"
+        if first == "profile.php":
+            slug = (query.get("id") or [""])[0]
+        elif (first, second) == ("marketplace", "profile") or first in ("people", "pages"):
+            slug = path[2] if len(path) > 2 else None
+        elif first not in _FACEBOOK_PAGES:
+            slug = first
+    elif host == "olx.co.id":
+        slug = second if first == "profile" else None
+    if not slug or not _SLUG.fullmatch(slug.lower()):
+        return None
+    return "shop", f"{platform}:{slug.lower()}"
+
+
+def _handle_contact(kind: str, name: str) -> tuple[str, str] | None:
+    name = name.lower().rstrip(".")
+    pattern = {"telegram": _TELEGRAM, "line": _LINE}.get(kind, _HANDLE)
+    if not pattern.fullmatch(name) or not re.search(r"[a-z]", name):
+        return None
+    return kind, name
+
+
+# ---------------------------------------------------------------------------------------
+# E-mail addresses, also written "name (at) gmail (dot) com" ("titik" is Indonesian for dot)
+
+_AT = r"(?:\s*[(\[{<]\s*(?:at|et|@)\s*[)\]}>]\s*|@)"
+_DOT = r"(?:\s*[(\[{<]\s*(?:dot|titik)\s*[)\]}>]\s*|\.)"
+_MAIL_HOSTS = r"gmail|yahoo|ymail|hotmail|outlook|icloud|live|rocketmail|proton(?:mail)?|aol"
+_EMAIL = re.compile(
+    rf"(?<![\w.+-])(?P<local>[a-z0-9][a-z0-9._%+-]{{0,63}})"
+    rf"(?:{_AT}(?P<domain>[a-z0-9-]{{1,63}}(?:{_DOT}[a-z0-9-]{{1,63}}){{0,3}}){_DOT}"
+    rf"(?P<tld>[a-z]{{2,24}})"
+    rf"|\s+(?:at|et)\s+(?P<host>{_MAIL_HOSTS})\s*(?:dot|titik|\.)\s*(?P<tld2>com|net|co\s*\.?\s*id))"
+    r"(?![\w@-])",
+    re.IGNORECASE,
+)
+
+
+def _emails(text: str, taken: list[tuple[int, int]]) -> list[tuple[str, str, int, int]]:
+    found = []
+    if "@" not in text and not re.search(r"[(\[{<]\s*[ae]t\b|\s[ae]t\s", text, re.IGNORECASE):
+        return found
+    for match in _EMAIL.finditer(text):
+        start, end = match.span()
+        if _overlaps(start, end, taken):
+            continue
+        local = match.group("local").lower().strip(".")
+        if match.group("domain"):
+            domain = re.sub(_DOT, ".", match.group("domain"), flags=re.IGNORECASE)
+            address = f"{local}@{domain}.{match.group('tld')}".lower()
+        else:
+            tld = re.sub(r"[\s.]", "", match.group("tld2")).lower()
+            address = f"{local}@{match.group('host').lower()}.{'co.id' if tld == 'coid' else tld}"
+        taken.append((start, end))
+        found.append(("email", address, start, end))
+    return found
+
+
+# ---------------------------------------------------------------------------------------
+# Handles: "IG: @name", "ig name_id", "tiktok @name", "tele: name", "id line: name", "@name"
+
+_HANDLE_CUE = re.compile(
+    r"\b(?P<cue>instagram|insta|ig|tiktok|tik\s?tok|tt|telegram|tele|tg"
+    r"|line\s*id|id\s*line|line)\b"
+    r"(?:\s*(?:kami|kita|ku|saya|aku|nya|toko|shop|official|resmi|juga))?"
+    r"(?P<sep>\s*(?:[:=：]+|-+>?|[➡→»>]+)\s*|\s+)?(?P<at>[@＠]\s?)?"
+    r"(?P<handle>[a-z0-9._-]{2,32})",
+    re.IGNORECASE,
+)
+_BARE_HANDLE = re.compile(r"(?<![\w.@＠])[@＠](?P<handle>[a-z0-9._]{3,30})", re.IGNORECASE)
+_CUE_KIND = {"instagram": "instagram", "insta": "instagram", "ig": "instagram",
+             "tiktok": "tiktok", "tt": "tiktok", "telegram": "telegram", "tele": "telegram",
+             "tg": "telegram", "line": "line"}
+# Words that follow "ig" or "line" in a sentence and are not a name.
+_NOT_A_NAME = _words(
+    "aja saja ya yaa kami kita dm cek bio link di ke atau dan sama follow juga only no wa "
+    "nya official shop toko story stories reels live ini itu untuk buat yang kak gan sis "
+    "sebelah for the and or",
+)
+# "3 pcs @50rb": in a price, '@' means "each"
+_NOT_A_HANDLE = re.compile(
+    r"[\d.,]+(?:rb|ribu|k|jt|juta|kg|gr|g|pcs|pc|an|ml|l)?|rp[\d.,]*|idr[\d.,]*"
+    rf"|(?:{_MAIL_HOSTS})(?:\..*)?",
+    re.IGNORECASE,
+)
+
+
+def _handles(text: str, taken: list[tuple[int, int]]) -> list[tuple[str, str, int, int]]:
+    found = []
+    for match in _HANDLE_CUE.finditer(text):
+        start, end = match.span()
+        cue = re.sub(r"\s|id", "", match.group("cue").lower()) or "line"
+        kind = _CUE_KIND.get(cue, "line")
+        name = match.group("handle")
+        marked = match.group("at") or (match.group("sep") or "").strip()
+        if (_overlaps(start, end, taken) or name.lower() in _NOT_A_NAME
+                or (not marked and (cue in ("tt", "tele", "tg", "line")
+                                    or not re.search(r"[._\d]", name)))):
+            continue
+        contact = _handle_contact(kind, name.rstrip(".-"))
+        if contact:
+            taken.append((start, end))
+            found.append((*contact, start, end))
+    for match in _BARE_HANDLE.finditer(text):
+        start, end = match.span()
+        name = match.group("handle").rstrip(".")
+        if _overlaps(start, end, taken) or _NOT_A_HANDLE.fullmatch(name):
+            continue
+        contact = _handle_contact("instagram", name)  # a bare @name is most often Instagram's
+        if contact:
+            found.append((*contact, start, start + 1 + len(name)))
+    return found
+
+
+# ---------------------------------------------------------------------------------------
+# Phone and WhatsApp numbers
+
+# Digits written as words. Indonesian: nol/kosong 0, satu 1, dua 2, tiga 3, empat 4, lima 5,
+# enam 6, tujuh 7, delapan 8, sembilan 9, sebelas 11; Javanese: siji, loro, telu, papat,
+# limo, enem, pitu, wolu, songo/sanga; Sundanese: hiji, tilu, opat, genep, dalapan,
+# salapan; English.
+_DIGIT_WORDS = {
+    **dict.fromkeys(("nol", "kosong", "zero", "enol"), "0"),
+    **dict.fromkeys(("satu", "siji", "hiji", "one"), "1"),
+    **dict.fromkeys(("dua", "loro", "two"), "2"),
+    **dict.fromkeys(("tiga", "telu", "tilu", "three"), "3"),
+    **dict.fromkeys(("empat", "papat", "opat", "four"), "4"),
+    **dict.fromkeys(("lima", "limo", "five"), "5"),
+    **dict.fromkeys(("enam", "enem", "genep", "six"), "6"),
+    **dict.fromkeys(("tujuh", "pitu", "seven"), "7"),
+    **dict.fromkeys(("delapan", "lapan", "wolu", "dalapan", "eight"), "8"),
+    **dict.fromkeys(("sembilan", "songo", "sanga", "salapan", "nine"), "9"),
+    "sebelas": "11",
+}
+_ZERO_WORDS = "nol|kosong|zero|enol"
+_EIGHT_WORDS = "delapan|lapan|wolu|dalapan|eight"
+_SUBSTITUTES = str.maketrans("oOlI", "0011")  # letters written for digits
+
+# Where a number may start: +62/+60, 62, 0 (or o) before an 8, "nol", or an 8 after a cue.
+_SEED = re.compile(
+    rf"(?:(?<![^\W_])|(?<=wa)|(?<=WA)|(?<=Wa)|(?<=hp)|(?<=HP))"
+    rf"(?:[(\[]\s*)?(?:\+\s*[(\[]?\s*6[02]|62(?=[\W_]{{0,4}}[8(])"
+    rf"|[0oO](?=[\W_]{{0,8}}(?:8|{_EIGHT_WORDS}))|(?:{_ZERO_WORDS})\b|8(?=[\W_]{{0,3}}\d))",
+    re.IGNORECASE,
+)
+# Numbers that are something else, hidden before numbers are read: prices (Rp 150.000,
+# 150rb, 1,5jt), quantities, weights and sizes, dates, times, and labelled ids and
+# accounts (SKU, resi: a parcel's tracking number, pesanan: an order, rekening: a bank
+# account, kode pos: postcode, NIK/NPWP: identity and tax numbers).
+_BANKS = (r"bca|bri|bni|mandiri|bsi|btn|btpn|cimb(?:\s*niaga)?|permata|danamon|mega|panin"
+          r"|ocbc|maybank|jago|seabank|jenius|blu")
+_NOT_PHONE = re.compile(
+    r"(?:\brp|\bidr)\s*\.?\s*\d[\d.,]*"
+    r"|(?<![\d.,])(?<!\d[ .-])\d[\d.,]{0,8}\s*(?:rb|ribu|rebu|k|jt|juta|m|kg|kilo|kilogram"
+    r"|gr|gram|g|ons|ton|cm|mm|meter|inch|in|pcs|pc|psc|biji|lembar|lbr|helai|potong|ptg|pasang|psg|bal"
+    r"|karung|koli|lusin|kodi|pack|pak|box|dus|set|x|thn|tahun|hari|bulan|minggu|jam"
+    r"|menit)\b|(?<![\d.,])\d[\d.,]{0,8}\s*%"
+    r"|(?<![\d./-])\d{1,2}([-/.])\d{1,2}\1(?:19|20)?\d{2}(?![-/.]?\d)"
+    r"|(?<![\d.:])\d{1,2}[.:]\d{2}(?![.:]?\d)"
+    r"|\b(?:sku|kode(?:\s+(?:barang|produk|booking|bayar|pembayaran|pos|voucher))?|code"
+    r"|no\.?\s*resi|resi|awb|invoice|inv|order\s*id|no\.?\s*order|(?:no\.?|id)\s*pesanan"
+    r"|pesanan|nik|npwp|va|virtual\s+account|imei|serial"
+    r"|s/n|sn|batch|lot|art(?:ikel)?|id\s*produk|item\s*id|pos)\b\s*[:#.\-/]?\s*"
+    r"[a-z0-9][a-z0-9\-/.]{0,30}"
+    rf"|\b(?:(?:no\.?\s*)?rek(?:ening)?|norek|{_BANKS})\b(?:\s+(?:{_BANKS})\b)?"
+    r"\s*(?:a\.?/n\.?\s+[^\W\d_]+\s*)?[:.\-]?\s*\d[\d .-]{4,22}\d",
+    re.IGNORECASE,
+)
+_WHATSAPP_CUE = re.compile(
+    r"\b(?:w\s?\.?\s?a|whats?\s?app?|wha?tsap+|was+ap+|wats?ap+|wea|wa\.me)(?:\b|(?=\d))",
+    re.IGNORECASE,
+)
+_WHATSAPP_AFTER = re.compile(r"\W{0,3}(?:\(\s*)?(?:wa|whatsapp)\b", re.IGNORECASE)
+_PHONE_CUE = re.compile(
+    r"\b(?:hp|telp?|tlp|telepon|telfon|call|sms|kontak|contact|cp|hub(?:ungi)?|no|nomor"
+    r"|nomer|phone)\b|[☎📞📱]",
+    re.IGNORECASE,
+)
+# A separator inside a number: spaces, dots, dashes, brackets, stars, emoji and marks.
+_INSIDE = frozenset(" \t\u00a0.-_()[]*~•·–—'\"")
+_STOP = frozenset("+=|<>^`$\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def _digits_view(text: str) -> str:
+    """``text`` with every other kind of digit written as an ASCII digit and look-alike
+    Cyrillic and Greek o's as 'o', character for character (positions stay the same)."""
+    if text.isascii():
+        return text
+    table: dict[int, str] = {}
+    for char in set(text):
+        if char.isascii():
+            continue
+        digit = unicodedata.digit(char, None)
+        if digit is not None:
+            table[ord(char)] = str(digit)
+        elif char in "оОοΟ":
+            table[ord(char)] = "o"
+    return text.translate(table) if table else text
+
+
+def _phones(text: str, view: str, taken: list[tuple[int, int]]) -> list[tuple[str, str, int, int]]:
+    """Numbers read from ``view`` with links, e-mails and non-phone numbers hidden."""
+    hidden = list(view)
+    for start, end in taken:
+        hidden[start:end] = "#" * (end - start)
+    hidden_view = "".join(hidden)
+    hidden_view = _NOT_PHONE.sub(lambda match: "#" * len(match.group()), hidden_view)
+    found: list[tuple[str, str, int, int]] = []
+    read_to = 0
+    for seeds, match in enumerate(_SEED.finditer(hidden_view)):
+        if seeds >= _MAX_SEEDS:
+            break
+        start = match.start()
+        if start < read_to or _inside_code(hidden_view, start):
+            continue
+        number = _read_number(hidden_view, start)
+        if not number:
+            continue
+        digits, international, end = number
+        before = text[max(read_to, start - 40):start].rpartition("\n")[2]
+        if digits.startswith("8") and not _cue(before[-15:]):
+            continue  # a bare 8... is a number only where the seller says it is one
+        phone = _phone_value(digits, international=international)
+        if phone:
+            after = text[end:end + 15].partition("\n")[0]
+            kind = _cue(before) or (
+                "whatsapp" if _WHATSAPP_AFTER.match(after) else "phone")
+            found.append((kind, phone, start, end))
+            taken.append((start, end))
+            read_to = end
+    return found
+
+
+def _cue(before: str) -> str | None:
+    """'whatsapp' or 'phone' when the text before a number says which it is (the
+    nearer cue wins: "WA / telp"), else None."""
+    whatsapp = [match.end() for match in _WHATSAPP_CUE.finditer(before)]
+    phone = [match.end() for match in _PHONE_CUE.finditer(before)]
+    if not whatsapp and not phone:
+        return None
+    return "whatsapp" if max(whatsapp, default=-1) >= max(phone, default=-1) else "phone"
+
+
+def _inside_code(view: str, start: int) -> bool:
+    """Whether the number at ``start`` is part of a code such as ``TH-0812...`` (but not
+    of ``WA-0812...``)."""
+    glued = re.search(r"([^\W\d_]+)[-/_#.]$", view[max(0, start - 12):start])
+    return bool(glued) and not _cue(glued.group(1))
+
+
+def _read_number(view: str, start: int) -> tuple[str, bool, int] | None:
+    """The digits of the phone number that starts at ``start`` (its digit groups as
+    written, ended where the seller's grouping says), whether it was written with a '+',
+    and where it ends."""
+    groups: list[tuple[str, int]] = []  # (digits, end)
+    international = False
+    total = 0
+    position = start
+    limit = min(len(view), start + _WINDOW)
+    separator = 0
+    while position < limit and total <= 15:
+        char = view[position]
+        if char.isalnum():
+            word_end = position + 1
+            while word_end < limit and view[word_end].isalnum():
+                word_end += 1
+            digits = _word_digits(view[position:word_end], bool(groups))
+            if digits is None:
+                break
+            if total >= 9 and separator and _starts_number(digits):
+                break  # the next number begins
+            groups.append((digits, word_end))
+            total += len(digits)
+            position, separator = word_end, 0
+            continue
+        if char == "+" and not groups and not international:
+            international = True
+        elif separator >= 8 or not _inside_number(char):
+            break
+        position += 1
+        separator += 1
+    return _choose_number(groups, international)
+
+
+def _starts_number(digits: str) -> bool:
+    return (digits.startswith("08") and len(digits) >= 3) or (
+        digits.startswith("628") and len(digits) >= 9)
+
+
+def _inside_number(char: str) -> bool:
+    """Whether ``char`` may stand between the digits of a number."""
+    if char in _INSIDE:
+        return True
+    return char not in _STOP and unicodedata.category(char)[0] in "SMC"
+
+
+def _word_digits(word: str, inside: bool) -> str | None:
+    """The digits a run of letters and digits stands for, or None when it is a word."""
+    lowered = word.lower()
+    if lowered in _DIGIT_WORDS:
+        return _DIGIT_WORDS[lowered]
+    if not word.isascii():
+        return None
+    real = sum(char.isdigit() for char in word)
+    substitutes = sum(char in "oOlI" for char in word)
+    if real + substitutes == len(word):
+        if real >= substitutes or (inside and len(word) <= 2) or (
+                not inside and word[0] in "oO" and len(word) == 1):
+            return word.translate(_SUBSTITUTES)
+        return None
+    # digits with single letters glued between them: 0812x3456x7890
+    if re.fullmatch(r"[0-9oOlI]+(?:[a-zA-Z][0-9oOlI]+){1,3}", word) and real * 10 >= len(word) * 7:
+        return re.sub(r"(?<=[0-9oOlI])[a-km-zA-HJ-NP-Z](?=[0-9oOlI])", "", word).translate(
+            _SUBSTITUTES)
+    return None
+
+
+def _choose_number(groups: list[tuple[str, int]],
+                   international: bool) -> tuple[str, bool, int] | None:
+    """The longest run of whole groups that is a valid number, leaving out a short group
+    trailing after longer ones ("0812 3456 7890 1" is a number and a 1)."""
+    digits = ""
+    ends = []
+    for index, (group, end) in enumerate(groups):
+        digits += group
+        if len(digits) > 15:
+            break
+        short_tail = index >= 2 and len(group) < 3 and len(groups[index - 1][0]) >= 3
+        if 9 <= len(digits) and not short_tail:
+            ends.append((digits, end))
+    for candidate, end in reversed(ends):
+        if _phone_value(candidate, international=international):
+            return candidate, international, end
+    return None
+
+
+def _phone_value(digits: str, *, international: bool) -> str | None:
+    """The E.164 form of an Indonesian mobile number, or of a Malaysian one written with
+    its country code (+60), or None."""
+    if not 9 <= len(digits) <= 15:
+        return None
+    if digits.startswith("620"):  # +62 (0)812...
+        digits = "62" + digits[3:]
+    if digits.startswith("62") or (digits.startswith("60") and international):
+        number = "+" + digits
+    elif digits.startswith("0") and not international:
+        number = digits
+    elif digits.startswith("8") and not international:
+        number = "0" + digits
+    else:
+        return None
+    try:
+        parsed = phonenumbers.parse(number, "ID")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed) or phonenumbers.region_code_for_number(
+            parsed) not in ("ID", "MY"):
+        return None
+    if phonenumbers.number_type(parsed) not in (phonenumbers.PhoneNumberType.MOBILE,
+                                                phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
