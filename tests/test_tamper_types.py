@@ -233,6 +233,8 @@ def test_a_db_of_the_previous_release_has_every_value_of_its_type(tmp_path):
         shutil.copyfileobj(packed, out)
     conn = sqlite3.connect(path)
     for table, columns in schema.TABLES.items():
+        if table not in schema.evidence_tables(1):
+            continue  # added by a later schema version
         hashed = [name for name, kind in columns.items() if name != "body"]
         for row in conn.execute(f"SELECT {', '.join(hashed)} FROM {table}"):
             assert not any(isinstance(value, bytes) for value in row), table

@@ -29,10 +29,12 @@ if TYPE_CHECKING:
 
 GENESIS = "0" * 64  # the prev_hash of a table's first row
 
-# Append-only evidence tables, each with its own chain, in the order they are verified.
+# Append-only evidence tables, each with its own chain, in the order they are verified
+# (run_ends last: it records the others' heads). Schema version 3 added listing_pages,
+# contacts, images and takedown_requests; a DB of an earlier version has no such chain.
 EVIDENCE_TABLES = (
     "run_starts", "capture_bodies", "captures", "observations", "flags", "faults", "rechecks",
-    "run_health", "run_ends",
+    "run_health", "listing_pages", "contacts", "images", "takedown_requests", "run_ends",
 )
 
 
@@ -53,15 +55,23 @@ STORED_TYPES: dict[type, tuple[type, ...]] = {
 def as_stored(kind: type, value: Any) -> Any:
     """``value`` as a column of ``kind`` (str, int, float or bytes) will give it back.
 
-    Raises :class:`TypeError` for a value of the wrong kind (text in a number column) and
-    :class:`ValueError` for NaN, infinity or a whole number beyond 64 bits.
+    Raises :class:`TypeError` for a value of the wrong kind (text in a number column, bytes
+    where text belongs) and :class:`ValueError` for NaN, infinity, a whole number beyond 64
+    bits or text with a lone UTF-16 surrogate (no UTF-8 text, so no hash, can hold one).
     """
     if value is None:
         return None
     if kind is str:
         if isinstance(value, (bytes, bytearray)):
             raise TypeError("bytes where text belongs")
-        return value if isinstance(value, str) else str(value)
+        text = value if isinstance(value, str) else str(value)
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("text holds a lone UTF-16 surrogate, which UTF-8 (and so "
+                                 "the DB) cannot hold") from None
+        return text
     if kind is bytes:
         if not isinstance(value, (bytes, bytearray)):
             raise TypeError(f"{type(value).__name__} where bytes belong")

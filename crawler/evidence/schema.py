@@ -5,6 +5,14 @@ Version 2 adds ``timestamps``: each run's head, anchored by an RFC 3161 time-sta
 The token proves itself (a TSA signed it), so the table is not chained, and writing it
 after a run ends moves no head.
 
+Version 3 adds what leads from listings to the sellers behind them, as chained evidence:
+``listing_pages`` (a listing's own page: description, seller profile, images, variants),
+``contacts`` (phone numbers, handles, e-mails and shop links found in a listing, each with
+the field and capture it came from), ``images`` (a listing's images: the bytes in
+``capture_bodies`` like any body, and a perceptual hash) and ``takedown_requests`` (what was
+asked of a platform, citing the evidence and the DB's head); and the ``accounts`` view.
+Their chains start empty, so a DB migrated to version 3 keeps every head it had.
+
 :func:`soundness` says whether a DB's structure is what this code writes: SQLite's own
 ``PRAGMA integrity_check`` (every index holds exactly its table's rows: exports, reports,
 bundles and Datasette read through indexes, which the hash chains do not cover), and every
@@ -24,7 +32,7 @@ from crawler.evidence.custody import EVIDENCE_TABLES
 if TYPE_CHECKING:
     import sqlite_utils
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 CHAIN = {"prev_hash": str, "row_hash": str}
 
@@ -41,7 +49,8 @@ RUN_START_FIELDS: dict[str, type] = {
     "operator": str, "replica": str, "settings_digest": str, "scrapyd_job": str,
 }
 
-TABLES: dict[str, dict[str, type]] = {
+# The tables of schema version 1; later versions add ADDED_TABLES.
+TABLES_V1: dict[str, dict[str, type]] = {
     "run_starts": {"id": int, **RUN_START_FIELDS, **CHAIN},
     "run_ends": {"id": int, "run_id": int, "ended_at": str, "status": str, "stats": str,
                  "lexicon_version": str, "chain_heads": str, **CHAIN},
@@ -65,6 +74,54 @@ TABLES: dict[str, dict[str, type]] = {
     # A finished run's health (crawler.ops.health): "ok", "warning" or "failing", and the findings.
     "run_health": {"id": int, "run_id": int, "platform": str, "status": str, "findings": str,
                    "checked_at": str, **CHAIN},
+}
+
+# What a contact may be (crawler.sellers.contacts finds them), and where it was found.
+CONTACT_KINDS = ("phone", "whatsapp", "instagram", "tiktok", "telegram", "line", "email", "shop")
+CONTACT_SOURCES = ("card", "page")
+
+# Schema version 3: from listings to the sellers behind them (chained evidence).
+TABLES_V3: dict[str, dict[str, type]] = {
+    # A listing's own page, fetched once per run for a listing whose card was flagged (or
+    # changed): what the search card lacks. image_urls: a JSON list; variants: JSON.
+    "listing_pages": {"id": int, "run_id": int, "platform": str, "listing_id": str,
+                      "url": str, "fetched_at": str, "capture_id": int, "capture_sha256": str,
+                      "screenshot_sha256": str, "description": str, "seller_id": str,
+                      "seller_name": str, "seller_url": str, "seller_joined": str,
+                      "seller_location": str, "seller_followers": int, "seller_sales": int,
+                      "seller_rating": float, "image_urls": str, "variants": str,
+                      "stock": int, **CHAIN},
+    # A contact found in a listing: kind (CONTACT_KINDS), value normalised (phones in E.164,
+    # handles lower-case without '@', shops as 'platform:slug'), raw as written (at most
+    # 200 characters), the field and the capture it came from. Personal data: never logged.
+    "contacts": {"id": int, "run_id": int, "platform": str, "listing_id": str, "source": str,
+                 "field": str, "kind": str, "value": str, "raw": str, "capture_sha256": str,
+                 "seen_at": str, **CHAIN},
+    # An image of a listing: its bytes are in capture_bodies (body_sha256); phash is its
+    # perceptual hash (16 hex digits).
+    "images": {"id": int, "run_id": int, "platform": str, "listing_id": str, "url": str,
+               "body_sha256": str, "phash": str, "width": int, "height": int,
+               "fetched_at": str, **CHAIN},
+    # A takedown request as made: accounts, listing URLs and evidence are JSON; db_head is
+    # the DB's head it cites.
+    "takedown_requests": {"id": int, "created_at": str, "platform": str, "network_id": str,
+                          "accounts": str, "listing_urls": str, "reason_id": str,
+                          "reason_en": str, "legal_basis": str, "evidence": str,
+                          "db_head": str, **CHAIN},
+}
+
+# Every table's columns and their kinds, whichever version added it.
+TABLES: dict[str, dict[str, type]] = {**TABLES_V1, **TABLES_V3}
+
+# Columns that must hold a value, besides every chain's prev_hash and row_hash: the writers
+# refuse a row without them and verify calls a NULL there tampering. (As in every table,
+# only the chain columns are NOT NULL in SQL.)
+NOT_NULL: dict[str, frozenset[str]] = {
+    "listing_pages": frozenset({"run_id", "platform", "listing_id", "fetched_at"}),
+    "contacts": frozenset({"run_id", "platform", "listing_id", "source", "field", "kind",
+                           "value", "seen_at"}),
+    "images": frozenset({"run_id", "platform", "listing_id", "body_sha256", "fetched_at"}),
+    "takedown_requests": frozenset({"created_at", "platform", "accounts", "db_head"}),
 }
 
 VIEWS = {
@@ -93,6 +150,49 @@ VIEWS = {
               GROUP BY platform) latest ON latest.platform = l.platform
         WHERE l.last_run_id < latest.id""",
 }
+
+# Schema version 3: one row per seller account as its listings show it. status comes from
+# the latest recheck of each of its listings that said live, removed or blocked (an error
+# says nothing): 'live' if any is live, 'taken_down' if every rechecked listing is removed
+# or blocked (taken_down_at: when the last of them was first found so), NULL if none was
+# rechecked. Name and URL are those of its most recently seen listing that has them.
+ACCOUNTS_VIEW = """
+    WITH rechecked AS (
+        SELECT platform, listing_id, MAX(id) AS last_id,
+               COALESCE(MAX(CASE WHEN status = 'live' THEN id END), 0) AS last_live
+        FROM rechecks WHERE status IN ('live', 'removed', 'blocked')
+        GROUP BY platform, listing_id),
+    state AS (
+        SELECT k.platform, k.listing_id, r.status,
+               (SELECT MIN(d.checked_at) FROM rechecks d
+                WHERE d.platform = k.platform AND d.listing_id = k.listing_id
+                  AND d.status IN ('removed', 'blocked') AND d.id > k.last_live) AS down_since
+        FROM rechecked k JOIN rechecks r ON r.id = k.last_id),
+    listed AS (
+        SELECT l.platform, l.seller_id, o.seller_name, o.seller_url, l.first_seen,
+               l.last_seen, COALESCE(f.flagged, 0) AS flagged, s.status AS recheck,
+               s.down_since,
+               ROW_NUMBER() OVER (PARTITION BY l.platform, l.seller_id
+                                  ORDER BY o.seller_name IS NULL, l.last_seen DESC,
+                                           l.last_observation_id DESC) AS recency
+        FROM listings l
+        JOIN observations o ON o.id = l.last_observation_id
+        LEFT JOIN flags f ON f.observation_id = l.last_observation_id
+        LEFT JOIN state s ON s.platform = l.platform AND s.listing_id = l.listing_id
+        WHERE l.seller_id IS NOT NULL AND l.seller_id != '')
+    SELECT platform, seller_id,
+           MAX(CASE WHEN recency = 1 THEN seller_name END) AS seller_name,
+           COALESCE(MAX(CASE WHEN recency = 1 THEN seller_url END), MAX(seller_url))
+               AS seller_url,
+           COUNT(*) AS listings, SUM(flagged) AS flagged, MIN(first_seen) AS first_seen,
+           MAX(last_seen) AS last_seen,
+           CASE WHEN COUNT(recheck) = 0 THEN NULL
+                WHEN SUM(recheck = 'live') > 0 THEN 'live'
+                ELSE 'taken_down' END AS status,
+           CASE WHEN COUNT(recheck) > 0 AND SUM(recheck = 'live') = 0
+                THEN MAX(down_since) END AS taken_down_at
+    FROM listed
+    GROUP BY platform, seller_id"""
 
 
 # Keep the full-text index in step with listings, touching it only when the text changes
@@ -123,8 +223,32 @@ def create_timestamps(db: sqlite_utils.Database) -> None:
     _append_only(db, "timestamps")
 
 
+def create_seller_evidence(db: sqlite_utils.Database) -> None:
+    """Listing pages, contacts, images and takedown requests, chained and append-only, and
+    the ``accounts`` view (schema version 3)."""
+    for name, columns in TABLES_V3.items():
+        db[name].create(columns, pk="id", not_null=set(CHAIN))
+    db["listing_pages"].create_index(["platform", "listing_id"])
+    db["listing_pages"].create_index(["platform", "seller_id"])
+    db["listing_pages"].create_index(["run_id"])
+    db["contacts"].create_index(["platform", "listing_id"])
+    db["contacts"].create_index(["kind", "value"])
+    # The same contact in the same field of the same listing in one run is one fact: a
+    # resumed crawl, or a listing found under several keywords, does not repeat it.
+    db["contacts"].create_index(["run_id", "platform", "listing_id", "source", "field",
+                                 "kind", "value"], unique=True)
+    db["images"].create_index(["platform", "listing_id"])
+    db["images"].create_index(["phash"])
+    db["images"].create_index(["body_sha256"])
+    db["images"].create_index(["run_id", "platform", "listing_id", "url"], unique=True)
+    db["takedown_requests"].create_index(["platform", "network_id"])
+    db.create_view("accounts", ACCOUNTS_VIEW)
+    for name in TABLES_V3:
+        _append_only(db, name)
+
+
 # version -> what brings a DB of the version before up to it
-MIGRATIONS = {2: create_timestamps}
+MIGRATIONS = {2: create_timestamps, 3: create_seller_evidence}
 
 
 def _append_only(db: sqlite_utils.Database, table: str) -> None:
@@ -138,7 +262,7 @@ def _append_only(db: sqlite_utils.Database, table: str) -> None:
 def create(db: sqlite_utils.Database, version: int = SCHEMA_VERSION) -> None:
     """Create every table, index, view and trigger of an empty evidence DB (of ``version``:
     version 1's schema, then each migration up to it)."""
-    for name, columns in TABLES.items():
+    for name, columns in TABLES_V1.items():
         db[name].create(columns, pk="id", not_null={"prev_hash", "row_hash"})
     db["capture_bodies"].create_index(["sha256"], unique=True)
     db["captures"].create_index(["body_sha256"])
@@ -175,7 +299,7 @@ def create(db: sqlite_utils.Database, version: int = SCHEMA_VERSION) -> None:
         db.execute(statement)
     for name, sql in VIEWS.items():
         db.create_view(name, sql)
-    for table in EVIDENCE_TABLES:
+    for table in TABLES_V1:
         _append_only(db, table)
     for later in range(2, version + 1):
         MIGRATIONS[later](db)
@@ -226,6 +350,13 @@ def expected_objects(version: int) -> dict[tuple[str, str], tuple[str, str | Non
     create(db, version)
     create_meta(db, version)
     return _objects(db.conn)
+
+
+@cache
+def evidence_tables(version: int) -> tuple[str, ...]:
+    """The chained evidence tables a DB of schema ``version`` holds, in verify's order."""
+    present = {name for kind, name in expected_objects(version) if kind == "table"}
+    return tuple(table for table in EVIDENCE_TABLES if table in present)
 
 
 def _objects(conn: sqlite3.Connection) -> dict[tuple[str, str], tuple[str, str | None]]:

@@ -1,4 +1,5 @@
-"""The SQLite evidence store: runs, captures, listings, observations, flags and faults.
+"""The SQLite evidence store: runs, captures, listings, observations, flags and faults; and
+(schema version 3) listing pages, contacts, images, takedown requests and seller accounts.
 
 Evidence tables are append-only and hash-chained (see :mod:`crawler.evidence.custody`); each write
 is one ``BEGIN IMMEDIATE`` transaction, so concurrent crawls writing one DB keep one
@@ -14,6 +15,7 @@ hashed again whenever it is read (:meth:`EvidenceStore.capture_body`).
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import zlib
 from contextlib import contextmanager
@@ -32,7 +34,7 @@ from crawler.evidence.custody import (
     run_end_head,
     stored_row,
 )
-from crawler.evidence.schema import OBSERVED_FIELDS, SCHEMA_VERSION
+from crawler.evidence.schema import CONTACT_KINDS, CONTACT_SOURCES, OBSERVED_FIELDS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -153,6 +155,9 @@ class EvidenceStore:
                 or (0, GENESIS)
         # Every column as SQLite will give it back, so the hash covers what is stored.
         full = stored_row(schema.TABLES[table], {**row, "id": head[0] + 1, "prev_hash": head[1]})
+        for name in schema.NOT_NULL.get(table, ()):
+            if full[name] is None:
+                raise ValueError(f"column {name}: a row of {table} needs a value there")
         full["row_hash"] = row_hash(table, full)
         self.conn.execute(_INSERT[table], full)
         self._heads[table] = (full["id"], full["row_hash"])
@@ -167,6 +172,14 @@ class EvidenceStore:
         return [(run_id, run_end_head(json.loads(heads), end_id, end_hash))
                 for run_id, heads, end_id, end_hash in self.conn.execute(
                     "SELECT run_id, chain_heads, id, row_hash FROM run_ends ORDER BY id")]
+
+    def latest_run_head(self) -> tuple[int, str] | None:
+        """The latest ended run and the DB's head just after its end was written, or None."""
+        row = self.conn.execute("SELECT run_id, chain_heads, id, row_hash FROM run_ends "
+                                "ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        return row[0], run_end_head(json.loads(row[1]), row[2], row[3])
 
     def chain_heads(self) -> dict[str, dict[str, Any]]:
         """The last row (id and hash) of every evidence table."""
@@ -438,6 +451,162 @@ class EvidenceStore:
         return sorted(ids)
 
 
+    # -- listing pages, contacts, images and takedown requests (schema version 3) --------
+    #
+    # Each writer is one transaction, all or nothing. A value a column cannot hold as it is
+    # (NaN, a number beyond 64 bits, bytes where text belongs, a lone surrogate, a JSON
+    # value nested beyond reason) raises ValueError or TypeError (see WRITE_ERRORS) naming
+    # the column, never quoting the value, and nothing is written. Numbers are kept as
+    # their column gives them back (custody.as_stored: -0.0 is 0.0, True is 1).
+
+    def add_listing_page(self, run_id: int, page: Mapping[str, Any]) -> int:
+        """Record a listing's own page as fetched and parsed: ``page`` holds ``platform``,
+        ``listing_id`` and any of the other columns of ``listing_pages`` (``image_urls`` a
+        list and ``variants`` any JSON value, stored as JSON; ``fetched_at`` defaults to
+        now). Returns its id."""
+        row = {name: page.get(name) for name in _PAGE_FIELDS}
+        row.update(run_id=run_id, **_listing_key(page), fetched_at=page.get("fetched_at")
+                   or utc_now(), image_urls=_json_column("image_urls", page.get("image_urls")),
+                   variants=_json_column("variants", page.get("variants")))
+        with self._transaction():
+            return self._append("listing_pages", row)
+
+    def add_contacts(self, run_id: int, contacts: Iterable[Mapping[str, Any]]) -> list[int]:
+        """Record contacts found in listings, each with ``platform``, ``listing_id``,
+        ``source`` ('card' or 'page'), ``field``, ``kind`` (schema.CONTACT_KINDS), ``value``
+        (normalised), ``raw`` (as written; cut to 200 characters), ``capture_sha256`` and
+        ``seen_at`` (default now). A contact this run already recorded in the same field
+        of the same listing is not repeated: its id is returned. Returns the ids in order."""
+        seen_at = utc_now()
+        rows = [_contact_row(run_id, contact, seen_at) for contact in contacts]
+        with self._transaction():
+            return [self._recorded("contacts", row, _CONTACT_KEY)
+                    or self._append("contacts", row) for row in rows]
+
+    def add_image(self, run_id: int, image: Mapping[str, Any]) -> int:
+        """Record an image of a listing: ``platform``, ``listing_id``, ``url``, ``body``
+        (the bytes, stored once in ``capture_bodies`` like any body; or ``body_sha256`` of
+        a body already stored), ``phash`` (16 hex digits), ``width``, ``height`` and
+        ``fetched_at`` (default now). The same image URL of the same listing in one run is
+        recorded once: its id is returned."""
+        body = image.get("body")
+        if body is not None:
+            if not isinstance(body, (bytes, bytearray)):
+                raise TypeError(f"images body: {type(body).__name__} where bytes belong")
+            body = bytes(body)
+            digest = sha256_hex(body)
+            if image.get("body_sha256") not in (None, digest):
+                raise ValueError("images body_sha256 is not the SHA-256 of the body given")
+        else:
+            digest = image.get("body_sha256")
+            if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+                raise ValueError("an image needs its body (bytes) or the body_sha256 of a "
+                                 "stored body")
+        phash = image.get("phash")
+        if phash is not None and (not isinstance(phash, str) or not _PHASH.fullmatch(phash)):
+            raise ValueError("images phash must be 16 lower-case hex digits")
+        row = {"run_id": run_id, **_listing_key(image), "url": image.get("url"),
+               "body_sha256": digest, "phash": phash, "width": image.get("width"),
+               "height": image.get("height"),
+               "fetched_at": image.get("fetched_at") or utc_now()}
+        with self._transaction():
+            existing = self._recorded("images", row, _IMAGE_KEY)
+            if existing is not None:
+                return existing
+            if body is not None:
+                self._keep_body(digest, body)
+            elif self.conn.execute("SELECT 1 FROM capture_bodies WHERE sha256 = ?",
+                                   [digest]).fetchone() is None:
+                raise ValueError("images body_sha256 names no stored body")
+            return self._append("images", row)
+
+    def add_takedown_request(self, request: Mapping[str, Any]) -> int:
+        """Record a takedown request as made: ``platform``, ``network_id``, ``accounts``,
+        ``listing_urls`` and ``evidence`` (JSON values: lists of dicts and URLs), ``reason_id``,
+        ``reason_en``, ``legal_basis`` and ``db_head``. By default ``db_head`` is the head of
+        the latest ended run (:meth:`latest_run_head`), which covers every capture,
+        observation and recheck the request can cite and which ``verify --head RUN:HEAD``
+        checks for good (the DB's head of the moment would not be in its history once a
+        second request is written); the DB's head now if no run has ended. Returns its id."""
+        if not request.get("platform"):
+            raise ValueError("a takedown request needs its platform")
+        head = request.get("db_head")
+        if head is not None and (not isinstance(head, str) or not _SHA256.fullmatch(head)):
+            raise ValueError("takedown_requests db_head must be a head (64 hex digits)")
+        row = {name: request.get(name) for name in (
+            "platform", "network_id", "reason_id", "reason_en", "legal_basis")}
+        row.update({name: _json_column(name, request.get(name) or [])
+                    for name in ("accounts", "listing_urls", "evidence")})
+        row["created_at"] = request.get("created_at") or utc_now()
+        with self._transaction():
+            if head is None:
+                latest = self.latest_run_head()
+                head = latest[1] if latest else self.head()
+            row["db_head"] = head
+            return self._append("takedown_requests", row)
+
+    def _recorded(self, table: str, row: Mapping[str, Any], key: tuple[str, ...]) -> int | None:
+        """The id of the row of ``table`` whose ``key`` columns hold ``row``'s values as
+        stored (its unique index allows one), or None."""
+        stored = stored_row(schema.TABLES[table], row)
+        found = self.conn.execute(
+            f"SELECT id FROM {table} WHERE {' AND '.join(f'{k} = ?' for k in key)}",
+            [stored[k] for k in key]).fetchone()
+        return None if found is None else found[0]
+
+    def listing_pages(self, platform: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every listing page recorded (of ``platform``), oldest first; ``image_urls`` and
+        ``variants`` decoded from their JSON."""
+        sql, params = "SELECT * FROM listing_pages", []
+        if platform:
+            sql += " WHERE platform = ?"
+            params.append(platform)
+        for row in self.db.query(sql + " ORDER BY id", params):
+            yield _page_record(row)
+
+    def latest_listing_page(self, platform: str, listing_id: str) -> dict[str, Any] | None:
+        """The listing's most recent page, or None if none was recorded."""
+        for row in self.db.query(
+                "SELECT * FROM listing_pages WHERE platform = ? AND listing_id = ? "
+                "ORDER BY id DESC LIMIT 1", [platform, str(listing_id)]):
+            return _page_record(row)
+        return None
+
+    def contacts(self, *, platform: str | None = None, kind: str | None = None,
+                 ) -> Iterator[dict[str, Any]]:
+        """Every contact recorded (of ``platform``, of ``kind``), oldest first. Personal
+        data: never log what this yields above DEBUG."""
+        yield from self._rows("contacts", platform=platform, kind=kind)
+
+    def images(self, *, platform: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every image recorded (of ``platform``), oldest first, without its bytes (read
+        them with :meth:`capture_body` and the row's ``body_sha256``)."""
+        yield from self._rows("images", platform=platform)
+
+    def takedown_requests(self, *, platform: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every takedown request recorded (to ``platform``), oldest first; ``accounts``,
+        ``listing_urls`` and ``evidence`` decoded from their JSON."""
+        for row in self._rows("takedown_requests", platform=platform):
+            yield {**row, **{name: _decoded(row[name]) for name in (
+                "accounts", "listing_urls", "evidence")}}
+
+    def accounts(self, *, platform: str | None = None) -> Iterator[dict[str, Any]]:
+        """The ``accounts`` view: one row per seller account (platform, seller_id,
+        seller_name, seller_url, listings, flagged, first_seen, last_seen, status,
+        taken_down_at), by platform and seller id."""
+        sql, params = "SELECT * FROM accounts", []
+        if platform:
+            sql += " WHERE platform = ?"
+            params.append(platform)
+        yield from self.db.query(sql + " ORDER BY platform, seller_id", params)
+
+    def _rows(self, table: str, **equal: Any) -> Iterator[dict[str, Any]]:
+        wanted = {name: value for name, value in equal.items() if value is not None}
+        where = " AND ".join(f"{name} = ?" for name in wanted)
+        yield from self.db.query(
+            f"SELECT * FROM {table}{f' WHERE {where}' if where else ''} ORDER BY id",
+            list(wanted.values()))
+
 _INSERT = {
     table: f"INSERT INTO {table} ({', '.join(columns)}) "
            f"VALUES ({', '.join(':' + c for c in columns)})"
@@ -487,6 +656,80 @@ def _export_record(row: Mapping[str, Any]) -> dict[str, Any]:
     record["level"] = row["level"] or "none"
     record["score"] = row["score"] if row["score"] is not None else 0.0
     return record
+
+
+# -- schema version 3's rows ------------------------------------------------------------------
+
+_PAGE_FIELDS = tuple(name for name in schema.TABLES["listing_pages"]
+                     if name not in ("id", "run_id", "prev_hash", "row_hash"))
+_CONTACT_KEY = ("run_id", "platform", "listing_id", "source", "field", "kind", "value")
+_IMAGE_KEY = ("run_id", "platform", "listing_id", "url")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_PHASH = re.compile(r"[0-9a-f]{16}")
+MAX_CONTACT = 200  # characters of a contact's value and of its raw text
+
+
+def _listing_key(fields: Mapping[str, Any]) -> dict[str, str]:
+    """``platform`` and ``listing_id`` (as text), which every row about a listing needs."""
+    platform, listing_id = fields.get("platform"), fields.get("listing_id")
+    if not platform or listing_id is None or listing_id == "":
+        raise ValueError("a row about a listing needs its platform and listing_id")
+    if isinstance(listing_id, (bytes, bytearray)) or isinstance(platform, (bytes, bytearray)):
+        raise TypeError("bytes where text belongs (platform, listing_id)")
+    return {"platform": platform, "listing_id": str(listing_id)}
+
+
+def _contact_row(run_id: int, contact: Mapping[str, Any], seen_at: str) -> dict[str, Any]:
+    """A contact as a row, checked; errors never quote the contact (personal data)."""
+    kind, source, field = contact.get("kind"), contact.get("source"), contact.get("field")
+    if kind not in CONTACT_KINDS:
+        raise ValueError(f"a contact's kind must be one of {', '.join(CONTACT_KINDS)}")
+    if source not in CONTACT_SOURCES:
+        raise ValueError(f"a contact's source must be one of {', '.join(CONTACT_SOURCES)}")
+    if not isinstance(field, str) or not field:
+        raise ValueError("a contact needs the field it was found in")
+    value, raw = contact.get("value"), contact.get("raw")
+    if not isinstance(value, str) or not value:
+        raise ValueError("a contact's value must be non-empty text")
+    if len(value) > MAX_CONTACT:
+        raise ValueError(f"a contact's value is longer than {MAX_CONTACT} characters")
+    if isinstance(raw, (bytes, bytearray)):
+        raise TypeError("contacts raw: bytes where text belongs")
+    return {"run_id": run_id, **_listing_key(contact), "source": source, "field": field,
+            "kind": kind, "value": value,
+            "raw": None if raw is None else str(raw)[:MAX_CONTACT],
+            "capture_sha256": contact.get("capture_sha256"),
+            "seen_at": contact.get("seen_at") or seen_at}
+
+
+def _json_column(name: str, value: Any) -> str | None:
+    """``value`` as the JSON text a column keeps (text is kept as given: it is JSON already);
+    NaN, infinity, bytes and nesting beyond reason are refused."""
+    if value is None or isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, sort_keys=True)
+    except RecursionError:
+        raise ValueError(f"column {name}: nested deeper than any answer thriftwatch reads") \
+            from None
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"column {name}: not storable as JSON ({error})") from None
+
+
+def _decoded(text: Any) -> Any:
+    """A JSON column read back; text that is not JSON (only a hand-edited DB holds it) is
+    returned as it is."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+
+
+def _page_record(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {**row, "image_urls": _decoded(row["image_urls"]) or [],
+            "variants": _decoded(row["variants"])}
 
 
 def _column_value(value: Any) -> Any:

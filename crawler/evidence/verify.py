@@ -6,7 +6,9 @@
   thriftwatch writes for the DB's version (exports, reports, bundles and Datasette read
   through indexes and views, which the chains do not cover), and the full-text index;
 - each stored value's type against its column's (a BLOB where TEXT belongs is tampering);
-- every row hash and chain link of every evidence table, and every capture body's digest;
+- every row hash and chain link of every evidence table of the DB's schema version (listing
+  pages, contacts, images and takedown requests from version 3), every capture body's
+  digest, and the body of every capture and image present;
 - the chain heads each run recorded when it ended (they must still be there, unchanged);
 - the derived tables (``listings``, ``listing_changes``), rebuilt from the observations:
   an edit, insertion or deletion there is named, since exports, reports and bundles read
@@ -59,7 +61,8 @@ CLOCK_SKEW = 300
 LATE_TOKEN = 3600  # a token later than the latest capture it covers by this is reported
 # Rows whose time says when the crawl saw something: what a run's head covers happened by then.
 CAPTURE_TIMES = {"captures": "fetched_at", "observations": "seen_at", "faults": "at",
-                 "rechecks": "checked_at"}
+                 "rechecks": "checked_at", "listing_pages": "fetched_at",
+                 "contacts": "seen_at", "images": "fetched_at"}
 _RUN_FILE = re.compile(r"run-?(\d+)", re.IGNORECASE)
 
 
@@ -117,7 +120,7 @@ def verify_db(path: str | Path, heads: Sequence[str] = (),
         result.notes.extend(sound.notes)
         try:
             result.problems.extend(schema.fts_problems(conn))
-            for table in EVIDENCE_TABLES:
+            for table in _chains_of(conn):
                 _check_chain(conn, table, result)
             _check_bodies(conn, result)
             _check_recorded_heads(conn, result)
@@ -150,10 +153,22 @@ def load_token_files(folder: Path) -> list[tuple[str, bytes]]:
 
 
 def _check_is_evidence_db(conn: sqlite3.Connection, path: str | Path) -> None:
-    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    missing = [table for table in ("meta", *EVIDENCE_TABLES) if table not in tables]
+    tables = _tables(conn)
+    missing = [table for table in ("meta", *schema.evidence_tables(1)) if table not in tables]
     if missing:
         raise ValueError(f"{path} is not a thriftwatch evidence DB (no {', '.join(missing)})")
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def _chains_of(conn: sqlite3.Connection) -> list[str]:
+    """The evidence tables to check: every one the DB holds. A DB written before schema
+    version 3 has no listing_pages, say; a table its version should have and does not was
+    named by the schema check (and a head a run recorded in it, by the recorded heads)."""
+    present = _tables(conn)
+    return [table for table in EVIDENCE_TABLES if table in present]
 
 
 # -- chains, bodies and the heads each run recorded -----------------------------------------
@@ -161,7 +176,7 @@ def _check_is_evidence_db(conn: sqlite3.Connection, path: str | Path) -> None:
 def _check_chain(conn: sqlite3.Connection, table: str, result: Verification) -> None:
     expected_prev, count, wrong_types = GENESIS, 0, 0
     kinds = schema.TABLES[table]
-    not_null = set(schema.CHAIN)
+    not_null = {*schema.CHAIN, *schema.NOT_NULL.get(table, ())}
     for stored in conn.execute(f"SELECT * FROM {table} ORDER BY id"):
         count += 1
         row = dict(stored)
@@ -208,22 +223,35 @@ def _check_bodies(conn: sqlite3.Connection, result: Verification) -> None:
         if row["body_sha256"] not in stored:
             result.problems.append(f"captures row id {row['id']}: its body "
                                    f"{row['body_sha256']} is missing")
-    # Each body is stored in the transaction of the capture that refers to it.
+    if "images" in _tables(conn):
+        for row in conn.execute("SELECT id, body_sha256 FROM images NOT INDEXED ORDER BY id"):
+            referred.add(row["body_sha256"])
+            if row["body_sha256"] not in stored:
+                result.problems.append(f"images row id {row['id']}: its body "
+                                       f"{row['body_sha256']} is missing")
+    # Each body is stored in the transaction of the capture or image that refers to it.
     unreferred = [row[0] for row in conn.execute(
         "SELECT id, sha256 FROM capture_bodies NOT INDEXED ORDER BY id") if row[1] not in referred]
     if unreferred:
         result.notes.append(
             f"capture_bodies row{'s' if len(unreferred) > 1 else ''} id "
             f"{', '.join(map(str, unreferred[:10]))}{' ...' if len(unreferred) > 10 else ''}: "
-            "no capture refers to it (a crawl stores each body with its capture; this one was "
-            "added some other way)")
+            "no capture refers to it, nor any image (a crawl stores each body with its "
+            "capture or image; this one was added some other way)")
 
 
 def _check_recorded_heads(conn: sqlite3.Connection, result: Verification) -> None:
     """Each ended run recorded every chain's head: those rows must still be there, unchanged."""
+    present = _tables(conn)
     for run in conn.execute("SELECT run_id, chain_heads FROM run_ends ORDER BY id"):
         for table, head in json.loads(run["chain_heads"]).items():
             if head is None:
+                continue
+            if table not in EVIDENCE_TABLES or table not in present:
+                result.problems.append(
+                    f"{table} row id {head['id']}: recorded as chain head when run "
+                    f"{run['run_id']} ended, but the table is gone (the DB was taken back to "
+                    "an earlier schema version, or is not what that run wrote)")
                 continue
             found = conn.execute(f"SELECT row_hash FROM {table} WHERE id = ?",
                                  [head["id"]]).fetchone()
@@ -307,8 +335,14 @@ def _compare(conn: sqlite3.Connection, result: Verification, table: str, *,
 # -- heads and their anchors ----------------------------------------------------------------
 
 def _current_head(conn: sqlite3.Connection) -> str:
-    heads = {}
+    """The DB's head now; a chain a DB of its version does not have counts as empty, as
+    it does in custody.head_digest, so migrating a DB moves no head."""
+    heads: dict[str, dict[str, Any] | None] = {}
+    present = _tables(conn)
     for table in EVIDENCE_TABLES:
+        if table not in present:
+            heads[table] = None
+            continue
         row = conn.execute(f"SELECT id, row_hash FROM {table} ORDER BY id DESC LIMIT 1").fetchone()
         heads[table] = {"id": row[0], "row_hash": row[1]} if row else None
     return head_digest(heads)
@@ -323,7 +357,7 @@ def _run_heads(conn: sqlite3.Connection) -> dict[int, str]:
 def _check_timestamps(conn: sqlite3.Connection, result: Verification,
                       roots: Sequence[Certificate],
                       outside: Sequence[tuple[str, bytes]]) -> None:
-    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    tables = _tables(conn)
     found: list[tuple[int, str, bytes]] = []  # (run, where the token was kept, token)
     if "timestamps" in tables:  # else a DB of schema version 1, never opened by this release
         for row in conn.execute("SELECT * FROM timestamps ORDER BY run_id"):
@@ -441,9 +475,10 @@ def _latest_capture_times(conn: sqlite3.Connection) -> dict[int, tuple[datetime,
             if isinstance(head, dict) and isinstance(head.get("id"), int):
                 wanted[table].setdefault(head["id"], []).append(run["run_id"])
     latest: dict[int, tuple[datetime, str]] = {}
+    present = _tables(conn)
     for table, column in CAPTURE_TIMES.items():
         marks = sorted(wanted[table])
-        if not marks:
+        if not marks or table not in present:
             continue
         best: tuple[datetime, str] | None = None
         rows = conn.execute(f"SELECT id, {column} FROM {table} WHERE id <= ? ORDER BY id",
