@@ -48,6 +48,8 @@ class Contact(NamedTuple):
 
 def extract(text: str, field: str) -> list[Contact]:
     """Every contact written in ``text`` (one field of a listing), in order, each once."""
+    if not text:
+        return []
     text = text[:MAX_TEXT]
     view = _digits_view(text)
     taken: list[tuple[int, int]] = []
@@ -89,10 +91,10 @@ _CONTACT_HOSTS = (
 # A link to a known host (with or without its scheme), or any other link: read or hidden.
 _LINK = re.compile(
     rf"(?<![\w.@/-])(?:https?://)?(?:(?:www|m|id|web|mobile|vt)\.)?(?:{_CONTACT_HOSTS})"
-    r"(?![\w-])(?:[/?][^\s<>\"'\[\]{}]{0,300})?"
-    r"|\bhttps?://[^\s<>\"'\[\]{}]{1,300}|(?<![\w.@/-])www\.[^\s<>\"'\[\]{}]{1,300}"
+    r"(?![\w-])(?:[/?][^\s<>\"'\[\]{}]*)?"
+    r"|\bhttps?://[^\s<>\"'\[\]{}]+|(?<![\w.@/-])www\.[^\s<>\"'\[\]{}]+"
     r"|(?<![\w.@/-])[a-z0-9-]{1,63}\.(?:com|co\.id|id|ly|link|me|net|org|io|gl|cc|to|page)"
-    r"/[^\s<>\"'\[\]{}]{1,300}",
+    r"/[^\s<>\"'\[\]{}]+",
     re.IGNORECASE,
 )
 _TRAILING = ".,;:!?)*"
@@ -291,7 +293,7 @@ _CUE_KIND = {"instagram": "instagram", "insta": "instagram", "ig": "instagram",
 _NOT_A_NAME = _words(
     "aja saja ya yaa kami kita dm cek bio link di ke atau dan sama follow juga only no wa "
     "nya official shop toko story stories reels live ini itu untuk buat yang kak gan sis "
-    "sebelah for the and or",
+    "sebelah for the and or ig instagram tiktok line tele telegram",
 )
 # "3 pcs @50rb": in a price, '@' means "each"
 _NOT_A_HANDLE = re.compile(
@@ -363,23 +365,29 @@ _SEED = re.compile(
 # 150rb, 1,5jt), quantities, weights and sizes, dates, times, and labelled ids and
 # accounts (SKU, resi: a parcel's tracking number, pesanan: an order, rekening: a bank
 # account, kode pos: postcode, NIK/NPWP: identity and tax numbers).
-_BANKS = (r"bca|bri|bni|mandiri|bsi|btn|btpn|cimb(?:\s*niaga)?|permata|danamon|mega|panin"
+_BANKS = (r"bca|bri|bni|mandiri|bsi|btn|btpn|cimb(?:[ \t]*niaga)?|permata|danamon|mega|panin"
           r"|ocbc|maybank|jago|seabank|jenius|blu")
+_UNITS = (
+    r"rb|ribu|rebu|k|jt|juta|m|kg|kilo|kilogram|gr|gram|g|ons|ton|cm|mm|meter|inch|in|pcs|pc"
+    r"|psc|biji|lembar|lbr|helai|potong|ptg|pasang|psg|bal|karung|koli|lusin|kodi|pack|pak"
+    r"|box|dus|set|x|thn|tahun|hari|bulan|minggu|jam|menit"
+)
+_LABELS = (
+    r"sku|kode(?:_(?:barang|produk|booking|bayar|pembayaran|pos|voucher))?|code|no\.?_?resi"
+    r"|resi|awb|invoice|inv|order_?id|no\.?_?order|(?:no\.?|id)_?pesanan|pesanan|nik|npwp|va"
+    r"|virtual_account|imei|serial|s/n|sn|batch|lot|art(?:ikel)?|id_?produk|item_?id|pos"
+)
 _NOT_PHONE = re.compile(
-    r"(?:\brp|\bidr)\s*\.?\s*\d[\d.,]*"
-    r"|(?<![\d.,])(?<!\d[ .-])\d[\d.,]{0,8}\s*(?:rb|ribu|rebu|k|jt|juta|m|kg|kilo|kilogram"
-    r"|gr|gram|g|ons|ton|cm|mm|meter|inch|in|pcs|pc|psc|biji|lembar|lbr|helai|potong|ptg|pasang|psg|bal"
-    r"|karung|koli|lusin|kodi|pack|pak|box|dus|set|x|thn|tahun|hari|bulan|minggu|jam"
-    r"|menit)\b|(?<![\d.,])\d[\d.,]{0,8}\s*%"
-    r"|(?<![\d./-])\d{1,2}([-/.])\d{1,2}\1(?:19|20)?\d{2}(?![-/.]?\d)"
-    r"|(?<![\d.:])\d{1,2}[.:]\d{2}(?![.:]?\d)"
-    r"|\b(?:sku|kode(?:\s+(?:barang|produk|booking|bayar|pembayaran|pos|voucher))?|code"
-    r"|no\.?\s*resi|resi|awb|invoice|inv|order\s*id|no\.?\s*order|(?:no\.?|id)\s*pesanan"
-    r"|pesanan|nik|npwp|va|virtual\s+account|imei|serial"
-    r"|s/n|sn|batch|lot|art(?:ikel)?|id\s*produk|item\s*id|pos)\b\s*[:#.\-/]?\s*"
-    r"[a-z0-9][a-z0-9\-/.]{0,30}"
-    rf"|\b(?:(?:no\.?\s*)?rek(?:ening)?|norek|{_BANKS})\b(?:\s+(?:{_BANKS})\b)?"
-    r"\s*(?:a\.?/n\.?\s+[^\W\d_]+\s*)?[:.\-]?\s*\d[\d .-]{4,22}\d",
+    (
+        r"(?:\brp|\bidr)_?\.?_?\d[\d.,]*"
+        rf"|(?<![\d.,])(?<!\d[ .-])\d[\d.,]{{0,8}}_?(?:{_UNITS})\b"
+        r"|(?<![\d.,])\d[\d.,]{0,8}_?%"
+        r"|(?<![\d./-])\d{1,2}([-/.])\d{1,2}\1(?:19|20)?\d{2}(?![-/.]?\d)"
+        r"|(?<![\d.:])\d{1,2}[.:]\d{2}(?![.:]?\d)"
+        rf"|\b(?:{_LABELS})\b_?[:#.\-/]?_?[a-z0-9][a-z0-9\-/.]{{0,30}}"
+        rf"|\b(?:(?:no\.?_?)?rek(?:ening)?|norek|{_BANKS})\b(?:_(?:{_BANKS})\b)?"
+        r"_?(?:a\.?/n\.?_[^\W\d]+_?)?[:.\-]?_?\d[\d .-]{4,22}\d"
+    ).replace("_?", "[ \t]*").replace("_", "[ \t]+"),  # spaces, never across lines
     re.IGNORECASE,
 )
 _WHATSAPP_CUE = re.compile(
