@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -51,11 +52,10 @@ def extract(text: str, field: str) -> list[Contact]:
     if not text:
         return []
     text = text[:MAX_TEXT]
-    view = _digits_view(text)
-    taken: list[tuple[int, int]] = []
-    found = _links(text, taken)
+    taken: list[tuple[int, int]] = []  # spans read already, which nothing else may claim
+    found = _links(text, taken) if _LINK_HINT.search(text) else []
     found += _emails(text, taken)
-    found += _phones(text, view, taken)
+    found += _phones(text, _digits_view(text), taken)
     found += _handles(text, taken)
     found.sort(key=lambda contact: contact[2])
     seen: set[tuple[str, str]] = set()
@@ -98,6 +98,9 @@ _LINK = re.compile(
     re.IGNORECASE,
 )
 _TRAILING = ".,;:!?)*"
+# Something in the text that may be a link: most texts hold none, and skip the full pattern.
+_LINK_HINT = re.compile(
+    r"://|www\.|\.(?:com|co|id|ly|link|me|net|org|io|gl|cc|to|page|am|dog)\b", re.IGNORECASE)
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -244,6 +247,9 @@ def _handle_contact(kind: str, name: str) -> tuple[str, str] | None:
 _AT = r"(?:\s*[(\[{<]\s*(?:at|et|@)\s*[)\]}>]\s*|@)"
 _DOT = r"(?:\s*[(\[{<]\s*(?:dot|titik)\s*[)\]}>]\s*|\.)"
 _MAIL_HOSTS = r"gmail|yahoo|ymail|hotmail|outlook|icloud|live|rocketmail|proton(?:mail)?|aol"
+_EMAIL_HINT = re.compile(
+    rf"(?=[@＠(\[{{< \t])(?:[@＠]|[(\[{{<][ \t]*[ae]t|[ \t][ae]t[ \t]+(?:{_MAIL_HOSTS}))",
+    re.IGNORECASE)
 _EMAIL = re.compile(
     rf"(?<![\w.+-])(?P<local>[a-z0-9][a-z0-9._%+-]{{0,63}})"
     rf"(?:{_AT}(?P<domain>[a-z0-9-]{{1,63}}(?:{_DOT}[a-z0-9-]{{1,63}}){{0,3}}){_DOT}"
@@ -255,10 +261,8 @@ _EMAIL = re.compile(
 
 
 def _emails(text: str, taken: list[tuple[int, int]]) -> list[tuple[str, str, int, int]]:
-    found = []
-    if "@" not in text and not re.search(r"[(\[{<]\s*[ae]t\b|\s[ae]t\s", text, re.IGNORECASE):
-        return found
-    for match in _EMAIL.finditer(text):
+    found: list[tuple[str, str, int, int]] = []
+    for match in _windows(text, _EMAIL_HINT, _EMAIL, before=70, after=150):
         start, end = match.span()
         if _overlaps(start, end, taken):
             continue
@@ -274,11 +278,25 @@ def _emails(text: str, taken: list[tuple[int, int]]) -> list[tuple[str, str, int
     return found
 
 
+def _windows(text: str, hint: re.Pattern[str], pattern: re.Pattern[str], *, before: int,
+             after: int) -> list[re.Match[str]]:
+    """The matches of ``pattern`` in the stretches of ``text`` around the matches of the
+    cheaper ``hint`` (most texts hold none, and the full pattern is read only there)."""
+    stretches: list[list[int]] = []
+    for hinted in hint.finditer(text):
+        start, end = max(0, hinted.start() - before), min(len(text), hinted.end() + after)
+        if stretches and start <= stretches[-1][1]:
+            stretches[-1][1] = end
+        else:
+            stretches.append([start, end])
+    return [match for start, end in stretches for match in pattern.finditer(text, start, end)]
+
+
 # ---------------------------------------------------------------------------------------
 # Handles: "IG: @name", "ig name_id", "tiktok @name", "tele: name", "id line: name", "@name"
 
 _HANDLE_CUE = re.compile(
-    r"\b(?P<cue>instagram|insta|ig|tiktok|tik\s?tok|tt|telegram|tele|tg"
+    r"(?=[iItTlL])\b(?P<cue>instagram|insta|ig|tiktok|tik\s?tok|tt|telegram|tele|tg"
     r"|line\s*id|id\s*line|line)\b"
     r"(?:\s*(?:kami|kita|ku|saya|aku|nya|toko|shop|official|resmi|juga))?"
     r"(?P<sep>\s*(?:[:=：]+|-+>?|[➡→»>]+)\s*|\s+)?(?P<at>[@＠]\s?)?"
@@ -319,7 +337,7 @@ def _handles(text: str, taken: list[tuple[int, int]]) -> list[tuple[str, str, in
         if contact:
             taken.append((start, end))
             found.append((*contact, start, end))
-    for match in _BARE_HANDLE.finditer(text):
+    for match in _BARE_HANDLE.finditer(text) if "@" in text or "＠" in text else ():
         start, end = match.span()
         name = match.group("handle").rstrip(".")
         if _overlaps(start, end, taken) or _NOT_A_HANDLE.fullmatch(name):
@@ -350,17 +368,27 @@ _DIGIT_WORDS = {
     **dict.fromkeys(("sembilan", "songo", "sanga", "salapan", "nine"), "9"),
     "sebelas": "11",
 }
-_ZERO_WORDS = "nol|kosong|zero|enol"
-_EIGHT_WORDS = "delapan|lapan|wolu|dalapan|eight"
+def _any_case(words: str) -> str:
+    """``words`` ('a|b') as a pattern that matches them in any case, without IGNORECASE
+    (which would make the engine try every position of the text)."""
+    return "|".join("".join(f"[{char}{char.upper()}]" for char in word)
+                    for word in words.split("|"))
+
+
+_DIGIT_WORD = re.compile(rf"\b(?:{_any_case('|'.join(_DIGIT_WORDS))})\b")
+_ZERO_WORDS = _any_case("nol|kosong|zero|enol")
+_EIGHT_WORDS = _any_case("delapan|lapan|wolu|dalapan|eight")
 _SUBSTITUTES = str.maketrans("oOlI", "0011")  # letters written for digits
 
-# Where a number may start: +62/+60, 62, 0 (or o) before an 8, "nol", or an 8 after a cue.
+# Where a number may start: +62/+60, 62, 0 (or o) before an 8, or an 8 after a cue; and
+# "nol" (zero), looked for only in texts that hold a zero word. (The leading look-ahead
+# lets the engine skip to those characters; whether the place begins a word is checked
+# by _starts_word.)
 _SEED = re.compile(
-    rf"(?:(?<![^\W_])|(?<=wa)|(?<=WA)|(?<=Wa)|(?<=hp)|(?<=HP))"
-    rf"(?:[(\[]\s*)?(?:\+\s*[(\[]?\s*6[02]|62(?=[\W_]{{0,4}}[8(])"
-    rf"|[0oO](?=[\W_]{{0,8}}(?:8|{_EIGHT_WORDS}))|(?:{_ZERO_WORDS})\b|8(?=[\W_]{{0,3}}\d))",
-    re.IGNORECASE,
+    rf"(?=[(\[+0oO68])(?:[(\[][ \t]*)?(?:\+[ \t]*[(\[]?[ \t]*6[02]"
+    rf"|62(?=[\W_]{{0,4}}[8(])|[0oO](?=[\W_]{{0,8}}(?:8|{_EIGHT_WORDS}))|8(?=[\W_]{{0,3}}\d))",
 )
+_WORD_SEED = re.compile(rf"(?:[(\[][ \t]*)?(?:{_ZERO_WORDS})\b")
 # Numbers that are something else, hidden before numbers are read: prices (Rp 150.000,
 # 150rb, 1,5jt), quantities, weights and sizes, dates, times, and labelled ids and
 # accounts (SKU, resi: a parcel's tracking number, pesanan: an order, rekening: a bank
@@ -401,7 +429,10 @@ _PHONE_CUE = re.compile(
     re.IGNORECASE,
 )
 # A separator inside a number: spaces, dots, dashes, brackets, stars, emoji and marks.
-_INSIDE = frozenset(" \t\u00a0.-_()[]*~•·–—'\"")
+# A piece of a number: a word (digits, letters for digits, digit words), a run of the
+# usual separators (spaces, dots, dashes, brackets, stars), or any other character (an
+# emoji or a mark may stand between digits, punctuation and line ends may not).
+_PIECE = re.compile(r"([^\W_]+)|([ \t\u00a0.\-_()\[\]*~•·–—'\"]+)|(.)", re.DOTALL)
 _STOP = frozenset("+=|<>^`$\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
@@ -423,27 +454,34 @@ def _digits_view(text: str) -> str:
 
 
 def _phones(text: str, view: str, taken: list[tuple[int, int]]) -> list[tuple[str, str, int, int]]:
-    """Numbers read from ``view`` with links, e-mails and non-phone numbers hidden."""
-    hidden = list(view)
-    for start, end in taken:
-        hidden[start:end] = "#" * (end - start)
-    hidden_view = "".join(hidden)
-    hidden_view = _NOT_PHONE.sub(lambda match: "#" * len(match.group()), hidden_view)
+    """Numbers read from ``view`` (``text`` with its digits made ASCII), around each place
+    one may start, with links, e-mails and numbers that are something else hidden."""
     found: list[tuple[str, str, int, int]] = []
     read_to = 0
-    for seeds, match in enumerate(_SEED.finditer(hidden_view)):
-        if seeds >= _MAX_SEEDS:
+    seeds = _SEED.finditer(view)
+    lowered = view.lower()
+    if "nol" in lowered or "zero" in lowered or "kosong" in lowered:
+        seeds = iter(sorted([*seeds, *_WORD_SEED.finditer(view)], key=lambda match: match.start()))
+    for count, match in enumerate(seeds):
+        if count >= _MAX_SEEDS:
             break
         start = match.start()
-        if start < read_to or _inside_code(hidden_view, start):
+        if start < read_to or not _starts_word(view, start) or _inside_code(view, start):
             continue
-        number = _read_number(hidden_view, start)
+        if match.group().endswith("8") and not _cue(text[max(read_to, start - 15):start]):
+            continue  # a bare 8... is a number only where the seller says it is one
+        if not _enough_digits(view, start) or not _read_number(view, start):
+            continue  # (hiding what is not a phone below only ever shortens a number)
+        offset = max(0, start - 64)
+        window = _hidden(view, offset, min(len(view), start + _WINDOW + 40), taken)
+        if "#" in window[start - offset:match.end() - offset]:
+            continue  # a price, a date, an id... or inside a link
+        number = _read_number(window, start - offset)
         if not number:
             continue
         digits, international, end = number
+        end += offset
         before = text[max(read_to, start - 40):start].rpartition("\n")[2]
-        if digits.startswith("8") and not _cue(before[-15:]):
-            continue  # a bare 8... is a number only where the seller says it is one
         phone = _phone_value(digits, international=international)
         if phone:
             after = text[end:end + 15].partition("\n")[0]
@@ -453,6 +491,33 @@ def _phones(text: str, view: str, taken: list[tuple[int, int]]) -> list[tuple[st
             taken.append((start, end))
             read_to = end
     return found
+
+
+def _enough_digits(view: str, start: int) -> bool:
+    """Whether the text from ``start`` holds the nine digits (or digit-like letters, or
+    digit words) a number needs at least: most places that look like a start do not."""
+    end = start + _WINDOW
+    if sum(view.count(char, start, end) for char in "0123456789oOlI") >= 9:
+        return True
+    return _DIGIT_WORD.search(view, start, end) is not None
+
+
+def _starts_word(view: str, start: int) -> bool:
+    """Whether a number may start at ``start``: not inside a word or a number, except
+    right after "wa" or "hp" ("WA081234567890")."""
+    return start == 0 or not view[start - 1].isalnum() or view[max(0, start - 2):start].lower() in (
+        "wa", "hp")
+
+
+def _hidden(view: str, start: int, end: int, taken: list[tuple[int, int]]) -> str:
+    """``view[start:end]`` with what is not a phone number written over with '#'."""
+    chars = list(view[start:end])
+    spans = [match.span() for match in _NOT_PHONE.finditer(view, start, end)]
+    spans += [span for span in taken if span[0] < end and start < span[1]]
+    for span in spans:
+        span_start, span_end = max(span[0], start), min(span[1], end)
+        chars[span_start - start:span_end - start] = "#" * (span_end - span_start)
+    return "".join(chars)
 
 
 def _cue(before: str) -> str | None:
@@ -481,28 +546,31 @@ def _read_number(view: str, start: int) -> tuple[str, bool, int] | None:
     total = 0
     position = start
     limit = min(len(view), start + _WINDOW)
-    separator = 0
+    separator = 0  # characters since the last group
     while position < limit and total <= 15:
-        char = view[position]
-        if char.isalnum():
-            word_end = position + 1
-            while word_end < limit and view[word_end].isalnum():
-                word_end += 1
-            digits = _word_digits(view[position:word_end], bool(groups))
+        piece = _PIECE.match(view, position, limit)
+        if piece is None:
+            break
+        word, spaces, other = piece.groups()
+        if word:
+            digits = _word_digits(word, bool(groups))
             if digits is None:
                 break
             if total >= 9 and separator and _starts_number(digits):
                 break  # the next number begins
-            groups.append((digits, word_end))
+            groups.append((digits, piece.end()))
             total += len(digits)
-            position, separator = word_end, 0
-            continue
-        if char == "+" and not groups and not international:
+            separator = 0
+        elif other == "+" and not groups and not international:
             international = True
-        elif separator >= 8 or not _inside_number(char):
+            separator += 1
+        elif other and (other in _STOP or unicodedata.category(other)[0] not in "SMC"):
             break
-        position += 1
-        separator += 1
+        else:
+            separator += len(spaces or other)
+            if separator > 8:
+                break
+        position = piece.end()
     return _choose_number(groups, international)
 
 
@@ -511,15 +579,10 @@ def _starts_number(digits: str) -> bool:
         digits.startswith("628") and len(digits) >= 9)
 
 
-def _inside_number(char: str) -> bool:
-    """Whether ``char`` may stand between the digits of a number."""
-    if char in _INSIDE:
-        return True
-    return char not in _STOP and unicodedata.category(char)[0] in "SMC"
-
-
 def _word_digits(word: str, inside: bool) -> str | None:
     """The digits a run of letters and digits stands for, or None when it is a word."""
+    if word.isdigit() and word.isascii():
+        return word
     lowered = word.lower()
     if lowered in _DIGIT_WORDS:
         return _DIGIT_WORDS[lowered]
@@ -558,18 +621,21 @@ def _choose_number(groups: list[tuple[str, int]],
     return None
 
 
+@lru_cache(maxsize=4096)
 def _phone_value(digits: str, *, international: bool) -> str | None:
     """The E.164 form of an Indonesian mobile number, or of a Malaysian one written with
     its country code (+60), or None."""
-    if not 9 <= len(digits) <= 15:
-        return None
     if digits.startswith("620"):  # +62 (0)812...
         digits = "62" + digits[3:]
-    if digits.startswith("62") or (digits.startswith("60") and international):
+    # Indonesian mobile numbers are 08 and 8 to 11 more digits; Malaysian ones 01 and 8
+    # or 9 more. Anything else is refused before phonenumbers (which is slow) is asked.
+    indonesian = digits.startswith("628") and 11 <= len(digits) <= 14
+    malaysian = digits.startswith("601") and international and 11 <= len(digits) <= 12
+    if indonesian or malaysian:
         number = "+" + digits
-    elif digits.startswith("0") and not international:
+    elif digits.startswith("08") and not international and 10 <= len(digits) <= 13:
         number = digits
-    elif digits.startswith("8") and not international:
+    elif digits.startswith("8") and not international and 9 <= len(digits) <= 12:
         number = "0" + digits
     else:
         return None
