@@ -383,3 +383,18 @@ def test_an_accounts_own_shop_or_handle_from_its_seller_url_links_it_to_whoever_
              for link in n.links for e in link.evidence}
     assert ("tokopedia:111", "seller_url", sha("tokopedia/t1")) in sides
     assert ("instagram:9001", "seller_url", sha("instagram/p1")) in sides
+
+
+def test_without_rechecks_the_accounts_views_status_and_takedown_time_are_used():
+    accounts = [
+        {"platform": "tokopedia", "seller_id": "old", "status": "taken_down",
+         "taken_down_at": "2026-02-01T00:00:00.000Z", "first_seen": "2026-01-01T00:00:00.000Z"},
+        {"platform": "shopee", "seller_id": "new", "status": None, "taken_down_at": None,
+         "first_seen": "2026-02-02T00:00:00.000Z"}]
+    listings = [listing("tokopedia", "t1", "old"), listing("shopee", "s1", "new")]
+    contacts = [contact("tokopedia", "t1", "phone", PHONE, "0812"),
+                contact("shopee", "s1", "phone", PHONE, "0812")]
+    [network] = build_networks(accounts, listings, contacts)
+    assert [p["returned"] for p in network.returning_evidence] == ["shopee:new"]
+    assert {a["seller_id"]: a["status"] for a in network.accounts} == {
+        "old": "taken_down", "new": None}

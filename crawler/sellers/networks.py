@@ -153,7 +153,7 @@ def build_networks(accounts: Iterable[Mapping[str, Any]] = (),
     """Every account's network, largest first (then by flagged listings, then id).
 
     - ``accounts``: rows of the ``accounts`` view (platform, seller_id, seller_name,
-      seller_url, listings, flagged, first_seen, last_seen, status);
+      seller_url, listings, flagged, first_seen, last_seen, status, taken_down_at);
     - ``listings``: (platform, listing_id, seller_id) and, where known, flagged, url,
       first_seen, capture_sha256: whose listing each contact and photo is (a listing's
       current seller); an account with listings but no ``accounts`` row is made from them;
@@ -161,12 +161,14 @@ def build_networks(accounts: Iterable[Mapping[str, Any]] = (),
       raw, capture_sha256, seen_at);
     - ``image_rows``: rows of the ``images`` table (platform, listing_id, url, body_sha256,
       phash, fetched_at);
-    - ``rechecks``: rows of ``rechecks`` (platform, listing_id, status, checked_at), for each
-      account's takedown status and time.
+    - ``rechecks``: rows of ``rechecks`` (platform, listing_id, status, checked_at): when
+      given, each account's takedown status and time are worked out from them (the
+      accounts view's rule); otherwise the ``accounts`` rows' status and taken_down_at
+      are used.
     """
     listings = list(listings)
     owner, found = _owners(listings)
-    members = _accounts(accounts, found)
+    members, takedowns = _accounts(accounts, found)
     owner = {listing: key for listing, key in owner.items() if key in members}
     forest = _UnionFind(members)
     links = contact_links([*contacts, *identities(listings, owner)], owner)
@@ -179,9 +181,11 @@ def build_networks(accounts: Iterable[Mapping[str, Any]] = (),
     for link in photo_links:
         forest.union(*link.accounts)
     links += photo_links
-    takedowns = _takedowns(rechecks, owner)
-    for key, when in takedowns.items():  # as the accounts view says it, from the same rows
-        members[key]["status"] = "live" if when is None else "taken_down"
+    rechecks = list(rechecks)
+    if rechecks:
+        takedowns = _takedowns(rechecks, owner)
+        for key, when in takedowns.items():  # as the accounts view says it, from the rows
+            members[key]["status"] = "live" if when is None else "taken_down"
     groups: dict[str, list[str]] = defaultdict(list)
     for key in members:
         groups[forest.find(key)].append(key)
@@ -250,14 +254,20 @@ def identities(listings: Iterable[Mapping[str, Any]],
     return found
 
 
-def _accounts(rows: Iterable[Mapping[str, Any]],
-              found: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Every account as ``sellers`` shows it, keyed ``platform:seller_id``."""
+def _accounts(rows: Iterable[Mapping[str, Any]], found: Mapping[str, dict[str, Any]],
+              ) -> tuple[dict[str, dict[str, Any]], dict[str, str | None]]:
+    """Every account as ``sellers`` shows it, keyed ``platform:seller_id``, and when each
+    rechecked account was taken down (None: still live) as the accounts view says."""
     members: dict[str, dict[str, Any]] = {}
+    takedowns: dict[str, str | None] = {}
     for row in rows:
         if row.get("seller_id") is None or row.get("seller_id") == "":
             continue
         key = account_key(row["platform"], row["seller_id"])
+        if row.get("status") == "taken_down" and isinstance(row.get("taken_down_at"), str):
+            takedowns[key] = row["taken_down_at"]
+        elif row.get("status") == "live":
+            takedowns[key] = None
         members[key] = {
             "platform": row["platform"], "seller_id": str(row["seller_id"]),
             "seller_name": row.get("seller_name"),
@@ -267,7 +277,7 @@ def _accounts(rows: Iterable[Mapping[str, Any]],
             "status": row.get("status")}
     for key, seen in found.items():
         members.setdefault(key, dict(seen))
-    return members
+    return members, takedowns
 
 
 def _side(account: str, row: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
