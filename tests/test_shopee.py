@@ -127,9 +127,9 @@ def test_search_url_pages_by_offset_and_quotes_keywords():
     assert "scenario=PAGE_GLOBAL_SEARCH" in url
 
 
-def test_replica_answers_only_the_search_endpoint(replica):
+def test_replica_answers_only_the_real_endpoints(replica):
     with pytest.raises(urllib.error.HTTPError) as error:
-        urllib.request.urlopen(f"{replica.url}/shopee.co.id/api/v4/item/get?itemid=1")
+        urllib.request.urlopen(f"{replica.url}/shopee.co.id/api/v4/search/search_everything")
     assert error.value.code == 404
 
 

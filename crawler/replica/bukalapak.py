@@ -8,6 +8,18 @@
 - A keyword starting with ``__block__`` gets what a flagged client gets from Bukalapak's
   Cloudflare edge, before any token check: HTTP 403, ``cf-mitigated: challenge`` and the
   "Just a moment..." challenge page.
+- ``GET api.bukalapak.com/products/<id>`` (same token): one product, ``{"data": product,
+  "meta": {"http_status": 200}}``, the product in the full shape of the real capture
+  ``../shared/corpus/bukalapak-products-2020`` (the search answer's fields and the rest it
+  shows: ``specs``, ``min_quantity``, ``weight``, and a ``store`` with its ``description``,
+  ``subscriber_amount``, ``reviews``, ``address{city, province}``, ``level``, ...). The
+  store's ``joined_at`` (when the shop opened) is not in that capture; the replica adds it
+  where Bukalapak's store page shows "Bergabung". A product that is gone, or whose store
+  was taken down, answers 404 ``{"errors": [{"code": 10003, ...}]}``.
+- ``GET api.bukalapak.com/stores/<id>`` (same token): the store alone, ``{"data": store}``.
+
+A search card's ``description`` is the listing's description as the seller wrote it (an
+operator may end it with a phone number, see ``crawler.replica.networks``).
 
 Every other path answers 404.
 """
@@ -20,14 +32,19 @@ import math
 import secrets
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from crawler.replica.catalogue import Offer, search
-from crawler.replica.common import CATALOGUE, json_response, not_found, slugify
+from crawler.replica import images
+from crawler.replica.catalogue import Offer, slugify
+from crawler.replica.common import json_response, market_of, not_found, option_stock, variants
+
+if TYPE_CHECKING:
+    from crawler.replica.market import Market
 
 HOSTS = ("api.bukalapak.com", "accounts.bukalapak.com")
+PLATFORM = "bukalapak"
 TOKEN_PATH = "/auth_proxies/request_token"  # noqa: S105 - a URL path, not a token
 SEARCH_PATH = "/multistrategy-products"
 BLOCK_PREFIX = "__block__"
@@ -62,6 +79,9 @@ async def handle(request: web.Request, path: str) -> web.Response:
         return token_response()
     if host == "api.bukalapak.com" and path == SEARCH_PATH and request.method == "GET":
         return search_response(request)
+    if host == "api.bukalapak.com" and request.method == "GET" and path.startswith(
+            ("/products/", "/stores/")):
+        return detail_response(request, path)
     return not_found()
 
 
@@ -91,10 +111,12 @@ def search_response(request: web.Request) -> web.Response:
     except ValueError:
         return json_response({"errors": [{"code": 10000, "message": "Parameter tidak valid"}],
                               "meta": {"http_status": 400}}, status=400)
-    results = search(request.app[CATALOGUE], keyword)
+    market = market_of(request)
+    results = market.search(PLATFORM, keyword)
     page = results[offset:offset + limit]
     return json_response({
-        "data": [product(offer) for offer in page],
+        "data": [product(offer, market.world.card_description(PLATFORM, offer))
+                 for offer in page],
         "meta": {"http_status": 200, "limit": limit, "offset": offset,
                  "page": offset // limit + 1, "total": len(results),
                  "total_pages": math.ceil(len(results) / limit), "facets": []},
@@ -122,8 +144,9 @@ def _image_urls(offer: Offer, size: str) -> list[str]:
     return [f"https://s{n}.bukalapak.com/img/{key}/{size}/{name}.jpg" for n, key in enumerate(keys)]
 
 
-def product(offer: Offer) -> dict[str, Any]:
-    """One offer as a ``multistrategy-products`` product, field for field."""
+def product(offer: Offer, description: str | None = None) -> dict[str, Any]:
+    """One offer as a ``multistrategy-products`` product, field for field (``description``:
+    the text the seller wrote, by default the catalogue's)."""
     product_id = _base36(offer.offer_id)
     slugs = offer.category_breadcrumb.split("/")
     structure = [offer.category_name] + [slug.replace("-", " ").title() for slug in slugs[1:]]
@@ -139,7 +162,7 @@ def product(offer: Offer) -> dict[str, Any]:
         "condition": offer.condition,
         "created_at": offer.posted_at,
         "deal": {},
-        "description": f"<p>{html.escape(offer.description)}</p>",
+        "description": _html(offer.description if description is None else description),
         "for_sale": True,
         "id": product_id,
         "images": {"large_urls": _image_urls(offer, "large"),
@@ -166,4 +189,86 @@ def product(offer: Offer) -> dict[str, Any]:
         },
         "updated_at": offer.posted_at,
         "url": f"{WEB}/p/{category_path}/{product_id}-jual-{slugify(offer.title)}",
+    }
+
+
+def _html(text: str) -> str:
+    """A description as Bukalapak sends it: HTML, paragraphs by line breaks."""
+    return "<br><br/>".join(f"<p>{html.escape(part)}</p>" for part in text.split("\n\n"))
+
+
+def decode_id(product_id: str) -> int | None:
+    """A base-36 product id back to the offer id (None if it is not one)."""
+    try:
+        return int(product_id, 36)
+    except ValueError:
+        return None
+
+
+def detail_response(request: web.Request, path: str) -> web.Response:
+    if not _authorised(request.headers.get("Authorization", "")):
+        return json_response({"errors": [{"code": 10100, "message": "Akses token tidak valid"}],
+                              "meta": {"http_status": 401}}, status=401)
+    market = market_of(request)
+    kind, _, ident = path.strip("/").partition("/")
+    if kind == "stores":
+        offers = (market.world.seller_offers(int(ident)) if ident.isdigit() else ())
+        listed = [o for o in offers
+                  if market.offer(PLATFORM, o.offer_id) and not market.is_removed(PLATFORM, o)]
+        if not listed:
+            return _gone("Pelapak tidak ditemukan")
+        return json_response({"data": store(market, listed[0]), "meta": {"http_status": 200}})
+    offer_id = decode_id(ident) if ident and ident.isalnum() else None
+    offer = market.offer(PLATFORM, offer_id) if offer_id is not None else None
+    if offer is None or market.is_removed(PLATFORM, offer):
+        return _gone("Barang tidak ditemukan")
+    return json_response({"data": product_detail(market, offer), "meta": {"http_status": 200}})
+
+
+def _gone(message: str) -> web.Response:
+    return json_response({"errors": [{"code": 10003, "message": message}],
+                          "meta": {"http_status": 404}}, status=404)
+
+
+def product_detail(market: Market, offer: Offer) -> dict[str, Any]:
+    """The full product: the search fields with every photo, specs and the whole store."""
+    world = market.world
+    body = product(offer, world.description(PLATFORM, offer))
+    count = len(world.listing_photos(PLATFORM, offer))
+    body["images"] = {size: [images.photo_url(PLATFORM, offer, n, size.removesuffix("_urls"))
+                             for n in range(min(count, images.MAX_PHOTOS))]
+                      for size in ("large_urls", "small_urls")}
+    stock = body["stock"]
+    body.update({
+        "min_quantity": 1, "max_quantity": stock, "weight": 1000 if offer.price_idr < 1_000_000
+        else 50_000, "assurance": False, "digital_product": False, "video_url": "",
+        "specs": {"kondisi": offer.condition,
+                  **{"ukuran" if o[0] == "Ukuran" else "grade": ", ".join(o[1])
+                     for o in variants(offer)}},
+        "variant_stock": [{"name": option, "stock": count}
+                          for option, count in option_stock(offer, stock) if option],
+        "store": store(market, offer),
+    })
+    return body
+
+
+def store(market: Market, offer: Offer) -> dict[str, Any]:
+    """The seller as the product's ``store`` (and ``/stores/<id>``) gives it."""
+    profile = market.world.profile(PLATFORM, offer)
+    positive = profile.rating_count
+    negative = round(positive * (5 - profile.rating) / 20) if profile.rating else 0
+    return {
+        "address": {"city": profile.city, "province": ""},
+        "alert": "", "avatar_url": f"https://s0.bukalapak.com/avt/{offer.seller_id}/small/"
+                                   f"{slugify(offer.seller_name)}.png",
+        "brand_seller": False, "carriers": ["JNE REG", "J&T REG"],
+        "closing": {"closed": False}, "delivery_time": "1-2 hari",
+        "description": profile.about, "flagship": False, "groups": [],
+        "id": offer.seller_id, "joined_at": f"{profile.joined}T09:00:00.000+07:00",
+        "inactivity": {"inactive": False, "last_appear_at": f"{profile.joined}T09:00:00+07:00"},
+        "level": {"name": "Good Seller"}, "name": offer.seller_name,
+        "premium_level": "none", "premium_top_seller": False,
+        "reviews": {"negative": negative, "positive": positive},
+        "subscriber_amount": profile.followers, "term_and_condition": "",
+        "url": f"{WEB}/u/{offer.seller_slug}",
     }

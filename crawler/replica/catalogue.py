@@ -28,6 +28,11 @@ _EDGE_PUNCTUATION = re.compile(r"^[\W_]+|[\W_]+$")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
+def slugify(title: str) -> str:
+    """A URL slug from a title, as product URLs carry one."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:80] or "produk"
+
+
 @dataclass(frozen=True)
 class Offer:
     """One listing of the replica marketplace."""
@@ -50,6 +55,7 @@ class Offer:
     imported: bool
     posted_at: str
     image_key: str
+    variant: str = ""  # the kind's variant in catalogue.toml ("bale", "whatsapp_handoff", ...)
 
 
 @dataclass(frozen=True)
@@ -120,11 +126,26 @@ def search(catalogue: tuple[Offer, ...], keyword: str) -> tuple[Offer, ...]:
     results (fewer only when the catalogue itself is smaller).
     """
     normalised = " ".join(fold_text(keyword).split())
-    tokens = {_EDGE_PUNCTUATION.sub("", word) for word in normalised.split()} - {""}
     digest = int.from_bytes(hashlib.sha256(normalised.encode("utf-8")).digest()[:8], "big")
     total = min(len(catalogue), MIN_RESULTS + digest % (MAX_RESULTS - MIN_RESULTS + 1))
+    title_matches, description_matches, others = _split(catalogue, keyword)
+    matches = (title_matches + description_matches)[:total]
+    filler = random.Random(digest).sample(others, total - len(matches))
+    return tuple(matches + filler)
+
+
+def matching(offers: tuple[Offer, ...], keyword: str) -> tuple[Offer, ...]:
+    """The offers holding every token of ``keyword``: title matches, then description ones."""
+    title_matches, description_matches, _ = _split(offers, keyword)
+    return tuple(title_matches + description_matches)
+
+
+def _split(offers: tuple[Offer, ...], keyword: str) -> tuple[list[Offer], list[Offer],
+                                                              list[Offer]]:
+    normalised = " ".join(fold_text(keyword).split())
+    tokens = {_EDGE_PUNCTUATION.sub("", word) for word in normalised.split()} - {""}
     title_matches, description_matches, others = [], [], []
-    for offer in catalogue:
+    for offer in offers:
         title = _fold_offer_text(offer.title)
         if tokens and all(token in title for token in tokens):
             title_matches.append(offer)
@@ -134,9 +155,7 @@ def search(catalogue: tuple[Offer, ...], keyword: str) -> tuple[Offer, ...]:
             description_matches.append(offer)
         else:
             others.append(offer)
-    matches = (title_matches + description_matches)[:total]
-    filler = random.Random(digest).sample(others, total - len(matches))
-    return tuple(matches + filler)
+    return title_matches, description_matches, others
 
 
 def truth(catalogue: tuple[Offer, ...]) -> dict[int, str]:
@@ -192,6 +211,9 @@ def _draft_offer(rng: random.Random, data: dict[str, Any], seller: _Seller) -> d
     variant = data["kinds"][seller.kind]["variants"][seller.variant_index]
     garment = rng.choice(data["vocabulary"]["garments"])
     values = _template_values(rng, data, seller, garment["noun"])
+    # A seller who writes a WhatsApp number writes the same one in every listing (and on
+    # every platform): drawn from the seller's id, so the draws above stay as they were.
+    values["phone"] = seller_phone(seller.seller_id)
     title = rng.choice(variant["titles"]).format_map(values)
     if rng.random() < 0.1:
         title = title.upper()
@@ -214,6 +236,7 @@ def _draft_offer(rng: random.Random, data: dict[str, Any], seller: _Seller) -> d
     )
     return {
         "kind": seller.kind,
+        "variant": variant["name"],
         "illegal": seller.kind in ILLEGAL_KINDS,
         "title": title,
         "description": description,
@@ -231,6 +254,16 @@ def _draft_offer(rng: random.Random, data: dict[str, Any], seller: _Seller) -> d
         "posted_at": posted_at,
         "image_key": f"{rng.getrandbits(128):032x}",
     }
+
+
+def seller_phone(seller_id: int) -> str:
+    """The WhatsApp number a seller writes, as "0812-0000-1234".
+
+    The middle block is always "0000", so that no real subscriber is likely to be hit.
+    """
+    prefixes = _data()["vocabulary"]["phone_prefixes"]
+    digest = int.from_bytes(hashlib.sha256(f"phone:{seller_id}".encode()).digest()[:8], "big")
+    return f"{prefixes[digest % len(prefixes)]}-0000-{digest // len(prefixes) % 10_000:04d}"
 
 
 def _template_values(

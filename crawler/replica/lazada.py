@@ -9,21 +9,45 @@ Anti-bot answer: a keyword starting with ``__block__`` gets the JSON refusal Laz
 Alibaba ("x5"/"punish") shield sends, ``{"ret": ["FAIL_SYS_USER_VALIDATE", ...],
 "data": {"url": ".../_____tmd_____/punish?x5secdata=..."}}``, so that a crawl's block
 handling can be tested end to end.
+
+A listing's page (``/products/<slug>-i<itemId>-s<skuId>.html``, served by
+``listing_pages``) is server-rendered HTML that ends with the page's data as Lazada's
+product pages carry it, ``<script>var __moduleData__ = {...};</script>`` (:func:`page_data`):
+``data.root.fields`` with ``primaryKey``, ``product`` (``title``, ``desc`` as HTML),
+``skuInfos`` (price, stock per SKU), ``skuGalleries`` (the photos), ``productOption``
+(variants), ``specifications``, ``review`` and ``seller`` (``sellerId``, ``name``,
+``location``, ``time`` on Lazada and ``joinDate``, ``followers``,
+``positiveSellerRating``, ``rate``). No capture of a product page is in ../shared; the
+shape follows what public scrapers read from ``__moduleData__`` (unverified).
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
+from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from crawler.replica.catalogue import Offer, search
-from crawler.replica.common import CATALOGUE, json_response, not_found, rupiah, slugify
+from crawler.replica import images
+from crawler.replica.catalogue import Offer, slugify
+from crawler.replica.common import (
+    json_response,
+    market_of,
+    not_found,
+    option_stock,
+    rupiah,
+    script_json,
+    variants,
+)
 
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from crawler.replica.market import Market
+
 HOSTS = ("www.lazada.co.id",)
+PLATFORM = "lazada"
 SEARCH_PATH = "/catalog/"
 BLOCK_PREFIX = "__block__"
 PAGE_SIZE = 40
@@ -41,7 +65,7 @@ async def handle(request: web.Request, path: str) -> web.Response:
         page = max(1, int(request.query.get("page", "1")))
     except ValueError:
         page = 1  # Lazada shows the first page for a page it cannot read
-    results = search(request.app[CATALOGUE], keyword)
+    results = market_of(request).search(PLATFORM, keyword)
     offers = results[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
     return json_response(search_response(keyword, offers, page, len(results)))
 
@@ -106,3 +130,58 @@ def sold_text(count: int) -> str:
     if count < 1000:
         return f"{count} sold"
     return f"{count // 100 / 10:g}K sold"
+
+
+def page_data(market: Market, offer: Offer) -> str:
+    """The ``__moduleData__`` script ending ``offer``'s product page."""
+    world = market.world
+    item_id = str(ITEM_ID_OFFSET + offer.offer_id)
+    sku_id = str(2 * (ITEM_ID_OFFSET + offer.offer_id) + 1)
+    seller_id = str(SELLER_ID_OFFSET + offer.seller_id)
+    count = min(len(world.listing_photos(PLATFORM, offer)), images.MAX_PHOTOS)
+    photos = [images.photo_url(PLATFORM, offer, n) for n in range(count)]
+    stock = 2 + offer.offer_id % 40
+    found = variants(offer)
+    skus = {str(int(sku_id) + 2 * i): (option, amount)
+            for i, (option, amount) in enumerate(option_stock(offer, stock))}
+    profile = world.profile(PLATFORM, offer)
+    years = max(0, (date.fromisoformat(world.catalogue[-1].posted_at[:10])
+                    - date.fromisoformat(profile.joined)).days // 365)
+    description = "".join(f"<p>{html.escape(part)}</p>"
+                          for part in world.description(PLATFORM, offer).split("\n\n"))
+    fields = {
+        "primaryKey": {"itemId": item_id, "skuId": sku_id, "sellerId": seller_id},
+        "product": {"title": offer.title, "desc": description, "highlights": "",
+                    "link": f"//www.lazada.co.id/products/{slugify(offer.title)}-i{item_id}"
+                            f"-s{sku_id}.html", "brand": {"name": "No Brand", "brandId": "16057"}},
+        "skuInfos": {"0": {"itemId": item_id, "skuId": sku_id, "stock": stock,
+                           "image": photos[0] if photos else "",
+                           "price": {"salePrice": {"text": rupiah(offer.price_idr),
+                                                   "value": offer.price_idr}}},
+                     **{sku: {"itemId": item_id, "skuId": sku, "stock": amount,
+                              "price": {"salePrice": {"text": rupiah(offer.price_idr),
+                                                      "value": offer.price_idr}}}
+                        for sku, (_option, amount) in skus.items()}},
+        "skuGalleries": {"0": [{"type": "img", "src": url, "poster": url} for url in photos]},
+        "productOption": {"skuBase": {
+            "properties": [{"pid": "1", "name": name, "values": [
+                {"vid": str(i + 1), "name": value} for i, value in enumerate(values)]}
+                for name, values in found],
+            "skus": [{"skuId": sku, "propPath": f"1:{i + 1}"}
+                     for i, sku in enumerate(skus)] if found else []}},
+        "specifications": {sku_id: {"features": {"Kondisi": offer.condition,
+                                                 "Merek": "No Brand"}}},
+        "review": {"ratings": {"average": offer.rating,
+                               "rateCount": round(offer.sold_count * 0.4)
+                               if offer.rating else 0}},
+        "seller": {"sellerId": seller_id, "shopId": str(offer.seller_id),
+                   "name": offer.seller_name, "url": f"//www.lazada.co.id/shop/"
+                                                      f"{offer.seller_slug}/",
+                   "location": profile.city, "time": f"{years} tahun" if years else "baru",
+                   "joinDate": profile.joined, "followers": profile.followers,
+                   "itemSold": profile.sales, "rate": profile.rating,
+                   "positiveSellerRating": f"{round(profile.rating * 20)}%"
+                   if profile.rating else "", "description": profile.about},
+    }
+    return ("<script>var __moduleData__ = " + script_json({"data": {"root": {"fields": fields}}})
+            + ";</script>")

@@ -1,16 +1,24 @@
-"""Listing pages on every platform host, for ``thriftwatch recheck``.
+"""Listing pages on every platform host: what ``thriftwatch recheck`` revisits, and for the
+platforms whose listing page is the listing's data (Lazada, OLX, and TikTok Shop, Facebook
+and Instagram in a browser), what enrichment reads.
 
 Each page has its platform's structure (``listing_pages.toml``): a <title> and product
-heading the platform writes, a product container, and the seller's description region
-holding the catalogue offer's description. About one live page in three ends that
-description with seller text that reads like a takedown or a block wall ("kalau barang
-sudah tidak tersedia kami kabari", "no captcha"), as real sellers write.
+heading the platform writes, a product container, the listing's photos, the seller's
+description region holding the listing's description (``SellerWorld.description``: the
+catalogue offer's, and what an operator adds), and the seller's profile after it (joined,
+city, followers, sales, rating, and the shop's own description). Lazada, TikTok Shop,
+Facebook, Instagram and OLX pages end with their own data and scripts (each platform
+module's ``page_data``). About one live page in three ends the description with seller
+text that reads like a takedown or a block wall ("kalau barang sudah tidak tersedia kami
+kabari", "no captcha"), as real sellers write.
 
 A listing page answers 200 while the listing is live. Marks set with
 ``ReplicaServer.set_listing_state`` or ``POST /_replica/listing-state`` (JSON
 ``{"url": ..., "state": ...}``) change that: "removed" answers 404 with the platform's
 not-found page (a takedown), "gone" the same page with 200 (as many platforms answer),
 "blocked" 403 "Access Denied", "captcha" 200 with the platform's captcha or login wall.
+A takedown by account (``crawler.replica.market``) marks every listing of the account
+"removed".
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ import hashlib
 import html
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
@@ -27,10 +35,12 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from crawler.replica.common import CATALOGUE, rupiah
+from crawler.replica import facebook, images, instagram, lazada, olx, tiktokshop
+from crawler.replica.common import MARKET, rupiah
 
 if TYPE_CHECKING:
     from crawler.replica.catalogue import Offer
+    from crawler.replica.market import Market
 
 STATES = ("live", "removed", "gone", "blocked", "captcha")
 # app[STATE_KEY]: real listing URL → state; absent = live
@@ -42,8 +52,10 @@ ACCESS_DENIED = "<html><head><title>Access Denied</title></head><body>Access Den
 class HostPages:
     """How one host's listing pages look and which offer each shows."""
 
+    platform: str
     path: re.Pattern[str]
     offer_id: re.Pattern[str] | None
+    decode: str  # number, base36, blibli_sku, shortcode
     id_base: int
     templates: dict[str, str]  # live, removed, captcha
 
@@ -58,8 +70,10 @@ def _config() -> dict[str, Any]:
 def hosts() -> dict[str, HostPages]:
     config = _config()
     return {host: HostPages(
+        platform=spec["platform"],
         path=re.compile(spec["path"]),
         offer_id=re.compile(spec["offer_id"]) if "offer_id" in spec else None,
+        decode=spec.get("decode", "number"),
         id_base=int(spec.get("id_base", 0)),
         templates=config["pages"][spec["page"]],
     ) for host, spec in config["hosts"].items()}
@@ -86,31 +100,91 @@ def hostile_phrase(url: str) -> str | None:
     return phrases[(digest // 3) % len(phrases)] if digest % 3 == 0 else None
 
 
-def find_offer(catalogue: tuple[Offer, ...], pages: HostPages, url: str) -> Offer:
+def find_offer(catalogue: tuple[Offer, ...], pages: HostPages, url: str,
+               market: Market | None = None) -> Offer:
     """The offer a listing URL shows: by the id in its path, else picked by its hash."""
+    found = listed_offer(market, pages, url) if market is not None else None
+    if found is None and market is None:
+        wanted = _wanted_id(pages, url, catalogue)
+        found = next((offer for offer in catalogue if offer.offer_id == wanted), None)
+    return found if found is not None else catalogue[_digest(url) % len(catalogue)]
+
+
+def listed_offer(market: Market, pages: HostPages, url: str) -> Offer | None:
+    """The offer the id in a listing URL's path names, if its platform lists (or listed) it."""
+    wanted = _wanted_id(pages, url, market.all_offers)
+    return market.offer(pages.platform, wanted) if wanted is not None else None
+
+
+def _wanted_id(pages: HostPages, url: str, offers: tuple[Offer, ...]) -> int | None:
     path = urlsplit(url).path
     match = pages.offer_id.search(path) if pages.offer_id else None
-    if match:
-        wanted = int(match.group(1)) - pages.id_base
-        found = next((offer for offer in catalogue if offer.offer_id == wanted), None)
-        if found is not None:
-            return found
-    return catalogue[_digest(url) % len(catalogue)]
+    if match is None:
+        return None
+    written = match.group(1)
+    if pages.decode == "base36":
+        try:
+            return int(written, 36)
+        except ValueError:
+            return None
+    if pages.decode == "shortcode":
+        return instagram.pk_of(written) - instagram.MEDIA_PK_BASE
+    if pages.decode == "blibli_sku":
+        position = int(written.rsplit("-", 1)[1])
+        return offers[position].offer_id if position < len(offers) else None
+    return int(written) - pages.id_base
 
 
-def live_page(template: str, offer: Offer, url: str) -> str:
+def live_page(template: str, offer: Offer, url: str,
+              parts: dict[str, str] | None = None) -> str:
+    """The live page of ``offer``; ``parts``: its {gallery}, {profile} and {data}, HTML
+    already (none by default)."""
     description = offer.description
     if (phrase := hostile_phrase(url)) is not None:
         description = f"{description} {phrase}"
     values = {"title": offer.title, "description": description, "price": rupiah(offer.price_idr),
               "seller": offer.seller_name, "city": offer.city, "url": url}
-    return template.format_map({key: html.escape(value) for key, value in values.items()})
+    escaped = {key: html.escape(value) for key, value in values.items()}
+    return template.format_map({"gallery": "", "profile": "", "data": "", **escaped,
+                                **(parts or {})})
+
+
+def page_parts(market: Market, platform: str, offer: Offer) -> dict[str, str]:
+    """The photos, seller profile and page data of ``offer``'s page on ``platform``."""
+    world = market.world
+    count = min(len(world.listing_photos(platform, offer)), images.MAX_PHOTOS)
+    gallery = "".join(
+        f'<img class="pdp-gallery__image" data-index="{n}" alt="{html.escape(offer.title)}" '
+        f'src="{html.escape(images.photo_url(platform, offer, n))}">' for n in range(count))
+    profile = world.profile(platform, offer)
+    rows = (("joined", "Bergabung", profile.joined), ("location", "Lokasi", profile.city),
+            ("followers", "Pengikut", str(profile.followers)),
+            ("sales", "Terjual", str(profile.sales)),
+            ("rating", "Rating", f"{profile.rating:.1f}" if profile.rating else "-"))
+    profile_html = (
+        '<section class="seller-profile" data-testid="seller-profile"><dl>'
+        + "".join(f'<dt>{label}</dt><dd data-field="{name}">{html.escape(value)}</dd>'
+                  for name, label, value in rows)
+        + '</dl><div class="seller-profile__about" data-field="about">'
+        + html.escape(profile.about) + "</div></section>")
+    data = _PAGE_DATA[platform](market, offer) if platform in _PAGE_DATA else ""
+    return {"gallery": f'<div class="pdp-gallery" data-testid="pdp-gallery">{gallery}</div>',
+            "profile": profile_html, "data": data}
+
+
+_PAGE_DATA = {"lazada": lazada.page_data, "tiktokshop": tiktokshop.page_data,
+              "facebook": facebook.page_data, "instagram": instagram.page_data,
+              "olx": olx.page_data}
 
 
 def listing_page(request: web.Request, url: str) -> web.Response:
     parts = urlsplit(url)
     pages = hosts()[parts.hostname]
+    market = request.app[MARKET]
     state = request.app[STATE_KEY].get(listing_key(url), "live")
+    listed = listed_offer(market, pages, url)
+    if state == "live" and listed is not None and market.is_removed(pages.platform, listed):
+        state = "removed"  # its account was taken down
     if state == "blocked":
         return web.Response(status=403, content_type="text/html", text=ACCESS_DENIED)
     if state in ("removed", "gone"):
@@ -118,9 +192,10 @@ def listing_page(request: web.Request, url: str) -> web.Response:
                             text=pages.templates["removed"])
     if state == "captcha":
         return web.Response(content_type="text/html", text=pages.templates["captcha"])
-    offer = find_offer(request.app[CATALOGUE], pages, url)
-    return web.Response(content_type="text/html", text=live_page(pages.templates["live"], offer,
-                                                                 url))
+    offer = listed or find_offer(market.catalogue, pages, url, market)
+    return web.Response(content_type="text/html", text=live_page(
+        pages.templates["live"], replace(offer, description=market.world.description(
+            pages.platform, offer)), url, page_parts(market, pages.platform, offer)))
 
 
 async def set_state(request: web.Request) -> web.Response:

@@ -10,6 +10,15 @@ that a profile can read one (unverified against a real capture).
 
 Anti-bot answer: a keyword starting with ``__block__`` gets a login/captcha wall page
 (HTTP 200, as the wall is served), which the shipped profile's ``[block]`` rules know.
+
+An ad's page ``/item/<slug>-iid-<id>`` (served by ``listing_pages``) is server-rendered:
+title, price, location, photos, ``[data-aut-id=itemDescriptionContent]`` and the seller's
+card ``[data-aut-id=profileCard]`` with the name, a link to the seller's page and "Anggota
+sejak <month> <year>" (member since); it ends with the ad's state as OLX's pages carry it,
+``<script>window.__APP = {...}</script>`` (:func:`page_data`). The seller's own page,
+``/profile/<id>``, shows the name, "Anggota sejak", the city and the seller's ads. No
+capture of either is in ../shared; the ``data-aut-id`` names follow OLX's public pages
+(unverified).
 """
 
 from __future__ import annotations
@@ -17,14 +26,21 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from html import escape
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from crawler.replica.catalogue import Offer, search
-from crawler.replica.common import CATALOGUE, not_found, rupiah, slugify
+from crawler.replica import images
+from crawler.replica.catalogue import Offer, slugify
+from crawler.replica.common import market_of, not_found, rupiah, script_json
+
+if TYPE_CHECKING:
+    from crawler.replica.market import Market
 
 HOSTS = ("www.olx.co.id",)
+PLATFORM = "olx"
 SEARCH_PATH = re.compile(r"/items/q-(?P<keyword>.+)")
+PROFILE_PATH = re.compile(r"/profile/(?P<seller>\d{1,12})")
 BLOCK_PREFIX = "__block__"
 PAGE_SIZE = 20
 IMAGE_HOST = "https://apollo-singapore.akamaized.net/v1/files"
@@ -62,6 +78,8 @@ DISTRICTS = {
 
 
 async def handle(request: web.Request, path: str) -> web.Response:
+    if request.method == "GET" and (seller := PROFILE_PATH.fullmatch(path)):
+        return seller_page(market_of(request), int(seller["seller"]))
     match = SEARCH_PATH.fullmatch(path)
     if match is None or request.method != "GET":
         return not_found()
@@ -72,8 +90,9 @@ async def handle(request: web.Request, path: str) -> web.Response:
         page = max(1, int(request.query.get("page", "1")))
     except ValueError:
         page = 1
-    catalogue = request.app[CATALOGUE]
-    results = search(catalogue, keyword)
+    market = market_of(request)
+    catalogue = market.catalogue
+    results = market.search(PLATFORM, keyword)
     offers = results[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
     today = datetime.fromisoformat(catalogue[-1].posted_at).date()
     return _html(search_page(keyword, offers, page * PAGE_SIZE < len(results), len(results),
@@ -164,3 +183,58 @@ Selesaikan captcha di bawah ini atau masuk ke akun OLX Anda.</p>
 
 def _html(text: str) -> web.Response:
     return web.Response(text=text, content_type="text/html", charset="utf-8")
+
+
+def member_since(joined: str) -> str:
+    """OLX's "Anggota sejak Mar 2021" (member since) from an ISO date."""
+    day = date.fromisoformat(joined)
+    return f"Anggota sejak {MONTHS[day.month - 1]} {day.year}"
+
+
+def page_data(market: Market, offer: Offer) -> str:
+    """The seller's card link and the ad's state ending an ad's page."""
+    profile = market.world.profile(PLATFORM, offer)
+    count = min(len(market.world.listing_photos(PLATFORM, offer)), images.MAX_PHOTOS)
+    state = {"states": {"items": {"elements": {str(offer.offer_id): {
+        "id": str(offer.offer_id), "title": offer.title,
+        "description": market.world.description(PLATFORM, offer),
+        "price": {"value": {"raw": offer.price_idr, "display": rupiah(offer.price_idr)}},
+        "locations_resolved": {"ADMIN_LEVEL_3_name": offer.city},
+        "images": [{"url": images.photo_url(PLATFORM, offer, n)} for n in range(count)],
+        "user_id": str(offer.seller_id), "created_at": offer.posted_at,
+        "parameters": [{"key": "condition", "formatted_value": offer.condition}]}}},
+        "users": {"elements": {str(offer.seller_id): {
+            "id": str(offer.seller_id), "name": offer.seller_name,
+            "created_at": f"{profile.joined}T00:00:00+07:00", "about": profile.about,
+            "is_business": False}}}}}
+    card = (f'<div data-aut-id="sellerCard"><a data-aut-id="profileLink" '
+            f'href="/profile/{offer.seller_id}">{escape(offer.seller_name)}</a>'
+            f'<span data-aut-id="memberSince">{member_since(profile.joined)}</span></div>')
+    return f"{card}<script>window.__APP = {script_json(state)};</script>"
+
+
+def seller_page(market: Market, seller_id: int) -> web.Response:
+    """``/profile/<id>``: the seller's name, member since, city and ads."""
+    offers = [o for o in market.world.seller_offers(seller_id)
+              if market.is_listed(PLATFORM, o)]
+    if not offers:
+        return web.Response(status=404, content_type="text/html", charset="utf-8",
+                            text=PROFILE_GONE)
+    first = offers[0]
+    profile = market.world.profile(PLATFORM, first)
+    today = datetime.fromisoformat(market.catalogue[-1].posted_at).date()
+    return _html(f"""<!DOCTYPE html>
+<html lang="id"><head><meta charset="utf-8"><title>{escape(first.seller_name)} | OLX</title>
+</head><body><div id="container"><main>
+<div data-aut-id="profileCard"><h1 data-aut-id="profileName">{escape(first.seller_name)}</h1>
+<span data-aut-id="memberSince">{member_since(profile.joined)}</span>
+<span data-aut-id="profileLocation">{escape(olx_city(profile.city))}</span>
+<span data-aut-id="adsCount">{len(offers)} iklan</span></div>
+<ul data-aut-id="itemsList">
+{chr(10).join(card(offer, today) for offer in offers[:40])}
+</ul></main></div></body></html>""")
+
+
+PROFILE_GONE = """<!DOCTYPE html><html lang="id"><head><meta charset="utf-8">
+<title>OLX.co.id</title></head><body><div id="container"><div data-aut-id="errorPage">
+<h1>Profil ini tidak tersedia</h1></div></div></body></html>"""

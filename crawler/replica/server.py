@@ -1,13 +1,20 @@
 """The replica marketplace: a local aiohttp server that answers in each platform's real shape.
 
 Replica mode maps ``https://HOST/PATH?QUERY`` to ``http://127.0.0.1:PORT/HOST/PATH?QUERY``;
-this server routes on HOST to the module that imitates that platform.
+this server routes on HOST to the module that imitates that platform, and answers the
+platforms' image CDNs with real photos (``crawler.replica.images``).
+
+Besides the platforms, it answers (all on 127.0.0.1, for tests and the demo):
+``POST /_replica/listing-state`` (a listing page's state, ``listing_pages``),
+``POST /_replica/fault`` (``faults``), ``POST /_replica/plant`` (``planted``) and
+``POST /_replica/takedown`` (JSON ``{"account": "platform:seller_id"}``, or
+``{"planted": true}`` for every account the catalogue plans to be taken down; see
+``market``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import pkgutil
 import re
 import threading
@@ -18,9 +25,10 @@ from typing import TYPE_CHECKING, Self
 from aiohttp import web
 
 import crawler.replica
-from crawler.replica import faults, listing_pages, planted
-from crawler.replica.catalogue import build_catalogue
-from crawler.replica.common import CATALOGUE
+from crawler.replica import faults, images, listing_pages, planted
+from crawler.replica.common import CATALOGUE, MARKET
+from crawler.replica.market import Market
+from crawler.replica.networks import seller_world
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -46,9 +54,6 @@ PLATFORM_HOSTS = platform_hosts()
 
 
 _IMAGE = re.compile(r"\.(?:jpe?g|png|webp|gif)$|~tplv-", re.IGNORECASE)
-_PLACEHOLDER = """<svg xmlns="http://www.w3.org/2000/svg" width="300" height="300">
-<rect width="300" height="300" fill="#{colour}"/><text x="150" y="160" font-size="28"
-text-anchor="middle" fill="#fff" font-family="sans-serif">replica</text></svg>"""
 
 
 async def _route(request: web.Request) -> web.StreamResponse:
@@ -68,24 +73,38 @@ async def _answer(request: web.Request, host: str) -> web.Response:
     if request.method == "GET" and listing_pages.is_listing_page(host, path):
         return listing_pages.listing_page(request, f"https://{host}{path}")
     handler = PLATFORM_HOSTS.get(host)
-    if handler is None and _IMAGE.search(request.path):
-        # Product photos on any CDN host: a placeholder, so rendered pages and their
-        # screenshots look like the real thing without any real image.
-        colour = hashlib.sha256(request.path.encode()).hexdigest()[:6]
-        return web.Response(text=_PLACEHOLDER.format(colour=colour),
-                            content_type="image/svg+xml")
+    if handler is None and (images.serves(host) or _IMAGE.search(request.path)):
+        # Product photos: the platform's CDN, or any other host's image path (a photo
+        # named by its path), as real JPEG or PNG bytes.
+        return await images.handle(request, request.app[MARKET])
     if handler is None:
         return web.json_response({"message": f"the replica does not serve {host}"}, status=404)
     return await handler(request, path)
 
 
 async def _index(request: web.Request) -> web.Response:
+    market = request.app[MARKET]
     return web.json_response({
         "replica": "thriftwatch",
         "hosts": sorted(PLATFORM_HOSTS),
+        "image_hosts": sorted(images.IMAGE_HOSTS),
         "offers": len(request.app[CATALOGUE]),
+        "taken_down": sorted(market.taken_down),
         "usage": "request http://THIS/HOST/PATH?QUERY for https://HOST/PATH?QUERY",
     })
+
+
+async def _take_down(request: web.Request) -> web.Response:
+    """``POST /_replica/takedown``: take an account down (see ``crawler.replica.market``)."""
+    market = request.app[MARKET]
+    body = await request.json()
+    if body.get("planted") is True:
+        return web.json_response({"taken_down": market.take_down_planted()})
+    account = body.get("account")
+    if not isinstance(account, str) or ":" not in account:
+        return web.json_response({"message": 'need {"account": "platform:seller_id"} or '
+                                             '{"planted": true}'}, status=400)
+    return web.json_response({"taken_down": [account], "returning": market.take_down(account)})
 
 
 # Seconds every answer waits, to imitate a real site's response time in benchmarks.
@@ -95,7 +114,9 @@ LATENCY = web.AppKey("latency", float)
 def build_app(seed: int = 2026, size: int = 3000, latency: float = 0.0) -> web.Application:
     app = web.Application(client_max_size=1024**2)
     app[LATENCY] = latency
-    app[CATALOGUE] = build_catalogue(seed=seed, size=size)
+    world = seller_world(seed=seed, size=size)
+    app[CATALOGUE] = world.catalogue
+    app[MARKET] = Market(world)
     app[listing_pages.STATE_KEY] = {}
     app[faults.FAULTS_KEY] = {}
     app[planted.PLANTED_KEY] = []
@@ -103,6 +124,7 @@ def build_app(seed: int = 2026, size: int = 3000, latency: float = 0.0) -> web.A
     app.router.add_post("/_replica/listing-state", listing_pages.set_state)
     app.router.add_post("/_replica/fault", faults.set_fault)
     app.router.add_post("/_replica/plant", planted.plant)
+    app.router.add_post("/_replica/takedown", _take_down)
     app.router.add_route("*", "/{host}/{path:.*}", _route)
     return app
 
@@ -154,6 +176,16 @@ class ReplicaServer:
         if state not in listing_pages.STATES:
             raise ValueError(f"state must be one of {listing_pages.STATES}, not {state!r}")
         self._runner.app[listing_pages.STATE_KEY][listing_pages.listing_key(url)] = state
+
+    def take_down(self, account: str) -> list[str]:
+        """Take account ``"platform:seller_id"`` down: its listings answer as removed and
+        leave search; returns the planted returning accounts that now list."""
+        return self._runner.app[MARKET].take_down(account)
+
+    def take_down_planted(self) -> list[str]:
+        """Take down every account the catalogue plans to be taken down
+        (``networks.taken_down_accounts``), so their returning accounts list."""
+        return self._runner.app[MARKET].take_down_planted()
 
     def set_fault(self, host: str, kind: str, count: int = 1) -> None:
         """Make the next ``count`` requests to ``host`` fail as ``kind`` (see replica.faults)."""
