@@ -7,19 +7,63 @@ from typing import Any
 
 
 @dataclass
+class ListingPage:
+    """A listing's own page, as a platform's ``parse_listing_page`` reads it: what the search
+    card lacks (the description, the seller's profile, every photo, variants and stock),
+    and the listing's fields the page states too (merged over the card's for the re-flag).
+
+    The base spider sets the capture fields; the normalise pipeline cleans the text, the
+    enrich pipeline reads its contacts, and the store pipeline writes it (``listing_pages``).
+    """
+
+    platform: str
+    listing_id: str
+    url: str
+    description: str | None = None
+    seller_id: str | None = None
+    seller_name: str | None = None
+    seller_url: str | None = None
+    seller_joined: str | None = None  # as the platform states it: a date, a year, "3 tahun"
+    seller_location: str | None = None
+    seller_followers: int | None = None
+    seller_sales: int | None = None
+    seller_rating: float | None = None
+    # The shop's own description: read for contacts (kept in the capture, not a column).
+    seller_about: str | None = None
+    image_urls: list[str] = field(default_factory=list)
+    variants: list[dict[str, Any]] = field(default_factory=list)  # [{"name", "options"}]
+    stock: int | None = None
+    # The listing's own fields as the page states them; None where the page does not.
+    title: str | None = None
+    category: str | None = None
+    condition: str | None = None
+    imported: bool | None = None
+    price_idr: int | None = None
+    capture_id: int | None = None
+    capture_sha256: str | None = None
+    screenshot_sha256: str | None = None
+    refused_values: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
 class Listing:
-    """One marketplace offer as a search page showed it.
+    """One marketplace offer as a search page showed it, or as its own page did.
 
     Spiders fill what the platform shows; the normalise pipeline derives typed values
     (``price_idr``, ``sold_count``, ``location``) from the raw text, and the flag pipeline
     adds the verdict (``flagged`` … ``lexicon_version``).
+
+    A listing read from its own page (``source`` "listing_page") is the search card's
+    fields with the page's merged over them, the ``page`` itself, the card's verdict
+    (``card_level``, ``card_flagged``) and no ``keyword``: it is a sighting of the page, not
+    of a search, and is flagged again with everything known.
     """
 
     platform: str
     listing_id: str
     url: str
     title: str
-    keyword: str
+    keyword: str | None
     description: str | None = None
     price_idr: int | None = None
     price_text: str | None = None
@@ -47,6 +91,17 @@ class Listing:
     # Values normalisation set aside (a price of 10^20, a NaN rating): field, value, why.
     # Recorded as ``field_out_of_range`` faults, never stored as listing data.
     refused_values: list[dict[str, str]] = field(default_factory=list)
+    source: str = "search"  # "search" or "listing_page"
+    page: ListingPage | None = None
+    card_level: str | None = None
+    card_flagged: bool | None = None
+    # Set by the enrich pipeline: contacts read from this sighting (kind, value, raw, field,
+    # source, capture_sha256); and whether its listing page was asked for.
+    contacts: list[dict[str, Any]] = field(default_factory=list)
+    page_requested: bool = False
+    # Set by the images pipeline: the images stored for it (url, body_sha256, phash, width,
+    # height, fetched_at).
+    images: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

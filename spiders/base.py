@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from twisted.python.failure import Failure
 
-    from crawler.items import Listing
+    from crawler.items import Listing, ListingPage
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 
@@ -33,6 +33,11 @@ class ResponseShapeError(ValueError):
 
 class BlockedError(Exception):
     """The platform answered with an anti-bot, captcha or login wall instead of results."""
+
+
+class ListingGoneError(Exception):
+    """A listing page that says the listing is no longer there (taken down or deleted between
+    its search and its page): a ``listing_gone`` fault with the page's capture, not a crash."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,24 @@ class SearchSpider(scrapy.Spider):
         Raise :class:`BlockedError` for an anti-bot answer and :class:`ResponseShapeError`
         for anything else that is not a search result: neither may pass as "no results".
         """
+        raise NotImplementedError
+
+    def listing_page_request(self, listing: Listing) -> scrapy.Request | None:
+        """The platform's real request for ``listing``'s own page (its detail endpoint, or
+        the page itself for a rendered platform: :meth:`RenderedSearchSpider.render_listing_page`),
+        or None where the platform has none (the default: the listing is not enriched).
+
+        ``listing`` is the search card, normalised and flagged. The base spider sets the
+        callback, errback and redirect handling (:meth:`follow_listing_page`)."""
+        return None
+
+    def parse_listing_page(self, response: Response, listing: Listing) -> ListingPage:
+        """Parse the response to :meth:`listing_page_request` into a :class:`ListingPage`.
+
+        Raise :class:`ListingGoneError` when the page says the listing is gone,
+        :class:`BlockedError` for an anti-bot answer and :class:`ResponseShapeError` for
+        anything else that is not the listing's page. The capture fields are set by the
+        base spider."""
         raise NotImplementedError
 
     def page_request(self, keyword: str, page: int) -> scrapy.Request:

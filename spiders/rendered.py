@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import scrapy
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.config import Config, use_http_handler
@@ -21,7 +22,6 @@ from spiders.base import SearchSpider
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    import scrapy
     from scrapy.http import Response
     from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
@@ -78,6 +78,16 @@ class RenderedSearchSpider(SearchSpider):
             render["scroll"] = {"times": self.max_pages - 1, "feed": self.scroll_feed}
         request.meta[Meta.RENDER] = render
         return request
+
+    def render_listing_page(self, url: str, wait_for: str,
+                            data_url: str | None = None) -> scrapy.Request:
+        """A GET of a listing page at ``url`` rendered in Chromium: it waits until
+        ``wait_for`` (a CSS selector drawn on the live page and on the platform's not-found or
+        wall page alike) is in the page, keeps the data fetches matching ``data_url`` (read
+        them with :meth:`data_responses`) and is screenshotted in full; the HTML as drawn,
+        the screenshot and the data fetches are stored as evidence, as for search pages."""
+        return scrapy.Request(url, meta={Meta.RENDER: {"wait_for": wait_for,
+                                                       "data_url": data_url}})
 
     def page_domains(self) -> tuple[str, ...]:
         """Where the rendered page may send requests outside replica mode."""
