@@ -17,12 +17,15 @@ stats of earlier runs of the same platform in, a :class:`HealthReport` out. Its 
   HTTP and network errors;
 - ``pages_drop`` / ``listings_drop``: pages or listings per keyword fell sharply against
   the median of earlier runs;
-- ``new_strong``: listings flagged ``strong`` for the first time (news, not a fault).
+- ``new_strong``: listings flagged ``strong`` for the first time (news, not a fault);
+- ``returning_seller``: accounts first seen in this run that are linked to an account taken
+  down before (news, not a fault: a seller came back). The proofs are worked out outside,
+  from the evidence DB (:func:`crawler.sellers.stored.returned_in_run`), and handed in.
 
 :class:`crawler.runtime.run_health.RunHealthExtension` runs the checks when a search
 spider's run ends, appends the report to the evidence DB's chained ``run_health`` table,
-logs it, and alerts (:mod:`crawler.ops.alerts`) when something is wrong or new strong
-flags appeared.
+logs it, and alerts (:mod:`crawler.ops.alerts`) when something is wrong, new strong
+flags appeared or a seller came back.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.config import HealthConfig
 from crawler.keys import FAULT_KINDS, Stats
+from crawler.normalise import printable
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
 SEVERITIES = ("failing", "warning", "notice")  # worst first
 ERROR_KINDS = tuple(kind for kind in FAULT_KINDS if kind not in ("blocked", "parse_error"))
 DEFAULT_THRESHOLDS = HealthConfig()
+RETURNS_SHOWN = 10  # returns named in a returning_seller notice (the rest are counted)
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,7 @@ class HealthReport:
 
     @property
     def needs_alert(self) -> bool:
-        """Something is wrong, or new strong flags appeared."""
+        """Something is wrong, new strong flags appeared or a seller came back."""
         return bool(self.findings)
 
     def as_dicts(self) -> list[dict[str, Any]]:
@@ -138,8 +143,11 @@ COUNTED_PROBLEMS: tuple[tuple[str, str, Callable[[RunRecord], int], str], ...] =
 
 
 def check_run(run: RunRecord, history: Sequence[RunRecord], *, new_strong: int = 0,
+              returning: Sequence[Mapping[str, Any]] = (),
               thresholds: HealthConfig = DEFAULT_THRESHOLDS) -> HealthReport:
-    """Every check on ``run``; ``history`` holds earlier finished runs, newest first."""
+    """Every check on ``run``; ``history`` holds earlier finished runs, newest first;
+    ``returning`` the proofs of returns found by this run (each a ``returning_evidence``
+    entry of :class:`crawler.sellers.networks.Network`)."""
     report = HealthReport(run.platform)
     add = report.findings.append
     reason = str(run.stats.get("finish_reason", "unknown"))
@@ -166,7 +174,26 @@ def check_run(run: RunRecord, history: Sequence[RunRecord], *, new_strong: int =
     if new_strong:
         add(Finding("new_strong", "notice",
                     f"{new_strong} listings flagged strong for the first time", value=new_strong))
+    if returning:
+        add(returning_finding(returning))
     return report
+
+
+def returning_finding(proofs: Sequence[Mapping[str, Any]]) -> Finding:
+    """The ``returning_seller`` notice: each account that came back, the account taken down
+    before it and the kinds of link that prove it. Contacts are personal data: the message
+    names accounts and kinds of link, never a link's value (``thriftwatch sellers`` shows
+    those)."""
+    returned = sorted({proof["returned"] for proof in proofs})
+    shown = "; ".join(
+        f"{printable(proof['returned'])} after {printable(proof['taken_down'])} was taken down "
+        f"(through {' + '.join(printable(link['kind']) for link in proof['links'])})"
+        for proof in sorted(proofs, key=lambda p: (p["returned"], p["taken_down"]))[:RETURNS_SHOWN])
+    more = len(proofs) - RETURNS_SHOWN
+    return Finding("returning_seller", "notice",
+                   f"{len(returned)} accounts first seen in this run are linked to accounts "
+                   f"taken down before: {shown}{f'; and {more} more' if more > 0 else ''}",
+                   value=len(returned))
 
 
 def add_drops(report: HealthReport, run: RunRecord, history: Sequence[RunRecord],

@@ -14,6 +14,7 @@ from crawler.sellers.networks import (
     DEFAULT_IMAGE_DISTANCE,
     DEFAULT_IMAGE_MAX_ACCOUNTS,
     Network,
+    account_key,
     build_networks,
 )
 
@@ -54,3 +55,23 @@ def returned_since(networks: list[Network], platform: str, since: str) -> list[d
 def any_taken_down(store: EvidenceStore) -> bool:
     """Has any account been taken down (so a return is possible at all)?"""
     return any(row.get("status") == "taken_down" for row in store.accounts())
+
+
+def returned_in_run(store: EvidenceStore, run_id: int, *,
+                    image_distance: int = DEFAULT_IMAGE_DISTANCE,
+                    image_max_accounts: int = DEFAULT_IMAGE_MAX_ACCOUNTS) -> list[dict[str, Any]]:
+    """Each proof of a return (``returning_evidence``) whose returned account was first seen
+    in run ``run_id`` (one of its listings was seen in that run, and none before it
+    started): what run health's ``returning_seller`` notice reports. Nothing is linked
+    while no account has been taken down."""
+    started = store.conn.execute("SELECT started_at FROM run_starts WHERE id = ?",
+                                 [run_id]).fetchone()
+    if started is None or not any_taken_down(store):
+        return []
+    seen = {account_key(platform, seller_id) for platform, seller_id in store.conn.execute(
+        "SELECT DISTINCT platform, seller_id FROM observations WHERE run_id = ? "
+        "AND seller_id IS NOT NULL", [run_id])}
+    networks = read_networks(store, image_distance=image_distance,
+                             image_max_accounts=image_max_accounts)
+    return [proof for network in networks for proof in network.returning_evidence
+            if proof["returned"] in seen and proof["first_seen"] >= started[0]]
