@@ -241,6 +241,7 @@ def test_seller_html_on_a_live_lazada_page_never_makes_it_removed_or_blocked(rep
         values = {k: html.escape(v) for k, v in {
             "title": title, "price": "Rp1.500.000", "seller": "toko", "city": "Batam",
             "url": url}.items()}
+        values.update(gallery="", profile="", data="")  # no photos, profile or page scripts
         replica.plant("www.lazada.co.id", urlsplit(url).path,
                       template.format_map({**values, "description": seller}),
                       content_type="text/html")
