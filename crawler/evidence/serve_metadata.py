@@ -1,4 +1,11 @@
-"""Datasette metadata for an evidence DB: descriptions, facets and canned queries."""
+"""Datasette metadata for an evidence DB: descriptions, facets and canned queries.
+
+The seller queries read the schema-3 tables (``accounts``, ``contacts``, ``images``,
+``takedown_requests``): each contact and photo belongs to the account of its listing's
+current seller. They show what two or more accounts share *exactly*; near-identical photos,
+stock photos and whole networks are ``thriftwatch sellers``' work. Contacts are personal
+data: ``thriftwatch serve`` listens on loopback only, for the investigator.
+"""
 
 from __future__ import annotations
 
@@ -49,6 +56,62 @@ CANNED_QUERIES = {
     },
 }
 
+# The account of a contact or photo row ``r``: its listing's current seller, as
+# ``platform:seller_id``.
+_ACCOUNT = "r.platform || ':' || l.seller_id"
+_LISTING_OF = ("JOIN listings l ON l.platform = r.platform AND l.listing_id = r.listing_id "
+               "AND l.seller_id IS NOT NULL")
+
+SELLER_QUERIES = {
+    "accounts": {
+        "title": "Seller accounts, most flagged listings first, with takedown status",
+        "description": "status: taken_down when every rechecked listing of the account was "
+                       "removed or blocked at its latest recheck, live when one is live, "
+                       "empty when none was rechecked.",
+        "sql": """SELECT platform, seller_id, seller_name, seller_url, listings, flagged,
+                         first_seen, last_seen, status, taken_down_at
+                  FROM accounts ORDER BY flagged DESC, listings DESC, platform, seller_id
+                  LIMIT 1000""",
+    },
+    "contacts_shared_by_accounts": {
+        "title": "Contacts held by two or more accounts (phone and WhatsApp numbers together)",
+        "sql": f"""SELECT CASE WHEN r.kind IN ('phone', 'whatsapp') THEN 'phone'
+                               ELSE r.kind END AS kind,
+                          r.value, COUNT(DISTINCT {_ACCOUNT}) AS accounts,
+                          group_concat(DISTINCT {_ACCOUNT}) AS account_keys,
+                          COUNT(DISTINCT r.platform || '/' || r.listing_id) AS listings
+                   FROM contacts r {_LISTING_OF}
+                   GROUP BY 1, 2 HAVING COUNT(DISTINCT {_ACCOUNT}) > 1
+                   ORDER BY accounts DESC, listings DESC, kind, r.value LIMIT 1000""",
+    },
+    "accounts_with_contact": {
+        "title": "Accounts whose listings hold a contact (e.g. +6281234567890, a handle, "
+                 "shopee:shop)",
+        "sql": f"""SELECT {_ACCOUNT} AS account, l.seller_name, r.kind, r.value, r.raw,
+                          r.field, r.listing_id, l.url, r.capture_sha256, r.seen_at
+                   FROM contacts r {_LISTING_OF}
+                   WHERE r.value = :value ORDER BY r.seen_at, account, r.listing_id""",
+    },
+    "images_shared_by_accounts": {
+        "title": "Photos (the same perceptual hash) on two or more accounts",
+        "description": "Exact pHash matches only; a photo on many unrelated accounts is a "
+                       "stock photo (thriftwatch sellers ignores it; so should you).",
+        "sql": f"""SELECT r.phash, COUNT(DISTINCT {_ACCOUNT}) AS accounts,
+                          group_concat(DISTINCT {_ACCOUNT}) AS account_keys,
+                          COUNT(*) AS images, MIN(r.body_sha256) AS body_sha256
+                   FROM images r {_LISTING_OF}
+                   GROUP BY r.phash HAVING COUNT(DISTINCT {_ACCOUNT}) > 1
+                   ORDER BY accounts DESC, images DESC, r.phash LIMIT 1000""",
+    },
+    "takedown_requests": {
+        "title": "Takedown requests sent, newest first",
+        "sql": """SELECT id, created_at, platform, network_id, accounts, listing_urls,
+                         reason_en, legal_basis, evidence, db_head
+                  FROM takedown_requests ORDER BY id DESC""",
+    },
+}
+CANNED_QUERIES.update(SELLER_QUERIES)
+
 TABLES: dict[str, dict[str, Any]] = {
     "listings": {
         "description": "One row per platform listing: its latest view and first/last sighting. "
@@ -81,6 +144,32 @@ TABLES: dict[str, dict[str, Any]] = {
     "run_starts": {"description": "How each run started: tool version, host, operator, "
                                   "keywords, settings digest, replica, scrapyd job."},
     "run_ends": {"description": "How each run ended, with its stats and every chain's head."},
+    "accounts": {
+        "description": "One row per seller account (platform and seller id): listings, "
+                       "flagged listings, first and last seen, takedown status from rechecks.",
+        "facets": ["platform", "status"],
+    },
+    "listing_pages": {
+        "description": "Each listing's own page as fetched (enrichment): description, seller "
+                       "profile, image URLs, with its capture. Append-only, hash-chained.",
+        "facets": ["platform"],
+    },
+    "contacts": {
+        "description": "Contacts read from listings (personal data): kind, normalised value "
+                       "(phones in E.164), text as written, field and capture. Append-only, "
+                       "hash-chained.",
+        "facets": ["kind", "platform", "source"],
+    },
+    "images": {
+        "description": "Listing photos: URL, SHA-256 of the bytes (click to open), perceptual "
+                       "hash. Append-only, hash-chained.",
+        "facets": ["platform"],
+    },
+    "takedown_requests": {
+        "description": "Takedown requests recorded by thriftwatch takedown: accounts, listing "
+                       "URLs, reasons, legal basis, evidence hashes and the DB head cited.",
+        "facets": ["platform"],
+    },
 }
 
 
