@@ -2,9 +2,17 @@
 no stylesheets or images from elsewhere. Links go to listings on their platform and to
 each listing's stored capture as ``thriftwatch serve`` shows it (``/-/capture/SHA256``).
 
-Sellers write almost everything the report shows, so every value is escaped, only
-``http://`` and ``https://`` URLs become links (anything else is shown as text), and a
-Content-Security-Policy forbids scripts and every fetch (see :func:`csp`).
+The seller-networks section draws the largest networks (:func:`network_svg`: accounts as
+nodes coloured by platform, links labelled by kind), lists each one's accounts and links
+with the captures that prove them, names the returning sellers with the link that proves
+each return, and shows how platforms complied with takedown requests
+(:func:`takedown_compliance`). Contacts are personal data; the report is a case output and
+shows them, as ``thriftwatch sellers`` does.
+
+Sellers write almost everything the report shows, so every value is escaped (in HTML and in
+the SVG drawings alike), only ``http://`` and ``https://`` URLs become links (anything else
+is shown as text), and a Content-Security-Policy forbids scripts and every fetch (see
+:func:`csp`).
 """
 
 from __future__ import annotations
@@ -13,11 +21,13 @@ import base64
 import hashlib
 import html
 import json
+import math
 import unicodedata
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
@@ -25,6 +35,14 @@ from crawler import __version__
 from crawler.flagging.lexicon import load_lexicon
 from crawler.flagging.suggest import rank
 from crawler.runtime.process import LEVELS
+from crawler.sellers.networks import (
+    DECISIVE,
+    DEFAULT_IMAGE_DISTANCE,
+    DEFAULT_IMAGE_MAX_ACCOUNTS,
+    TAKEN_DOWN,
+    account_key,
+)
+from crawler.sellers.stored import read_networks
 
 if TYPE_CHECKING:
     from crawler.evidence.store import EvidenceStore
@@ -36,6 +54,14 @@ RECHECK_COLOURS = {"removed": "#1a9850", "live": "#d73027", "blocked": "#999999"
 HEALTH_CLASSES = ("ok", "warning", "failing")
 LINK_SCHEMES = ("http", "https")
 TOP = 10
+NETWORKS_SHOWN = 10  # networks drawn and tabled, largest first
+NODES_DRAWN = 12  # accounts drawn in one network's drawing (the rest are counted)
+SIDES_SHOWN = 6  # evidence sides listed per link
+RETURNS_LISTED = 50
+COMPLIANCE_DAYS = (1, 7, 30)
+PLATFORM_COLOURS = {"tokopedia": "#2ca02c", "shopee": "#ff7f0e", "bukalapak": "#d62728",
+                    "lazada": "#1f3b8f", "blibli": "#17becf", "tiktokshop": "#222222",
+                    "facebook": "#1f77b4", "instagram": "#e377c2", "olx": "#9467bd"}
 
 
 @dataclass
@@ -54,6 +80,14 @@ class ReportData:
     rechecks: dict[str, dict[str, int]] | None = None  # platform → status → n; None: no recheck
     flagged: list[dict[str, Any]] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)
+    # Seller networks of two or more accounts, largest first (``Network.as_dict``), at most
+    # NETWORKS_SHOWN; how many there are, and how many accounts they hold.
+    networks: list[dict[str, Any]] = field(default_factory=list)
+    network_count: int = 0
+    networked_accounts: int = 0
+    returning: list[dict[str, Any]] = field(default_factory=list)  # every proof of a return
+    # platform → requested, removed, live_after_1d/7d/30d, not_rechecked (accounts)
+    compliance: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def since_cutoff(text: str | None, now: datetime | None = None) -> str | None:
@@ -72,9 +106,12 @@ def since_cutoff(text: str | None, now: datetime | None = None) -> str | None:
             f"--since takes 7d, 12h, 30m or a date like 2026-01-31, not {text!r}") from None
 
 
-def gather(store: EvidenceStore, since: str | None, lexicon_file: str | None = None) -> ReportData:
+def gather(store: EvidenceStore, since: str | None, lexicon_file: str | None = None, *,
+           image_distance: int = DEFAULT_IMAGE_DISTANCE,
+           image_max_accounts: int = DEFAULT_IMAGE_MAX_ACCOUNTS) -> ReportData:
     """Read what the report shows; an unsound DB (an index that no longer matches its table,
-    a changed view: ``EvidenceStore.require_sound``) is refused first."""
+    a changed view: ``EvidenceStore.require_sound``) is refused first. Seller networks and
+    takedown compliance cover all time (an account's history is not cut by ``since``)."""
     store.require_sound()
     data = ReportData(since=since, generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
                       head=store.head())
@@ -102,7 +139,75 @@ def gather(store: EvidenceStore, since: str | None, lexicon_file: str | None = N
         SELECT r.id, r.platform, r.started_at, r.status, r.stats, h.status AS health, h.findings
         FROM runs r LEFT JOIN run_health h ON h.run_id = r.id
         WHERE r.started_at >= ? ORDER BY r.id DESC LIMIT 50""", [cutoff])]
+    networks = [n for n in read_networks(store, image_distance=image_distance,
+                                         image_max_accounts=image_max_accounts)
+                if len(n.accounts) > 1]
+    data.network_count = len(networks)
+    data.networked_accounts = sum(len(n.accounts) for n in networks)
+    data.networks = [n.as_dict() for n in networks[:NETWORKS_SHOWN]]
+    data.returning = [proof for n in networks for proof in n.returning_evidence]
+    data.compliance = takedown_compliance(
+        store.takedown_requests(),
+        store.conn.execute("SELECT platform, listing_id, status, checked_at FROM rechecks"))
     return data
+
+
+def takedown_compliance(requests: Iterable[Mapping[str, Any]],
+                        rechecks: Iterable[Sequence[Any] | Mapping[str, Any]],
+                        days: Sequence[int] = COMPLIANCE_DAYS) -> dict[str, dict[str, int]]:
+    """Per platform, the accounts asked for in takedown requests and what rechecks of their
+    cited listings found after the account's first request: ``removed`` (every cited
+    listing rechecked since was removed or blocked at its latest recheck),
+    ``live_after_Nd`` (a recheck made N days or more after the request found a cited
+    listing live), ``not_rechecked`` (no cited listing rechecked since). Pure."""
+    asked: dict[str, tuple[datetime, set[str]]] = {}
+    for request in requests:
+        when = _time(request.get("created_at"))
+        cited = {str(e.get("listing_id")) for e in request.get("evidence") or []
+                 if isinstance(e, Mapping)}
+        for account in request.get("accounts") or []:
+            if not isinstance(account, Mapping) or when is None:
+                continue
+            key = account_key(account.get("platform") or request["platform"],
+                              account.get("seller_id"))
+            first, listings = asked.get(key, (when, set()))
+            asked[key] = (min(first, when), listings | cited)
+    checks: dict[tuple[str, str], list[tuple[datetime, str]]] = defaultdict(list)
+    for row in rechecks:
+        platform, listing_id, status, checked_at = (
+            (row["platform"], row["listing_id"], row["status"], row["checked_at"])
+            if isinstance(row, Mapping) else row)
+        checked = _time(checked_at)
+        if status in DECISIVE and checked is not None:
+            checks[(platform, str(listing_id))].append((checked, status))
+    compliance: dict[str, dict[str, int]] = {}
+    for key, (when, listings) in sorted(asked.items()):
+        platform = key.split(":", 1)[0]
+        counts = compliance.setdefault(platform, dict.fromkeys(
+            ["requested", "removed", *(f"live_after_{n}d" for n in days), "not_rechecked"], 0))
+        counts["requested"] += 1
+        latest = [max(found) for found in (
+            [c for c in checks[(platform, listing)] if c[0] >= when] for listing in listings)
+            if found]
+        if not latest:
+            counts["not_rechecked"] += 1
+            continue
+        if all(status in TAKEN_DOWN for _, status in latest):
+            counts["removed"] += 1
+        for n in days:
+            if any(status == "live" and checked >= when + timedelta(days=n)
+                   for listing in listings for checked, status in checks[(platform, listing)]):
+                counts[f"live_after_{n}d"] += 1
+    return compliance
+
+
+def _time(text: Any) -> datetime | None:
+    """An ISO UTC time as the store writes it, or None."""
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _shown(record: dict[str, Any]) -> dict[str, Any]:
@@ -226,11 +331,78 @@ def daily_chart(per_day: Mapping[str, Mapping[str, int]]) -> str:
             f'xmlns="http://www.w3.org/2000/svg">{"".join(shapes)}</svg>')
 
 
+def network_svg(network: Mapping[str, Any]) -> str:
+    """One network drawn: its accounts (at most NODES_DRAWN) on a circle, each a dot
+    coloured by platform and labelled with its platform and seller name; each pair of
+    accounts a link joins, a line labelled with the link kinds (solid for strong links,
+    dashed for photos). A taken-down account has a dashed ring, a returning one a thick
+    ring. Every seller value is escaped and shortened; details are in each ``<title>``."""
+    accounts = list(network["accounts"])[:NODES_DRAWN]
+    keys = [account_key(a["platform"], a["seller_id"]) for a in accounts]
+    width, height, radius = 640, 320 + 10 * len(keys), 100 + 6 * len(keys)
+    centre_x, centre_y = width / 2, height / 2
+    spot = {}
+    for i, key in enumerate(keys):
+        angle = 2 * math.pi * i / len(keys) - math.pi / 2
+        spot[key] = (centre_x + radius * math.cos(angle), centre_y + radius * math.sin(angle))
+    pairs: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    for found in network["links"]:
+        linked = [key for key in found["accounts"] if key in spot]
+        for i, first in enumerate(linked):
+            for second in linked[i + 1:]:
+                pairs[(first, second)].append(found)
+    shapes = []
+    for (first, second), found in sorted(pairs.items()):
+        (x1, y1), (x2, y2) = spot[first], spot[second]
+        kinds = sorted({f["kind"] for f in found})
+        dash = "" if any(f.get("strength") == "strong" for f in found) else \
+            ' stroke-dasharray="5 4"'
+        detail = "; ".join(f"{f['kind']} {_short(f['value'], 40)}" for f in found[:6])
+        shapes.append(
+            f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="#555" '
+            f'stroke-width="1.5"{dash}><title>{_e(detail)}</title></line>'
+            f'<text x="{(x1 + x2) / 2:.1f}" y="{(y1 + y2) / 2 - 3:.1f}" text-anchor="middle" '
+            f'class="small">{_e(" + ".join(kinds))}</text>')
+    returned = {proof["returned"] for proof in network.get("returning_evidence") or []}
+    for account, key in zip(accounts, keys, strict=True):
+        x, y = spot[key]
+        colour = PLATFORM_COLOURS.get(account["platform"], PALETTE[7])
+        ring = (' stroke="#000" stroke-width="4"' if key in returned
+                else ' stroke="#000" stroke-dasharray="3 2"' if account.get("status") ==
+                "taken_down" else ' stroke="#fff"')
+        anchor = "start" if x > centre_x + 1 else "end" if x < centre_x - 1 else "middle"
+        dx = 14 if anchor == "start" else -14 if anchor == "end" else 0
+        # Beside the dot, or above it at the top of the circle and below it at the bottom.
+        dy = 0 if anchor != "middle" else -24 if y < centre_y else 24
+        name = _short(account.get("seller_name") or account["seller_id"], 24)
+        status = f", {account['status']}" if account.get("status") else ""
+        shapes.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="10" fill="{_e(colour)}"{ring}><title>'
+            f'{_e(key)} {_e(account.get("seller_name") or "")}{_e(status)}</title></circle>'
+            f'<text x="{x + dx:.1f}" y="{y + dy - 2:.1f}" text-anchor="{anchor}">'
+            f'{_e(account["platform"])}</text>'
+            f'<text x="{x + dx:.1f}" y="{y + dy + 12:.1f}" text-anchor="{anchor}" class="small">'
+            f'{_e(name)}</text>')
+    hidden = len(network["accounts"]) - len(accounts)
+    if hidden > 0:
+        shapes.append(f'<text x="8" y="{height - 8}" class="small">and {hidden} more accounts '
+                      "(in the table)</text>")
+    return (f'<svg class="chart" role="img" width="{width}" height="{height}" '
+            f'xmlns="http://www.w3.org/2000/svg"><title>network {_e(network["network_id"])}'
+            f'</title>{"".join(shapes)}</svg>')
+
+
+def _short(value: Any, room: int) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= room else text[:room - 1] + "…"
+
+
 # -- the page --------------------------------------------------------------------------------
 
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
+h3{font-size:14px;margin-top:20px}
 .chart text{font:12px system-ui,sans-serif;fill:#222}.chart .small{font-size:10px}
 table{border-collapse:collapse;font-size:12px;margin:8px 0}td,th{border:1px solid #ddd;
 padding:3px 6px;text-align:left;vertical-align:top}th{background:#f3f3f3}
@@ -277,6 +449,9 @@ def render(data: ReportData, db_name: str, serve_url: str) -> str:
         "</section><section><h2>Newly suggested terms</h2>", _suggested(data.suggested),
         "</section></div>",
         "<h2>Flagged listings (highest score first)</h2>", _flagged_table(data.flagged, serve_url),
+        "<h2>Seller networks</h2>", _networks_section(data, serve_url),
+        "<h2>Takedown compliance (accounts asked for, by later rechecks)</h2>",
+        _compliance_table(data.compliance),
         "<h2>Runs</h2>", _runs_table(data.runs), "</body></html>",
     ]
     return "\n".join(parts)
@@ -332,6 +507,112 @@ def _capture_link(digest: str | None, serve_url: str) -> str:
         return ""
     url = f"{serve_url.rstrip('/')}/-/capture/{quote(str(digest), safe='')}"
     return link(url, str(digest)[:12])
+
+
+def _networks_section(data: ReportData, serve_url: str) -> str:
+    if not data.networks:
+        return ('<p class="empty">no seller networks: no two accounts share a contact or a '
+                "photo (contacts and photos come from listing pages; see "
+                "<code>thriftwatch sellers</code>)</p>")
+    parts = [(f"<p>{_e(data.network_count)} networks of two or more accounts "
+             f"({_e(data.networked_accounts)} accounts), {_e(len(data.returning))} returns "
+             f"after a takedown; the largest {_e(len(data.networks))} below, all in "
+             "<code>thriftwatch sellers</code>. Accounts are linked by a shared contact "
+             "(strong) or a near-identical photo (medium, dashed), never by name.</p>"),
+             _returning_list(data.returning, serve_url)]
+    for network in data.networks:
+        flags = "; returning" if network["returning"] else ""
+        parts.append(
+            f'<h3>network <code>{_e(network["network_id"])}</code>: '
+            f'{_e(len(network["accounts"]))} accounts on {_e(", ".join(network["platforms"]))}'
+            f'; {_e(network["flagged_listings"])} flagged listings{_e(flags)}</h3>')
+        parts.append(network_svg(network))
+        parts.append(_accounts_table(network["accounts"]))
+        parts.append(_links_table(network["links"], serve_url))
+    return "\n".join(parts)
+
+
+def _returning_list(proofs: Sequence[Mapping[str, Any]], serve_url: str) -> str:
+    if not proofs:
+        return ('<p class="empty">no returning sellers: no account first seen after a linked '
+                "account was taken down</p>")
+    items = []
+    for proof in proofs[:RETURNS_LISTED]:
+        links = proof["links"]
+        # The accounts the chain passes through: both ends, and each account two
+        # consecutive links share; each link is shown by its evidence on those accounts.
+        path = {proof["taken_down"], proof["returned"]}
+        for one, two in pairwise(links):
+            path.update(set(one["accounts"]) & set(two["accounts"]))
+        chain = " → ".join(f"{_e(found['kind'])} <code>{_e(found['value'])}</code> "
+                           f"({_sides(_first_side_each(found['evidence'], path), serve_url)})"
+                           for found in links)
+        items.append(f"<li><b>{_e(proof['returned'])}</b> first seen "
+                     f"{_e(proof['first_seen'])}, after <b>{_e(proof['taken_down'])}</b> was "
+                     f"taken down {_e(proof['taken_down_at'])}: {chain}</li>")
+    more = len(proofs) - RETURNS_LISTED
+    return ("<p>Returning sellers:</p><ul>" + "".join(items) + "</ul>"
+            + (f"<p>and {_e(more)} more</p>" if more > 0 else ""))
+
+
+def _first_side_each(sides: Sequence[Mapping[str, Any]],
+                     accounts: set[str]) -> list[Mapping[str, Any]]:
+    """The first side of a link's evidence for each of ``accounts``."""
+    first: dict[str, Mapping[str, Any]] = {}
+    for side in sides:
+        if side["account"] in accounts:
+            first.setdefault(side["account"], side)
+    return list(first.values())
+
+
+def _accounts_table(accounts: Sequence[Mapping[str, Any]]) -> str:
+    rows = "".join(
+        f"<tr><td>{_e(a['platform'])}</td><td>{_e(a['seller_id'])}</td>"
+        f"<td>{link(a.get('url'), a.get('seller_name') or str(a['seller_id']))}</td>"
+        f"<td>{_e(a['listings'])}</td><td>{_e(a['flagged'])}</td>"
+        f"<td>{_e(a.get('first_seen') or '')}</td><td>{_e(a.get('last_seen') or '')}</td>"
+        f"<td>{_e(a.get('status') or 'not rechecked')}</td></tr>" for a in accounts)
+    return ("<table><tr><th>platform</th><th>seller id</th><th>account</th><th>listings</th>"
+            "<th>flagged</th><th>first seen</th><th>last seen</th><th>status</th></tr>"
+            f"{rows}</table>")
+
+
+def _links_table(links: Sequence[Mapping[str, Any]], serve_url: str) -> str:
+    rows = []
+    for found in links:
+        apart = f" (distance {found['distance']})" if "distance" in found else ""
+        more = len(found["evidence"]) - SIDES_SHOWN
+        rows.append(
+            f"<tr><td>{_e(found['kind'])}</td><td>{_e(found['strength'])}</td>"
+            f"<td><code>{_e(found['value'])}</code>{_e(apart)}</td>"
+            f"<td>{_e(', '.join(found['accounts']))}</td>"
+            f"<td>{_sides(found['evidence'][:SIDES_SHOWN], serve_url)}"
+            f"{f' and {more} more' if more > 0 else ''}</td></tr>")
+    return ("<table><tr><th>link</th><th>strength</th><th>value</th><th>accounts</th>"
+            f"<th>evidence (listing, field, capture)</th></tr>{''.join(rows)}</table>")
+
+
+def _sides(sides: Sequence[Mapping[str, Any]], serve_url: str) -> str:
+    return "; ".join(f"{_e(side['account'])} listing {_e(side['listing_id'])} "
+                     f"{_e(side.get('field') or '')} "
+                     f"{_capture_link(side.get('capture_sha256'), serve_url)}"
+                     for side in sides)
+
+
+def _compliance_table(compliance: Mapping[str, Mapping[str, int]]) -> str:
+    if not compliance:
+        return ('<p class="empty">no takedown requests yet: <code>thriftwatch takedown</code> '
+                "records them, <code>thriftwatch recheck</code> sees what came of them</p>")
+    columns = ["requested", "removed", *(f"live_after_{n}d" for n in COMPLIANCE_DAYS),
+               "not_rechecked"]
+    heads = ["accounts requested", "removed",
+             *(f"still live after {n} day{'s' if n > 1 else ''}" for n in COMPLIANCE_DAYS),
+             "not rechecked since"]
+    rows = "".join(f"<tr><td>{_e(platform)}</td>"
+                   + "".join(f"<td>{_e(counts.get(c, 0))}</td>" for c in columns) + "</tr>"
+                   for platform, counts in sorted(compliance.items()))
+    return ("<table><tr><th>platform</th>" + "".join(f"<th>{_e(h)}</th>" for h in heads)
+            + f"</tr>{rows}</table>")
 
 
 def _runs_table(runs: Sequence[Mapping[str, Any]]) -> str:
