@@ -18,7 +18,8 @@ A listing page answers 200 while the listing is live. Marks set with
 not-found page (a takedown), "gone" the same page with 200 (as many platforms answer),
 "blocked" 403 "Access Denied", "captcha" 200 with the platform's captcha or login wall.
 A takedown by account (``crawler.replica.market``) marks every listing of the account
-"removed".
+"removed"; a page whose path names no listing the platform lists (or listed) answers as a
+removed one does.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from crawler.replica import facebook, images, instagram, lazada, olx, tiktokshop
+from crawler.replica.accounts import merchant_code
 from crawler.replica.common import MARKET, rupiah
 
 if TYPE_CHECKING:
@@ -100,16 +102,6 @@ def hostile_phrase(url: str) -> str | None:
     return phrases[(digest // 3) % len(phrases)] if digest % 3 == 0 else None
 
 
-def find_offer(catalogue: tuple[Offer, ...], pages: HostPages, url: str,
-               market: Market | None = None) -> Offer:
-    """The offer a listing URL shows: by the id in its path, else picked by its hash."""
-    found = listed_offer(market, pages, url) if market is not None else None
-    if found is None and market is None:
-        wanted = _wanted_id(pages, url, catalogue)
-        found = next((offer for offer in catalogue if offer.offer_id == wanted), None)
-    return found if found is not None else catalogue[_digest(url) % len(catalogue)]
-
-
 def listed_offer(market: Market, pages: HostPages, url: str) -> Offer | None:
     """The offer the id in a listing URL's path names, if its platform lists (or listed) it."""
     wanted = _wanted_id(pages, url, market.all_offers)
@@ -130,8 +122,9 @@ def _wanted_id(pages: HostPages, url: str, offers: tuple[Offer, ...]) -> int | N
     if pages.decode == "shortcode":
         return instagram.pk_of(written) - instagram.MEDIA_PK_BASE
     if pages.decode == "blibli_sku":
-        position = int(written.rsplit("-", 1)[1])
-        return offers[position].offer_id if position < len(offers) else None
+        code, _, position = written.rpartition("-")
+        offer = offers[int(position)] if int(position) < len(offers) else None
+        return offer.offer_id if offer and merchant_code(offer) == code else None
     return int(written) - pages.id_base
 
 
@@ -183,19 +176,18 @@ def listing_page(request: web.Request, url: str) -> web.Response:
     market = request.app[MARKET]
     state = request.app[STATE_KEY].get(listing_key(url), "live")
     listed = listed_offer(market, pages, url)
-    if state == "live" and listed is not None and market.is_removed(pages.platform, listed):
-        state = "removed"  # its account was taken down
+    if state == "live" and (listed is None or market.is_removed(pages.platform, listed)):
+        state = "removed"  # never listed on this platform, or its account was taken down
     if state == "blocked":
         return web.Response(status=403, content_type="text/html", text=ACCESS_DENIED)
-    if state in ("removed", "gone"):
-        return web.Response(status=404 if state == "removed" else 200, content_type="text/html",
-                            text=pages.templates["removed"])
     if state == "captcha":
         return web.Response(content_type="text/html", text=pages.templates["captcha"])
-    offer = listed or find_offer(market.catalogue, pages, url, market)
+    if state in ("removed", "gone") or listed is None:
+        return web.Response(status=200 if state == "gone" else 404, content_type="text/html",
+                            text=pages.templates["removed"])
     return web.Response(content_type="text/html", text=live_page(
-        pages.templates["live"], replace(offer, description=market.world.description(
-            pages.platform, offer)), url, page_parts(market, pages.platform, offer)))
+        pages.templates["live"], replace(listed, description=market.world.description(
+            pages.platform, listed)), url, page_parts(market, pages.platform, listed)))
 
 
 async def set_state(request: web.Request) -> web.Response:

@@ -85,7 +85,7 @@ PHONE_STYLES = {
     "sixty_two": "62-{a1}-{b}-{c}",
     "dotted": "{a}.{b}.{c}",
     "emoji": "{a}\U0001f525{b}\U0001f525{c}",
-    "letter_o": "{ao} {bo} {c}",
+    "letter_o": "{ao} {bo} {c}",  # "o812 O000 1234": the letter o for a zero, twice
     "words": "{words}",
     "digits_spaced": "{spaced}",
     "wa_me": "wa.me/62{n}",
@@ -100,7 +100,7 @@ def write_phone(e164: str, style: str) -> str:
     a, b, c = national[:4], national[4:8], national[8:]
     return PHONE_STYLES[style].format(
         a=a, b=b, c=c, a1=a[1:], n=national[1:],
-        ao=a.replace("0", "o"), bo=b.replace("0", "O"),
+        ao=a.replace("0", "o"), bo=b.replace("0", "O", 1),
         words=" ".join(_DIGIT_WORDS[int(d)] for d in national),
         spaced=" ".join(national))
 
@@ -366,6 +366,8 @@ class _Planter:
         name = f"operator-{index + 1:02d}"
         wanted = rng.choice((2, 2, 3, 3, 3, 4, 4, 5))
         returning = count >= 2 and index % RETURNING_EVERY == 1
+        if returning:  # its returning account is one more: at most five in all
+            wanted = min(wanted, 4)
         first = TAKEDOWN_PLATFORMS[index % len(TAKEDOWN_PLATFORMS)] if returning else \
             PLATFORMS[index % len(PLATFORMS)]
         pairs: list[tuple[str, int]] = []
@@ -394,7 +396,7 @@ class _Planter:
             instagram = self._new_handle()
         else:
             instagram = None
-        telegram = self._new_handle() if rng.random() < 0.35 else None
+        telegram = self._new_handle(telegram=True) if rng.random() < 0.35 else None
         photos = tuple(f"{name}:photo:{k}" for k in range(rng.choice((1, 2))))
         operator = Operator(name=name, accounts=(), phones=tuple(phones), instagram=instagram,
                             telegram=telegram, photos=photos)
@@ -555,10 +557,13 @@ class _Planter:
                 self.phones_in_use.add(number)
                 return number
 
-    def _new_handle(self) -> str:
+    def _new_handle(self, telegram: bool = False) -> str:
+        """A new Instagram handle, or a Telegram one (Telegram allows no dot in a name)."""
         while True:
             first, second = self.rng.sample(_HANDLE_WORDS, 2)
             handle = f"{first}{self.rng.choice(('.', '_', ''))}{second}{self.rng.randrange(100)}"
+            if telegram:
+                handle = handle.replace(".", "_")
             if handle not in self.handles_in_use:
                 self.handles_in_use.add(handle)
                 return handle
