@@ -593,11 +593,40 @@ def test_a_taken_down_account_answers_removed_on_every_platform(platform):
     key = account_key(platform, offer)
     with ReplicaServer() as replica:
         assert detail(replica.url, platform, offer).status == 200
+        if platform in SELLER_PAGES:
+            url, headers, gone = SELLER_PAGES[platform](replica.url, offer)
+            status, text = fetch(url, headers=headers)
+            assert status == 200, text
+            assert gone not in text
         takedown(replica.url, {"account": key})
         answer = detail(replica.url, platform, offer)
         assert is_missing(platform, answer), answer.bodies
         page_status, _ = fetch(on_replica(replica.url, listing_page_url(platform, offer)))
         assert page_status == 404
+        if platform in SELLER_PAGES:  # the seller's own page or profile is gone too
+            url, headers, gone = SELLER_PAGES[platform](replica.url, offer)
+            status, text = fetch(url, headers=headers)
+            assert (status, gone in text) == (404 if platform != "shopee" else 200, True), text
+
+
+# The seller endpoints a platform has: (URL, headers, what its answer for a seller that is
+# gone holds).
+SELLER_PAGES = {
+    "shopee": lambda base, offer: (
+        (f"{base}/shopee.co.id/api/v4/shop/get_shop_detail?shopid="
+        f"{platform_seller_id('shopee', offer)}"), {}, '"error": 4'),
+    "bukalapak": lambda base, offer: (
+        f"{base}/api.bukalapak.com/stores/{offer.seller_id}",
+        {"Authorization": f"Bearer {bukalapak_token(base)}"}, '"code": 10003'),
+    "blibli": lambda base, offer: (
+        (f"{base}/www.blibli.com/backend/search/merchant/{platform_seller_id('blibli', offer)}"
+        "?excludeProductList=true"), {}, '"NOT_FOUND"'),
+    "instagram": lambda base, offer: (
+        (f"{base}/www.instagram.com/api/v1/users/web_profile_info/?username="
+        f"{offer.seller_slug[:30]}"), {}, '"user": null'),
+    "olx": lambda base, offer: (
+        f"{base}/www.olx.co.id/profile/{offer.seller_id}", {}, "Profil ini tidak tersedia"),
+}
 
 
 def test_planted_takedowns_let_the_returning_sellers_list():
@@ -662,3 +691,11 @@ def test_every_listing_a_search_links_has_its_live_page(replica, platform):
         status, page = fetch(on_replica(replica.url, link))
         assert status == 200, link
         assert "<h1" in page, link
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"account": 5}', b'{"planted": "yes"}'])
+def test_a_takedown_the_replica_cannot_read_is_refused(replica, body):
+    status, text = fetch(f"{replica.url}/_replica/takedown", data=body,
+                         headers={"Content-Type": "application/json"})
+    assert status == 400, text
+    assert json.loads(fetch(f"{replica.url}/")[1])["taken_down"] == []

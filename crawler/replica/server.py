@@ -97,10 +97,13 @@ async def _index(request: web.Request) -> web.Response:
 async def _take_down(request: web.Request) -> web.Response:
     """``POST /_replica/takedown``: take an account down (see ``crawler.replica.market``)."""
     market = request.app[MARKET]
-    body = await request.json()
-    if body.get("planted") is True:
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("planted") is True:
         return web.json_response({"taken_down": market.take_down_planted()})
-    account = body.get("account")
+    account = body.get("account") if isinstance(body, dict) else None
     if not isinstance(account, str) or ":" not in account:
         return web.json_response({"message": 'need {"account": "platform:seller_id"} or '
                                              '{"planted": true}'}, status=400)
