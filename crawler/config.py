@@ -233,6 +233,43 @@ class InstagramConfig:
         return cls(cookies_file=_Reader(settings).path("THRIFTWATCH_INSTAGRAM_COOKIES"))
 
 
+# What a listing's card verdict must reach for its page to be fetched and its contacts read:
+# every listing, any reason at all (a clothing word in the title is one), or a level.
+ENRICH_FLOORS = ("all", "reason", "weak", "medium", "strong")
+
+
+@dataclass(frozen=True)
+class EnrichConfig:
+    """Enrichment: listing pages, contacts and images of the listings above the floor, and
+    how photos link accounts (read by ``thriftwatch sellers`` and ``takedown`` too)."""
+
+    enabled: bool = True  # fetch listing pages and images (contacts on cards are read anyway)
+    floor: str = "reason"  # one of ENRICH_FLOORS
+    detail_cap: int = 500  # listing pages fetched per run
+    image_cap: int = 4  # images fetched per flagged listing
+    image_bytes: int = 200_000_000  # image bytes fetched per run
+    image_distance: int = 6  # pHash bits two photos may differ by and still link accounts
+    image_max_accounts: int = 5  # a photo on more unrelated accounts is a stock photo
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> EnrichConfig:
+        read = _Reader(settings)
+        floor = (read.text("THRIFTWATCH_ENRICH_FLOOR") or "").strip().lower()
+        if floor not in ENRICH_FLOORS:
+            raw = read.raw("THRIFTWATCH_ENRICH_FLOOR")
+            raise ConfigError(f"THRIFTWATCH_ENRICH_FLOOR must be one of "
+                              f"{', '.join(ENRICH_FLOORS)}, not {raw!r}")
+        distance = read.whole("THRIFTWATCH_IMAGE_DISTANCE", minimum=0)
+        if distance > 32:
+            raise ConfigError(f"THRIFTWATCH_IMAGE_DISTANCE takes 0 to 32 bits, not {distance}")
+        return cls(enabled=read.flag("THRIFTWATCH_ENRICH"), floor=floor,
+                   detail_cap=read.whole("THRIFTWATCH_DETAIL_CAP", minimum=0),
+                   image_cap=read.whole("THRIFTWATCH_IMAGE_CAP", minimum=0),
+                   image_bytes=read.whole("THRIFTWATCH_IMAGE_BYTES", minimum=0),
+                   image_distance=distance,
+                   image_max_accounts=read.whole("THRIFTWATCH_IMAGE_MAX_ACCOUNTS"))
+
+
 _built: WeakKeyDictionary[Crawler, Config] = WeakKeyDictionary()
 
 
@@ -251,6 +288,7 @@ class Config:
     progress: ProgressConfig
     browser: BrowserConfig
     instagram: InstagramConfig
+    enrich: EnrichConfig = EnrichConfig()
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Config:
@@ -268,6 +306,7 @@ class Config:
             progress=ProgressConfig.from_settings(settings),
             browser=BrowserConfig.from_settings(settings),
             instagram=InstagramConfig.from_settings(settings),
+            enrich=EnrichConfig.from_settings(settings),
         )
 
     @classmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -99,9 +99,10 @@ class Listing:
     # source, capture_sha256); and whether its listing page was asked for.
     contacts: list[dict[str, Any]] = field(default_factory=list)
     page_requested: bool = False
-    # Set by the images pipeline: the images stored for it (url, body_sha256, phash, width,
-    # height, fetched_at).
-    images: list[dict[str, Any]] = field(default_factory=list)
+    # Set by the enrich pipeline on a card seen again, unchanged, after its page was read in
+    # this run: that page's sighting, stored again after the card so that the listing's
+    # latest sighting stays the one made with everything known.
+    restated: Listing | None = None
 
 
 @dataclass
@@ -115,3 +116,26 @@ class Recheck:
     http_status: int | None = None
     detail: str | None = None
     capture_id: int | None = None
+
+
+# The listing's fields a page states that replace the card's when it states them.
+_PAGE_OVER_CARD = ("title", "description", "price_idr", "category", "condition", "imported",
+                   "seller_id", "seller_name", "seller_url")
+
+
+def merge_page(card: Listing, page: ListingPage) -> Listing:
+    """The listing as its page shows it: the card's fields with those the page states over
+    them (and the page's photos, when it has any), the page's capture, the card's verdict
+    kept as ``card_level``/``card_flagged``; no keyword (a sighting of the page, not of a
+    search) and no verdict yet (the flag pipeline gives it, with everything known)."""
+    stated = {name: getattr(page, name) for name in _PAGE_OVER_CARD
+              if getattr(page, name) not in (None, "")}
+    return replace(
+        card, **stated, keyword=None, source="listing_page", page=page,
+        location=card.location or page.seller_location,
+        image_urls=list(page.image_urls) or list(card.image_urls),
+        capture_id=page.capture_id, capture_sha256=page.capture_sha256,
+        screenshot_sha256=page.screenshot_sha256,
+        card_level=card.level, card_flagged=card.flagged,
+        flagged=None, score=None, level=None, reasons=[], lexicon_version=None,
+        refused_values=[], contacts=[], page_requested=False, restated=None)

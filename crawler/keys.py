@@ -24,6 +24,10 @@ class Meta:
     # queues keep working): ``{"wait_for": CSS, "data_url": regex or None, "scroll": ...}``.
     # The render middleware turns it into scrapy-playwright meta just before download.
     RENDER: Final = "thriftwatch_render"
+    # Set on a request that may reach other hosts than its spider's ``allowed_domains`` (a
+    # listing's images: only the platform's image CDN hosts): the fetch guard checks the
+    # request, and every redirect it makes, against these instead.
+    FETCH_HOSTS: Final = "thriftwatch_fetch_hosts"
 
 
 class Stats:
@@ -45,13 +49,30 @@ class Stats:
     REFUSED_VALUES: Final = "thriftwatch/refused_values"
     # Faults that could not be written to the evidence DB (logged instead; fails the run).
     FAULT_WRITE_ERRORS: Final = "thriftwatch/fault_write_errors"
-    # Scrapy's own count of items that passed every pipeline.
+    # Scrapy's own count of items that passed every pipeline: listings as a search page
+    # showed them, and as their own page showed them (one item per listing page).
     ITEMS: Final = "item_scraped_count"
+    # Enrichment (pipelines/enrich.py, pipelines/images.py): listings whose page the
+    # per-run cap left unfetched, listings a page flagged that their card had not, contacts
+    # found, images stored and their bytes, image URLs refused (a seller's file://, internal
+    # or foreign host), images not fetched because the run's image bytes were spent.
+    DETAIL_CAPPED: Final = "thriftwatch/enrich/capped"
+    FLAGGED_BY_PAGE: Final = "thriftwatch/enrich/flagged_by_page"
+    CONTACTS: Final = "thriftwatch/enrich/contacts"
+    IMAGES: Final = "thriftwatch/enrich/images"
+    IMAGE_BYTES: Final = "thriftwatch/enrich/image_bytes"
+    IMAGES_REFUSED: Final = "thriftwatch/enrich/images_refused"
+    IMAGES_OVER_BUDGET: Final = "thriftwatch/enrich/images_over_budget"
 
     @staticmethod
     def pages(platform: str) -> str:
-        """Search pages parsed as results."""
+        """Search pages parsed as results, and listing pages parsed."""
         return f"thriftwatch/pages/{platform}"
+
+    @staticmethod
+    def listing_pages(platform: str) -> str:
+        """Listing pages parsed (also counted in :meth:`pages`: run health counts them alike)."""
+        return f"thriftwatch/listing_pages/{platform}"
 
     @staticmethod
     def blocks(platform: str) -> str:
@@ -89,6 +110,10 @@ FAULT_KINDS = ("blocked", "parse_error", "http_error", "download_error", "token_
 # surrogate, control characters in an id or URL). Counted as Stats.faults(kind, platform).
 LISTING_FAULT_KINDS = ("field_out_of_range", "store_error", "item_parse_error",
                        "listing_incomplete", "value_repaired")
+# Faults of enrichment: a listing page that says the listing is gone (taken down between
+# search and page); an image that could not be fetched or is no image; a run's image bytes
+# spent (once a run). An image URL the fetch policy refuses is a ``refused_url`` fault.
+ENRICH_FAULT_KINDS = ("listing_gone", "image_error", "image_unreadable", "image_budget_spent")
 
 # Sent by the evidence recorder when a crawl's run is about to end, after its last listing
 # is written and before the run's end (with its chain heads) is: ``run_ending(recorder,

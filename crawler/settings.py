@@ -98,7 +98,11 @@ TWISTED_DNS_RESOLVER = "crawler.runtime.resolver.PublicOnlyResolver"
 ITEM_PIPELINES = {
     "pipelines.normalise.NormalisePipeline": 100,
     "pipelines.flag.FlagPipeline": 200,
+    # Contacts read, listing pages asked for (after the verdict they depend on).
+    "pipelines.enrich.EnrichPipeline": 250,
     "pipelines.store.StorePipeline": 300,
+    # Flagged listings' photos: fetched, fingerprinted, stored (after their listing).
+    "pipelines.images.ImagesPipeline": 400,
 }
 
 # thriftwatch's own settings: defaults here, read once into crawler.config.Config.
@@ -116,6 +120,19 @@ THRIFTWATCH_INSTAGRAM_COOKIES = None  # a cookies file for Instagram's session (
 # ends; none: heads are only printed. A TSA that is down is retried at the next run's end.
 THRIFTWATCH_TSA_URL = []
 THRIFTWATCH_TSA_TIMEOUT = 10  # seconds per TSA
+# Enrichment: each listing whose card verdict reaches the floor ("all", "reason": any
+# reason, "weak", "medium", "strong") has its contacts read; with THRIFTWATCH_ENRICH its
+# listing page is fetched (once per run, again if its card changed; at most DETAIL_CAP a
+# run) and, once flagged, its images (IMAGE_CAP a listing, IMAGE_BYTES a run).
+THRIFTWATCH_ENRICH = True
+THRIFTWATCH_ENRICH_FLOOR = "reason"
+THRIFTWATCH_DETAIL_CAP = 500  # listing pages per run
+THRIFTWATCH_IMAGE_CAP = 4  # images per flagged listing
+THRIFTWATCH_IMAGE_BYTES = 200_000_000  # image bytes per run (200 MB)
+# Photos link accounts when their pHashes differ by at most this many bits, unless the photo
+# is on more than IMAGE_MAX_ACCOUNTS unrelated accounts (a stock photo or placeholder).
+THRIFTWATCH_IMAGE_DISTANCE = 6
+THRIFTWATCH_IMAGE_MAX_ACCOUNTS = 5
 
 # scrapy-playwright, used by the rendered spiders (they switch THRIFTWATCH_HTTP_HANDLER to it).
 PLAYWRIGHT_BROWSER_TYPE = "chromium"

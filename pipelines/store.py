@@ -1,5 +1,6 @@
-"""Store pipeline: every listing as an observation with its verdict, every recheck as a
-recheck, written through the crawl's evidence recorder."""
+"""Store pipeline: every listing as an observation with its verdict (and, read from its own
+page, the page and the contacts found), every recheck as a recheck, written through the
+crawl's evidence recorder."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
-from crawler.items import Recheck
+from crawler.items import Listing, Recheck
 from crawler.runtime.recorder import EvidenceRecorder
 
 if TYPE_CHECKING:
@@ -32,9 +33,15 @@ class StorePipeline:
         record = dict(ItemAdapter(item))
         if isinstance(item, Recheck):
             self.recorder.add_recheck(record)
-        else:
-            self.recorder.add_refused_values(record)
-            self.recorder.add_observation(record)
+            return item
+        self.recorder.add_refused_values(record)
+        self.recorder.add_observation(record)
+        if isinstance(item, Listing) and item.page is not None:
+            self.recorder.add_listing_page(record, vars(item.page))
+        if isinstance(item, Listing) and item.contacts:
+            self.recorder.add_contacts(record, item.contacts)
+        if isinstance(item, Listing) and item.restated is not None:
+            self.recorder.add_observation(dict(ItemAdapter(item.restated)))
         return item
 
     def close_spider(self) -> None:

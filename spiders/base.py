@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -11,6 +12,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from crawler.config import Config
 from crawler.decoding import DecodeError, decode_json
 from crawler.flagging.lexicon import default_search_terms
+from crawler.items import merge_page
 from crawler.keys import Meta, Stats, page_fault
 from crawler.normalise import printable
 from crawler.page_status import block_marker
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
     from crawler.items import Listing, ListingPage
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+# Statuses a listing page's parser reads (a platform answers a listing that is gone with
+# them, and with a body saying so); a body it does not know is then an ``http_error``.
+GONE_STATUSES = (404, 410)
 
 
 class ResponseShapeError(ValueError):
@@ -99,6 +104,48 @@ def text_or_none(value: Any) -> str | None:
     return None if value in (None, "") else str(value)
 
 
+def id_or_none(value: Any) -> str | None:
+    """An optional platform id as text: a non-empty string or a whole number, else None."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
+        return None
+    return str(value)
+
+
+def whole_or_none(value: Any) -> int | None:
+    """A count or amount as a platform may send it (``12``, ``"12"``, ``12.0``), else None:
+    never a boolean, a fraction or a number written with more than 19 digits."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) and value.is_integer() else None
+    if isinstance(value, str) and 0 < len(value.strip()) <= 19 and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def real_or_none(value: Any) -> float | None:
+    """A rating as a platform may send it (``4.8``, ``"4.8"``, ``5``), else None: never a
+    boolean, NaN or infinity."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    if isinstance(value, str) and len(value) > 32:
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def text_list(values: Any, limit: int = 50) -> list[str]:
+    """The non-empty strings of a list (at most ``limit``); anything else is no list."""
+    if not isinstance(values, list):
+        return []
+    return [value for value in values if isinstance(value, str) and value][:limit]
+
+
 def identify(record: Any, id_key: str, title_key: str, what: str = "product") -> tuple[str, Any]:
     """A result item's id (as text) and title, or :class:`ResponseShapeError` naming the item."""
     try:
@@ -166,6 +213,55 @@ class SearchSpider(scrapy.Spider):
         base spider."""
         raise NotImplementedError
 
+    def follow_listing_page(self, listing: Listing) -> scrapy.Request | None:
+        """:meth:`listing_page_request` wired to the shared callback and errback, or None.
+
+        Asked for by the enrich pipeline, which decides which listings are followed (and
+        filters repeats itself, hence ``dont_filter``). A redirect is recorded, not followed,
+        as for searches."""
+        request = self.listing_page_request(listing)
+        if request is None:
+            return None
+        return request.replace(
+            callback=self.parse_listing_response, errback=self.page_failed,
+            cb_kwargs={"card": listing}, dont_filter=True,
+            meta={**request.meta, "dont_redirect": True,
+                  "handle_httpstatus_list": [*request.meta.get("handle_httpstatus_list", []),
+                                             *REDIRECT_STATUSES, *GONE_STATUSES]},
+        )
+
+    def parse_listing_response(self, response: Response, card: Listing) -> Iterator[Any]:
+        """The shared callback of listing pages: the card with its page merged over it (one
+        :class:`Listing` with ``source`` "listing_page"), or a fault with the page's capture.
+        Listing pages parsed count as pages in run health; blocks and errors alike."""
+        if response.status in REDIRECT_STATUSES:
+            target = response.headers.get("Location", b"").decode("latin-1")
+            self.record_fault(response, "blocked", f"listing page redirected to {target!r}")
+            return
+        try:
+            page = self.parse_listing_page(response, card)
+        except ListingGoneError as error:
+            self.record_fault(response, "listing_gone", f"listing {card.listing_id}: {error}")
+            return
+        except BlockedError as error:
+            self.record_fault(response, "blocked", str(error))
+            return
+        except ResponseShapeError as error:
+            wall = block_marker(response.status, response.body, response.url,
+                                response.headers.get("Content-Type"))
+            if wall:
+                self.record_fault(response, "blocked", f"{wall} ({error})")
+            elif response.status >= 400:
+                self.record_fault(response, "http_error", f"HTTP {response.status} ({error})")
+            else:
+                self.record_fault(response, "parse_error", str(error))
+            return
+        page.capture_id, page.capture_sha256 = response.meta.get(Meta.CAPTURE, (None, None))
+        _, page.screenshot_sha256 = response.meta.get(Meta.SCREENSHOT, (None, None))
+        self.crawler.stats.inc_value(Stats.pages(self.name))
+        self.crawler.stats.inc_value(Stats.listing_pages(self.name))
+        yield merge_page(card, page)
+
     def page_request(self, keyword: str, page: int) -> scrapy.Request:
         """``search_request`` wired to the shared callback and errback.
 
@@ -231,7 +327,7 @@ class SearchSpider(scrapy.Spider):
         request = request or response.request
         self.crawler.stats.inc_value(
             Stats.blocks(self.name) if kind == "blocked" else Stats.faults(kind, self.name))
-        log = self.logger.warning if kind == "blocked" else self.logger.error
+        log = self.logger.warning if kind in ("blocked", "listing_gone") else self.logger.error
         # Seller text in the detail is written as escapes: one fault, one log line.
         log("%s on %s %s: %s", kind, request.method, request.url, printable(detail))
         self.crawler.signals.send_catch_log(page_fault, response=response,

@@ -1,4 +1,5 @@
-"""Tokopedia: the web client's SearchProductV5 GraphQL search, 60 products a page."""
+"""Tokopedia: the web client's SearchProductV5 GraphQL search, 60 products a page; a
+listing's own page through the PDPGetLayoutQuery and PDPGetDataP2 GraphQL operations."""
 
 from __future__ import annotations
 
@@ -9,15 +10,20 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import scrapy
 
-from crawler.items import Listing
+from crawler.items import Listing, ListingPage
 from spiders.base import (
+    ListingGoneError,
     ResponseShapeError,
     SearchPage,
     SearchSpider,
+    id_or_none,
     identify,
     json_body,
     parse_each,
+    real_or_none,
+    text_list,
     text_or_none,
+    whole_or_none,
 )
 
 if TYPE_CHECKING:
@@ -25,6 +31,10 @@ if TYPE_CHECKING:
 
 ENDPOINT = "https://gql.tokopedia.com/graphql/SearchProductV5Query"
 QUERY = files("spiders.graphql").joinpath("tokopedia_search_v5.graphql").read_text("utf-8")
+PDP_LAYOUT_ENDPOINT = "https://gql.tokopedia.com/graphql/PDPGetLayoutQuery"
+PDP_LAYOUT_QUERY = files("spiders.graphql").joinpath(
+    "tokopedia_pdp_layout.graphql").read_text("utf-8")
+PDP_P2_QUERY = files("spiders.graphql").joinpath("tokopedia_pdp_p2.graphql").read_text("utf-8")
 ROWS = 60
 # Label positions where the search card shows "750+ terjual" (sold); older cards use "integrity".
 SOLD_LABEL_POSITIONS = ("ri_product_credibility", "integrity")
@@ -105,6 +115,108 @@ def canonical_url(url: str) -> str:
     return urlunsplit(urlsplit(url)._replace(query="", fragment=""))
 
 
+def pdp_variables(url: str) -> tuple[str, str] | None:
+    """``(shopDomain, productKey)``: the two parts of a listing URL's path
+    (``https://www.tokopedia.com/<shop>/<product-key>``), or None for another URL."""
+    parts = urlsplit(url)
+    path = [part for part in parts.path.split("/") if part]
+    if parts.hostname not in ("www.tokopedia.com", "tokopedia.com") or len(path) != 2:
+        return None
+    return path[0], path[1]
+
+
+def listing_page_from_pdp(body: Any, url: str) -> ListingPage:
+    """A listing page from the answers to one PDPGetLayoutQuery + PDPGetDataP2 batch.
+
+    The shapes are those of the web client's queries as public scrapers post them and of
+    Tokopedia's public Android models (``PdpGetLayout``: basicInfo, components, name;
+    ``pdpGetData.shopInfo``), as the replica serves them (crawler/replica/tokopedia.py): no
+    capture of either is in ../shared/corpus. A layout answered ``null`` with an error is a
+    listing that is gone (:class:`ListingGoneError`); the P2 half may be missing or broken
+    without losing the page (the seller's profile is then unknown).
+    """
+    answers = body if isinstance(body, list) else [body]
+    try:
+        layout_answer = answers[0]
+        layout = layout_answer["data"]["pdpGetLayout"]
+    except (KeyError, IndexError, TypeError) as error:
+        raise ResponseShapeError(f"not a PDPGetLayoutQuery answer: {error!r}") from error
+    if layout is None:
+        errors = layout_answer.get("errors") if isinstance(layout_answer, dict) else None
+        if errors:
+            raise ListingGoneError(f"pdpGetLayout is null: {errors!r:.200}")
+        raise ResponseShapeError("pdpGetLayout is null without an error")
+    if not isinstance(layout, dict):
+        raise ResponseShapeError("pdpGetLayout is not an object")
+    info = layout.get("basicInfo") if isinstance(layout.get("basicInfo"), dict) else {}
+    product_id = info.get("productID") or info.get("id")
+    components = {c.get("name"): c.get("data") for c in layout.get("components") or []
+                  if isinstance(c, dict)}
+    content = _first(components.get("product_content"))
+    details = {row.get("title"): row.get("subtitle")
+               for row in _first(components.get("product_detail")).get("content") or []
+               if isinstance(row, dict)}
+    media = _first(components.get("product_media")).get("media")
+    price = content.get("price") if isinstance(content.get("price"), dict) else {}
+    stock = content.get("stock") if isinstance(content.get("stock"), dict) else {}
+    category = info.get("category") if isinstance(info.get("category"), dict) else {}
+    page = ListingPage(
+        platform="tokopedia", listing_id=str(product_id) if product_id else "", url=url,
+        title=_text(layout.get("name") or content.get("name")),
+        description=_text(details.get("Deskripsi")),
+        condition=_text(details.get("Kondisi")) or _text(info.get("condition")),
+        category=_text(category.get("name")),
+        price_idr=whole_or_none(price.get("value")),
+        stock=whole_or_none(stock.get("value")),
+        image_urls=text_list([m.get("URLOriginal") or m.get("URLMaxRes")
+                              for m in media if isinstance(m, dict)]
+                             if isinstance(media, list) else []),
+        variants=_variants(_first(components.get("new_variant_options")).get("variants")),
+        seller_id=id_or_none(info.get("shopID")),
+        seller_name=_text(info.get("shopName")),
+    )
+    _add_shop(page, answers[1] if len(answers) > 1 else None)
+    return page
+
+
+def _first(data: Any) -> dict[str, Any]:
+    """A component's first data object, or an empty one."""
+    return data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _variants(variants: Any) -> list[dict[str, Any]]:
+    if not isinstance(variants, list):
+        return []
+    return [{"name": _text(v.get("name")) or "",
+             "options": text_list([o.get("value") for o in v.get("option") or []
+                                   if isinstance(o, dict)])}
+            for v in variants[:20] if isinstance(v, dict)]
+
+
+def _add_shop(page: ListingPage, answer: Any) -> None:
+    """The seller's profile from a PDPGetDataP2 answer's ``pdpGetData.shopInfo``."""
+    try:
+        shop = answer["data"]["pdpGetData"]["shopInfo"]
+        core = shop.get("shopCore") or {}
+        created = shop.get("createInfo") or {}
+        page.seller_name = _text(core.get("name")) or page.seller_name
+        page.seller_id = id_or_none(core.get("shopID")) or page.seller_id
+        page.seller_url = _text(core.get("url"))
+        page.seller_about = _text(core.get("description"))
+        page.seller_location = _text(shop.get("location"))
+        page.seller_joined = _text(created.get("shopCreated")) or _text(created.get("openSince"))
+        page.seller_followers = whole_or_none((shop.get("favoriteData") or {}).get(
+            "totalFavorite"))
+        page.seller_sales = whole_or_none((shop.get("shopStats") or {}).get("productSold"))
+        page.seller_rating = real_or_none((shop.get("shopRating") or {}).get("ratingScore"))
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return  # no profile, or one in a shape we do not know: the listing page stands
+
+
 class TokopediaSpider(SearchSpider):
     name = "tokopedia"
     allowed_domains = ["tokopedia.com"]
@@ -134,3 +246,30 @@ class TokopediaSpider(SearchSpider):
 
     def parse_page(self, response: Response, keyword: str, page: int) -> SearchPage:
         return parse_search_body(json_body(response), keyword, page)
+
+    def listing_page_request(self, listing: Listing) -> scrapy.Request | None:
+        """The layout and the shop halves of the listing's page in one batch POST (the web
+        client sends the P2 half after the layout, with its ``pdpSession``)."""
+        found = pdp_variables(listing.url)
+        if found is None:
+            return None
+        shop_domain, product_key = found
+        payload = [
+            {"operationName": "PDPGetLayoutQuery", "query": PDP_LAYOUT_QUERY,
+             "variables": {"shopDomain": shop_domain, "productKey": product_key,
+                           "layoutID": "", "apiVersion": 1, "extParam": "", "deviceID": ""}},
+            {"operationName": "PDPGetDataP2", "query": PDP_P2_QUERY,
+             "variables": {"productID": listing.listing_id, "pdpSession": "",
+                           "deviceID": "", "extParam": ""}},
+        ]
+        return scrapy.Request(
+            PDP_LAYOUT_ENDPOINT, method="POST", body=json.dumps(payload),
+            headers={"Content-Type": "application/json", "Accept": "*/*",
+                     "Origin": "https://www.tokopedia.com", "Referer": listing.url,
+                     "X-Tkpd-Akamai": "pdpGetLayout", "X-Source": "tokopedia-lite",
+                     "X-Device": "desktop"})
+
+    def parse_listing_page(self, response: Response, listing: Listing) -> ListingPage:
+        page = listing_page_from_pdp(json_body(response), listing.url)
+        page.listing_id = listing.listing_id  # the search's id (the page's is the same)
+        return page

@@ -8,8 +8,10 @@ middlewares again). It refuses (with :class:`~crawler.runtime.url_policy.Refused
 ``IgnoreRequest``, which goes to the request's errback) what
 :func:`~crawler.runtime.url_policy.refusal` refuses: a scheme other than http(s), no host,
 a non-public IP literal, or a host off the spider's ``allowed_domains`` (even with
-``dont_filter``, which Scrapy's offsite filter lets through). The URLs checked are the real
-ones: in replica mode only the download handler sends them to the replica.
+``dont_filter``, which Scrapy's offsite filter lets through), or, for a request that names
+its own hosts in ``meta[Meta.FETCH_HOSTS]`` (a listing's photo on its image CDN), off
+those. The URLs checked are the real ones: in replica mode only the download handler sends
+them to the replica.
 
 A name that resolves to a non-public address is refused by
 :class:`crawler.runtime.resolver.PublicOnlyResolver` during the download, where it fails
@@ -30,7 +32,7 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import CannotResolveHostError
 from twisted.internet.error import DNSLookupError
 
-from crawler.keys import Stats, page_fault
+from crawler.keys import Meta, Stats, page_fault
 from crawler.runtime.resolver import refused_name
 from crawler.runtime.url_policy import RefusedURL, refusal
 
@@ -67,7 +69,8 @@ class FetchGuardMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request, spider: Any = None) -> None:
-        domains = getattr(self.crawler.spider, "allowed_domains", None)
+        domains = (request.meta.get(Meta.FETCH_HOSTS)
+                   or getattr(self.crawler.spider, "allowed_domains", None))
         why = refusal(request.url, domains)
         if why is not None:
             record_refusal(self.crawler, request, why)

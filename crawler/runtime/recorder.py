@@ -22,7 +22,7 @@ from scrapy import signals
 from crawler import __version__
 from crawler.config import Config
 from crawler.evidence.capture import redact_query_secrets, strip_query_secrets
-from crawler.evidence.store import EvidenceStore
+from crawler.evidence.store import WRITE_ERRORS, EvidenceStore
 from crawler.evidence.timestamping import request_token
 from crawler.keys import Meta, Stats, page_fault, run_ended, run_ending
 from crawler.normalise import printable
@@ -186,6 +186,40 @@ class EvidenceRecorder:
         for listing, why in failed:
             self.crawler.stats.inc_value(Stats.STORE_ERRORS)
             self._listing_fault(listing, "store_error", f"not stored: {why}")
+
+    def add_listing_page(self, listing: dict[str, Any], page: dict[str, Any]) -> None:
+        """Store a listing's page as parsed (``listing_pages``); a page that cannot be written
+        is a ``store_error`` fault of its listing."""
+        self._write(listing, "listing page", lambda: self.store.add_listing_page(
+            self.run_id, page))
+
+    def add_contacts(self, listing: dict[str, Any], contacts: list[dict[str, Any]]) -> None:
+        """Store the contacts read from one sighting of a listing (never logged: personal
+        data); contacts that cannot be written are a ``store_error`` fault, without them."""
+        self._write(listing, "contacts", lambda: self.store.add_contacts(self.run_id, contacts))
+
+    def add_image(self, listing: dict[str, Any], image: dict[str, Any]) -> bool:
+        """Store an image of a listing, its bytes with the capture bodies; whether it was."""
+        return self._write(listing, "image", lambda: self.store.add_image(self.run_id, image))
+
+    def _write(self, listing: dict[str, Any], what: str, write: Any) -> bool:
+        if self.store is None:
+            return False
+        try:
+            write()
+        except WRITE_ERRORS as error:
+            self.crawler.stats.inc_value(Stats.STORE_ERRORS)
+            self._listing_fault(listing, "store_error",
+                                f"{what} not stored: {type(error).__name__}: {error}")
+            return False
+        return True
+
+    def url_fault(self, url: str, kind: str, detail: str,
+                  capture_id: int | None = None) -> None:
+        """Record a fault about a URL no request was made for (an image URL a seller gave
+        that the fetch policy refuses)."""
+        if self.store is not None:
+            self._write_fault(url, kind, detail, capture_id)
 
     def add_refused_values(self, listing: dict[str, Any]) -> None:
         """Record each value normalisation set aside from ``listing`` as a fault: a value out

@@ -1,0 +1,157 @@
+"""Images pipeline: the photos of flagged listings, fetched, fingerprinted and stored.
+
+Last in the pipeline chain, for each flagged listing once a run (with ``THRIFTWATCH_ENRICH``):
+the photos of its listing page when one was asked for (a card whose page is coming waits
+for it), else its card's. At most ``THRIFTWATCH_IMAGE_CAP`` photos a listing and
+``THRIFTWATCH_IMAGE_BYTES`` bytes a run (the last photo may not exceed what is left; once
+spent, an ``image_budget_spent`` fault says so, once a run).
+
+A photo is fetched only from its platform's image CDN hosts (``crawler/data/image_hosts.toml``)
+over http(s): a seller's URL pointing at a file, an internal or non-public address or
+any other host is a ``refused_url`` fault, never fetched (``Stats.IMAGES_REFUSED``). The
+fetch goes through Scrapy's engine as Scrapy's own media pipelines do
+(``engine.download_async``): the downloader's per-host slots and AutoThrottle, retries,
+the fetch guard (confined to that one host, redirects too) and the capture middleware,
+which stores the bytes with the capture bodies. Each photo is fingerprinted
+(:func:`crawler.sellers.images.fingerprint`, pHash) and stored (``images``); one that is
+no readable image is an ``image_unreadable`` fault, one that fails to download or answers
+other than 200 an ``image_error`` fault.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from fnmatch import fnmatchcase
+from functools import lru_cache
+from importlib.resources import files
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import scrapy
+from itemadapter import ItemAdapter
+from scrapy.exceptions import NotConfigured
+
+from crawler.config import Config, EnrichConfig
+from crawler.items import Listing
+from crawler.keys import Meta, Stats
+from crawler.runtime.recorder import EvidenceRecorder
+from crawler.runtime.url_policy import RefusedURL, refusal
+from crawler.sellers.images import MAX_BYTES, fingerprint
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+REFUSED_FAULT = "refused_url"
+
+
+@lru_cache(maxsize=1)
+def image_hosts() -> dict[str, tuple[str, ...]]:
+    """Each platform's image CDN host patterns."""
+    text = files("crawler.data").joinpath("image_hosts.toml").read_text("utf-8")
+    hosts = tomllib.loads(text)["hosts"]
+    return {platform: tuple(patterns) for platform, patterns in hosts.items()}
+
+
+def image_refusal(platform: str, url: str) -> str | None:
+    """Why a photo URL of a ``platform`` listing may not be fetched, or None if it may."""
+    why = refusal(url)
+    if why is not None:
+        return why
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    if not any(fnmatchcase(host, pattern) for pattern in image_hosts().get(platform, ())):
+        return f"host {host} is not one of {platform}'s image hosts"
+    return None
+
+
+class ImagesPipeline:
+    """Fetches, fingerprints and stores flagged listings' photos (see the module)."""
+
+    def __init__(self, crawler: Crawler, config: EnrichConfig, recorder: EvidenceRecorder):
+        self.crawler = crawler
+        self.config = config
+        self.recorder = recorder
+        self.done: set[tuple[str, str]] = set()  # listings whose photos this run fetched
+        self.bytes_fetched = 0
+        self.budget_spent = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ImagesPipeline:
+        config = Config.from_crawler(crawler).enrich
+        recorder = crawler.get_extension(EvidenceRecorder)
+        if recorder is None:
+            raise NotConfigured("the images pipeline needs the EvidenceRecorder extension")
+        return cls(crawler, config, recorder)
+
+    async def process_item(self, item: Any) -> Any:
+        if not (isinstance(item, Listing) and item.flagged and self.config.enabled):
+            return item
+        if item.page_requested:  # its page is coming: its photos are that page's
+            return item
+        key = (item.platform, item.listing_id)
+        if key in self.done or not self.config.image_cap:
+            return item
+        self.done.add(key)
+        record = dict(ItemAdapter(item))
+        for url in list(dict.fromkeys(item.image_urls))[:self.config.image_cap]:
+            await self.fetch(record, url)
+        return item
+
+    async def fetch(self, listing: dict[str, Any], url: str) -> None:
+        """Fetch, fingerprint and store one photo of ``listing``, or record why not."""
+        platform = listing["platform"]
+        why = image_refusal(platform, url)
+        if why is not None:
+            self.crawler.stats.inc_value(Stats.IMAGES_REFUSED)
+            self.crawler.stats.inc_value(Stats.faults(REFUSED_FAULT, platform))
+            self.recorder.url_fault(url, REFUSED_FAULT,
+                                    f"image of listing {listing['listing_id']}: {why}",
+                                    listing.get("capture_id"))
+            return
+        left = self.config.image_bytes - self.bytes_fetched
+        if left <= 0:
+            self.over_budget(listing, url)
+            return
+        host = urlsplit(url).hostname or ""
+        request = scrapy.Request(url, headers={"Referer": listing["url"]}, meta={
+            Meta.FETCH_HOSTS: (host,), "allow_offsite": True, "dont_obey_robotstxt": True,
+            "download_maxsize": min(left, MAX_BYTES)})
+        try:
+            response = await self.crawler.engine.download_async(request)
+        except RefusedURL:  # recorded by the fetch guard
+            self.crawler.stats.inc_value(Stats.IMAGES_REFUSED)
+            return
+        except Exception as error:  # noqa: BLE001 - a failed download costs this photo alone
+            self.fault(listing, request, None, "image_error", f"not fetched: {error!r:.300}")
+            return
+        if response.status != 200:
+            self.fault(listing, request, response, "image_error", f"HTTP {response.status}")
+            return
+        self.bytes_fetched += len(response.body)
+        self.crawler.stats.inc_value(Stats.IMAGE_BYTES, len(response.body))
+        found = fingerprint(response.body)
+        if found is None:
+            self.fault(listing, request, response, "image_unreadable",
+                       f"{len(response.body)} bytes that are no image Pillow reads safely")
+            return
+        stored = self.recorder.add_image(listing, {
+            "platform": platform, "listing_id": listing["listing_id"], "url": url,
+            "body": response.body, "phash": found.phash, "width": found.width,
+            "height": found.height})
+        if stored:
+            self.crawler.stats.inc_value(Stats.IMAGES)
+
+    def over_budget(self, listing: dict[str, Any], url: str) -> None:
+        self.crawler.stats.inc_value(Stats.IMAGES_OVER_BUDGET)
+        if not self.budget_spent:
+            self.budget_spent = True
+            self.crawler.stats.inc_value(Stats.faults("image_budget_spent", listing["platform"]))
+            self.recorder.url_fault(url, "image_budget_spent",
+                                    f"{self.bytes_fetched} image bytes fetched this run, the "
+                                    f"THRIFTWATCH_IMAGE_BYTES limit: no more images fetched")
+
+    def fault(self, listing: dict[str, Any], request: scrapy.Request,
+              response: Response | None, kind: str, detail: str) -> None:
+        self.crawler.stats.inc_value(Stats.faults(kind, listing["platform"]))
+        self.recorder.page_fault(response, request, kind,
+                                 f"image of listing {listing['listing_id']}: {detail}")
