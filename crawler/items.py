@@ -42,7 +42,9 @@ class ListingPage:
     capture_id: int | None = None
     capture_sha256: str | None = None
     screenshot_sha256: str | None = None
-    refused_values: list[dict[str, str]] = field(default_factory=list)
+    # Where the page is read from several responses (see merge_parts): the capture of the
+    # earlier part each field came from; the others are in ``capture_sha256``'s.
+    part_captures: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -139,3 +141,22 @@ def merge_page(card: Listing, page: ListingPage) -> Listing:
         card_level=card.level, card_flagged=card.flagged,
         flagged=None, score=None, level=None, reasons=[], lexicon_version=None,
         refused_values=[], contacts=[], page_requested=False, restated=None)
+
+
+def merge_parts(before: ListingPage, part: ListingPage) -> ListingPage:
+    """A listing page read in parts: ``part``'s fields, with those it lacks taken from the
+    parts ``before`` it; the page's capture is the last part's, and ``part_captures`` says
+    which earlier capture each taken field came from."""
+    taken = {name: getattr(before, name) for name in _PAGE_PART_FIELDS
+             if getattr(part, name) in (None, "", []) and getattr(before, name) not in (
+                 None, "", [])}
+    origins = dict(before.part_captures)
+    origins.update({name: before.capture_sha256 for name in taken
+                    if name not in origins and before.capture_sha256})
+    return replace(part, **taken, part_captures={name: origins[name] for name in taken
+                                                 if name in origins})
+
+
+_PAGE_PART_FIELDS = tuple(name for name in ListingPage.__dataclass_fields__ if name not in (
+    "platform", "listing_id", "url", "capture_id", "capture_sha256", "screenshot_sha256",
+    "part_captures"))

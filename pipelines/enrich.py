@@ -63,6 +63,7 @@ def contacts_in(listing: Listing) -> list[dict[str, Any]]:
         source, holder, names = "card", listing, CARD_FIELDS
     else:
         source, holder, names = "page", listing.page, PAGE_FIELDS
+    parts = listing.page.part_captures if listing.page is not None else {}
     found = []
     for name in names:
         text = getattr(holder, name)
@@ -71,7 +72,7 @@ def contacts_in(listing: Listing) -> list[dict[str, Any]]:
         found.extend({"platform": listing.platform, "listing_id": listing.listing_id,
                       "source": source, "field": name, "kind": contact.kind,
                       "value": contact.value, "raw": contact.raw,
-                      "capture_sha256": listing.capture_sha256}
+                      "capture_sha256": parts.get(name, listing.capture_sha256)}
                      for contact in extract(text, name))
     return found
 

@@ -12,7 +12,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from crawler.config import Config
 from crawler.decoding import DecodeError, decode_json
 from crawler.flagging.lexicon import default_search_terms
-from crawler.items import merge_page
+from crawler.items import merge_page, merge_parts
 from crawler.keys import Meta, Stats, page_fault
 from crawler.normalise import printable
 from crawler.page_status import block_marker
@@ -146,6 +146,18 @@ def text_list(values: Any, limit: int = 50) -> list[str]:
     return [value for value in values if isinstance(value, str) and value][:limit]
 
 
+def dicts(values: Any, limit: int = 50) -> list[dict[str, Any]]:
+    """The objects of a list (at most ``limit``); anything else is no list."""
+    if not isinstance(values, list):
+        return []
+    return [value for value in values if isinstance(value, dict)][:limit]
+
+
+def variant(name: Any, options: Any) -> dict[str, Any]:
+    """A listing page's variant group as ``{"name", "options"}`` (texts only)."""
+    return {"name": name if isinstance(name, str) else "", "options": text_list(options, 100)}
+
+
 def identify(record: Any, id_key: str, title_key: str, what: str = "product") -> tuple[str, Any]:
     """A result item's id (as text) and title, or :class:`ResponseShapeError` naming the item."""
     try:
@@ -213,6 +225,14 @@ class SearchSpider(scrapy.Spider):
         base spider."""
         raise NotImplementedError
 
+    def listing_page_next(self, response: Response, listing: Listing,
+                          page: ListingPage) -> scrapy.Request | None:
+        """Where a platform serves a listing page in parts (Blibli: the summary, then the
+        description), the request for the next part after ``page`` (read so far), else None
+        (the default). Each part is parsed by :meth:`parse_listing_page` and merged over
+        the parts before it (:func:`crawler.items.merge_parts`)."""
+        return None
+
     def follow_listing_page(self, listing: Listing) -> scrapy.Request | None:
         """:meth:`listing_page_request` wired to the shared callback and errback, or None.
 
@@ -230,10 +250,12 @@ class SearchSpider(scrapy.Spider):
                                              *REDIRECT_STATUSES, *GONE_STATUSES]},
         )
 
-    def parse_listing_response(self, response: Response, card: Listing) -> Iterator[Any]:
+    def parse_listing_response(self, response: Response, card: Listing,
+                               before: ListingPage | None = None) -> Iterator[Any]:
         """The shared callback of listing pages: the card with its page merged over it (one
         :class:`Listing` with ``source`` "listing_page"), or a fault with the page's capture.
-        Listing pages parsed count as pages in run health; blocks and errors alike."""
+        Every response parsed counts as a page in run health; blocks and errors alike.
+        ``before``: the parts of the page read so far (see :meth:`listing_page_next`)."""
         if response.status in REDIRECT_STATUSES:
             target = response.headers.get("Location", b"").decode("latin-1")
             self.record_fault(response, "blocked", f"listing page redirected to {target!r}")
@@ -259,6 +281,17 @@ class SearchSpider(scrapy.Spider):
         page.capture_id, page.capture_sha256 = response.meta.get(Meta.CAPTURE, (None, None))
         _, page.screenshot_sha256 = response.meta.get(Meta.SCREENSHOT, (None, None))
         self.crawler.stats.inc_value(Stats.pages(self.name))
+        if before is not None:
+            page = merge_parts(before, page)
+        following = self.listing_page_next(response, card, page)
+        if following is not None:
+            yield following.replace(
+                callback=self.parse_listing_response, errback=self.page_failed,
+                cb_kwargs={"card": card, "before": page}, dont_filter=True,
+                meta={**following.meta, "dont_redirect": True, "handle_httpstatus_list": [
+                    *following.meta.get("handle_httpstatus_list", []), *REDIRECT_STATUSES,
+                    *GONE_STATUSES]})
+            return
         self.crawler.stats.inc_value(Stats.listing_pages(self.name))
         yield merge_page(card, page)
 

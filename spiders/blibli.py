@@ -13,22 +13,32 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsp
 
 import scrapy
 
-from crawler.items import Listing
+from crawler.items import Listing, ListingPage
 from spiders.base import (
     BlockedError,
+    ListingGoneError,
     ResponseShapeError,
     SearchPage,
     SearchSpider,
+    dicts,
+    id_or_none,
     id_text,
     json_body,
     parse_each,
+    real_or_none,
+    text_list,
+    variant,
+    whole_or_none,
 )
+from spiders.bukalapak import description_text
 
 if TYPE_CHECKING:
     from scrapy.http import Response
 
 ORIGIN = "https://www.blibli.com"
 SEARCH_URL = f"{ORIGIN}/backend/search/products"
+DETAIL_URL = f"{ORIGIN}/backend/product-detail/products/ps--"
+_SKU = re.compile(r"[A-Z0-9]{2,10}-\d{1,10}-\d{1,10}")
 ITEMS_PER_PAGE = 40  # until a response states its own
 # The edge answers a flagged client with 403 and an HTML page; the parser reads it.
 BLOCK_STATUSES = (403,)
@@ -130,6 +140,63 @@ def canonical_url(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(kept), fragment=""))
 
 
+def listing_page_from_detail(body: Any, url: str) -> ListingPage:
+    """One part of a listing page from the product-detail API: ``_summary`` (``data`` with
+    ``sku``, ``name``, ``price``, ``images[{full}]``, ``attributes``, ``options``,
+    ``stock``, ``merchant{code, name, location, rating, followers, joinDate,
+    description}``) or ``_description`` (``data.value``: the seller's description as
+    HTML). The field names are those public scrapers read (``name``, ``price``,
+    ``images``, ``attributes``, ``merchant``), as the replica serves them
+    (crawler/replica/blibli.py); no capture of this API is in ../shared. ``{"code": 404,
+    "status": "NOT_FOUND"}`` is a product that is gone."""
+    if not isinstance(body, dict):
+        raise ResponseShapeError("a product-detail answer is a JSON object")
+    if body.get("code") == 404 or body.get("status") == "NOT_FOUND":
+        raise ListingGoneError(f"product detail answered {body.get('status')!r:.40}")
+    data = body.get("data")
+    if not isinstance(data, dict):
+        raise ResponseShapeError(f"not a product-detail answer: code {body.get('code')!r:.40}")
+    if "value" in data and "sku" not in data:  # the _description part
+        return ListingPage(platform="blibli", listing_id="", url=url,
+                           description=description_text(_text(data.get("value"))))
+    try:
+        merchant = data.get("merchant") if isinstance(data.get("merchant"), dict) else {}
+        rating = merchant.get("rating") if isinstance(merchant.get("rating"), dict) else {}
+        price = data.get("price") if isinstance(data.get("price"), dict) else {}
+        stock = data.get("stock") if isinstance(data.get("stock"), dict) else {}
+        attributes = {a.get("name"): text_list(a.get("values"))
+                      for a in dicts(data.get("attributes"), 100)}
+        offered = real_or_none(price.get("offered") or price.get("listed"))
+        path = merchant.get("url")
+        return ListingPage(
+            platform="blibli", listing_id=id_or_none(data.get("productSku")) or "", url=url,
+            title=_text(data.get("name")),
+            condition=next(iter(attributes.get("Kondisi") or []), None),
+            category=_text(next((c.get("name") for c in dicts(data.get("categories"))), None)),
+            price_idr=round(offered) if offered is not None and 0 <= offered < 1e15 else None,
+            stock=whole_or_none(stock.get("quantity")),
+            image_urls=text_list([i.get("full") for i in dicts(data.get("images"))]),
+            variants=[variant(o.get("name"), o.get("values"))
+                      for o in dicts(data.get("options"), 20)],
+            seller_id=id_or_none(merchant.get("code")), seller_name=_text(merchant.get("name")),
+            seller_url=urljoin(ORIGIN, path) if isinstance(path, str) and path.startswith("/")
+            else None,
+            seller_joined=_text(merchant.get("joinDate")),
+            seller_location=_text(merchant.get("location")),
+            seller_followers=whole_or_none(merchant.get("followers")),
+            seller_sales=whole_or_none(merchant.get("totalSold")),
+            seller_rating=real_or_none(rating.get("average")),
+            seller_about=_text(merchant.get("description")),
+        )
+    except (TypeError, AttributeError, ValueError, OverflowError) as error:
+        raise ResponseShapeError(f"product detail has a field the parser cannot read: "
+                                 f"{error!r}") from error
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 class BlibliSpider(SearchSpider):
     name = "blibli"
     allowed_domains = ["blibli.com"]
@@ -155,3 +222,29 @@ class BlibliSpider(SearchSpider):
         result = parse_search_body(body, keyword)
         self.server_page_size[keyword] = items_per_page(body) or self.page_size
         return result
+
+    def listing_page_request(self, listing: Listing) -> scrapy.Request | None:
+        """The ``_summary`` of the listing's SKU; its ``_description`` follows
+        (:meth:`listing_page_next`)."""
+        if not _SKU.fullmatch(listing.listing_id):
+            return None
+        return self._detail_request(listing, "_summary")
+
+    def listing_page_next(self, response: Response, listing: Listing,
+                          page: ListingPage) -> scrapy.Request | None:
+        if response.url.endswith("/_summary"):
+            return self._detail_request(listing, "_description")
+        return None
+
+    def _detail_request(self, listing: Listing, part: str) -> scrapy.Request:
+        return scrapy.Request(
+            f"{DETAIL_URL}{listing.listing_id}/{part}",
+            headers={"Accept": "application/json, text/plain, */*",
+                     "Referer": listing.url or ORIGIN},
+            meta={"handle_httpstatus_list": list(BLOCK_STATUSES)})
+
+    def parse_listing_page(self, response: Response, listing: Listing) -> ListingPage:
+        raise_if_blocked(response.body)
+        page = listing_page_from_detail(json_body(response), listing.url)
+        page.listing_id = listing.listing_id
+        return page

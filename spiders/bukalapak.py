@@ -21,16 +21,22 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from w3lib.html import remove_tags, replace_entities
 
 from crawler.decoding import DecodeError, decode_json
-from crawler.items import Listing
+from crawler.items import Listing, ListingPage
 from crawler.keys import Meta
 from spiders.base import (
     BlockedError,
+    ListingGoneError,
     ResponseShapeError,
     SearchPage,
     SearchSpider,
+    dicts,
+    id_or_none,
     identify,
     json_body,
     parse_each,
+    real_or_none,
+    text_list,
+    whole_or_none,
 )
 
 if TYPE_CHECKING:
@@ -39,6 +45,10 @@ if TYPE_CHECKING:
 
 TOKEN_URL = "https://accounts.bukalapak.com/auth_proxies/request_token"  # noqa: S105 - a URL
 SEARCH_URL = "https://api.bukalapak.com/multistrategy-products"
+PRODUCT_URL = "https://api.bukalapak.com/products/"
+# The API's error code for a product (or store) that does not exist (any more).
+GONE_CODE = 10003
+_PRODUCT_ID = re.compile(r"[0-9a-z]{1,16}")
 WEB_ORIGIN = "https://www.bukalapak.com"
 LIMIT = 50
 TOKEN_MARGIN = 60  # seconds before its expires_at that a token is exchanged for a new one
@@ -165,6 +175,62 @@ def description_text(html: str | None) -> str | None:
     return replace_entities(remove_tags(_LINE_BREAK_TAGS.sub("\n", html))).strip() or None
 
 
+def listing_page_from_product(body: Any, url: str) -> ListingPage:
+    """A listing page from ``GET /products/<id>``: ``{"data": product}``, the product in the
+    shape of the real capture ../shared/corpus/bukalapak-products-2020 (description as HTML,
+    ``images.large_urls``, ``specs``, ``stock``, ``condition``, ``imported``, and the
+    ``store`` with ``description``, ``subscriber_amount``, ``address.city``, ``reviews``);
+    the store's ``joined_at`` is not in that capture (the store page shows it). An answer
+    with error code 10003 is a product that is gone."""
+    if not isinstance(body, dict):
+        raise ResponseShapeError("a product answer is a JSON object")
+    codes = [e.get("code") for e in dicts(body.get("errors"))]
+    if GONE_CODE in codes:
+        raise ListingGoneError(f"product answered error {GONE_CODE}: it is gone")
+    product = body.get("data")
+    if not isinstance(product, dict):
+        raise ResponseShapeError(f"not a product answer (errors {codes!r:.80}): no data")
+    try:
+        store = product.get("store") if isinstance(product.get("store"), dict) else {}
+        images = product.get("images") if isinstance(product.get("images"), dict) else {}
+        specs = product.get("specs") if isinstance(product.get("specs"), dict) else {}
+        address = store.get("address") if isinstance(store.get("address"), dict) else {}
+        reviews = store.get("reviews") if isinstance(store.get("reviews"), dict) else {}
+        positive, negative = (whole_or_none(reviews.get(k)) for k in ("positive", "negative"))
+        category = product.get("category") if isinstance(product.get("category"), dict) else {}
+        imported = product.get("imported")
+        stocks = [_text(v.get("name")) for v in dicts(product.get("variant_stock"), 100)]
+        return ListingPage(
+            platform="bukalapak", listing_id=id_or_none(product.get("id")) or "", url=url,
+            title=_text(product.get("name")),
+            description=description_text(_text(product.get("description"))),
+            price_idr=whole_or_none(product.get("price")),
+            condition=_text(product.get("condition")) or _text(specs.get("kondisi")),
+            imported=imported if isinstance(imported, bool) else None,
+            category=" / ".join(text_list(category.get("structure"))) or None,
+            stock=whole_or_none(product.get("stock")),
+            image_urls=text_list(images.get("large_urls")),
+            variants=[{"name": "", "options": [name for name in stocks if name]}]
+            if any(stocks) else [],
+            seller_id=id_or_none(store.get("id")), seller_name=_text(store.get("name")),
+            seller_url=_text(store.get("url")), seller_joined=_text(store.get("joined_at")),
+            seller_location=_text(address.get("city")),
+            seller_followers=whole_or_none(store.get("subscriber_amount")),
+            # Bukalapak rates a store by its positive and negative reviews: shown as a share.
+            seller_rating=(real_or_none(round(100 * positive / (positive + negative), 1))
+                           if positive is not None and negative is not None
+                           and positive + negative else None),
+            seller_about=_text(store.get("description")),
+        )
+    except (TypeError, AttributeError, ValueError, OverflowError) as error:
+        raise ResponseShapeError(f"product has a field the parser cannot read: "
+                                 f"{error!r}") from error
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 class BukalapakSpider(SearchSpider):
     name = "bukalapak"
     allowed_domains = ["bukalapak.com"]
@@ -233,3 +299,23 @@ class BukalapakSpider(SearchSpider):
         cf_mitigated = response.headers.get("cf-mitigated", b"").decode("latin-1")
         raise_if_blocked(response.status, response.body, cf_mitigated)
         return parse_search_body(json_body(response), keyword, page)
+
+    def listing_page_request(self, listing: Listing) -> scrapy.Request | None:
+        """The product API for the listing's id, with the search's access token (a listing
+        page is asked for after its search answered, so the token is fresh; an expired one
+        is answered 401, recorded as the page's fault)."""
+        if not self.access_token or not _PRODUCT_ID.fullmatch(listing.listing_id):
+            return None
+        return scrapy.Request(
+            PRODUCT_URL + listing.listing_id,
+            headers={"Accept": "application/json",
+                     "Authorization": f"Bearer {self.access_token}",
+                     "Origin": WEB_ORIGIN, "Referer": listing.url or WEB_ORIGIN},
+            meta={"handle_httpstatus_list": list(BLOCK_STATUSES)})
+
+    def parse_listing_page(self, response: Response, listing: Listing) -> ListingPage:
+        cf_mitigated = response.headers.get("cf-mitigated", b"").decode("latin-1")
+        raise_if_blocked(response.status, response.body, cf_mitigated)
+        page = listing_page_from_product(json_body(response), listing.url)
+        page.listing_id = listing.listing_id
+        return page

@@ -1,4 +1,5 @@
-"""Lazada Indonesia: the catalog page's ``?ajax=true`` JSON, 40 items a page."""
+"""Lazada Indonesia: the catalog page's ``?ajax=true`` JSON, 40 items a page; a listing's own
+page is its product page, whose data ends it as ``__moduleData__``."""
 
 from __future__ import annotations
 
@@ -9,16 +10,25 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import scrapy
 
 from crawler.decoding import DecodeError, decode_json
-from crawler.items import Listing
+from crawler.items import Listing, ListingPage
+from crawler.page_status import classify
 from spiders.base import (
     BlockedError,
+    ListingGoneError,
     ResponseShapeError,
     SearchPage,
     SearchSpider,
+    dicts,
+    id_or_none,
     identify,
     parse_each,
+    real_or_none,
+    text_list,
     text_or_none,
+    variant,
+    whole_or_none,
 )
+from spiders.bukalapak import description_text
 
 if TYPE_CHECKING:
     from scrapy.http import Response
@@ -31,6 +41,9 @@ PAGE_SIZE = 40
 # or the slider-captcha HTML page that URL leads to.
 _PUNISH_MARKERS = re.compile(rb"_____tmd_____/punish|x5secdata|FAIL_SYS_USER_VALIDATE")
 _CAPTCHA_TITLE = re.compile(rb"<title>[^<]*captcha", re.IGNORECASE)
+# The product page's data: <script>var __moduleData__ = {...};</script>
+_MODULE_DATA = b"var __moduleData__ = "
+_MODULE_END = b";</script>"
 
 
 def search_url(keyword: str, page: int) -> str:
@@ -110,6 +123,69 @@ def _whole_rupiah(price: Any) -> int | None:
         return None
 
 
+def listing_page_from_html(status: int, body: bytes, url: str) -> ListingPage:
+    """A listing page from Lazada's product page: the page's own not-found or wall structure
+    first (:func:`crawler.page_status.classify`, never the seller's text), then its data,
+    ``__moduleData__.data.root.fields``: ``product`` (``title``, ``desc`` as HTML),
+    ``skuInfos`` (price, stock), ``skuGalleries`` (photos), ``productOption`` (variants),
+    ``specifications`` and ``seller`` (``sellerId``, ``name``, ``url``, ``location``,
+    ``joinDate``/``time``, ``followers``, ``itemSold``, ``rate``, ``description``). The
+    field names are those public scrapers read from ``__moduleData__``, as the replica
+    serves them (crawler/replica/lazada.py); no capture of a product page is in ../shared.
+    """
+    verdict, why = classify(status, body, url, "text/html")
+    if verdict == "removed":
+        raise ListingGoneError(f"Lazada product page: {why}")
+    if verdict == "blocked" or _PUNISH_MARKERS.search(body[:200_000]):
+        raise BlockedError(f"Lazada product page: {why}")
+    start = body.find(_MODULE_DATA)
+    end = body.find(_MODULE_END, start) if start >= 0 else -1
+    if end < 0:
+        raise ResponseShapeError("product page without __moduleData__")
+    try:
+        data = decode_json(body[start + len(_MODULE_DATA):end])
+        fields = data["data"]["root"]["fields"]
+        product = fields.get("product") if isinstance(fields.get("product"), dict) else {}
+        seller = fields.get("seller") if isinstance(fields.get("seller"), dict) else {}
+        infos = fields.get("skuInfos") if isinstance(fields.get("skuInfos"), dict) else {}
+        first = infos.get("0") if isinstance(infos.get("0"), dict) else {}
+        price = ((first.get("price") or {}).get("salePrice") or {}).get("value")
+        galleries = fields.get("skuGalleries") if isinstance(
+            fields.get("skuGalleries"), dict) else {}
+        options = (fields.get("productOption") or {}).get("skuBase") or {}
+        features = [spec.get("features") for spec in (fields.get("specifications") or {}).values()
+                    if isinstance(spec, dict) and isinstance(spec.get("features"), dict)]
+        primary = fields.get("primaryKey") if isinstance(fields.get("primaryKey"), dict) else {}
+        seller_url = seller.get("url")
+        return ListingPage(
+            platform="lazada", listing_id=id_or_none(primary.get("itemId")) or "", url=url,
+            title=_text(product.get("title")),
+            description=description_text(_text(product.get("desc"))),
+            price_idr=whole_or_none(price),
+            stock=whole_or_none(first.get("stock")),
+            condition=_text(features[0].get("Kondisi")) if features else None,
+            image_urls=text_list([absolute(g["src"]) for g in dicts(galleries.get("0"))
+                                  if isinstance(g.get("src"), str)]),
+            variants=[variant(p.get("name"), [v.get("name") for v in dicts(p.get("values"), 100)])
+                      for p in dicts(options.get("properties"), 20)],
+            seller_id=id_or_none(seller.get("sellerId")), seller_name=_text(seller.get("name")),
+            seller_url=absolute(seller_url) if isinstance(seller_url, str) else None,
+            seller_joined=_text(seller.get("joinDate")) or _text(seller.get("time")),
+            seller_location=_text(seller.get("location")),
+            seller_followers=whole_or_none(seller.get("followers")),
+            seller_sales=whole_or_none(seller.get("itemSold")),
+            seller_rating=real_or_none(seller.get("rate")),
+            seller_about=_text(seller.get("description")),
+        )
+    except (DecodeError, KeyError, IndexError, TypeError, AttributeError, ValueError,
+            OverflowError) as error:
+        raise ResponseShapeError(f"product page data the parser cannot read: {error!r}") from error
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 class LazadaSpider(SearchSpider):
     name = "lazada"
     allowed_domains = ["lazada.co.id"]
@@ -127,3 +203,16 @@ class LazadaSpider(SearchSpider):
 
     def parse_page(self, response: Response, keyword: str, page: int) -> SearchPage:
         return parse_search_response(response.body, keyword, page)
+
+    def listing_page_request(self, listing: Listing) -> scrapy.Request | None:
+        """The listing's product page, as a browser asks for it."""
+        if urlsplit(listing.url).hostname != "www.lazada.co.id":
+            return None
+        return scrapy.Request(listing.url, headers={
+            "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            "Accept-Language": "id-ID,id;q=0.9"}, meta={"handle_httpstatus_list": [403]})
+
+    def parse_listing_page(self, response: Response, listing: Listing) -> ListingPage:
+        page = listing_page_from_html(response.status, response.body, listing.url)
+        page.listing_id = listing.listing_id
+        return page

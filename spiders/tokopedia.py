@@ -16,6 +16,7 @@ from spiders.base import (
     ResponseShapeError,
     SearchPage,
     SearchSpider,
+    dicts,
     id_or_none,
     identify,
     json_body,
@@ -23,6 +24,7 @@ from spiders.base import (
     real_or_none,
     text_list,
     text_or_none,
+    variant,
     whole_or_none,
 )
 
@@ -150,12 +152,12 @@ def listing_page_from_pdp(body: Any, url: str) -> ListingPage:
         raise ResponseShapeError("pdpGetLayout is not an object")
     info = layout.get("basicInfo") if isinstance(layout.get("basicInfo"), dict) else {}
     product_id = info.get("productID") or info.get("id")
-    components = {c.get("name"): c.get("data") for c in layout.get("components") or []
-                  if isinstance(c, dict)}
+    components = {c.get("name"): c.get("data") for c in dicts(layout.get("components"), 200)
+                  if isinstance(c.get("name"), str)}
     content = _first(components.get("product_content"))
     details = {row.get("title"): row.get("subtitle")
-               for row in _first(components.get("product_detail")).get("content") or []
-               if isinstance(row, dict)}
+               for row in dicts(_first(components.get("product_detail")).get("content"), 200)
+               if isinstance(row.get("title"), str)}
     media = _first(components.get("product_media")).get("media")
     price = content.get("price") if isinstance(content.get("price"), dict) else {}
     stock = content.get("stock") if isinstance(content.get("stock"), dict) else {}
@@ -169,8 +171,7 @@ def listing_page_from_pdp(body: Any, url: str) -> ListingPage:
         price_idr=whole_or_none(price.get("value")),
         stock=whole_or_none(stock.get("value")),
         image_urls=text_list([m.get("URLOriginal") or m.get("URLMaxRes")
-                              for m in media if isinstance(m, dict)]
-                             if isinstance(media, list) else []),
+                              for m in dicts(media)]),
         variants=_variants(_first(components.get("new_variant_options")).get("variants")),
         seller_id=id_or_none(info.get("shopID")),
         seller_name=_text(info.get("shopName")),
@@ -189,12 +190,8 @@ def _text(value: Any) -> str | None:
 
 
 def _variants(variants: Any) -> list[dict[str, Any]]:
-    if not isinstance(variants, list):
-        return []
-    return [{"name": _text(v.get("name")) or "",
-             "options": text_list([o.get("value") for o in v.get("option") or []
-                                   if isinstance(o, dict)])}
-            for v in variants[:20] if isinstance(v, dict)]
+    return [variant(v.get("name"), [o.get("value") for o in dicts(v.get("option"), 100)])
+            for v in dicts(variants, 20)]
 
 
 def _add_shop(page: ListingPage, answer: Any) -> None:
