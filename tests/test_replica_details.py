@@ -13,10 +13,12 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
@@ -351,9 +353,15 @@ def catalogue_offer(platform: str):
                 if account_key(platform, o) not in WORLD.plans and o.kind == "plain")
 
 
-def test_tokopedia_detail(replica):
+def test_tokopedia_detail(replica, monkeypatch):
     offer = catalogue_offer("tokopedia")
-    answer = detail(replica.url, "tokopedia", offer)
+    monkeypatch.setenv("TZ", "Asia/Jakarta")  # the answer must not follow the machine's zone
+    time.tzset()
+    try:
+        answer = detail(replica.url, "tokopedia", offer)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
     layout, p2 = answer.data[0]
     page = layout["data"]["pdpGetLayout"]
     assert page["basicInfo"]["shopID"] == str(offer.seller_id)
@@ -367,7 +375,11 @@ def test_tokopedia_detail(replica):
                                    for m in media)
     shop = p2["data"]["pdpGetData"]["shopInfo"]
     assert shop["shopCore"]["shopID"] == str(offer.seller_id)
-    assert shop["shopCore"]["description"] == WORLD.profile("tokopedia", offer).about
+    profile = WORLD.profile("tokopedia", offer)
+    assert shop["shopCore"]["description"] == profile.about
+    joined = datetime.fromisoformat(profile.joined).replace(tzinfo=UTC)
+    assert shop["createInfo"]["epochShopCreated"] == str(int(joined.timestamp()))
+    assert shop["createInfo"]["shopCreated"] == profile.joined
 
 
 def test_shopee_detail(replica):

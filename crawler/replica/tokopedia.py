@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
 
@@ -321,7 +321,7 @@ def _variant_data(offer: Offer, stock: int) -> dict[str, Any]:
 def pdp_data_p2(market: Market, offer: Offer) -> dict[str, Any]:
     """``pdpGetData`` for ``offer``: the seller's profile beside the listing."""
     profile = market.world.profile(PLATFORM, offer)
-    opened = datetime.fromisoformat(profile.joined)
+    opened = datetime.fromisoformat(profile.joined).replace(tzinfo=UTC)
     return {
         "shopInfo": {
             "shopCore": {"name": offer.seller_name, "shopID": str(offer.seller_id),
