@@ -12,6 +12,7 @@ import io
 import json
 import re
 import urllib.parse
+import urllib.request
 from collections import defaultdict
 from functools import cache
 from itertools import combinations
@@ -41,8 +42,7 @@ _IMAGE_URL = re.compile(
 
 
 def fetch_bytes(url: str) -> tuple[int, str, bytes]:
-    import urllib.request
-
+    """Status, content type and body of an image request."""
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.status, response.headers["Content-Type"], response.read()
 
