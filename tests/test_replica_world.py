@@ -218,3 +218,16 @@ def test_cross_listers_write_their_number_in_every_title():
         for offer in offers:
             values = {c.value for c in extract(offer.title, "title")}
             assert e164(seller_phone(offer.seller_id)) in values, offer.title
+
+
+def test_some_name_decoys_are_unrelated_shops_of_the_same_name():
+    """Besides the same shop on a platform where it is not in the network, an unrelated
+    shop that happens to bear a network shop's name is a decoy too."""
+    world = seller_world(2026)
+    network_sellers = {world.plans[key].seller_id for op in world.operators
+                       for key in op.accounts}
+    sellers = {account_key(platform, offer): offer.seller_id
+               for platform in PLATFORMS for offer in world.catalogue}
+    unrelated = [key for key, why in decoy_accounts().items()
+                 if why == "name" and sellers[key] not in network_sellers]
+    assert len(unrelated) >= 9  # one shop on every platform at least

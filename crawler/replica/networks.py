@@ -295,20 +295,19 @@ def taken_down_accounts(seed: int = 2026, size: int = 3000) -> set[str]:
 def decoy_accounts(seed: int = 2026, size: int = 3000) -> dict[str, str]:
     """Accounts in no network that share something with others, and what they share:
     "stock photo" (a photo many unrelated sellers use) or "name" (a network account's
-    shop name, on a platform where that shop is not part of the network)."""
+    shop name: the same shop on a platform where it is not part of the network, or an
+    unrelated shop of the same name)."""
     world = seller_world(seed, size)
     decoys = dict.fromkeys(sorted(world.stock_accounts), "stock photo")
     in_networks = {key for network in world.networks() for key in network}
-    for operator in world.operators:
-        for key in operator.accounts:
-            plan = world.plans[key]
-            offers = world.seller_offers(plan.seller_id)
-            if not offers or offers[0].offer_id in world.extra_platform:
-                continue
+    names = {world.seller_offers(world.plans[key].seller_id)[0].seller_name
+             for operator in world.operators for key in operator.accounts}
+    for offer in world.catalogue:
+        if offer.seller_name in names:
             for platform in PLATFORMS:
-                twin = account_key(platform, offers[0])
-                if twin not in in_networks:
-                    decoys.setdefault(twin, "name")
+                key = account_key(platform, offer)
+                if key not in in_networks:
+                    decoys.setdefault(key, "name")
     return decoys
 
 
