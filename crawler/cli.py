@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 
 # Subcommands in the order ``thriftwatch --help`` lists them.
 COMMANDS = (
-    "crawl", "demo", "export", "verify", "recheck", "sellers", "takedown", "flag", "eval",
-    "suggest_terms", "serve", "monitor", "schedule", "report", "replica", "compile", "keygen",
+    "crawl", "demo", "export", "verify", "recheck", "sellers", "takedown", "retention", "flag",
+    "eval", "suggest_terms", "serve", "monitor", "schedule", "report", "replica", "compile",
+    "keygen",
 )
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from crawler.evidence import schema
-from crawler.evidence.custody import EVIDENCE_TABLES, GENESIS, row_hash
+from crawler.evidence.custody import ERASABLE, EVIDENCE_TABLES, GENESIS, row_hash, text_digest
 from crawler.evidence.store import EvidenceStore
 from crawler.evidence.timestamping import load_certificates, request_token
 from crawler.evidence.verify import _REBUILT_CHANGES, _REBUILT_LISTINGS, LISTING_COLUMNS, verify_db
@@ -57,6 +57,9 @@ def rechain(conn: sqlite3.Connection) -> None:
         previous = GENESIS
         for row in conn.execute(f"SELECT * FROM {table} ORDER BY id").fetchall():
             data = {**dict(row), "prev_hash": previous}
+            for text, digest in ERASABLE.get(table, {}).items():
+                if data.get(digest) is not None and data[text] is not None:
+                    data[digest] = text_digest(data[text])
             if table == "run_ends":
                 recorded = json.loads(row["chain_heads"])
                 for other, head in recorded.items():
@@ -71,6 +74,9 @@ def rechain(conn: sqlite3.Connection) -> None:
             if table == "run_ends":
                 conn.execute("UPDATE run_ends SET chain_heads = ? WHERE id = ?",
                              [data["chain_heads"], row["id"]])
+            for digest in ERASABLE.get(table, {}).values():
+                conn.execute(f"UPDATE {table} SET {digest} = ? WHERE id = ?",
+                             [data[digest], row["id"]])
             previous = data["row_hash"]
     conn.commit()
 

@@ -31,10 +31,12 @@ GENESIS = "0" * 64  # the prev_hash of a table's first row
 
 # Append-only evidence tables, each with its own chain, in the order they are verified
 # (run_ends last: it records the others' heads). Schema version 3 added listing_pages,
-# contacts, images and takedown_requests; a DB of an earlier version has no such chain.
+# contacts, images and takedown_requests, version 4 erasures; a DB of an earlier version has
+# no such chain.
 EVIDENCE_TABLES = (
     "run_starts", "capture_bodies", "captures", "observations", "flags", "faults", "rechecks",
-    "run_health", "listing_pages", "contacts", "images", "takedown_requests", "run_ends",
+    "run_health", "listing_pages", "contacts", "images", "takedown_requests", "erasures",
+    "run_ends",
 )
 
 
@@ -121,11 +123,27 @@ def _canonical_value(value: Any) -> Any:
     return {"$blob": bytes(value).hex()} if isinstance(value, (bytes, bytearray)) else value
 
 
+# Columns a row hash covers through their SHA-256 (a column of the row), so that personal
+# data can be erased and the chain still verifies: a contact's value and raw text (schema
+# version 4). A contact written before has no digests: its hash covers the text itself.
+ERASABLE = {"contacts": {"value": "value_sha256", "raw": "raw_sha256"}}
+
+
 def canonical(table: str, row: Mapping[str, Any]) -> bytes:
     """The bytes a row hash covers: the table name and the row's columns, as JSON."""
-    content = {k: _canonical_value(v) for k, v in row.items() if k not in UNHASHED}
+    left_out = set(UNHASHED)
+    erasable = ERASABLE.get(table)
+    if erasable:
+        digested = row.get(next(iter(erasable.values()))) is not None
+        left_out.update(erasable if digested else erasable.values())
+    content = {k: _canonical_value(v) for k, v in row.items() if k not in left_out}
     return json.dumps([table, content], sort_keys=True, ensure_ascii=False,
                       separators=(",", ":")).encode("utf-8")
+
+
+def text_digest(text: str | None) -> str | None:
+    """The SHA-256 (hex) of ``text`` as UTF-8, or None: what an erasable column's digest holds."""
+    return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def row_hash(table: str, row: Mapping[str, Any]) -> str:

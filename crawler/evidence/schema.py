@@ -13,6 +13,14 @@ the field and capture it came from), ``images`` (a listing's images: the bytes i
 asked of a platform, citing the evidence and the DB's head); and the ``accounts`` view.
 Their chains start empty, so a DB migrated to version 3 keeps every head it had.
 
+Version 4 lets personal data go when it is no longer needed (``thriftwatch retention``)
+without breaking a chain: a contact's row hash covers the SHA-256 of its value and of its
+raw text (``value_sha256``, ``raw_sha256``) instead of the text itself, so the text can be
+erased while the chain, and the links between accounts that share the contact, still hold.
+Each erasure is chained evidence too (``erasures``: which rows, when, why); ``contacts``
+allows no update but that one. Contacts written before version 4 keep their hash over the
+text, and so cannot be erased.
+
 :func:`soundness` says whether a DB's structure is what this code writes: SQLite's own
 ``PRAGMA integrity_check`` (every index holds exactly its table's rows: exports, reports,
 bundles and Datasette read through indexes, which the hash chains do not cover), and every
@@ -32,7 +40,7 @@ from crawler.evidence.custody import EVIDENCE_TABLES
 if TYPE_CHECKING:
     import sqlite_utils
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 CHAIN = {"prev_hash": str, "row_hash": str}
 
@@ -110,16 +118,31 @@ TABLES_V3: dict[str, dict[str, type]] = {
                           "db_head": str, **CHAIN},
 }
 
-# Every table's columns and their kinds, whichever version added it.
-TABLES: dict[str, dict[str, type]] = {**TABLES_V1, **TABLES_V3}
+# Schema version 4: contacts hashed through the digests of their text (so the text can be
+# erased), and the chained record of each erasure.
+CONTACT_DIGESTS = {"value": "value_sha256", "raw": "raw_sha256"}
+TABLES_V4: dict[str, dict[str, type]] = {
+    # An erasure of personal data: which rows of which table lost which columns (``ids``: a
+    # JSON list of [first, last] id ranges), when, and why (the rule and its cut-off).
+    "erasures": {"id": int, "erased_at": str, "table_name": str, "columns": str, "ids": str,
+                 "rows": int, "reason": str, "seen_before": str, **CHAIN},
+}
+
+# Every table's columns and their kinds, whichever version added them.
+TABLES: dict[str, dict[str, type]] = {
+    **TABLES_V1, **TABLES_V3,
+    "contacts": {**TABLES_V3["contacts"], **dict.fromkeys(CONTACT_DIGESTS.values(), str)},
+    **TABLES_V4}
 
 # Columns that must hold a value, besides every chain's prev_hash and row_hash: the writers
 # refuse a row without them and verify calls a NULL there tampering. (As in every table,
 # only the chain columns are NOT NULL in SQL.)
 NOT_NULL: dict[str, frozenset[str]] = {
     "listing_pages": frozenset({"run_id", "platform", "listing_id", "fetched_at"}),
+    # A contact's value may be NULL only once erased (verify checks that an erasure
+    # covers it and that a value left matches its digest).
     "contacts": frozenset({"run_id", "platform", "listing_id", "source", "field", "kind",
-                           "value", "seen_at"}),
+                           "seen_at"}),
     "images": frozenset({"run_id", "platform", "listing_id", "body_sha256", "fetched_at"}),
     "takedown_requests": frozenset({"created_at", "platform", "accounts", "db_head"}),
 }
@@ -247,8 +270,29 @@ def create_seller_evidence(db: sqlite_utils.Database) -> None:
         _append_only(db, name)
 
 
+def create_erasures(db: sqlite_utils.Database) -> None:
+    """Contacts hashed through their digests, erasable, and ``erasures`` (version 4)."""
+    for column in CONTACT_DIGESTS.values():
+        db["contacts"].add_column(column, str)
+    db["contacts"].create_index(["kind", "value_sha256"])
+    db["contacts"].create_index(["run_id", "platform", "listing_id", "source", "field",
+                                 "kind", "value_sha256"], unique=True)
+    db.execute("DROP TRIGGER contacts_no_update")
+    others = [name for name in TABLES["contacts"] if name not in CONTACT_DIGESTS]
+    unchanged = " AND ".join(f"NEW.{name} IS OLD.{name}" for name in others)
+    db.execute(
+        "CREATE TRIGGER contacts_no_update BEFORE UPDATE ON contacts "
+        f"WHEN NOT (OLD.value_sha256 IS NOT NULL AND NEW.value IS NULL AND NEW.raw IS NULL "
+        f"AND {unchanged}) "
+        "BEGIN SELECT RAISE(ABORT, 'evidence is append-only: UPDATE on contacts "
+        "(only an erasure of a contact''s text is allowed)'); END")
+    for name, columns in TABLES_V4.items():
+        db[name].create(columns, pk="id", not_null=set(CHAIN))
+        _append_only(db, name)
+
+
 # version -> what brings a DB of the version before up to it
-MIGRATIONS = {2: create_timestamps, 3: create_seller_evidence}
+MIGRATIONS = {2: create_timestamps, 3: create_seller_evidence, 4: create_erasures}
 
 
 def _append_only(db: sqlite_utils.Database, table: str) -> None:

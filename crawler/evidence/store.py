@@ -33,6 +33,7 @@ from crawler.evidence.custody import (
     row_hash,
     run_end_head,
     stored_row,
+    text_digest,
 )
 from crawler.evidence.schema import CONTACT_KINDS, CONTACT_SOURCES, OBSERVED_FIELDS, SCHEMA_VERSION
 
@@ -483,6 +484,35 @@ class EvidenceStore:
             return [self._recorded("contacts", row, _CONTACT_KEY)
                     or self._append("contacts", row) for row in rows]
 
+    def erase_contacts(self, ids: Iterable[int], *, reason: str, seen_before: str | None = None,
+                       ) -> int:
+        """Erase the text (value and raw) of the contacts ``ids`` and record the erasure as
+        chained evidence (``erasures``), in one transaction. Each row keeps the digests its
+        hash covers, so every chain still verifies and accounts that shared a contact stay
+        linked. Contacts written before schema version 4, and ones already erased, are left
+        as they are. Returns how many were erased."""
+        wanted = sorted(set(ids))
+        with self._transaction():
+            erased = [row_id for row_id in wanted if self.conn.execute(
+                "SELECT 1 FROM contacts WHERE id = ? AND value_sha256 IS NOT NULL "
+                "AND (value IS NOT NULL OR raw IS NOT NULL)", [row_id]).fetchone()]
+            if not erased:
+                return 0
+            self.conn.executemany("UPDATE contacts SET value = NULL, raw = NULL WHERE id = ?",
+                                  [(row_id,) for row_id in erased])
+            self._append("erasures", {
+                "erased_at": utc_now(), "table_name": "contacts",
+                "columns": json.dumps(sorted(schema.CONTACT_DIGESTS)),
+                "ids": json.dumps(id_ranges(erased)), "rows": len(erased), "reason": reason,
+                "seen_before": seen_before})
+        return len(erased)
+
+    def erasures(self) -> Iterator[dict[str, Any]]:
+        """Every erasure of personal data recorded, oldest first; ``columns`` and ``ids``
+        decoded from their JSON."""
+        for row in self._rows("erasures"):
+            yield {**row, "columns": _decoded(row["columns"]), "ids": _decoded(row["ids"])}
+
     def add_image(self, run_id: int, image: Mapping[str, Any]) -> int:
         """Record an image of a listing: ``platform``, ``listing_id``, ``url``, ``body``
         (the bytes, stored once in ``capture_bodies`` like any body; or ``body_sha256`` of
@@ -662,7 +692,7 @@ def _export_record(row: Mapping[str, Any]) -> dict[str, Any]:
 
 _PAGE_FIELDS = tuple(name for name in schema.TABLES["listing_pages"]
                      if name not in ("id", "run_id", "prev_hash", "row_hash"))
-_CONTACT_KEY = ("run_id", "platform", "listing_id", "source", "field", "kind", "value")
+_CONTACT_KEY = ("run_id", "platform", "listing_id", "source", "field", "kind", "value_sha256")
 _IMAGE_KEY = ("run_id", "platform", "listing_id", "url")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _PHASH = re.compile(r"[0-9a-f]{16}")
@@ -677,6 +707,17 @@ def _listing_key(fields: Mapping[str, Any]) -> dict[str, str]:
     if isinstance(listing_id, (bytes, bytearray)) or isinstance(platform, (bytes, bytearray)):
         raise TypeError("bytes where text belongs (platform, listing_id)")
     return {"platform": platform, "listing_id": str(listing_id)}
+
+
+def id_ranges(ids: list[int]) -> list[list[int]]:
+    """Sorted ids as ``[first, last]`` runs: ``[1, 2, 3, 7]`` → ``[[1, 3], [7, 7]]``."""
+    ranges: list[list[int]] = []
+    for row_id in ids:
+        if ranges and row_id == ranges[-1][1] + 1:
+            ranges[-1][1] = row_id
+        else:
+            ranges.append([row_id, row_id])
+    return ranges
 
 
 def _contact_row(run_id: int, contact: Mapping[str, Any], seen_at: str) -> dict[str, Any]:
@@ -695,11 +736,15 @@ def _contact_row(run_id: int, contact: Mapping[str, Any], seen_at: str) -> dict[
         raise ValueError(f"a contact's value is longer than {MAX_CONTACT} characters")
     if isinstance(raw, (bytes, bytearray)):
         raise TypeError("contacts raw: bytes where text belongs")
-    return {"run_id": run_id, **_listing_key(contact), "source": source, "field": field,
-            "kind": kind, "value": value,
-            "raw": None if raw is None else str(raw)[:MAX_CONTACT],
-            "capture_sha256": contact.get("capture_sha256"),
-            "seen_at": contact.get("seen_at") or seen_at}
+    raw = None if raw is None else str(raw)[:MAX_CONTACT]
+    row = {"run_id": run_id, **_listing_key(contact), "source": source, "field": field,
+           "kind": kind, "value": value, "raw": raw,
+           "capture_sha256": contact.get("capture_sha256"),
+           "seen_at": contact.get("seen_at") or seen_at}
+    # The chain covers the text through its digests, so the text can be erased later.
+    stored = stored_row(schema.TABLES["contacts"], row)
+    return {**stored, **{digest: text_digest(stored[column])
+                         for column, digest in schema.CONTACT_DIGESTS.items()}}
 
 
 def _json_column(name: str, value: Any) -> str | None:

@@ -7,8 +7,10 @@
   through indexes and views, which the chains do not cover), and the full-text index;
 - each stored value's type against its column's (a BLOB where TEXT belongs is tampering);
 - every row hash and chain link of every evidence table of the DB's schema version (listing
-  pages, contacts, images and takedown requests from version 3), every capture body's
-  digest, and the body of every capture and image present;
+  pages, contacts, images and takedown requests from version 3, erasures from version 4),
+  every capture body's digest, and the body of every capture and image present;
+- every contact's text against the digests its hash covers, and every erased one against a
+  recorded erasure (schema version 4);
 - the chain heads each run recorded when it ended (they must still be there, unchanged);
 - the derived tables (``listings``, ``listing_changes``), rebuilt from the observations:
   an edit, insertion or deletion there is named, since exports, reports and bundles read
@@ -44,6 +46,7 @@ from crawler.evidence.custody import (
     head_digest,
     row_hash,
     run_end_head,
+    text_digest,
     type_problem,
 )
 from crawler.evidence.timestamping import TokenProblem, check_token, message
@@ -123,6 +126,8 @@ def verify_db(path: str | Path, heads: Sequence[str] = (),
             for table in _chains_of(conn):
                 _check_chain(conn, table, result)
             _check_bodies(conn, result)
+            if {"erasures", "contacts"} <= _tables(conn):
+                _check_erased_contacts(conn, result)
             _check_recorded_heads(conn, result)
             _check_listings(conn, result)
             _check_listing_changes(conn, result)
@@ -199,6 +204,41 @@ def _check_chain(conn: sqlite3.Connection, table: str, result: Verification) -> 
     if wrong_types > MAX_TYPE_PROBLEMS:
         result.problems.append(f"{table}: {wrong_types - MAX_TYPE_PROBLEMS} more values of "
                                "the wrong type")
+
+
+def _check_erased_contacts(conn: sqlite3.Connection, result: Verification) -> None:
+    """A contact's hash covers the digests of its text (schema version 4): the text left
+    must match them, and text gone must be covered by a recorded erasure."""
+    erased: list[tuple[int, int]] = []
+    for row in conn.execute("SELECT id, table_name, ids, rows FROM erasures ORDER BY id"):
+        try:
+            ranges = [(int(first), int(last)) for first, last in json.loads(row["ids"])]
+        except (TypeError, ValueError):
+            result.problems.append(f"erasures row id {row['id']}: its ids are not id ranges")
+            continue
+        if row["table_name"] == "contacts":
+            erased.extend(ranges)
+        if sum(last - first + 1 for first, last in ranges) != row["rows"]:
+            result.problems.append(f"erasures row id {row['id']}: says {row['rows']} rows "
+                                   "but its ids name another number")
+    for row in conn.execute("SELECT id, value, raw, value_sha256, raw_sha256 FROM contacts "
+                            "NOT INDEXED ORDER BY id"):
+        where = f"contacts row id {row['id']}"
+        if row["value_sha256"] is None:  # written before version 4: hashed over its text
+            if row["value"] is None:
+                result.problems.append(f"{where}: its value is gone, and it was written "
+                                       "before contacts could be erased (edited)")
+            continue
+        for column, digest in schema.CONTACT_DIGESTS.items():
+            text = row[column]
+            if text is not None and (not isinstance(text, str)
+                                     or text_digest(text) != row[digest]):
+                result.problems.append(f"{where}: content does not match its hash (edited): "
+                                       f"its {column} is not the text its digest covers")
+        gone = row["value"] is None or (row["raw"] is None and row["raw_sha256"] is not None)
+        if gone and not any(first <= row["id"] <= last for first, last in erased):
+            result.problems.append(f"{where}: its text is gone with no erasure recorded "
+                                   "(edited)")
 
 
 def _check_bodies(conn: sqlite3.Connection, result: Verification) -> None:

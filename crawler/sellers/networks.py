@@ -287,23 +287,36 @@ def _side(account: str, row: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
 
 def contact_links(contacts: Iterable[Mapping[str, Any]],
                   owner: Mapping[tuple[str, str], str]) -> list[Link]:
-    """One strong link per contact value that two or more accounts' listings hold."""
+    """One strong link per contact value that two or more accounts' listings hold.
+
+    Contacts are matched by the SHA-256 of their value (``value_sha256``), so a contact
+    whose text was erased (``thriftwatch retention``) still links its accounts; the link
+    then shows ``erased:`` and the digest instead of the value."""
     sides: dict[tuple[str, str], dict[str, list[tuple[Any, ...]]]] = defaultdict(
         lambda: defaultdict(list))
+    shown: dict[tuple[str, str], str] = {}
     for row in contacts:
         kind, value = row.get("kind"), row.get("value")
         account = owner.get((row.get("platform"), str(row.get("listing_id"))))
-        if (account is None or kind not in STRENGTH or kind == "image"
-                or not isinstance(value, str) or not value or len(value) > _MAX_VALUE):
+        if account is None or kind not in STRENGTH or kind == "image":
+            continue
+        if isinstance(value, str) and value and len(value) <= _MAX_VALUE:
+            digest = hashlib.sha256(value.encode("utf-8")).hexdigest()
+        elif value is None and isinstance(row.get("value_sha256"), str):
+            digest = row["value_sha256"]  # erased: its digest still matches
+        else:
             continue
         group = "phone" if kind in NUMBER_KINDS else kind
-        sides[(group, value)][account].append(
+        if value is not None:
+            shown[(group, digest)] = value
+        sides[(group, digest)][account].append(
             (str(row.get("seen_at") or ""), row["platform"], str(row["listing_id"]),
              str(row.get("field") or ""), kind, row))
     links = []
-    for (group, value), by_account in sides.items():
+    for (group, digest), by_account in sides.items():
         if len(by_account) < 2:
             continue
+        value = shown.get((group, digest), f"erased:{digest}")
         evidence, kinds = [], set()
         for account in sorted(by_account):
             kept: set[tuple[str, str, Any]] = set()
