@@ -107,8 +107,8 @@ def normalise_page(page: ListingPage) -> list[dict[str, str]]:
         page.imported = None
     urls = page.image_urls if isinstance(page.image_urls, list) else []
     page.image_urls = list(dict.fromkeys(
-        url for url in (clean_identifier(u) for u in urls[:PAGE_MAX_IMAGES] if isinstance(u, str))
-        if url))
+        url for url in (clean_identifier(u) for u in urls if isinstance(u, str)) if url))[
+        :PAGE_MAX_IMAGES]
     page.variants = _variants(page.variants)
     return refused
 
@@ -118,13 +118,13 @@ def _variants(variants: Any) -> list[dict[str, Any]]:
     def name(value: Any) -> str:
         return (clean_line(value) or "")[:PAGE_MAX_NAME] if isinstance(value, str) else ""
 
+    groups = [v for v in variants if isinstance(v, dict)] if isinstance(variants, list) else []
     kept = []
-    for variant in variants[:PAGE_MAX_VARIANTS] if isinstance(variants, list) else []:
-        if isinstance(variant, dict):
-            options = variant.get("options")
-            kept.append({"name": name(variant.get("name")), "options": [
-                name(option) for option in (options if isinstance(options, list) else [])
-                [:PAGE_MAX_OPTIONS]]})
+    for variant in groups[:PAGE_MAX_VARIANTS]:
+        options = variant.get("options")
+        kept.append({"name": name(variant.get("name")), "options": [
+            name(option) for option in (options if isinstance(options, list) else [])
+            [:PAGE_MAX_OPTIONS]]})
     return kept
 
 

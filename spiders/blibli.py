@@ -159,6 +159,8 @@ def listing_page_from_detail(body: Any, url: str) -> ListingPage:
     if "value" in data and "sku" not in data:  # the _description part
         return ListingPage(platform="blibli", listing_id="", url=url,
                            description=description_text(_text(data.get("value"))))
+    if "sku" not in data and "name" not in data:
+        raise ResponseShapeError("a product-detail answer without sku or name")
     try:
         merchant = data.get("merchant") if isinstance(data.get("merchant"), dict) else {}
         rating = merchant.get("rating") if isinstance(merchant.get("rating"), dict) else {}

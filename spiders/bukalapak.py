@@ -188,7 +188,7 @@ def listing_page_from_product(body: Any, url: str) -> ListingPage:
     if GONE_CODE in codes:
         raise ListingGoneError(f"product answered error {GONE_CODE}: it is gone")
     product = body.get("data")
-    if not isinstance(product, dict):
+    if not isinstance(product, dict) or not ("id" in product or "name" in product):
         raise ResponseShapeError(f"not a product answer (errors {codes!r:.80}): no data")
     try:
         store = product.get("store") if isinstance(product.get("store"), dict) else {}
