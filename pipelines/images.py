@@ -102,8 +102,8 @@ class ImagesPipeline:
         platform = listing["platform"]
         why = image_refusal(platform, url)
         if why is not None:
+            # Counted apart from the run's faults: a seller's URL must not fail a run's health.
             self.crawler.stats.inc_value(Stats.IMAGES_REFUSED)
-            self.crawler.stats.inc_value(Stats.faults(REFUSED_FAULT, platform))
             self.recorder.url_fault(url, REFUSED_FAULT,
                                     f"image of listing {listing['listing_id']}: {why}",
                                     listing.get("capture_id"))

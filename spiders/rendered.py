@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
 
+    from crawler.items import Listing, ListingPage
+
 # Chromium resolves no host but loopback in replica mode, so a page can never reach a real
 # site even if routing failed. (The replica's answers are fetched by Playwright, not Chromium.)
 REPLICA_ONLY_RESOLVER = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
@@ -98,6 +100,11 @@ class RenderedSearchSpider(SearchSpider):
     def parse_search(self, response: Response, keyword: str, page: int) -> Iterator[Any]:
         self.record_redaction(response)
         yield from super().parse_search(response, keyword, page)
+
+    def parse_listing_response(self, response: Response, card: Listing,
+                               before: ListingPage | None = None) -> Iterator[Any]:
+        self.record_redaction(response)
+        yield from super().parse_listing_response(response, card, before)
 
     def page_failed(self, failure: Failure) -> None:
         if failure.check(HttpError):
