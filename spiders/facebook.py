@@ -6,19 +6,52 @@ The page draws its listings from its own GraphQL fetches (``POST /api/graphql/``
 keyword is scrolled ``max_pages - 1`` times, and every GraphQL page it fetched is kept as
 evidence and parsed. The full-page screenshot is taken after the last scroll, so it shows
 every listing the crawl yields.
+
+A listing's own page ``/marketplace/item/<id>/`` is rendered too: its script posts
+``MarketplacePDPContainerQuery`` (variables ``{"targetId": "<id>"}``) to the same
+``/api/graphql/`` and draws the photos and the seller from the answer,
+``data.viewer.marketplace_product_details_page.target`` (a ``GroupCommerceProductItem``:
+``marketplace_listing_title``, ``redacted_description.text``, ``listing_price.amount``,
+``listing_photos[].image.uri``, ``attribute_data`` and ``marketplace_listing_seller``
+with ``id``, ``name``, ``join_time``, ``location.text``, ``about`` and
+``marketplace_ratings_stats_by_role.seller_stats``). That answer is kept as evidence and
+read. No capture of it is in ../shared/corpus: the names follow the search answer's and
+public scrapers' reading of the item query, as the replica serves them
+(crawler/replica/facebook.py), unverified against a live page. Facebook shows no
+followers, sales, variants or stock for a Marketplace seller.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import scrapy
 from parsel import Selector
 
 from crawler.decoding import DecodeError, decode_json
-from crawler.items import Listing
-from spiders.base import BlockedError, ResponseShapeError, SearchPage, identify, parse_each
+from crawler.items import Listing, ListingPage
+from spiders.base import (
+    BlockedError,
+    ListingGoneError,
+    ResponseShapeError,
+    SearchPage,
+    identify,
+    parse_each,
+)
+from spiders.listing_values import (
+    MAX_DATA,
+    MAX_IMAGES,
+    as_list,
+    as_object,
+    page_day,
+    page_id,
+    page_name,
+    page_rating,
+    page_text,
+    page_urls,
+)
 from spiders.rendered import RenderedSearchSpider
 
 if TYPE_CHECKING:
@@ -32,6 +65,14 @@ LOGIN_FORM = "#login_form"  # Facebook's "Log in to continue" wall
 # Only an answer of the search operations holds this field name; the page's other GraphQL
 # answers (chat, notifications, …) never do.
 SEARCH_FIELD = b"marketplace_search"
+# Only the item query's answer holds this one.
+ITEM_FIELD = "marketplace_product_details_page"
+UNAVAILABLE = "[data-testid=marketplace_pdp_unavailable]"  # "tawaran telah dihapus"
+ITEM_PATH = re.compile(r"^/marketplace/item/(\d{1,25})/?$")
+# Drawn once the item query's answer is on the page, or on the not-found page or the wall.
+ITEM_READY = f"[data-testid=seller-profile][data-state=loaded], {UNAVAILABLE}, {LOGIN_FORM}"
+# Whole rupiah of ``listing_price.amount`` ("135000.00").
+AMOUNT = re.compile(r"(\d{1,15})(?:\.\d{1,4})?")
 
 
 def first_json_document(body: bytes) -> Any:
@@ -140,6 +181,101 @@ def parse_rendered_search(html: str, graphql_bodies: list[bytes], keyword: str) 
                                              for problem in page.problems)))
 
 
+def listing_page_from_graphql(html: str, graphql_bodies: list[bytes], url: str) -> ListingPage:
+    """A rendered listing page: the page as drawn and the bodies of its GraphQL fetches.
+
+    The item query's answer decides: a target is the listing's page, and an answer whose
+    ``marketplace_product_details_page`` is null with an error is a listing that is gone
+    (:class:`ListingGoneError`). Without an answer, Facebook's login form is
+    :class:`BlockedError` and its "unavailable" element :class:`ListingGoneError`
+    (elements Facebook draws: a description is text, never an element). Anything else, or
+    another listing than ``url`` names, is :class:`ResponseShapeError`.
+    """
+    match = ITEM_PATH.match(urlsplit(url).path)
+    if match is None:
+        raise ResponseShapeError(f"not a Marketplace listing URL: {url[:120]!r}")
+    answer = item_answer(graphql_bodies)
+    page = Selector(text=html)
+    if answer is None:
+        if page.css(LOGIN_FORM):
+            raise BlockedError("Facebook showed its login wall instead of the listing")
+        if page.css(UNAVAILABLE):
+            raise ListingGoneError("Facebook says the listing is unavailable")
+        raise ResponseShapeError(f"no {ITEM_FIELD} answer among {len(graphql_bodies)} "
+                                 "GraphQL responses")
+    details = answer["data"]["viewer"][ITEM_FIELD]
+    if details is None:
+        if answer.get("errors"):
+            raise ListingGoneError(f"the item query answered no listing: "
+                                   f"{answer['errors']!r:.200}")
+        raise ResponseShapeError(f"{ITEM_FIELD} is null without an error")
+    target = details.get("target") if isinstance(details, dict) else None
+    if not isinstance(target, dict):
+        raise ResponseShapeError(f"{ITEM_FIELD} has no target object")
+    shown = page_id(target.get("id"))
+    if shown and shown != match[1]:
+        raise ResponseShapeError(f"the item query answered listing {shown[:40]}, not {match[1]}")
+    return item_page(target, match[1], url)
+
+
+def item_answer(graphql_bodies: list[bytes]) -> dict[str, Any] | None:
+    """The first GraphQL document answering the item query (``data.viewer`` holding
+    ``marketplace_product_details_page``), or None. Other operations' answers, and bodies
+    that are not JSON or larger than any answer, are passed over."""
+    for body in graphql_bodies:
+        if len(body) > MAX_DATA:
+            continue
+        try:
+            document = first_json_document(body)
+        except ValueError:  # ResponseShapeError, or a number of more than 4300 digits
+            continue
+        data = document.get("data") if isinstance(document, dict) else None
+        viewer = data.get("viewer") if isinstance(data, dict) else None
+        if isinstance(viewer, dict) and ITEM_FIELD in viewer:
+            return document
+    return None
+
+
+def item_page(target: dict[str, Any], listing_id: str, url: str) -> ListingPage:
+    """The :class:`ListingPage` of one ``GroupCommerceProductItem`` target; fields of the
+    wrong type are left out."""
+    seller = as_object(target.get("marketplace_listing_seller"))
+    seller_id = page_id(seller.get("id"))
+    roles = as_object(seller.get("marketplace_ratings_stats_by_role"))
+    stats = as_object(roles.get("seller_stats"))
+    attributes = {page_name(as_object(a).get("attribute_name")): as_object(a).get("value")
+                  for a in as_list(target.get("attribute_data"))[:MAX_IMAGES]}
+    return ListingPage(
+        platform="facebook",
+        listing_id=listing_id,
+        url=url,
+        title=page_name(target.get("marketplace_listing_title")),
+        description=page_text(as_object(target.get("redacted_description")).get("text")),
+        price_idr=listing_amount(as_object(target.get("listing_price"))),
+        condition=page_name(attributes.get("condition")),
+        image_urls=page_urls((as_object(as_object(photo).get("image")).get("uri")
+                              for photo in as_list(target.get("listing_photos"))[:MAX_IMAGES]),
+                             url),
+        seller_id=seller_id,
+        seller_name=page_name(seller.get("name")),
+        seller_url=f"{SITE}/marketplace/profile/{seller_id}/" if seller_id else None,
+        seller_joined=page_day(seller.get("join_time")),
+        seller_location=page_name(as_object(seller.get("location")).get("text")),
+        seller_rating=page_rating(stats.get("five_star_ratings_average")),
+        seller_about=page_text(seller.get("about")),
+    )
+
+
+def listing_amount(price: dict[str, Any]) -> int | None:
+    """Whole rupiah of ``listing_price`` (``{"amount": "135000.00", "currency": "IDR"}``);
+    None for another currency or an amount that is not a plain decimal."""
+    amount = price.get("amount")
+    if price.get("currency", "IDR") != "IDR" or not isinstance(amount, str):
+        return None
+    match = AMOUNT.fullmatch(amount.strip())
+    return int(match[1]) if match else None
+
+
 class FacebookSpider(RenderedSearchSpider):
     """Spider argument ``city``: the Marketplace city slug searched (default ``jakarta``)."""
 
@@ -164,3 +300,14 @@ class FacebookSpider(RenderedSearchSpider):
         result = parse_rendered_search(response.text, bodies, keyword)
         # This one rendering already scrolled through every page the crawl may take.
         return SearchPage(result.listings, has_more=False, problems=result.problems)
+
+    def listing_page_request(self, listing: Listing) -> scrapy.Request | None:
+        """The listing's page, rendered in Chromium with a full-page screenshot; its item
+        query's answer is kept."""
+        if urlsplit(listing.url).hostname not in self.allowed_domains:
+            return None
+        return self.render_listing_page(listing.url, ITEM_READY, data_url=GRAPHQL_URL)
+
+    def parse_listing_page(self, response: Response, listing: Listing) -> ListingPage:
+        bodies = [data.body for data in self.data_responses(response) if data.status == 200]
+        return listing_page_from_graphql(response.text, bodies, listing.url)

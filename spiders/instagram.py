@@ -13,6 +13,17 @@ or the setting ``THRIFTWATCH_INSTAGRAM_COOKIES = FILE``; a JSON cookie export or
 says (no script of a page can read them): they are never put into requests' meta, logged,
 or stored, and their values are taken out of every rendered page and data fetch before it
 is stored (a page that showed one keeps no screenshot; see crawler.runtime.browser).
+
+A post's own page ``/p/<shortcode>/`` is rendered too: its script fetches the post,
+``/api/v1/media/<pk>/info/`` (``items[0]``: ``code``, ``caption.text``, ``user``,
+``carousel_media[].image_versions2.candidates`` or, for one photo, ``image_versions2``),
+then its seller's profile, ``/api/v1/users/web_profile_info/?username=<name>``
+(``data.user``: ``biography``, ``bio_links[].url``, ``external_url``,
+``edge_followed_by.count``, ``city_name``), and draws both. Both answers are kept as
+evidence and read. No capture of either is in ../shared/corpus: the names follow the web
+client's public endpoints as public scrapers read them, as the replica serves them
+(crawler/replica/instagram.py), unverified against a live page. Instagram shows no join
+date, sales, rating, variants or stock.
 """
 
 from __future__ import annotations
@@ -23,16 +34,35 @@ from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import scrapy
 from parsel import Selector
 
 from crawler.config import Config
 from crawler.decoding import DecodeError, decode_json
-from crawler.items import Listing
+from crawler.items import Listing, ListingPage
 from crawler.runtime.browser import harden_cookies
-from spiders.base import BlockedError, ResponseShapeError, SearchPage, parse_each, parse_keywords
+from spiders.base import (
+    BlockedError,
+    ListingGoneError,
+    ResponseShapeError,
+    SearchPage,
+    parse_each,
+    parse_keywords,
+)
+from spiders.listing_values import (
+    MAX_DATA,
+    MAX_IMAGES,
+    as_list,
+    as_object,
+    page_count,
+    page_id,
+    page_name,
+    page_text,
+    page_url,
+    page_urls,
+)
 from spiders.rendered import RenderedSearchSpider
 
 if TYPE_CHECKING:
@@ -45,6 +75,14 @@ COOKIE_DOMAIN = "instagram.com"
 WEB_INFO_URL = r"^https://www\.instagram\.com/api/v1/tags/web_info/"
 POST_LINK = 'article a[href^="/p/"]'
 LOGIN_FORM = "#loginForm"  # the login page Instagram shows instead of the hashtag's posts
+# A post's page fetches these two; the spider keeps both.
+POST_DATA_URL = (r"^https://www\.instagram\.com/api/v1/"
+                 r"(?:media/\d{1,25}/info/|users/web_profile_info/)")
+MEDIA_INFO_PATH = re.compile(r"^/api/v1/media/\d{1,25}/info/")
+UNAVAILABLE = "[data-testid=page-unavailable]"  # "Maaf, halaman ini tidak tersedia."
+POST_PATH = re.compile(r"^/p/([A-Za-z0-9_-]{1,40})/?$")
+# Drawn once the post and its seller are on the page, or on the not-found or login page.
+POST_READY = f"[data-testid=seller-profile][data-state=loaded], {UNAVAILABLE}, {LOGIN_FORM}"
 FEEDS = ("top", "recent")  # the hashtag page's two grids: "Postingan teratas", "Terbaru"
 MAX_TITLE = 200
 # A price as sellers write it in captions: "Rp150.000", "Rp 1,5 jt", "150rb", "85k", "3,5jt"
@@ -156,6 +194,92 @@ def parse_tag_page(html: str, data_bodies: Iterable[bytes], tag: str) -> SearchP
     return SearchPage(list(unique.values()), has_more=False, problems=tuple(problems))
 
 
+def listing_page_from_post(html: str, media_bodies: Iterable[bytes],
+                           profile_bodies: Iterable[bytes], url: str) -> ListingPage:
+    """A rendered post page: the page as drawn, the bodies of its ``media/<pk>/info`` and
+    ``users/web_profile_info`` fetches, and the post's URL.
+
+    The post's own answer decides: an item whose ``code`` is the URL's shortcode is the
+    listing's page, its seller's profile added when the profile answer is that user's.
+    Without one, Instagram's login form (or a ``require_login`` answer) is
+    :class:`BlockedError` and its "page unavailable" element :class:`ListingGoneError`
+    (elements Instagram draws: a caption is text, never an element); anything else is
+    :class:`ResponseShapeError`.
+    """
+    match = POST_PATH.match(urlsplit(url).path)
+    if match is None:
+        raise ResponseShapeError(f"not an Instagram post URL: {url[:120]!r}")
+    code = match[1]
+    documents = [_document(body) for body in media_bodies]
+    post = next((item for document in documents
+                 for item in as_list(as_object(document).get("items"))[:MAX_IMAGES]
+                 if isinstance(item, dict) and item.get("code") == code), None)
+    if post is None:
+        if Selector(text=html).css(LOGIN_FORM) or any(
+                as_object(document).get("require_login") for document in documents):
+            raise BlockedError("Instagram showed its login page instead of the post")
+        if Selector(text=html).css(UNAVAILABLE):
+            raise ListingGoneError("Instagram says the post is unavailable")
+        raise ResponseShapeError(f"no media info answer for post {code} among "
+                                 f"{len(documents)} fetched")
+    page = post_page(post, code, url)
+    username = page.seller_name
+    for body in profile_bodies:
+        user = as_object(as_object(as_object(_document(body)).get("data")).get("user"))
+        if username and user.get("username") == username:
+            add_profile(page, user)
+            break
+    return page
+
+
+def _document(body: bytes) -> Any:
+    """A data fetch's JSON, or None for one that is not JSON or larger than any answer."""
+    if len(body) > MAX_DATA:
+        return None
+    try:
+        return decode_json(body)
+    except ValueError:  # DecodeError, or a number of more than 4300 digits
+        return None
+
+
+def post_page(post: dict[str, Any], code: str, url: str) -> ListingPage:
+    """The :class:`ListingPage` of one ``media/<pk>/info`` item; fields of the wrong type
+    are left out. The caption is the description (sellers write everything there), its
+    first line the title, as on the hashtag page."""
+    caption = page_text(as_object(post.get("caption")).get("text"))
+    lines = [line.strip() for line in (caption or "").splitlines()[:10] if line.strip()]
+    user = as_object(post.get("user"))
+    username = page_name(user.get("username"))
+    photos = as_list(post.get("carousel_media"))[:MAX_IMAGES] or [post]
+    return ListingPage(
+        platform="instagram",
+        listing_id=code,
+        url=url,
+        title=lines[0][:MAX_TITLE] if lines else None,
+        description=caption,
+        image_urls=page_urls(
+            (as_object((as_list(as_object(as_object(photo).get("image_versions2"))
+                                .get("candidates")) or [None])[0]).get("url")
+             for photo in photos), url),
+        seller_id=page_id(user.get("pk")),
+        seller_name=username,
+        seller_url=f"{SITE}/{quote(username, safe='')}/" if username else None,
+    )
+
+
+def add_profile(page: ListingPage, user: dict[str, Any]) -> None:
+    """The seller's profile from ``web_profile_info``'s ``data.user``: the biography and
+    its links (where sellers put their WhatsApp number) as ``seller_about``, one a line."""
+    links = [page_url(as_object(link).get("url"), page.url)
+             for link in as_list(user.get("bio_links"))[:MAX_IMAGES]]
+    links.append(page_url(user.get("external_url"), page.url))
+    about = [page_text(user.get("biography")), *dict.fromkeys(filter(None, links))]
+    page.seller_about = page_text("\n".join(filter(None, about)))
+    page.seller_followers = page_count(as_object(user.get("edge_followed_by")).get("count"))
+    page.seller_location = page_name(user.get("city_name"))
+    page.seller_id = page.seller_id or page_id(user.get("id"))
+
+
 def load_cookies(path: Path) -> list[dict[str, Any]]:
     """The instagram.com cookies of a cookie file, as Playwright's ``add_cookies`` takes them.
 
@@ -248,3 +372,16 @@ class InstagramSpider(RenderedSearchSpider):
     def parse_page(self, response: Response, keyword: str, page: int) -> SearchPage:
         bodies = [data.body for data in self.data_responses(response)]
         return parse_tag_page(response.text, bodies, keyword)
+
+    def listing_page_request(self, listing: Listing) -> scrapy.Request | None:
+        """The post's page, rendered in Chromium with a full-page screenshot; its post and
+        profile answers are kept."""
+        if urlsplit(listing.url).hostname not in self.allowed_domains:
+            return None
+        return self.render_listing_page(listing.url, POST_READY, data_url=POST_DATA_URL)
+
+    def parse_listing_page(self, response: Response, listing: Listing) -> ListingPage:
+        data = self.data_responses(response)
+        media = [d.body for d in data if MEDIA_INFO_PATH.match(urlsplit(d.url).path)]
+        profiles = [d.body for d in data if not MEDIA_INFO_PATH.match(urlsplit(d.url).path)]
+        return listing_page_from_post(response.text, media, profiles, listing.url)

@@ -1,7 +1,8 @@
 """The generic spider: crawls any site described by a site profile (see ``profile_format``).
 
 Spider arguments: ``profile`` (a ``.toml`` path or the name of a shipped profile; default:
-every shipped profile), ``keywords`` and ``max_pages``::
+every shipped profile), ``keywords`` and ``max_pages``. A profile with a ``[listing_page]``
+section has its listings' own pages read for enrichment::
 
     scrapy crawl profile -a profile=olx -a keywords=balpres
     scrapy crawl profile -a profile=./my-shop.toml
@@ -9,13 +10,22 @@ every shipped profile), ``keywords`` and ``max_pages``::
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.http import Response, TextResponse
 
 from spiders.base import ResponseShapeError, SearchPage, SearchSpider
-from spiders.profile_format import Profile, load_profiles, parse_search_body
+from spiders.profile_format import (
+    Profile,
+    load_profiles,
+    parse_listing_page_body,
+    parse_search_body,
+)
+
+if TYPE_CHECKING:
+    from crawler.items import Listing, ListingPage
 
 
 class ProfileKeyword(str):
@@ -64,3 +74,22 @@ class ProfileSpider(SearchSpider):
             raise ResponseShapeError(f"{profile.name}: not a text response "
                                      f"({response.headers.get('Content-Type')!r})")
         return parse_search_body(profile, response.text, response.url, str(keyword), page)
+
+    def listing_page_request(self, listing: Listing) -> scrapy.Request | None:
+        """The listing's own page, when its profile has a ``[listing_page]`` and the page is
+        on the profile's domains."""
+        profile = self.profiles.get(listing.platform)
+        if profile is None or profile.listing_page is None:
+            return None
+        host = urlsplit(listing.url).hostname or ""
+        if not any(host == domain or host.endswith("." + domain)
+                   for domain in profile.allowed_domains):
+            return None
+        return scrapy.Request(listing.url, headers={"Accept": "text/html,application/xhtml+xml"})
+
+    def parse_listing_page(self, response: Response, listing: Listing) -> ListingPage:
+        profile = self.profiles[listing.platform]
+        if not isinstance(response, TextResponse):
+            raise ResponseShapeError(f"{profile.name}: listing page is not a text response "
+                                     f"({response.headers.get('Content-Type')!r})")
+        return parse_listing_page_body(profile, response.text, listing.url, listing.listing_id)

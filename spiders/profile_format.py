@@ -36,6 +36,14 @@ Format (``spiders/profiles/olx.toml`` is a commented example)::
     selectors = ["css:[data-aut-id='loginWall']"]  # the wall's own structure
     titles = ["(?i)verifikasi keamanan|captcha"]   # regexes on the page's <title>
 
+    [listing_page]                        # optional: each listing's own page (its url), HTML
+    page_marker = "css:[data-aut-id='itemParams']"  # on every live listing page
+    gone = ["css:[data-aut-id='errorPage']"]        # the site's "listing removed" page
+
+    [listing_page.fields]                 # selectors over the whole page
+    description = "css:[data-aut-id='itemDescriptionContent']"
+    seller_joined = { select = "css:[data-aut-id='memberSince']", re = "sejak (.+)" }
+
 Templates take ``{keyword}`` (URL-quoted in the URL and a form body, JSON-escaped in a body
 sent as JSON), ``{page}`` (``first_page`` for the first page) and ``{offset}`` (the number
 of listings before this page). The URL or body must hold ``{keyword}`` and one of
@@ -51,6 +59,17 @@ may be a table ``{ select = "...", re = "..." }``: only values the regex matches
 and a capturing group keeps just that group. ``listing_id``, ``url`` and ``title`` are
 required; ``url``, ``seller_url`` and ``image_urls`` are made absolute against the page URL.
 ``image_urls`` keeps every value, other fields the first.
+
+``[listing_page]`` lets enrichment read a listing's own page (the listing's ``url``, an
+HTML page): ``page_marker`` is on every live listing page, ``gone`` (optional) are the
+elements of the site's not-found page, and ``[listing_page.fields]`` select over the whole
+page: ``description`` (required), ``title``, ``price`` (read as rupiah), ``category``,
+``condition``, ``seller_id``, ``seller_name``, ``seller_url``, ``seller_joined`` (text as
+written), ``seller_location``, ``seller_followers``, ``seller_sales``, ``stock`` (counts
+as written: "1,2rb"), ``seller_rating``, ``seller_about`` and ``image_urls`` (every
+value). A page without ``page_marker`` is the listing gone when a ``gone`` selector
+matches, the site's wall when a ``[block]`` rule says so, and otherwise not the page the
+profile describes; sellers write the description, so none of these reads it.
 
 ``[block]`` says how the site's captcha or login wall looks, so that it is recorded as a
 block and never as "no results". Sellers write the listings' text, so block rules never
@@ -83,9 +102,19 @@ from cssselect import SelectorError
 from parsel import Selector
 
 from crawler.decoding import DecodeError, decode_json
-from crawler.items import Listing
+from crawler.items import Listing, ListingPage
+from crawler.normalise import parse_price_idr, parse_sold_count
 from crawler.page_status import block_pattern, block_title
-from spiders.base import BlockedError, ResponseShapeError, SearchPage, parse_each
+from spiders.base import BlockedError, ListingGoneError, ResponseShapeError, SearchPage, parse_each
+from spiders.listing_values import (
+    page_count,
+    page_id,
+    page_name,
+    page_rating,
+    page_text,
+    page_url,
+    page_urls,
+)
 
 if TYPE_CHECKING:
     from parsel.selector import SelectorList
@@ -95,6 +124,13 @@ FIELDS = ("listing_id", "url", "title", "description", "price_text", "seller_id"
           "image_urls", "condition")
 REQUIRED_FIELDS = ("listing_id", "url", "title")
 URL_FIELDS = frozenset({"url", "seller_url", "image_urls"})
+# [listing_page.fields]: what a listing's own page may state, and how each is read.
+PAGE_TEXTS = ("description", "seller_about")
+PAGE_NAMES = ("title", "category", "condition", "seller_name", "seller_joined",
+              "seller_location")
+PAGE_COUNTS = ("seller_followers", "seller_sales", "stock")
+PAGE_FIELDS = (*PAGE_TEXTS, *PAGE_NAMES, *PAGE_COUNTS, "price", "seller_id", "seller_url",
+               "seller_rating", "image_urls")
 FULL_PAGE = "full_page"
 SECTIONS = {
     "site": ({"name", "allowed_domains"}, {"name", "allowed_domains"}),
@@ -104,6 +140,7 @@ SECTIONS = {
     "fields": (set(FIELDS), set(REQUIRED_FIELDS)),
     "paging": ({"has_more"}, set()),
     "block": ({"selectors", "titles", "patterns"}, set()),
+    "listing_page": ({"page_marker", "gone", "fields"}, {"page_marker", "fields"}),
 }
 REQUIRED_SECTIONS = ("site", "search", "listing", "fields")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -158,6 +195,15 @@ class SearchTemplate:
 
 
 @dataclass(frozen=True)
+class PageTemplate:
+    """How a listing's own page is read (``[listing_page]``)."""
+
+    page_marker: Select
+    gone: tuple[Select, ...]
+    fields: dict[str, Select]
+
+
+@dataclass(frozen=True)
 class Profile:
     """A checked site profile."""
 
@@ -174,6 +220,7 @@ class Profile:
     block_patterns: tuple[re.Pattern[str], ...] = ()
     block_selectors: tuple[Select, ...] = ()
     block_titles: tuple[re.Pattern[str], ...] = ()
+    listing_page: PageTemplate | None = None  # None: listings are not enriched
 
 
 # -- loading ------------------------------------------------------------------------------
@@ -258,6 +305,30 @@ def parse_profile(text: str, source: str) -> Profile:
                               for select in _strings(source, "block", block, "selectors")),
         block_titles=tuple(_regex(source, "[block] titles", pattern)
                            for pattern in _strings(source, "block", block, "titles")),
+        listing_page=_page_template(source, tables["listing_page"]),
+    )
+
+
+def _page_template(source: str, table: dict[str, Any]) -> PageTemplate | None:
+    """``[listing_page]``, checked; None when the profile has none."""
+    if not table:
+        return None
+    kinds = SELECTOR_KINDS["html"]
+    fields = table["fields"]
+    if not isinstance(fields, dict):
+        _fail(source, "[listing_page.fields]", f"must be a table, not {fields!r}")
+    for field in fields:
+        if field not in PAGE_FIELDS:
+            _fail(source, f"[listing_page.fields] {field}",
+                  f"unknown field (known: {', '.join(sorted(PAGE_FIELDS))})")
+    if "description" not in fields:
+        _fail(source, "[listing_page.fields] description", "missing required field")
+    return PageTemplate(
+        page_marker=_select(source, "[listing_page] page_marker", table["page_marker"], kinds),
+        gone=tuple(_select(source, "[listing_page] gone", select, kinds)
+                   for select in _strings(source, "listing_page", table, "gone")),
+        fields={field: _field(source, field, value, kinds, "listing_page.fields")
+                for field, value in fields.items()},
     )
 
 
@@ -345,8 +416,9 @@ def _search_template(source: str, search: dict[str, Any],
                           page_size=page_size, first_page=first_page, format=form)
 
 
-def _field(source: str, field: str, value: Any, kinds: tuple[str, ...]) -> Select:
-    where = f"[fields] {field}"
+def _field(source: str, field: str, value: Any, kinds: tuple[str, ...],
+           section: str = "fields") -> Select:
+    where = f"[{section}] {field}"
     if not isinstance(value, dict):
         return _select(source, where, value, kinds)
     for key in value:
@@ -505,6 +577,46 @@ def listing_from_item(profile: Profile, item: Selector, page_url: str,
             raise ResponseShapeError(f"{profile.name}: a listing has no {field} "
                                      f"({select}): {_preview(item)}")
     return Listing(platform=profile.name, keyword=keyword, **found)
+
+
+def parse_listing_page_body(profile: Profile, text: str, url: str,
+                            listing_id: str) -> ListingPage:
+    """Read a listing's own page (HTML ``text`` at ``url``) by ``profile``'s
+    ``[listing_page]``.
+
+    A page without the ``page_marker`` is :class:`ListingGoneError` when a ``gone``
+    selector matches, :class:`BlockedError` when a ``[block]`` rule says it is the wall, and
+    :class:`ResponseShapeError` otherwise. Every value is bounded
+    (``spiders.listing_values``); one the page does not state, or cannot be read as its
+    field's type, is None.
+    """
+    spec = profile.listing_page
+    if spec is None:
+        raise ResponseShapeError(f"{profile.name}: the profile has no [listing_page]")
+    root = Selector(text=text)
+    if not matches(root, spec.page_marker):
+        if any(matches(root, select) for select in spec.gone):
+            raise ListingGoneError(f"{profile.name}: the site says the listing is gone")
+        _raise_if_wall(profile, root, text, ())
+        raise ResponseShapeError(f"{profile.name}: not a listing page: nothing matches "
+                                 f"[listing_page] page_marker {spec.page_marker}")
+    found = {field: values(root, select) for field, select in spec.fields.items()}
+
+    def first(field: str) -> str | None:
+        return (found.get(field) or [None])[0]
+
+    return ListingPage(
+        platform=profile.name, listing_id=listing_id, url=url,
+        **{field: page_text(first(field)) for field in PAGE_TEXTS},
+        **{field: page_name(first(field)) for field in PAGE_NAMES},
+        **{field: page_count(parse_sold_count(page_name(first(field))))
+           for field in PAGE_COUNTS},
+        price_idr=parse_price_idr(page_name(first("price"))),
+        seller_id=page_id(first("seller_id")),
+        seller_url=page_url(first("seller_url"), url),
+        seller_rating=page_rating(first("seller_rating")),
+        image_urls=page_urls(found.get("image_urls") or (), url),
+    )
 
 
 def _absolute(profile: Profile, field: str, page_url: str, url: str) -> str:

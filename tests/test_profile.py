@@ -1,6 +1,7 @@
 """Site profiles: loading, refusing malformed ones, pure extraction, real crawls via the replica."""
 
 import json
+import re
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -9,12 +10,13 @@ import pytest
 from crawler.normalise import parse_price_idr
 from crawler.replica import olx
 from crawler.replica.catalogue import build_catalogue, search
-from spiders.base import BlockedError, ResponseShapeError
+from spiders.base import BlockedError, ListingGoneError, ResponseShapeError
 from spiders.profile import ProfileKeyword, ProfileSpider
 from spiders.profile_format import (
     ProfileError,
     load_profile,
     load_profiles,
+    parse_listing_page_body,
     parse_profile,
     parse_search_body,
     shipped_profiles,
@@ -461,3 +463,70 @@ def test_a_seller_title_reading_like_the_login_wall_costs_nothing(replica, tmp_p
     assert stored == {str(offer.offer_id) for offer in offers}
     pages = {r["url"] for r in conn.execute("SELECT url FROM captures")}
     assert "https://www.olx.co.id/items/q-sellerwall?page=2" in pages
+
+
+# -- [listing_page] -------------------------------------------------------------------------
+
+LISTING_PAGE = """
+[listing_page]
+page_marker = "css:div.product"
+gone = ["css:div.not-found"]
+
+[listing_page.fields]
+description = "css:div.description"
+seller_followers = "css:span.followers"
+seller_rating = "css:span.rating"
+image_urls = "css:div.gallery img::attr(src)"
+"""
+PRODUCT = """<html><body><div class="product"><h1>Bal Korea</h1></div>
+<div class="description">Isi 100 pcs.
+WA 0812 3456 7890</div><span class="followers">1,2rb</span><span class="rating">4,8</span>
+<div class="gallery"><img src="/a.jpg"><img src="javascript:alert(1)"><img src="/a.jpg"></div>
+</body></html>"""
+ITEM = "https://www.shop.example/p/1"
+
+
+def test_listing_page_section_reads_a_listing_page():
+    profile = parse_profile(GOOD + LISTING_PAGE, "test.toml")
+    page = parse_listing_page_body(profile, PRODUCT, ITEM, "1")
+    assert (page.platform, page.listing_id, page.url) == ("shop", "1", ITEM)
+    assert page.description == "Isi 100 pcs. WA 0812 3456 7890"
+    assert (page.seller_followers, page.seller_rating) == (1200, 4.8)
+    assert page.image_urls == ["https://www.shop.example/a.jpg"]
+    assert page.seller_name is None  # a field the profile does not read
+
+
+def test_listing_page_gone_walled_or_unknown():
+    profile = parse_profile(GOOD + LISTING_PAGE + '\n[block]\nselectors = ["css:#captcha"]\n',
+                            "test.toml")
+    with pytest.raises(ListingGoneError):
+        parse_listing_page_body(profile, '<div class="not-found">Produk dihapus</div>', ITEM, "1")
+    with pytest.raises(BlockedError):
+        parse_listing_page_body(profile, '<div id="captcha"></div>', ITEM, "1")
+    with pytest.raises(ResponseShapeError, match="page_marker"):
+        parse_listing_page_body(profile, "<p>Produk dihapus. captcha</p>", ITEM, "1")
+    # The product's own box decides: a seller writing about "not-found" changes nothing.
+    live = PRODUCT.replace("Isi 100", '&lt;div class="not-found"&gt; Isi 100')
+    assert parse_listing_page_body(profile, live, ITEM, "1").description.startswith("<div")
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    (LISTING_PAGE.replace("seller_rating", "seller_mood"), "seller_mood: unknown field"),
+    (LISTING_PAGE.replace('description = "css:div.description"\n', ""),
+     "description: missing required field"),
+    (LISTING_PAGE.replace('page_marker = "css:div.product"\n', ""),
+     "page_marker: missing required field"),
+    (LISTING_PAGE.replace('"css:span.followers"', '"jmespath:followers"'),
+     "jmespath: selectors do not apply"),
+    (LISTING_PAGE.replace('"css:div.not-found"', '"css:div[["'), "invalid CSS"),
+    (LISTING_PAGE.replace("[listing_page.fields]", "[listing_page.feelds]"), "feelds"),
+])
+def test_malformed_listing_page_sections_are_refused(section, message):
+    with pytest.raises(ProfileError, match=re.escape(message)):
+        parse_profile(GOOD + section, "test.toml")
+
+
+def test_profiles_without_a_listing_page_section_are_not_enriched():
+    assert parse_profile(GOOD, "test.toml").listing_page is None
+    with pytest.raises(ResponseShapeError, match="no \\[listing_page\\]"):
+        parse_listing_page_body(parse_profile(GOOD, "test.toml"), PRODUCT, ITEM, "1")
