@@ -10,9 +10,11 @@ that takes an account down starts its own replica.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
+import shutil
 import time
 import urllib.error
 import urllib.parse
@@ -23,11 +25,14 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+from playwright.async_api import async_playwright
+from scrapy import Request
 
 from crawler.replica import (
     blibli,
     bukalapak,
     facebook,
+    images,
     instagram,
     lazada,
     shopee,
@@ -38,7 +43,10 @@ from crawler.replica.accounts import PLATFORMS, account_key, platform_seller_id,
 from crawler.replica.catalogue import slugify
 from crawler.replica.networks import decoy_accounts, seller_world
 from crawler.replica.server import ReplicaServer
+from crawler.runtime.browser import CONTEXT_KWARGS, launch_options, replica_router
 from crawler.sellers.contacts import extract
+from crawler.settings import THRIFTWATCH_CHROMIUM
+from spiders.rendered import REPLICA_ONLY_RESOLVER
 
 WORLD = seller_world()
 ALL_OFFERS = (*WORLD.catalogue, *WORLD.extras)
@@ -724,3 +732,51 @@ def test_a_takedown_the_replica_cannot_read_is_refused(replica, body):
                          headers={"Content-Type": "application/json"})
     assert status == 400, text
     assert json.loads(fetch(f"{replica.url}/")[1])["taken_down"] == []
+
+
+# -- pages drawn in a browser ---------------------------------------------------------
+
+# What each drawn page's seller profile shows (the platform shows nothing else of the seller).
+DRAWN_FIELDS = {"tiktokshop": ["joined", "location", "followers", "sales", "rating"],
+                "facebook": ["joined", "location", "rating"],
+                "instagram": ["location", "followers"]}
+
+
+async def _drawn(base: str, url: str) -> dict[str, Any]:
+    """Open ``url`` in Chromium through replica mode and read what its script drew."""
+    options = launch_options(THRIFTWATCH_CHROMIUM)
+    options["args"].append(REPLICA_ONLY_RESOLVER)
+    errors: list[str] = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(**options)
+        page = await (await browser.new_context(**CONTEXT_KWARGS)).new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        await replica_router(base)(page, Request(url))
+        await page.goto(url)
+        await page.wait_for_selector("[data-testid=seller-profile][data-state=loaded]",
+                                     timeout=10_000)
+        drawn = await page.evaluate("""() => ({
+            photos: [...document.querySelectorAll("[data-testid=pdp-gallery] img")]
+                .map(img => img.getAttribute("src")),
+            fields: [...document.querySelectorAll("[data-testid=seller-profile] [data-field]")]
+                .map(node => node.dataset.field),
+            about: document.querySelector("[data-field=about]").textContent})""")
+        await browser.close()
+    return {**drawn, "errors": errors}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("platform", sorted(DRAWN_FIELDS))
+def test_a_drawn_listing_page_draws_its_photos_and_seller(replica, platform):
+    if shutil.which(THRIFTWATCH_CHROMIUM) is None:
+        pytest.skip(f"Chromium is not installed ({THRIFTWATCH_CHROMIUM})")
+    key = planted_sample(platform, 1)[0]
+    offer = first_offer(key)
+    _, raw = fetch(on_replica(replica.url, listing_page_url(platform, offer)))
+    assert "<img" not in raw  # only a browser sees the photos
+    drawn = asyncio.run(_drawn(replica.url, listing_page_url(platform, offer)))
+    assert drawn["errors"] == []
+    count = min(len(WORLD.listing_photos(platform, offer)), images.MAX_PHOTOS)
+    assert drawn["photos"] == [images.photo_url(platform, offer, n) for n in range(count)]
+    assert drawn["fields"] == [*DRAWN_FIELDS[platform], "about"]
+    assert drawn["about"] == WORLD.profile(platform, offer).about

@@ -142,8 +142,19 @@ def live_page(template: str, offer: Offer, url: str,
                                 **(parts or {})})
 
 
+# Platforms whose page script draws the photos and the seller's profile (common.DRAW_JS)
+# into empty places the page holds for them, in a browser only.
+DRAWN = frozenset({"tiktokshop", "facebook", "instagram"})
+EMPTY_GALLERY = '<div class="pdp-gallery" data-testid="pdp-gallery" id="pdp-gallery"></div>'
+EMPTY_PROFILE = ('<section class="seller-profile" data-testid="seller-profile" '
+                 'id="seller-profile"></section>')
+
+
 def page_parts(market: Market, platform: str, offer: Offer) -> dict[str, str]:
     """The photos, seller profile and page data of ``offer``'s page on ``platform``."""
+    data = _PAGE_DATA[platform](market, offer) if platform in _PAGE_DATA else ""
+    if platform in DRAWN:
+        return {"gallery": EMPTY_GALLERY, "profile": EMPTY_PROFILE, "data": data}
     world = market.world
     count = min(len(world.listing_photos(platform, offer)), images.MAX_PHOTOS)
     gallery = "".join(
@@ -160,7 +171,6 @@ def page_parts(market: Market, platform: str, offer: Offer) -> dict[str, str]:
                   for name, label, value in rows)
         + '</dl><div class="seller-profile__about" data-field="about">'
         + html.escape(profile.about) + "</div></section>")
-    data = _PAGE_DATA[platform](market, offer) if platform in _PAGE_DATA else ""
     return {"gallery": f'<div class="pdp-gallery" data-testid="pdp-gallery">{gallery}</div>',
             "profile": profile_html, "data": data}
 
