@@ -137,9 +137,9 @@ def test_decoys_share_only_a_stock_photo_or_a_name(seed):
     linking = {value for op in world.operators for key in op.accounts
                for value in linking_values(world, key)}
     accounts = {account_key(platform, offer): offer
-                for platform in PLATFORMS for offer in world.catalogue}
+                for platform in PLATFORMS for offer in (*world.catalogue, *world.extras)}
     network_names = {accounts[key].seller_name for op in world.operators
-                     for key in op.accounts if key in accounts}
+                     for key in op.accounts}
     for key, why in decoys.items():
         plan = world.plans.get(key)
         if why == "stock photo":
@@ -147,9 +147,7 @@ def test_decoys_share_only_a_stock_photo_or_a_name(seed):
             assert plan.operator is None
             assert plan.contacts == ()
             assert plan.shared_photos == (STOCK_PHOTO,)
-            assert not (plan.description_note)
-            assert not (plan.profile_note)
-            assert not (plan.card_note)
+            assert plan.description_note == plan.profile_note == plan.card_note == ""
         else:
             assert plan is None, key  # shows nothing beyond the catalogue's offers
             assert accounts[key].seller_name in network_names, key
