@@ -58,6 +58,22 @@ def contacts(db):
     return rows
 
 
+def test_a_seller_who_cleans_a_title_later_keeps_the_contacts(db):
+    """Flagged once is flagged: a later clean sighting of the listing does not make its
+    contacts expire, nor those of its seller's other listings."""
+    store = EvidenceStore(db)
+    run = store.start_run(platform="tokopedia", keywords=["kaos"])
+    observe(store, run, "tokopedia", "f1", "bad", flagged=False)  # the title was cleaned
+    digest = observe(store, run, "tokopedia", "f2", "bad", flagged=False)
+    store.add_contacts(run, [{"platform": "tokopedia", "listing_id": "f2", "source": "card",
+                              "field": "description", "kind": "email", "value": "a@b.id",
+                              "raw": "a@b.id", "capture_sha256": digest,
+                              "seen_at": LONG_AGO}])
+    store.end_run(run, status="finished", stats={})
+    assert expired_contacts(store.conn, cutoff(30)) == [2, 3]  # not f1's, nor f2's
+    store.close()
+
+
 def test_only_old_contacts_of_unflagged_accounts_are_named(db):
     conn = sqlite3.connect(db)
     assert expired_contacts(conn, cutoff(30)) == [2, 3]  # c1's number and e-mail

@@ -683,7 +683,9 @@ def test_an_accounts_status_follows_the_rechecks_of_its_listings(store):
     assert first_down is not None
     assert accounts["tokopedia", "B"]["taken_down_at"] is None
 
-    recheck("a2", "blocked")
+    recheck("a2", "blocked")  # a captcha or login wall says nothing about the account
+    assert _accounts(store)["tokopedia", "A"]["taken_down_at"] == first_down
+    recheck("a2", "removed")
     recheck("b1", "removed")
     accounts = _accounts(store)
     assert accounts["tokopedia", "A"]["status"] == "taken_down"

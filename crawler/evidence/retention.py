@@ -16,18 +16,26 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import sqlite3
 
-# A contact's account: the seller of its listing as last seen. The account is flagged when
-# any of its listings' current verdict is.
+# A contact's account is every seller its listing was ever seen under. The contact is
+# kept while any sighting, ever, of that listing or of any listing of those sellers on its
+# platform was flagged: a seller who cleans a title later does not clean the record.
 _EXPIRED = """
+WITH flagged AS (
+    SELECT o.platform, o.listing_id, o.seller_id
+    FROM observations o JOIN flags f ON f.observation_id = o.id WHERE f.flagged = 1),
+flagged_sellers AS (
+    SELECT DISTINCT platform, seller_id FROM flagged
+    WHERE seller_id IS NOT NULL AND seller_id != '')
 SELECT c.id FROM contacts c
-LEFT JOIN listings l ON l.platform = c.platform AND l.listing_id = c.listing_id
 WHERE c.seen_at < :before AND c.value_sha256 IS NOT NULL
   AND (c.value IS NOT NULL OR c.raw IS NOT NULL)
-  AND (:flagged_too OR NOT EXISTS (
-        SELECT 1 FROM listings o JOIN flags f ON f.observation_id = o.last_observation_id
-        WHERE f.flagged = 1 AND o.platform = c.platform
-          AND (o.listing_id = c.listing_id
-               OR (l.seller_id IS NOT NULL AND l.seller_id != '' AND o.seller_id = l.seller_id))))
+  AND (:flagged_too OR (
+      NOT EXISTS (SELECT 1 FROM flagged x
+                  WHERE x.platform = c.platform AND x.listing_id = c.listing_id)
+      AND NOT EXISTS (SELECT 1 FROM observations o
+                      JOIN flagged_sellers s ON s.platform = o.platform
+                                            AND s.seller_id = o.seller_id
+                      WHERE o.platform = c.platform AND o.listing_id = c.listing_id)))
 ORDER BY c.id"""
 
 
@@ -43,7 +51,8 @@ def cutoff(days: int, now: datetime | None = None) -> str:
 def expired_contacts(conn: sqlite3.Connection, before: str, *, flagged_too: bool = False,
                      ) -> list[int]:
     """Ids of the contacts seen before ``before`` whose text is still there and may go: those
-    of accounts with no flagged listing (with ``flagged_too``: every one, as when a case is
-    closed). Contacts written before schema version 4 cannot be erased and are left out."""
+    of accounts that never had a flagged listing, in any sighting (with ``flagged_too``:
+    every one, as when a case is closed). Contacts written before schema version 4 cannot
+    be erased and are left out."""
     return [row[0] for row in conn.execute(_EXPIRED, {"before": before,
                                                       "flagged_too": int(flagged_too)})]

@@ -179,7 +179,7 @@ VIEWS = {
 # says nothing): 'live' if any is live, 'taken_down' if every rechecked listing is removed
 # or blocked (taken_down_at: when the last of them was first found so), NULL if none was
 # rechecked. Name and URL are those of its most recently seen listing that has them.
-ACCOUNTS_VIEW = """
+ACCOUNTS_VIEW_V3 = """
     WITH rechecked AS (
         SELECT platform, listing_id, MAX(id) AS last_id,
                COALESCE(MAX(CASE WHEN status = 'live' THEN id END), 0) AS last_live
@@ -190,6 +190,47 @@ ACCOUNTS_VIEW = """
                (SELECT MIN(d.checked_at) FROM rechecks d
                 WHERE d.platform = k.platform AND d.listing_id = k.listing_id
                   AND d.status IN ('removed', 'blocked') AND d.id > k.last_live) AS down_since
+        FROM rechecked k JOIN rechecks r ON r.id = k.last_id),
+    listed AS (
+        SELECT l.platform, l.seller_id, o.seller_name, o.seller_url, l.first_seen,
+               l.last_seen, COALESCE(f.flagged, 0) AS flagged, s.status AS recheck,
+               s.down_since,
+               ROW_NUMBER() OVER (PARTITION BY l.platform, l.seller_id
+                                  ORDER BY o.seller_name IS NULL, l.last_seen DESC,
+                                           l.last_observation_id DESC) AS recency
+        FROM listings l
+        JOIN observations o ON o.id = l.last_observation_id
+        LEFT JOIN flags f ON f.observation_id = l.last_observation_id
+        LEFT JOIN state s ON s.platform = l.platform AND s.listing_id = l.listing_id
+        WHERE l.seller_id IS NOT NULL AND l.seller_id != '')
+    SELECT platform, seller_id,
+           MAX(CASE WHEN recency = 1 THEN seller_name END) AS seller_name,
+           COALESCE(MAX(CASE WHEN recency = 1 THEN seller_url END), MAX(seller_url))
+               AS seller_url,
+           COUNT(*) AS listings, SUM(flagged) AS flagged, MIN(first_seen) AS first_seen,
+           MAX(last_seen) AS last_seen,
+           CASE WHEN COUNT(recheck) = 0 THEN NULL
+                WHEN SUM(recheck = 'live') > 0 THEN 'live'
+                ELSE 'taken_down' END AS status,
+           CASE WHEN COUNT(recheck) > 0 AND SUM(recheck = 'live') = 0
+                THEN MAX(down_since) END AS taken_down_at
+    FROM listed
+    GROUP BY platform, seller_id"""
+
+# Schema version 4: the same, but only a listing the platform removed counts towards a
+# takedown. A recheck answered "blocked" (a captcha, a login wall, 403 or 429) says the
+# crawler was walled, nothing about the account, so it counts like an error: not at all.
+ACCOUNTS_VIEW = """
+    WITH rechecked AS (
+        SELECT platform, listing_id, MAX(id) AS last_id,
+               COALESCE(MAX(CASE WHEN status = 'live' THEN id END), 0) AS last_live
+        FROM rechecks WHERE status IN ('live', 'removed')
+        GROUP BY platform, listing_id),
+    state AS (
+        SELECT k.platform, k.listing_id, r.status,
+               (SELECT MIN(d.checked_at) FROM rechecks d
+                WHERE d.platform = k.platform AND d.listing_id = k.listing_id
+                  AND d.status = 'removed' AND d.id > k.last_live) AS down_since
         FROM rechecked k JOIN rechecks r ON r.id = k.last_id),
     listed AS (
         SELECT l.platform, l.seller_id, o.seller_name, o.seller_url, l.first_seen,
@@ -265,13 +306,14 @@ def create_seller_evidence(db: sqlite_utils.Database) -> None:
     db["images"].create_index(["body_sha256"])
     db["images"].create_index(["run_id", "platform", "listing_id", "url"], unique=True)
     db["takedown_requests"].create_index(["platform", "network_id"])
-    db.create_view("accounts", ACCOUNTS_VIEW)
+    db.create_view("accounts", ACCOUNTS_VIEW_V3)
     for name in TABLES_V3:
         _append_only(db, name)
 
 
 def create_erasures(db: sqlite_utils.Database) -> None:
-    """Contacts hashed through their digests, erasable, and ``erasures`` (version 4)."""
+    """Contacts hashed through their digests, erasable, ``erasures``, and the ``accounts``
+    view whose takedowns are removals only (version 4)."""
     for column in CONTACT_DIGESTS.values():
         db["contacts"].add_column(column, str)
     db["contacts"].create_index(["kind", "value_sha256"])
@@ -289,6 +331,8 @@ def create_erasures(db: sqlite_utils.Database) -> None:
     for name, columns in TABLES_V4.items():
         db[name].create(columns, pk="id", not_null=set(CHAIN))
         _append_only(db, name)
+    db.execute("DROP VIEW accounts")
+    db.create_view("accounts", ACCOUNTS_VIEW)
 
 
 # version -> what brings a DB of the version before up to it

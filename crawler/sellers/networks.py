@@ -20,7 +20,8 @@ grouped with union-find into networks. Every link keeps its evidence: for each a
 the listing, field and capture each shared value was read from.
 
 A network is *returning* when one of its accounts was taken down (every one of its
-rechecked listings was removed or blocked at its latest recheck) and another of its
+rechecked listings was removed by the platform at its latest recheck; a recheck walled by a
+captcha or login says nothing) and another of its
 accounts was first seen after that takedown; the chain of links between the two proves it.
 
 A network's id is the first 12 hex digits of the SHA-256 of its sorted account keys
@@ -48,8 +49,11 @@ if TYPE_CHECKING:
 CONTACT_KINDS = ("phone", "whatsapp", "email", "instagram", "tiktok", "telegram", "line", "shop")
 NUMBER_KINDS = frozenset({"phone", "whatsapp"})
 STRENGTH = {"image": "medium"} | dict.fromkeys(CONTACT_KINDS, "strong")
-TAKEN_DOWN = frozenset({"removed", "blocked"})  # a recheck status that means taken down
-DECISIVE = TAKEN_DOWN | {"live"}  # errors and refusals say nothing about the listing
+# A recheck status that means taken down: the platform removed the listing. "blocked" (a
+# captcha, login wall, 403 or 429) says the crawler was walled, nothing about the account:
+# like errors and refusals it says nothing about the listing.
+TAKEN_DOWN = frozenset({"removed"})
+DECISIVE = TAKEN_DOWN | {"live"}
 DEFAULT_IMAGE_DISTANCE = 6
 DEFAULT_IMAGE_MAX_ACCOUNTS = 5
 # The listings, per account and per shared value, whose evidence a link keeps: the first
@@ -505,9 +509,9 @@ def _popcount(values: Any) -> Any:
 
 def _takedowns(rechecks: Iterable[Mapping[str, Any]],
                owner: Mapping[tuple[str, str], str]) -> dict[str, str | None]:
-    """Each rechecked account: when it was taken down (every rechecked listing removed or
-    blocked at its latest recheck; the time the last of them went), or None while one of
-    its listings is live. Rechecks that ended in an error say nothing and are passed over."""
+    """Each rechecked account: when it was taken down (every rechecked listing removed at
+    its latest recheck; the time the last of them went), or None while one of its listings
+    is live. Rechecks that were walled or ended in an error say nothing and are passed over."""
     history: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
     for row in rechecks:
         listing = (row.get("platform"), str(row.get("listing_id")))
@@ -519,7 +523,7 @@ def _takedowns(rechecks: Iterable[Mapping[str, Any]],
         if checks[-1][1] not in TAKEN_DOWN:
             went[owner[listing]].append(None)
             continue
-        since = checks[-1][0]  # the first check of the final run of removed/blocked answers
+        since = checks[-1][0]  # the first check of the final run of removed answers
         for checked_at, status in reversed(checks):
             if status not in TAKEN_DOWN:
                 break
