@@ -268,3 +268,25 @@ def test_takedown_refuses_an_unknown_platform_or_network(case, capsys):
     store = EvidenceStore(db)
     assert list(store.takedown_requests()) == []
     store.close()
+
+
+def test_takedown_cites_only_evidence_under_the_head_it_cites(case, capsys):
+    """A run killed before its end saw t1 again and a new listing t9: the request cites t1
+    as the last ended run saw it, leaves t9 out, and says so."""
+    db, digests = case
+    store = EvidenceStore(db)
+    killed = store.start_run(platform="tokopedia", keywords=["balpres"])  # never ends
+    observe(store, killed, "tokopedia", "t1", "old")
+    observe(store, killed, "tokopedia", "t9", "old")
+    (covered,) = store.conn.execute(
+        "SELECT json_extract(chain_heads, '$.observations.id') FROM run_ends "
+        "ORDER BY id DESC LIMIT 1").fetchone()
+    store.close()
+    assert main(["takedown", "--db", str(db), "--platform", "tokopedia", "--format",
+                 "jsonl"]) == 0
+    out, err = capsys.readouterr()
+    [request] = [json.loads(line) for line in out.splitlines()]
+    assert [item["listing_id"] for item in request["evidence"]] == ["t1", "t2"]
+    assert all(item["observation_id"] <= covered for item in request["evidence"])
+    assert request["evidence"][0]["capture_sha256"] == digests["t1"]
+    assert "2 listings were last seen by a run that has not ended" in err

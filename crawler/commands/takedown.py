@@ -53,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
     check_linking_options(args)
     store = EvidenceStore(args.db, check=True)
     try:
-        listings = listing_rows(store)
+        latest = store.latest_run_head()
+        head = latest[1] if latest else store.head()
+        listings, moved = covered_listings(store, listing_rows(store), latest)
         platforms = sorted({row["platform"] for row in listings})
         if args.platform not in platforms:
             raise ValueError(f"no listings of platform {args.platform!r} in {args.db}; it holds "
@@ -63,8 +65,6 @@ def run(args: argparse.Namespace) -> int:
         if args.network is not None and args.network not in {n.network_id for n in networks}:
             raise ValueError(f"no network {args.network!r} in {args.db} (see `thriftwatch "
                              "sellers`)")
-        latest = store.latest_run_head()
-        head = latest[1] if latest else store.head()
         requests = takedown_requests(args.platform, networks, listings, db_head=head,
                                      created_at=utc_now(), network=args.network)
         for request in requests:
@@ -76,10 +76,44 @@ def run(args: argparse.Namespace) -> int:
     else:
         with args.output.open("w", encoding="utf-8", newline="") as out:
             write_requests(requests, out, args.format)
+    if moved:
+        print(f"{moved} listings were last seen by a run that has not ended: they are cited "
+              "as the cited head last saw them, or left out (end or resume that run, then "
+              "ask again)", file=sys.stderr)
     print(f"{len(requests)} takedown requests for {args.platform} recorded in {args.db}"
           f"{f' and written to {args.output}' if args.output else ''}; DB head cited {head}",
           file=sys.stderr)
     return 0
+
+
+def covered_listings(store: EvidenceStore, listings: list[dict[str, Any]],
+                     latest: tuple[int, str] | None) -> tuple[list[dict[str, Any]], int]:
+    """The listings as the head a request cites (the latest ended run's) covers them: a
+    listing last seen by a run that never ended (killed, still running) is taken at its
+    latest sighting that head covers, with that sighting's URL, seller, capture and verdict,
+    or left out when it has none. So every piece of evidence a request cites is under the
+    head it cites. Returns the rows and how many were taken earlier or left out."""
+    if latest is None:
+        return listings, 0
+    (recorded,) = store.conn.execute("SELECT chain_heads FROM run_ends WHERE run_id = ?",
+                                     [latest[0]]).fetchone()
+    last = (json.loads(recorded).get("observations") or {}).get("id") or 0
+    covered, moved = [], 0
+    for row in listings:
+        if row.get("observation_id") is not None and row["observation_id"] <= last:
+            covered.append(row)
+            continue
+        moved += 1
+        earlier = store.conn.execute(
+            "SELECT o.id, o.url, o.seller_id, o.capture_sha256, f.flagged FROM observations o "
+            "LEFT JOIN flags f ON f.observation_id = o.id WHERE o.platform = ? "
+            "AND o.listing_id = ? AND o.id <= ? ORDER BY o.id DESC LIMIT 1",
+            [row["platform"], row["listing_id"], last]).fetchone()
+        if earlier is not None:
+            covered.append({**row, "observation_id": earlier[0], "url": earlier[1],
+                            "seller_id": earlier[2], "capture_sha256": earlier[3],
+                            "flagged": earlier[4]})
+    return covered, moved
 
 
 def write_requests(requests: Iterable[dict[str, Any]], out: TextIO, fmt: str) -> int:
