@@ -28,7 +28,7 @@ from spiders.listing_values import MAX_IMAGES, MAX_TEXT, page_urls
 from spiders.profile import ProfileSpider
 from spiders.profile_format import load_profile, parse_listing_page_body
 from spiders.tiktokshop import TiktokShopSpider, listing_page_from_html
-from tests.helpers import run_command
+from tests.helpers import crawled_db, run_command
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -494,3 +494,34 @@ def test_one_listing_page_per_platform_rendered_through_the_spiders(replica, tmp
                                                                          offer).about)
     assert pages["tiktokshop"]["variants"] == [{"name": name, "options": options}
                                                for name, options in variants(offer)[:1]]
+
+
+enriched = crawled_db("tiktokshop", "-a", "keywords=balpres", "-a", "max_pages=1", browser=True)
+
+
+def test_a_crawl_reads_flagged_listings_pages_in_chromium(enriched):
+    """The whole step on a rendered platform: each card with a reason has its page rendered
+    once, stored with its capture and screenshot, and a listing-page sighting flagged again."""
+    conn = enriched.conn
+    cards = conn.execute("SELECT o.listing_id FROM observations o JOIN flags f "
+                         "ON f.observation_id = o.id WHERE o.keyword IS NOT NULL "
+                         "AND f.reasons != '[]'").fetchall()
+    pages = conn.execute("SELECT * FROM listing_pages").fetchall()
+    assert pages
+    assert len({p["listing_id"] for p in pages}) == len(pages)  # once per run
+    assert {p["listing_id"] for p in pages} == {c["listing_id"] for c in cards}  # the floor
+    shots = {r["body_sha256"] for r in conn.execute(
+        "SELECT body_sha256 FROM captures WHERE kind = 'screenshot'")}
+    by_id = {str(TIKTOK_BASE + offer.offer_id): offer for offer in world().catalogue}
+    for row in pages:
+        offer = by_id[row["listing_id"]]
+        profile = world().profile("tiktokshop", offer)
+        assert words(row["description"]) == words(world().description("tiktokshop", offer))
+        assert (row["seller_id"], row["seller_joined"]) == (str(offer.seller_id), profile.joined)
+        assert (row["seller_followers"], row["seller_sales"]) == (profile.followers,
+                                                                  profile.sales)
+        assert json.loads(row["image_urls"]) == photos("tiktokshop", offer)
+        assert row["capture_sha256"]
+        assert row["screenshot_sha256"] in shots
+    sightings = conn.execute("SELECT COUNT(*) FROM observations WHERE keyword IS NULL")
+    assert sightings.fetchone()[0] == len(pages)
