@@ -395,7 +395,9 @@ def _crawl(replica, db, profile, keywords):
 @pytest.mark.crawl
 def test_crawl_with_the_shipped_olx_profile(replica, tmp_path, catalogue):
     conn = _crawl(replica, tmp_path / "olx.db", "olx", "balpres,__block__balpres")
-    rows = conn.execute("SELECT * FROM observations ORDER BY id").fetchall()
+    # Search sightings; those of the ads' own pages ([listing_page]) have no keyword.
+    rows = conn.execute("SELECT * FROM observations WHERE keyword IS NOT NULL "
+                        "ORDER BY id").fetchall()
     offers = {o.offer_id: o for o in search(catalogue, "balpres")[:2 * olx.PAGE_SIZE]}
     assert {r["platform"] for r in rows} == {"olx"}
     assert {r["keyword"] for r in rows} == {"balpres"}
@@ -418,6 +420,18 @@ def test_crawl_with_the_shipped_olx_profile(replica, tmp_path, catalogue):
     assert "the page has css:[data-aut-id='loginWall']" in faults[0]["detail"]
     run = conn.execute("SELECT platform, status FROM runs").fetchone()
     assert tuple(run) == ("profile", "finished")
+    # Each ad with a reason had its own page read once, by the profile's [listing_page].
+    pages = conn.execute("SELECT * FROM listing_pages").fetchall()
+    reasoned = {r["listing_id"] for r in conn.execute(
+        "SELECT o.listing_id FROM observations o JOIN flags f ON f.observation_id = o.id "
+        "WHERE o.keyword IS NOT NULL AND f.reasons != '[]'")}
+    assert reasoned
+    assert sorted(p["listing_id"] for p in pages) == sorted(reasoned)
+    for page in pages:
+        offer = offers[int(page["listing_id"])]
+        assert page["seller_id"] == str(offer.seller_id)
+        assert page["description"].startswith(" ".join(offer.description.split())[:40])
+        assert page["url"] in captures
 
 
 @pytest.mark.crawl
