@@ -15,8 +15,13 @@ A listing's own page ``/marketplace/item/<id>/`` is rendered too: its script pos
 ``listing_photos[].image.uri``, ``attribute_data`` and ``marketplace_listing_seller``
 with ``id``, ``name``, ``join_time``, ``location.text``, ``about`` and
 ``marketplace_ratings_stats_by_role.seller_stats``). That answer is kept as evidence and
-read. No capture of it is in ../shared/corpus: the names follow the search answer's and
-public scrapers' reading of the item query, as the replica serves them
+read. A page Facebook rendered on its server carries the same answer in the page itself,
+inside a ``<script type="application/json" data-sjs>`` element (``__bbox.result``, some
+levels down a ``require`` list); that is read too. No capture of either is in
+../shared/corpus: the names follow public scrapers of the item query and of item pages
+(``data.viewer.marketplace_product_details_page.target``, ``listing_photos[].image.uri``,
+``redacted_description.text``, ``listing_price.amount`` as a string, ``attribute_data``
+entries such as ``{"attribute_name": "Condition", "value": "used_good"}``) and the replica
 (crawler/replica/facebook.py), unverified against a live page. Facebook shows no
 followers, sales, variants or stock for a Marketplace seller.
 """
@@ -71,6 +76,12 @@ UNAVAILABLE = "[data-testid=marketplace_pdp_unavailable]"  # "tawaran telah diha
 ITEM_PATH = re.compile(r"^/marketplace/item/(\d{1,25})/?$")
 # Drawn once the item query's answer is on the page, or on the not-found page or the wall.
 ITEM_READY = f"[data-testid=seller-profile][data-state=loaded], {UNAVAILABLE}, {LOGIN_FORM}"
+# The page's own data, server-rendered: JSON scripts whose ``__bbox.result`` objects hold
+# GraphQL answers, walked at most this deep and this wide.
+PAGE_DATA = 'script[type="application/json"][data-sjs]::text'
+MAX_PAGE_SCRIPTS = 200
+MAX_DEPTH = 40
+MAX_NODES = 200_000
 # Whole rupiah of ``listing_price.amount`` ("135000.00").
 AMOUNT = re.compile(r"(\d{1,15})(?:\.\d{1,4})?")
 
@@ -194,15 +205,15 @@ def listing_page_from_graphql(html: str, graphql_bodies: list[bytes], url: str) 
     match = ITEM_PATH.match(urlsplit(url).path)
     if match is None:
         raise ResponseShapeError(f"not a Marketplace listing URL: {url[:120]!r}")
-    answer = item_answer(graphql_bodies)
     page = Selector(text=html)
+    answer = item_answer(graphql_bodies) or embedded_answer(page)
     if answer is None:
         if page.css(LOGIN_FORM):
             raise BlockedError("Facebook showed its login wall instead of the listing")
         if page.css(UNAVAILABLE):
             raise ListingGoneError("Facebook says the listing is unavailable")
-        raise ResponseShapeError(f"no {ITEM_FIELD} answer among {len(graphql_bodies)} "
-                                 "GraphQL responses")
+        raise ResponseShapeError(f"no {ITEM_FIELD} answer in the page or among "
+                                 f"{len(graphql_bodies)} GraphQL responses")
     details = answer["data"]["viewer"][ITEM_FIELD]
     if details is None:
         if answer.get("errors"):
@@ -236,6 +247,45 @@ def item_answer(graphql_bodies: list[bytes]) -> dict[str, Any] | None:
     return None
 
 
+def embedded_answer(page: Selector) -> dict[str, Any] | None:
+    """The item query's answer as a server-rendered page carries it: the first
+    ``__bbox.result`` with ``data.viewer.marketplace_product_details_page`` in the page's
+    ``data-sjs`` JSON scripts (walked breadth-first, bounded in depth and size)."""
+    for text in page.css(PAGE_DATA).getall()[:MAX_PAGE_SCRIPTS]:
+        if ITEM_FIELD not in text or len(text) > MAX_DATA:
+            continue
+        try:
+            document = decode_json(text)
+        except ValueError:  # DecodeError, or a number of more than 4300 digits
+            continue
+        found = _find_answer(document)
+        if found is not None:
+            return found
+    return None
+
+
+def _find_answer(document: Any) -> dict[str, Any] | None:
+    level, seen = [document], 0
+    for _ in range(MAX_DEPTH):
+        below: list[Any] = []
+        for node in level:
+            seen += 1
+            if seen > MAX_NODES:
+                return None
+            if isinstance(node, dict):
+                result = as_object(node.get("__bbox")).get("result")
+                viewer = as_object(as_object(as_object(result).get("data")).get("viewer"))
+                if ITEM_FIELD in viewer:
+                    return result
+                below.extend(node.values())
+            elif isinstance(node, list):
+                below.extend(node)
+        if not below:
+            return None
+        level = below
+    return None
+
+
 def item_page(target: dict[str, Any], listing_id: str, url: str) -> ListingPage:
     """The :class:`ListingPage` of one ``GroupCommerceProductItem`` target; fields of the
     wrong type are left out."""
@@ -243,7 +293,8 @@ def item_page(target: dict[str, Any], listing_id: str, url: str) -> ListingPage:
     seller_id = page_id(seller.get("id"))
     roles = as_object(seller.get("marketplace_ratings_stats_by_role"))
     stats = as_object(roles.get("seller_stats"))
-    attributes = {page_name(as_object(a).get("attribute_name")): as_object(a).get("value")
+    attributes = {(page_name(as_object(a).get("attribute_name")) or "").lower():
+                  as_object(a).get("value")
                   for a in as_list(target.get("attribute_data"))[:MAX_IMAGES]}
     return ListingPage(
         platform="facebook",

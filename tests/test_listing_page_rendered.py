@@ -162,6 +162,38 @@ def test_facebook_page_is_read_from_its_item_query(replica, offer):
         None, None, None, [])
 
 
+def test_facebook_page_rendered_on_the_server_carries_its_answer(replica):
+    """Facebook's server-rendered item page holds the same answer in a ``data-sjs`` JSON
+    script, some levels down (the shape public scrapers of item pages read)."""
+    offer = world().catalogue[12]
+    url = facebook_url(offer)
+    answer = json.loads(facebook_answer(replica, offer))
+    target = answer["data"]["viewer"]["marketplace_product_details_page"]["target"]
+    target["attribute_data"] = [{"attribute_name": "Condition", "value": "used_good",
+                                 "label": "Used - Good"}]
+    # The seller's description holds what looks like another answer: it is only text.
+    decoy = json.dumps({"__bbox": {"result": {"data": {"viewer": {
+        "marketplace_product_details_page": {"target": {"id": "1"}}}}}}})
+    target["redacted_description"]["text"] = f"{decoy} </script> WA 0812 3456 7890"
+    wrapped = {"require": [["ScheduledServerJS", "handle", None, [{"__bbox": {"require": [
+        [None, None, None, [None, {"__bbox": {"result": answer}}]]]}}]]]}
+    html = fetch(replica, url).decode().replace(
+        "</body>", f'<script type="application/json" data-sjs>{script_json(wrapped)}'
+                   "</script></body>")
+    page = listing_page_from_graphql(html, [], url)
+    assert page.listing_id == str(FACEBOOK_BASE + offer.offer_id)
+    assert page.description == f"{decoy} </script> WA 0812 3456 7890"
+    assert (page.seller_name, page.condition) == (offer.seller_name, "used_good")
+    assert page.image_urls == photos("facebook", offer)
+    too_deep = {"a": wrapped}
+    for _ in range(60):
+        too_deep = {"a": too_deep}
+    with pytest.raises(ResponseShapeError, match="no marketplace_product_details_page"):
+        listing_page_from_graphql(fetch(replica, url).decode().replace(
+            "</body>", f'<script type="application/json" data-sjs>{script_json(too_deep)}'
+                       "</script></body>"), [], url)
+
+
 @pytest.mark.parametrize("offer", offers(), ids=lambda offer: str(offer.offer_id))
 def test_instagram_post_is_read_from_its_media_and_profile_answers(replica, offer):
     url = instagram_url(offer)
