@@ -4,7 +4,9 @@ page's own data fetches, profile sites, ``thriftwatch flag`` input and labelled 
 One helper, so every reader fails the same way: :class:`DecodeError` (a ``ValueError``)
 with a short reason, whether the text is not JSON, is not UTF-8, or nests deeper than the
 interpreter can follow (a seller-built document can, and ``json`` then raises
-``RecursionError``, which would escape a ``ValueError`` handler).
+``RecursionError``, which would escape a ``ValueError`` handler), or holds a number longer
+than Python converts (over 4,300 digits: a plain ``ValueError`` that is not a
+``JSONDecodeError``).
 """
 
 from __future__ import annotations
@@ -27,3 +29,5 @@ def decode_json(data: bytes | str) -> Any:
         raise DecodeError(f"{error.msg}, line {error.lineno} column {error.colno}") from None
     except UnicodeDecodeError as error:
         raise DecodeError(f"not UTF-8 text ({error.reason})") from None
+    except ValueError:  # int() refuses a number of more than sys.get_int_max_str_digits()
+        raise DecodeError("holds a number too long to read") from None

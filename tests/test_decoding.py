@@ -39,3 +39,11 @@ def test_any_bytes_decode_or_raise_decode_error(data):
         assert str(error)
     else:
         assert json.dumps(value) is not None
+
+
+@pytest.mark.parametrize("document", ['{"price": ' + "9" * 5000 + "}", "[" + "1" * 4301 + "]"])
+def test_a_number_too_long_to_convert_is_a_decode_error(document):
+    with pytest.raises(DecodeError, match="number too long"):
+        decode_json(document)
+    with pytest.raises(DecodeError, match="number too long"):
+        decode_json(document.encode())
