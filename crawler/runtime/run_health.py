@@ -1,6 +1,7 @@
 """Run health as an extension: when a search spider's run ends, check it
 (:func:`crawler.ops.health.check_run`), record the report in the evidence DB, log it, and
-alert when something is wrong or new strong flags appeared.
+alert when something is wrong, new strong flags appeared or a seller came back (an account
+first seen in this run, linked to one taken down before: ``returned_in_run``).
 
 It reads the run through the crawler's stats and the evidence store's public API, both
 handed over with the recorder's ``run_ending`` signal, so the report is chained before
@@ -20,6 +21,7 @@ from crawler.config import Config
 from crawler.keys import Stats, run_ended, run_ending
 from crawler.ops.alerts import send_alerts
 from crawler.ops.health import HealthReport, RunRecord, alert_payload, check_run
+from crawler.sellers.stored import returned_in_run
 from spiders.base import SearchSpider
 
 if TYPE_CHECKING:
@@ -54,12 +56,16 @@ class RunHealthExtension:
                         {**self.crawler.stats.get_stats(), "finish_reason": reason})
         history = [RunRecord(spider.name, len(keywords), stats) for keywords, stats in
                    store.finished_runs(spider.name, run_id, thresholds.history)]
+        returning = returned_in_run(store, run_id,
+                                    image_distance=self.config.enrich.image_distance,
+                                    image_max_accounts=self.config.enrich.image_max_accounts)
         report = check_run(run, history, new_strong=store.new_strong_listings(run_id),
-                           thresholds=thresholds)
+                           returning=returning, thresholds=thresholds)
         store.add_run_health(run_id, platform=spider.name, status=report.status,
                              findings=report.as_dicts())
         self.crawler.stats.set_value(Stats.HEALTH, report.status)
-        # A notice alone (new strong flags) is news, not trouble: it is alerted, logged at INFO.
+        # A notice alone (new strong flags, a returning seller) is news, not trouble: it is
+        # alerted, logged at INFO.
         log = logger.info if report.status == "ok" else logger.warning
         log("run %s health: %s%s", run_id, report.status,
             "".join(f"\n  {f.severity} {f.check}: {f.message}" for f in report.findings))
