@@ -219,14 +219,12 @@ HANDLES = [
     ("https://telegram.me/thriftbdg", "telegram", "thriftbdg"),
     ("tele: @thrift_bdg", "telegram", "thrift_bdg"),
     ("Telegram thrift_bdg", "telegram", "thrift_bdg"),
-    ("t.me/+AbCdEf123", "telegram", "+AbCdEf123"),
     ("id line: thriftbdg", "line", "thriftbdg"),
     ("ID LINE : Thrift.Bdg", "line", "thrift.bdg"),
     ("line: @thriftbdg", "line", "thriftbdg"),
     ("Line ID = thriftbdg", "line", "thriftbdg"),
     ("https://line.me/ti/p/~thriftbdg", "line", "thriftbdg"),
     ("line.me/R/ti/p/@thriftbdg", "line", "thriftbdg"),
-    ("chat.whatsapp.com/Gq1AbCdEfGh", "whatsapp", "chat.whatsapp.com/Gq1AbCdEfGh"),
     ("wa.me/message/ABCDEF123", "whatsapp", "wa.me/message/ABCDEF123"),
 ]
 

@@ -97,24 +97,31 @@ def test_a_number_seen_only_as_whatsapp_is_a_whatsapp_link():
     assert [link.kind for link in network.links] == ["whatsapp"]
 
 
-def test_the_same_handle_or_shop_links_accounts():
+def test_a_shop_or_handle_named_both_ways_links_accounts_and_named_one_way_does_not():
     listings = [listing("instagram", "p1", "9001"), listing("shopee", "s1", "222"),
                 listing("tokopedia", "t1", "111"), listing("bukalapak", "b1", "333")]
     contacts = [
+        # Instagram account thrift.bdg and Shopee shop 222 name each other: one operator.
         contact("instagram", "p1", "instagram", "thrift.bdg", "instagram.com/thrift.bdg",
                 field="seller_url"),
         contact("shopee", "s1", "instagram", "thrift.bdg", "IG @Thrift.Bdg"),
+        contact("shopee", "s1", "shop", "shopee:222", "shopee.co.id/shop/222",
+                field="seller_url"),
+        contact("instagram", "p1", "shop", "shopee:222", "shopee.co.id/shop/222"),
+        # Bukalapak 333 names Tokopedia gudangbal, which never names it back: a mention
+        # (a competitor named, a shop warned against) is no link on its own.
         contact("tokopedia", "t1", "shop", "tokopedia:gudangbal", "tokopedia.com/gudangbal",
                 field="seller_url"),
         contact("bukalapak", "b1", "shop", "tokopedia:gudangbal",
                 "cek juga tokopedia.com/gudangbal"),
     ]
     networks = build_networks(listings=listings, contacts=contacts)
-    assert grouping(networks) == [["bukalapak:333", "tokopedia:111"],
-                                  ["instagram:9001", "shopee:222"]]
+    assert grouping(networks) == [["bukalapak:333"], ["instagram:9001", "shopee:222"],
+                                  ["tokopedia:111"]]
     kinds = {link.kind: link for n in networks for link in n.links}
+    assert set(kinds) == {"instagram", "shop"}
     assert kinds["instagram"].value == "thrift.bdg"
-    assert kinds["shop"].value == "tokopedia:gudangbal"
+    assert kinds["shop"].value == "shopee:222"
     assert {e["field"] for e in kinds["shop"].evidence} == {"seller_url", "description"}
 
 
@@ -174,8 +181,8 @@ def test_links_join_transitively():
                 listing("facebook", "f1", "d"), listing("blibli", "x1", "e")]
     contacts = [contact("tokopedia", "t1", "phone", PHONE, "0812-3456-7890"),
                 contact("shopee", "s1", "phone", PHONE, "+62 812 3456 7890"),
-                contact("lazada", "l1", "email", "gudang@example.com", "gudang[at]example.com"),
-                contact("facebook", "f1", "email", "gudang@example.com", "gudang@example.com")]
+                contact("lazada", "l1", "email", "gudang@yahoo.co.id", "gudang[at]yahoo.co.id"),
+                contact("facebook", "f1", "email", "gudang@yahoo.co.id", "gudang@yahoo.co.id")]
     rows = [image("shopee", "s2", PHOTO), image("lazada", "l1", flip(PHOTO, 3))]
     networks = build_networks(listings=listings, contacts=contacts, image_rows=rows)
     assert grouping(networks) == [["blibli:e"],
@@ -370,21 +377,25 @@ def test_common_photos_follow_the_images_modules_rule(flips_by_group, max_accoun
         images.common_hashes(hashes_by_group, max_accounts, distance)
 
 
-def test_an_accounts_own_shop_or_handle_from_its_seller_url_links_it_to_whoever_names_it():
+def test_an_accounts_own_shop_or_handle_from_its_seller_url_links_it_only_when_named_back():
     listings = [{**listing("tokopedia", "t1", "111"),
                  "seller_url": "https://www.tokopedia.com/gudangbal"},
                 {**listing("instagram", "p1", "9001"),
                  "seller_url": "https://www.instagram.com/thrift.bdg/"},
-                listing("shopee", "s1", "222"), listing("lazada", "l1", "333")]
+                {**listing("shopee", "s1", "222"), "seller_url": "https://shopee.co.id/shop/222"},
+                listing("lazada", "l1", "333")]
+    # Shopee 222 and Tokopedia gudangbal name each other's shop; Lazada 333 names the
+    # Instagram account, which never names it back.
     contacts = [contact("shopee", "s1", "shop", "tokopedia:gudangbal", "tokopedia.com/gudangbal"),
+                contact("tokopedia", "t1", "shop", "shopee:222", "shopee.co.id/shop/222"),
                 contact("lazada", "l1", "instagram", "thrift.bdg", "ig @thrift.bdg")]
     networks = build_networks(listings=listings, contacts=contacts)
-    assert grouping(networks) == [["instagram:9001", "lazada:333"],
+    assert grouping(networks) == [["instagram:9001"], ["lazada:333"],
                                   ["shopee:222", "tokopedia:111"]]
     sides = {(e["account"], e["field"], e["capture_sha256"]) for n in networks
              for link in n.links for e in link.evidence}
     assert ("tokopedia:111", "seller_url", sha("tokopedia/t1")) in sides
-    assert ("instagram:9001", "seller_url", sha("instagram/p1")) in sides
+    assert ("shopee:222", "seller_url", sha("shopee/s1")) in sides
 
 
 def test_without_rechecks_the_accounts_views_status_and_takedown_time_are_used():

@@ -22,8 +22,11 @@ linear in its input, and nothing here logs (contacts are personal data).
 from __future__ import annotations
 
 import re
+import tomllib
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from typing import NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -52,19 +55,132 @@ def extract(text: str, field: str) -> list[Contact]:
     if not text:
         return []
     text = text[:MAX_TEXT]
+    folded = _folded(text)  # fullwidth and styled letters as plain ones, positions kept
     taken: list[tuple[int, int]] = []  # spans read already, which nothing else may claim
-    found = _links(text, taken) if _LINK_HINT.search(text) else []
-    found += _emails(text, taken)
+    found = _links(folded, taken) if _LINK_HINT.search(folded) else []
+    found += _emails(folded, taken)
     found += _phones(text, _digits_view(text), taken)
-    found += _handles(text, taken)
+    found += _handles(folded, taken)
     found.sort(key=lambda contact: contact[2])
     seen: set[tuple[str, str]] = set()
     contacts = []
     for kind, value, start, end in found:
-        if (kind, value) not in seen:
-            seen.add((kind, value))
-            contacts.append(Contact(kind, value, text[start:end][:MAX_RAW], start, end, field))
+        if (kind, value) in seen or never_own(kind, value) or _someone_elses(
+                folded, start, number=kind in ("phone", "whatsapp")):
+            continue
+        seen.add((kind, value))
+        contacts.append(Contact(kind, value, text[start:end][:MAX_RAW], start, end, field))
     return contacts[:MAX_CONTACTS]
+
+
+def never_own(kind: str, value: str) -> bool:
+    """Whether a contact value is one that is never a seller's own (the stop-list
+    ``crawler/data/contact_stoplist.toml``): a platform's or courier's account, a
+    placeholder e-mail, a hashtag written as a mention, a group invitation, a platform's
+    own shop. Seller networks never link on such a value."""
+    stop = stoplist()
+    if not isinstance(value, str):
+        return False
+    value = value.lower()
+    if kind in ("phone", "whatsapp") and value in stop.phones:
+        return True
+    if kind in ("instagram", "tiktok", "telegram", "line") and value in stop.handles:
+        return True
+    if kind == "email":
+        local, _, domain = value.rpartition("@")
+        return domain in stop.email_domains or any(
+            domain.endswith("." + known) for known in stop.email_domains
+        ) or local in stop.email_locals
+    if kind == "shop" and value in stop.shops:
+        return True
+    return any(value.startswith(prefix) for prefix in stop.prefixes.get(kind, ()))
+
+
+@dataclass(frozen=True)
+class Stoplist:
+    """``crawler/data/contact_stoplist.toml``, read once."""
+
+    phones: frozenset[str]
+    handles: frozenset[str]
+    email_domains: frozenset[str]
+    email_locals: frozenset[str]
+    prefixes: dict[str, tuple[str, ...]]
+    shops: frozenset[str]
+    pages: dict[str, frozenset[str]]  # platform → first path segments that are no shop
+    page_patterns: tuple[re.Pattern[str], ...]
+    services: re.Pattern[str]  # a courier or a platform's customer service
+    warnings: re.Pattern[str]  # a shop or number warned against
+    own: re.Pattern[str]  # the seller's own word
+
+
+@lru_cache(maxsize=1)
+def stoplist() -> Stoplist:
+    """The stop-list shipped in ``crawler/data/contact_stoplist.toml``."""
+    text = resources.files("crawler.data").joinpath("contact_stoplist.toml").read_text(
+        encoding="utf-8")
+    data = tomllib.loads(text)
+
+    def lowered(values: list[str]) -> frozenset[str]:
+        return frozenset(value.lower() for value in values)
+
+    def words(values: list[str]) -> re.Pattern[str]:
+        alternatives = "|".join(re.escape(value) for value in sorted(values, key=len,
+                                                                      reverse=True))
+        return re.compile(rf"(?<![\w&])(?:{alternatives})(?![\w&])", re.IGNORECASE)
+
+    handles, emails, pages = data["handles"], data["emails"], dict(data["pages"])
+    patterns = tuple(re.compile(pattern) for pattern in pages.pop("patterns", ()))
+    third = data["third_party"]
+    return Stoplist(
+        phones=lowered(data["phones"]["values"]),
+        handles=lowered(handles["platform_accounts"] + handles["words"]),
+        email_domains=lowered(emails["domains"]), email_locals=lowered(emails["local_parts"]),
+        prefixes={kind: tuple(values) for kind, values in data["prefixes"].items()},
+        shops=lowered(data["shops"]["values"]),
+        pages={platform: lowered(values) for platform, values in pages.items()},
+        page_patterns=patterns, services=words(third["services"]),
+        warnings=words(third["warnings"]), own=words(third["own"]))
+
+
+_CLAUSE_END = re.compile(r"[!?;,\n]|\.(?=\s+[A-Z])")
+_CUE_REACH = 40  # characters before a contact where a third party's word counts
+
+
+def _someone_elses(text: str, start: int, *, number: bool) -> bool:
+    """Whether the words right before the contact at ``start`` (in its clause) say it is
+    someone else's: a courier's or a platform's service, or a shop or number the seller
+    warns against, with no word of the seller's own in between."""
+    before = text[max(0, start - _CUE_REACH):start]
+    clause_ends = [match.end() for match in _CLAUSE_END.finditer(before)]
+    if clause_ends:
+        before = before[clause_ends[-1]:]
+    stop = stoplist()
+    cues = [(match.end(), "service") for match in stop.services.finditer(before)]
+    cues += [(match.end(), "warning") for match in stop.warnings.finditer(before)]
+    if not cues:
+        return False
+    end, which = max(cues)
+    between = before[end:]
+    if stop.own.search(between):
+        return False
+    return not (which == "service" and number and _WHATSAPP_CUE.search(between))
+
+
+def _folded(text: str) -> str:
+    """``text`` with each character that NFKC writes as one other character (fullwidth
+    letters, mathematical and circled letters, the fullwidth '@') written so, character for
+    character (positions stay the same), so that handles, e-mails and links are read
+    however they are styled."""
+    if text.isascii():
+        return text
+    table: dict[int, str] = {}
+    for char in set(text):
+        if char.isascii():
+            continue
+        plain = unicodedata.normalize("NFKC", char)
+        if len(plain) == 1 and plain != char:
+            table[ord(char)] = plain
+    return text.translate(table) if table else text
 
 
 def shop_link(url: str) -> str | None:
@@ -106,27 +222,14 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# First path segments that are the platform's own pages, not a seller's.
-_TOKOPEDIA_PAGES = _words(
-    "search discovery find p promo help cart login register about blog careers top-up edu "
-    "events mitra seller official-store hot kategori product care rewards feed play "
-    "wishlist order-list user people b c kupon tokopoints bantuan terms privacy "
-    "affiliate review shop-id",
-)
-_SHOPEE_PAGES = _words(
-    "search cart buyer user product mall daily_discover flash_sale m universal-link verify "
-    "seller api campaigns shop help legal docs events live feed video",
-)
-_INSTAGRAM_PAGES = _words(
-    "p reel reels explore accounts direct tv about developer legal web static emails "
-    "challenge privacy",
-)
-_FACEBOOK_PAGES = _words(
-    "marketplace groups events watch share sharer sharer.php photo photo.php photos "
-    "story.php permalink.php login help policies privacy hashtag reel reels videos gaming "
-    "business ads dialog plugins l.php home.php notes media settings messages friends "
-    "search login.php recover pages people profile.php",
-)
+def _platform_page(platform: str, first: str) -> bool:
+    """Whether a link's first path segment on ``platform`` is one of the platform's own
+    pages (search, a category, a campaign, help, a story, an event), not a seller's."""
+    stop = stoplist()
+    return first in stop.pages.get(platform, ()) or any(
+        pattern.match(first) for pattern in stop.page_patterns)
+
+
 _SLUG = re.compile(r"[a-z0-9][a-z0-9._-]{0,59}")
 _HANDLE = re.compile(r"[a-z0-9._]{1,30}")
 _TELEGRAM = re.compile(r"[a-z0-9_]{5,32}")
@@ -162,17 +265,16 @@ def _link_contact(link: str) -> tuple[str, str] | None:
     if host == "wa.me":
         if first == "message" and len(path) > 1:
             return "whatsapp", f"wa.me/message/{path[1][:40]}"
-        phone = _phone_value(re.sub(r"\D", "", first), international=True)
+        phone = _link_phone(first)
         return ("whatsapp", phone) if phone else None
     if host in ("api.whatsapp.com", "whatsapp.com"):
-        number = (query.get("phone") or [""])[0]
-        phone = _phone_value(re.sub(r"\D", "", number), international=True)
+        phone = _link_phone((query.get("phone") or [""])[0])
         return ("whatsapp", phone) if phone else None
     if host == "chat.whatsapp.com" and path:
         return "whatsapp", f"chat.whatsapp.com/{path[0][:40]}"
     if host in ("instagram.com", "instagr.am"):
         name = path[1].lower() if first == "stories" and len(path) > 1 else first
-        if name in _INSTAGRAM_PAGES or name == "stories":
+        if _platform_page("instagram", name):
             return None
         return _handle_contact("instagram", name)
     if host == "tiktok.com":
@@ -183,6 +285,8 @@ def _link_contact(link: str) -> tuple[str, str] | None:
             return "telegram", f"joinchat/{path[1][:40]}"
         if name.startswith("+"):
             return "telegram", path[0][:40]
+        if _platform_page("telegram", name):
+            return None
         return _handle_contact("telegram", name)
     if host == "line.me":
         # line.me/ti/p/~ID (personal) or line.me/R/ti/p/@ID (official accounts)
@@ -194,6 +298,13 @@ def _link_contact(link: str) -> tuple[str, str] | None:
     return _shop_contact(host, path, first, query)
 
 
+def _link_phone(number: str) -> str | None:
+    """The number of a WhatsApp link: international (62812...), or written in the local
+    form sellers also put there (0812..., 812...)."""
+    digits = re.sub(r"\D", "", unquote(number))
+    return _phone_value(digits, international=not digits.startswith(("0", "8")))
+
+
 def _shop_contact(host: str, path: list[str], first: str,
                   query: dict[str, list[str]]) -> tuple[str, str] | None:
     second = path[1].lower() if len(path) > 1 else ""
@@ -202,14 +313,14 @@ def _shop_contact(host: str, path: list[str], first: str,
     if host == "shop-id.tokopedia.com":  # TikTok Shop Indonesia
         platform, slug = "tiktokshop", second if first == "shop" else None
     elif host == "tokopedia.com":
-        slug = first if first not in _TOKOPEDIA_PAGES else None
+        slug = first if not _platform_page("tokopedia", first) else None
     elif host == "shopee.co.id":
         product = re.search(r"-i\.(\d+)\.\d+$", path[-1]) if path else None
         if product:
             slug = product.group(1)
         elif first in ("shop", "product"):
             slug = second
-        elif first not in _SHOPEE_PAGES:
+        elif not _platform_page("shopee", first):
             slug = first
     elif host == "bukalapak.com":
         slug = second if first == "u" else None
@@ -224,7 +335,7 @@ def _shop_contact(host: str, path: list[str], first: str,
             slug = (query.get("id") or [""])[0]
         elif (first, second) == ("marketplace", "profile") or first in ("people", "pages"):
             slug = path[2] if len(path) > 2 else None
-        elif first not in _FACEBOOK_PAGES:
+        elif not _platform_page("facebook", first):
             slug = first
     elif host == "olx.co.id":
         slug = second if first == "profile" else None
@@ -412,7 +523,12 @@ _NOT_PHONE = re.compile(
         r"|(?<![\d.,])\d[\d.,]{0,8}_?%"
         r"|(?<![\d./-])\d{1,2}([-/.])\d{1,2}\1(?:19|20)?\d{2}(?![-/.]?\d)"
         r"|(?<![\d.:])\d{1,2}[.:]\d{2}(?![.:]?\d)"
-        rf"|\b(?:{_LABELS})\b_?[:#.\-/]?_?[a-z0-9][a-z0-9\-/.]{{0,30}}"
+        rf"|\b(?:{_LABELS})\b(?:_?(?:no|nomor|nomer|nr|num|number)\b\.?)?_?[:#.\-/]?_?"
+        r"[a-z0-9][a-z0-9\-/.]{0,30}"
+        # an order or payment number: one unbroken run of 13 or more digits after the word
+        # (an Indonesian mobile number has at most 13, and sellers group their own)
+        r"|\b(?:order|orderan|transaksi|trx|tagihan|pembayaran|payment|tiket)\b"
+        r"_?(?:id|no\.?|nomor|nomer)?_?[:#.]?_?\d{13,}"
         rf"|\b(?:(?:no\.?_?)?rek(?:ening)?|norek|{_BANKS})\b(?:_(?:{_BANKS})\b)?"
         r"_?(?:a\.?/n\.?_[^\W\d]+_?)?[:.\-]?_?\d[\d .-]{4,22}\d"
     ).replace("_?", "[ \t]*").replace("_", "[ \t]+"),  # spaces, never across lines
@@ -432,7 +548,8 @@ _PHONE_CUE = re.compile(
 # A piece of a number: a word (digits, letters for digits, digit words), a run of the
 # usual separators (spaces, dots, dashes, brackets, stars), or any other character (an
 # emoji or a mark may stand between digits, punctuation and line ends may not).
-_PIECE = re.compile(r"([^\W_]+)|([ \t\u00a0.\-_()\[\]*~•·–—'\"]+)|(.)", re.DOTALL)
+_PIECE = re.compile(r"([^\W_]+)|([ \t\u00a0.\-_()\[\]*~•·–—'\"/]+)|(.)", re.DOTALL)
+_LINE_BREAKS = 2  # a number split over up to three lines ("0812\n3456\n7890") is read
 _STOP = frozenset("+=|<>^`$\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
@@ -547,6 +664,7 @@ def _read_number(view: str, start: int) -> tuple[str, bool, int] | None:
     position = start
     limit = min(len(view), start + _WINDOW)
     separator = 0  # characters since the last group
+    breaks = 0  # line breaks inside the number
     while position < limit and total <= 15:
         piece = _PIECE.match(view, position, limit)
         if piece is None:
@@ -563,6 +681,10 @@ def _read_number(view: str, start: int) -> tuple[str, bool, int] | None:
             separator = 0
         elif other == "+" and not groups and not international:
             international = True
+            separator += 1
+        elif other and other in "\r\n" and groups and total < 9 and breaks < _LINE_BREAKS:
+            # a number broken over lines, before it has enough digits to be one
+            breaks += other == "\n"
             separator += 1
         elif other and (other in _STOP or unicodedata.category(other)[0] not in "SMC"):
             break

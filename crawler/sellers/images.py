@@ -11,6 +11,25 @@ Images come from sellers, so decoding is hostile input: only JPEG, PNG, GIF and 
 opened, a picture over :data:`MAX_PIXELS` (a decompression bomb: a small file that decodes
 to gigabytes) or :data:`MAX_BYTES` is refused before it is decoded, the file is checked
 with Pillow's ``verify()`` first, and anything that fails gives None, never an error.
+
+A picture with too little in it to tell one photo from another gives None too
+(:func:`low_information`): smaller than :data:`MIN_SIDE` pixels a side (a tracking pixel,
+an icon), nearly one colour (a blank, a single-colour square: the standard deviation of
+its grey levels under :data:`MIN_DEVIATION`), or a pHash with almost all of its bits equal
+(gradients and flat pictures all hash to about ``8000000000000000``). pHash sets a bit
+for each of 64 low frequencies above their median, so a real photo's hash has about 32
+bits set; fewer than :data:`MIN_HASH_BITS` means most frequencies tie, with nothing in the
+picture. Seller networks never link on such a hash, also one stored before this rule.
+
+Limits of one 64-bit pHash (the schema keeps one ``phash`` per image): re-encoding,
+resizing, a grey copy and small brightness changes stay within a few bits and link;
+cropping 5 %, a 3 % border, a rotation of 2 degrees or a banner over a tenth of the photo
+move it 6 to 12 bits, at and beyond the linking distance (6), and often do not link; a
+rotation by a quarter turn does not link. A mirrored copy is found without a second
+stored hash: mirroring a picture flips the sign of its odd horizontal frequencies, so
+its pHash is about the original's with the bits of those frequencies inverted
+(:func:`mirrored`, within 0 to 8 bits on photos), and networks compare each hash with
+the others' mirrored hashes too.
 """
 
 from __future__ import annotations
@@ -26,6 +45,7 @@ from PIL import (  # importing a plugin registers its format; FORMATS opens only
     GifImagePlugin,  # noqa: F401
     Image,
     ImageOps,
+    ImageStat,
     JpegImagePlugin,  # noqa: F401
     PngImagePlugin,  # noqa: F401
     WebPImagePlugin,  # noqa: F401
@@ -35,10 +55,16 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
 MAX_BYTES = 20_000_000  # one image file
+MIN_SIDE = 32  # pixels: pHash reads a 32 x 32 copy; a smaller picture holds no more detail
+MIN_DEVIATION = 1.0  # grey levels (of 255): a picture flatter than this is one colour
+MIN_HASH_BITS = 8  # a pHash with fewer bits set (or unset) is a flat picture's
 MAX_PIXELS = 40_000_000  # width x height; marketplace photos are a few million at most
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP")  # JPEG opens a phone camera's MPO too
 _HASH = re.compile(r"[0-9a-f]{16}")
 _HASH_BITS = 64
+# The bits of a pHash (row-major 8 x 8 frequencies, the first the highest bit) whose
+# horizontal frequency is odd: their sign flips when a picture is mirrored.
+_ODD_COLUMNS = sum(1 << (63 - (row * 8 + column)) for row in range(8) for column in range(1, 8, 2))
 _EXIF_ORIENTATION = 0x0112
 _SIDEWAYS = (5, 6, 7, 8)  # EXIF orientations that turn the picture a quarter
 
@@ -64,14 +90,40 @@ def fingerprint(body: bytes) -> Fingerprint | None:
                 width, height = image.size
                 if image.getexif().get(_EXIF_ORIENTATION) in _SIDEWAYS:
                     width, height = height, width
+                if min(width, height) < MIN_SIDE:
+                    return None
                 image.draft("RGB", (256, 256))  # JPEG: decode at a fraction of the size
                 picture = _upright(image)
+                if _flat(picture):
+                    return None
                 phash = str(imagehash.phash(picture))
     except Exception:  # noqa: BLE001 - every decoder's own errors on a hostile file
         return None
-    if not width or not height:
+    if not width or not height or low_information(phash):
         return None
     return Fingerprint(phash, width, height)
+
+
+def _flat(picture: Image.Image) -> bool:
+    """Whether a picture is (nearly) one colour: its grey levels, read at the size pHash
+    reads, hardly vary."""
+    grey = picture.convert("L").resize((32, 32), Image.Resampling.BOX)
+    return ImageStat.Stat(grey).stddev[0] < MIN_DEVIATION
+
+
+def low_information(phash: str) -> bool:
+    """Whether a pHash is a flat picture's: almost all of its 64 bits are equal (a blank,
+    a single colour, a gradient). Such a hash links nobody."""
+    if not _HASH.fullmatch(phash):
+        return False
+    ones = int(phash, 16).bit_count()
+    return min(ones, _HASH_BITS - ones) < MIN_HASH_BITS
+
+
+def mirrored(phash: str) -> str:
+    """The pHash a left-right mirrored copy of the picture is expected to have (within a
+    few bits): the bits of the odd horizontal frequencies inverted."""
+    return f"{_bits(phash) ^ _ODD_COLUMNS:016x}"
 
 
 def _upright(image: Image.Image) -> Image.Image:

@@ -36,18 +36,21 @@ import math
 import re
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
 from crawler.sellers import images
-from crawler.sellers.contacts import extract
+from crawler.sellers.contacts import extract, never_own, stoplist
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
 # Contact kinds that link accounts (all strong); a WhatsApp number is a phone number.
 CONTACT_KINDS = ("phone", "whatsapp", "email", "instagram", "tiktok", "telegram", "line", "shop")
 NUMBER_KINDS = frozenset({"phone", "whatsapp"})
+HANDLE_KINDS = ("instagram", "tiktok", "telegram", "line")
+IDENTITY_FIELD = "seller_url"  # an account's own shop or handle, as the platform gives it
 STRENGTH = {"image": "medium"} | dict.fromkeys(CONTACT_KINDS, "strong")
 # A recheck status that means taken down: the platform removed the listing. "blocked" (a
 # captcha, login wall, 403 or 429) says the crawler was walled, nothing about the account:
@@ -56,6 +59,14 @@ TAKEN_DOWN = frozenset({"removed"})
 DECISIVE = TAKEN_DOWN | {"live"}
 DEFAULT_IMAGE_DISTANCE = 6
 DEFAULT_IMAGE_MAX_ACCOUNTS = 5
+# A contact value written by more groups of accounts than this links nobody (see
+# _capped_contacts). Twice the photo limit: a number or handle is written by its owner,
+# while a photo is copied by design, so a value is shared by unrelated sellers far less
+# often; an operator running more accounts than this still counts once when its accounts
+# share anything else (a second number, a handle, a photo), and one running up to ten
+# accounts that share nothing but one number is still found. A value on more than ten
+# unrelated groups is a courier's, a platform's or a placeholder, not one operator's.
+DEFAULT_CONTACT_MAX_ACCOUNTS = 10
 # The listings, per account and per shared value, whose evidence a link keeps: the first
 # sightings; the rest say the same thing again.
 EVIDENCE_PER_ACCOUNT = 3
@@ -84,6 +95,7 @@ class Link:
     accounts: list[str]
     evidence: list[dict[str, Any]]
     distance: int | None = None  # images only: Hamming distance of the two pHashes
+    mirrored: bool = False  # images only: one photo is the other flipped left to right
 
     @property
     def strength(self) -> str:
@@ -94,6 +106,8 @@ class Link:
                  "evidence": self.evidence, "strength": self.strength}
         if self.distance is not None:
             shown["distance"] = self.distance
+        if self.mirrored:
+            shown["mirrored"] = True
         return shown
 
 
@@ -153,7 +167,8 @@ def build_networks(accounts: Iterable[Mapping[str, Any]] = (),
                    image_rows: Iterable[Mapping[str, Any]] = (),
                    rechecks: Iterable[Mapping[str, Any]] = (), *,
                    image_distance: int = DEFAULT_IMAGE_DISTANCE,
-                   image_max_accounts: int = DEFAULT_IMAGE_MAX_ACCOUNTS) -> list[Network]:
+                   image_max_accounts: int = DEFAULT_IMAGE_MAX_ACCOUNTS,
+                   contact_max_accounts: int = DEFAULT_CONTACT_MAX_ACCOUNTS) -> list[Network]:
     """Every account's network, largest first (then by flagged listings, then id).
 
     - ``accounts``: rows of the ``accounts`` view (platform, seller_id, seller_name,
@@ -168,22 +183,25 @@ def build_networks(accounts: Iterable[Mapping[str, Any]] = (),
     - ``rechecks``: rows of ``rechecks`` (platform, listing_id, status, checked_at): when
       given, each account's takedown status and time are worked out from them (the
       accounts view's rule); otherwise the ``accounts`` rows' status and taken_down_at
-      are used.
+      are used;
+    - ``contact_max_accounts``: a contact value written by more than this many groups of
+      accounts (accounts already linked by other evidence count as one group) is a
+      shared service's or a placeholder and links nobody (:func:`_capped_contacts`).
     """
     listings = list(listings)
     owner, found = _owners(listings)
     members, takedowns = _accounts(accounts, found)
     owner = {listing: key for listing, key in owner.items() if key in members}
+    image_rows = list(image_rows)
+    links, photo_links = _capped_contacts(
+        contact_links([*contacts, *identities(listings, owner)], owner), members,
+        lambda group_of: image_links(image_rows, owner, group_of, distance=image_distance,
+                                     max_accounts=image_max_accounts),
+        contact_max_accounts)
     forest = _UnionFind(members)
-    links = contact_links([*contacts, *identities(listings, owner)], owner)
-    for link in links:
+    for link in links + photo_links:
         for other in link.accounts[1:]:
             forest.union(link.accounts[0], other)
-    strong_group = {key: forest.find(key) for key in members}
-    photo_links = image_links(image_rows, owner, strong_group, distance=image_distance,
-                              max_accounts=image_max_accounts)
-    for link in photo_links:
-        forest.union(*link.accounts)
     links += photo_links
     rechecks = list(rechecks)
     if rechecks:
@@ -205,6 +223,60 @@ def build_networks(accounts: Iterable[Mapping[str, Any]] = (),
         networks.append(network)
     networks.sort(key=lambda n: (-len(n.accounts), -n.flagged_listings, n.network_id))
     return networks
+
+
+def _capped_contacts(candidates: list[Link], members: Iterable[str],
+                     photo_links: Callable[[Mapping[str, str]], list[Link]],
+                     max_accounts: int) -> tuple[list[Link], list[Link]]:
+    """The contact links that survive the document-frequency cap, and the photo links.
+
+    A value many unrelated sellers write (a courier's number, a platform's customer
+    service, a placeholder e-mail, a common word as a handle) would otherwise join them
+    all. As for photos (:func:`crawler.sellers.images.common_hashes`), accounts are counted
+    in groups already linked by other evidence, so one operator's many accounts count once:
+    a value held by at most ``max_accounts`` accounts links them; a value held by more links
+    them only once its accounts fall into at most ``max_accounts`` groups of the links
+    kept so far (the rarer values and the photos), which is repeated until nothing
+    changes. ``photo_links`` makes the photo links for groups of accounts (account → its
+    group's root) linked by contacts."""
+    members = list(members)
+    kept = [link for link in candidates if len(link.accounts) <= max_accounts]
+    frequent = sorted((link for link in candidates if len(link.accounts) > max_accounts),
+                      key=_link_order)
+    contact_forest = _union(members, kept)
+    photos = photo_links({key: contact_forest.find(key) for key in members})
+    if not frequent:
+        return kept, photos
+    forest = _union(members, kept + photos)
+    accepted = 0
+    grown = True
+    while grown and frequent:
+        grown, waiting = False, []
+        for link in frequent:
+            if len({forest.find(account) for account in link.accounts}) <= max_accounts:
+                kept.append(link)
+                _union_into(forest, [link])
+                grown = True
+                accepted += 1
+            else:
+                waiting.append(link)
+        frequent = waiting
+    if accepted:  # larger contact groups: a photo may now be common to fewer groups
+        contact_forest = _union(members, kept)
+        photos = photo_links({key: contact_forest.find(key) for key in members})
+    return kept, photos
+
+
+def _union(members: Iterable[str], links: Iterable[Link]) -> _UnionFind:
+    forest = _UnionFind(members)
+    _union_into(forest, links)
+    return forest
+
+
+def _union_into(forest: _UnionFind, links: Iterable[Link]) -> None:
+    for link in links:
+        for other in link.accounts[1:]:
+            forest.union(link.accounts[0], other)
 
 
 def _owners(listings: Iterable[Mapping[str, Any]],
@@ -291,7 +363,15 @@ def _side(account: str, row: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
 
 def contact_links(contacts: Iterable[Mapping[str, Any]],
                   owner: Mapping[tuple[str, str], str]) -> list[Link]:
-    """One strong link per contact value that two or more accounts' listings hold.
+    """The strong links of shared contact values (before the document-frequency cap of
+    :func:`build_networks`).
+
+    A value links the accounts whose listings wrote it. A value that is an account's own
+    shop or handle (read from its ``seller_url``: an *identity*) is owned by that account,
+    and another account's listing that names it only *mentions* it: a mention links the
+    writer to the owner only when the owner's listings name the writer's own shop or
+    handle too (a mutual mention). Values that are never a seller's own
+    (:func:`crawler.sellers.contacts.never_own`) link nobody.
 
     Contacts are matched by the SHA-256 of their value (``value_sha256``), so a contact
     whose text was erased (``thriftwatch retention``) still links its accounts; the link
@@ -299,15 +379,20 @@ def contact_links(contacts: Iterable[Mapping[str, Any]],
     sides: dict[tuple[str, str], dict[str, list[tuple[Any, ...]]]] = defaultdict(
         lambda: defaultdict(list))
     shown: dict[tuple[str, str], str] = {}
+    stopped = _stopped_digests()
     for row in contacts:
         kind, value = row.get("kind"), row.get("value")
         account = owner.get((row.get("platform"), str(row.get("listing_id"))))
         if account is None or kind not in STRENGTH or kind == "image":
             continue
         if isinstance(value, str) and value and len(value) <= _MAX_VALUE:
+            if never_own(kind, value):
+                continue
             digest = hashlib.sha256(value.encode("utf-8")).hexdigest()
         elif value is None and isinstance(row.get("value_sha256"), str):
             digest = row["value_sha256"]  # erased: its digest still matches
+            if (kind, digest) in stopped:
+                continue
         else:
             continue
         group = "phone" if kind in NUMBER_KINDS else kind
@@ -317,24 +402,63 @@ def contact_links(contacts: Iterable[Mapping[str, Any]],
             (str(row.get("seen_at") or ""), row["platform"], str(row["listing_id"]),
              str(row.get("field") or ""), kind, row))
     links = []
-    for (group, digest), by_account in sides.items():
-        if len(by_account) < 2:
-            continue
-        value = shown.get((group, digest), f"erased:{digest}")
-        evidence, kinds = [], set()
-        for account in sorted(by_account):
-            kept: set[tuple[str, str, Any]] = set()
-            for *_, kind, row in sorted(by_account[account], key=lambda s: s[:4]):
-                kinds.add(kind)
-                mark = (row["listing_id"], row.get("field"), row.get("capture_sha256"))
-                if mark in kept or len(kept) >= EVIDENCE_PER_ACCOUNT:
-                    continue
-                kept.add(mark)
-                evidence.append(_side(account, row, kind=kind, raw=row.get("raw"),
-                                      seen_at=row.get("seen_at")))
-        kind = "whatsapp" if kinds == {"whatsapp"} else group
-        links.append(Link(kind, value, sorted(by_account), evidence))
+    owned_by: dict[str, set[tuple[str, str]]] = defaultdict(set)  # its identities
+    named_by: dict[str, set[tuple[str, str]]] = defaultdict(set)  # others' it names
+    mentions: list[tuple[str, str, tuple[str, str]]] = []  # (writer, owner, value)
+    for value_key, by_account in sides.items():
+        owners = sorted(account for account, found in by_account.items()
+                        if any(side[3] == IDENTITY_FIELD for side in found))
+        writers = sorted(account for account in by_account if account not in owners)
+        for account in owners:
+            owned_by[account].add(value_key)
+        if owners:
+            for writer in writers:
+                named_by[writer].add(value_key)
+                mentions += [(writer, one, value_key) for one in owners]
+        links.extend(_contact_link(value_key, {a: by_account[a] for a in accounts}, shown)
+                     for accounts in ((writers, owners) if owners else (sorted(by_account),))
+                     if len(accounts) > 1)
+    for writer, one, value_key in mentions:
+        if owned_by[writer] & named_by[one]:  # each names the other's own shop or handle
+            by_account = sides[value_key]
+            links.append(_contact_link(value_key, {writer: by_account[writer],
+                                                   one: by_account[one]}, shown))
     return links
+
+
+def _contact_link(value_key: tuple[str, str], by_account: Mapping[str, list[tuple[Any, ...]]],
+                  shown: Mapping[tuple[str, str], str]) -> Link:
+    """The link of one shared value between ``by_account``'s accounts, with the first
+    sightings of each as its evidence."""
+    group, digest = value_key
+    value = shown.get(value_key, f"erased:{digest}")
+    evidence, kinds = [], set()
+    for account in sorted(by_account):
+        kept: set[tuple[str, str, Any]] = set()
+        for *_, kind, row in sorted(by_account[account], key=lambda s: s[:4]):
+            kinds.add(kind)
+            mark = (row["listing_id"], row.get("field"), row.get("capture_sha256"))
+            if mark in kept or len(kept) >= EVIDENCE_PER_ACCOUNT:
+                continue
+            kept.add(mark)
+            evidence.append(_side(account, row, kind=kind, raw=row.get("raw"),
+                                  seen_at=row.get("seen_at")))
+    kind = "whatsapp" if kinds == {"whatsapp"} else group
+    return Link(kind, value, sorted(by_account), evidence)
+
+
+@lru_cache(maxsize=1)
+def _stopped_digests() -> frozenset[tuple[str, str]]:
+    """(kind, SHA-256) of the stop-list's exact values, so that an erased contact of such
+    a value links nobody either."""
+    stop = stoplist()
+    found = set()
+    for kinds, values in ((NUMBER_KINDS, stop.phones), (HANDLE_KINDS, stop.handles),
+                          (("shop",), stop.shops)):
+        for value in values:
+            digest = hashlib.sha256(value.encode("utf-8")).hexdigest()
+            found.update((kind, digest) for kind in kinds)
+    return frozenset(found)
 
 
 def image_links(image_rows: Iterable[Mapping[str, Any]],
@@ -354,23 +478,25 @@ def image_links(image_rows: Iterable[Mapping[str, Any]],
     for row in image_rows:
         phash = row.get("phash")
         account = owner.get((row.get("platform"), str(row.get("listing_id"))))
-        if account is None or not isinstance(phash, str) or not _PHASH.fullmatch(phash):
+        if (account is None or not isinstance(phash, str) or not _PHASH.fullmatch(phash)
+                or images.low_information(phash)):  # a blank's hash, stored before the rule
             continue
         rank = (str(row.get("fetched_at") or ""), row["platform"], str(row["listing_id"]),
                 str(row.get("url") or ""))
         held = holders[phash].get(account)
         if held is None or rank < held[0]:
             holders[phash][account] = (rank, row)
-    pairs = near_pairs(holders, distance)
+    pairs = [(a, b, apart, False) for a, b, apart in near_pairs(holders, distance)]
+    pairs += [(a, b, apart, True) for a, b, apart in mirror_pairs(holders, distance)]
     group_of = group_of or {}
     # Only a photo held by two groups, or near another, can be common or link anyone.
     shared = {phash for phash, accounts in holders.items()
               if len({group_of.get(account, account) for account in accounts}) > 1}
     shared.update(phash for pair in pairs for phash in pair[:2])
     common = common_hashes({phash: {group_of.get(account, account) for account in holders[phash]}
-                            for phash in shared}, pairs, max_accounts)
+                            for phash in shared}, [pair[:3] for pair in pairs], max_accounts)
     best: dict[tuple[str, str], tuple[Any, ...]] = {}
-    for first, second, apart in [(h, h, 0) for h in sorted(shared)] + pairs:
+    for first, second, apart, flipped in [(h, h, 0, False) for h in sorted(shared)] + pairs:
         if first in common or second in common:
             continue
         for one, one_held in holders[first].items():
@@ -379,15 +505,34 @@ def image_links(image_rows: Iterable[Mapping[str, Any]],
                     continue
                 (a, a_held), (b, b_held) = sorted(((one, one_held), (two, two_held)),
                                                   key=lambda pair: pair[0])
-                candidate = (apart, a_held[0], b_held[0], a_held[1], b_held[1])
-                if (a, b) not in best or candidate[:3] < best[(a, b)][:3]:
+                candidate = (apart, flipped, a_held[0], b_held[0], a_held[1], b_held[1])
+                if (a, b) not in best or candidate[:4] < best[(a, b)][:4]:
                     best[(a, b)] = candidate
     links = []
-    for (a, b), (apart, _, _, a_row, b_row) in best.items():
+    for (a, b), (apart, flipped, _, _, a_row, b_row) in best.items():
         evidence = [_image_side(a, a_row), _image_side(b, b_row)]
         links.append(Link("image", min(a_row["phash"], b_row["phash"]), [a, b], evidence,
-                          distance=apart))
+                          distance=apart, mirrored=flipped))
     return links
+
+
+def mirror_pairs(hashes: Iterable[str], distance: int) -> list[tuple[str, str, int]]:
+    """Every pair of different pHashes one of which is, within ``distance`` bits, the hash
+    a mirrored copy of the other would have (:func:`crawler.sellers.images.mirrored`), as
+    ``(smaller, larger, bits)``: a photo posted flipped left to right."""
+    group = {phash for phash in hashes if _PHASH.fullmatch(phash)}
+    mirror_of = {images.mirrored(phash): phash for phash in group}
+    found: dict[tuple[str, str], int] = {}
+    candidates = [(flipped, flipped, 0) for flipped in mirror_of]  # mirrored exactly
+    candidates += near_pairs([*group, *mirror_of], distance)
+    for x, y, apart in candidates:
+        for flipped, plain in ((x, y), (y, x)):
+            original = mirror_of.get(flipped)
+            if original is None or plain not in group or original == plain:
+                continue
+            key = (min(original, plain), max(original, plain))
+            found[key] = min(apart, found.get(key, apart))
+    return sorted((a, b, apart) for (a, b), apart in found.items())
 
 
 def common_hashes(groups_of: Mapping[str, set[str]], pairs: Iterable[tuple[str, str, int]],
