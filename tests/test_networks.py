@@ -384,11 +384,11 @@ def test_an_accounts_own_shop_or_handle_from_its_seller_url_links_it_only_when_n
                  "seller_url": "https://www.instagram.com/thrift.bdg/"},
                 {**listing("shopee", "s1", "222"), "seller_url": "https://shopee.co.id/shop/222"},
                 listing("lazada", "l1", "333")]
-    # Shopee 222 and Tokopedia gudangbal name each other's shop; Lazada 333 names the
-    # Instagram account, which never names it back.
+    # Shopee 222 and Tokopedia gudangbal name each other's shop; Lazada 333 mentions the
+    # Instagram account (without claiming it), which never names it back.
     contacts = [contact("shopee", "s1", "shop", "tokopedia:gudangbal", "tokopedia.com/gudangbal"),
                 contact("tokopedia", "t1", "shop", "shopee:222", "shopee.co.id/shop/222"),
-                contact("lazada", "l1", "instagram", "thrift.bdg", "ig @thrift.bdg")]
+                contact("lazada", "l1", "instagram", "thrift.bdg", "mampir @thrift.bdg")]
     networks = build_networks(listings=listings, contacts=contacts)
     assert grouping(networks) == [["instagram:9001"], ["lazada:333"],
                                   ["shopee:222", "tokopedia:111"]]

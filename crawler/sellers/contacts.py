@@ -15,6 +15,20 @@ rb is ribu, thousand; jt is juta, million), a date, a time, a weight, a size, a 
 ("isi 100 pcs": holds 100 pieces), a postcode, a bank account, an order or SKU number, or
 a URL that is not a contact link.
 
+Numbers are also read split by slashes ("0812/3456/7890") or over up to three lines, and
+from WhatsApp links in the local form sellers put there ("wa.me/0812..."). Handles,
+e-mails and links are read however their letters are styled (fullwidth, mathematical:
+each character NFKC-normalised in place).
+
+Not every contact written in a listing is the seller's own. :func:`never_own` names the
+values that never are (the stop-list ``crawler/data/contact_stoplist.toml``: platforms'
+and couriers' accounts and mailboxes, placeholder e-mails such as ``email@gmail.com``,
+hashtags written as mentions such as ``@ootd``, WhatsApp and Telegram group invitations,
+platforms' own shops and pages such as categories, campaigns, help, stories and events),
+and a contact is dropped when the words right before it, in its clause, give it to
+someone else: a courier ("kurir hub 0811..."), a platform's customer service, or a shop
+the seller warns against ("jangan beli di ..., penipu": don't buy at ..., a swindler).
+
 Pure and bounded: each field is read up to :data:`MAX_TEXT` characters, every pattern is
 linear in its input, and nothing here logs (contacts are personal data).
 """
@@ -44,7 +58,8 @@ KINDS = ("phone", "whatsapp", "instagram", "tiktok", "telegram", "line", "email"
 class Contact(NamedTuple):
     kind: str  # one of KINDS
     value: str  # phones in E.164; handles lower-case without '@'; shops 'platform:slug'
-    raw: str  # as written (at most MAX_RAW characters)
+    raw: str  # as written (at most MAX_RAW characters); a shop or handle the seller
+    # claims as its own from the claim on ("toko kami yang lain: tokopedia.com/x")
     start: int  # where it is in the field's text
     end: int
     field: str  # the listing field it was read from ('title', 'description', ...)
@@ -69,8 +84,46 @@ def extract(text: str, field: str) -> list[Contact]:
                 folded, start, number=kind in ("phone", "whatsapp")):
             continue
         seen.add((kind, value))
-        contacts.append(Contact(kind, value, text[start:end][:MAX_RAW], start, end, field))
+        written_from = _claim_start(folded, start, kind) if kind in CLAIMABLE else start
+        contacts.append(Contact(kind, value, text[written_from:end][:MAX_RAW], start, end,
+                                field))
     return contacts[:MAX_CONTACTS]
+
+
+def claims_own(raw: str, kind: str) -> bool:
+    """Whether a shop or handle contact, as written (its ``raw``), is presented by the
+    seller as its own: a claim ("toko kami yang lain: tokopedia.com/x": our other shop)
+    or, for a handle, the contact cue of its kind ("IG: @x") written before it."""
+    value_at = re.search(r"[^\s@＠]*$", raw)
+    before = raw[:value_at.start()] if value_at else ""
+    if not before.strip():
+        return False
+    return bool(stoplist().claims.search(before) or (
+        kind in _CLAIM_CUES and _CLAIM_CUES[kind].search(before)))
+
+
+def _claim_start(text: str, start: int, kind: str) -> int:
+    """Where the seller's claim of the shop or handle at ``start`` begins (in its clause,
+    at most a few words before it), or ``start`` when there is none."""
+    reach = max(0, start - _CUE_REACH)
+    before = text[reach:start]
+    clause_ends = [match.end() for match in _CLAUSE_END.finditer(before)]
+    offset = clause_ends[-1] if clause_ends else 0
+    before = before[offset:]
+    found = [match.start() for match in stoplist().claims.finditer(before)]
+    if kind in _CLAIM_CUES:
+        found += [match.start() for match in _CLAIM_CUES[kind].finditer(before)]
+    return reach + offset + min(found) if found else start
+
+
+# A shop or handle is claimed by these (see claims_own); a handle also by its kind's cue.
+CLAIMABLE = frozenset({"shop", "instagram", "tiktok", "telegram", "line"})
+_CLAIM_CUES = {
+    "instagram": re.compile(r"\b(?:instagram|insta|ig)\b", re.IGNORECASE),
+    "tiktok": re.compile(r"\b(?:tiktok|tik\s?tok|tt)\b", re.IGNORECASE),
+    "telegram": re.compile(r"\b(?:telegram|tele|tg)\b", re.IGNORECASE),
+    "line": re.compile(r"\bline\b", re.IGNORECASE),
+}
 
 
 def never_own(kind: str, value: str) -> bool:
@@ -108,6 +161,7 @@ class Stoplist:
     shops: frozenset[str]
     pages: dict[str, frozenset[str]]  # platform → first path segments that are no shop
     page_patterns: tuple[re.Pattern[str], ...]
+    claims: re.Pattern[str]  # a seller presenting a shop or account as its own
     services: re.Pattern[str]  # a courier or a platform's customer service
     warnings: re.Pattern[str]  # a shop or number warned against
     own: re.Pattern[str]  # the seller's own word
@@ -138,7 +192,8 @@ def stoplist() -> Stoplist:
         prefixes={kind: tuple(values) for kind, values in data["prefixes"].items()},
         shops=lowered(data["shops"]["values"]),
         pages={platform: lowered(values) for platform, values in pages.items()},
-        page_patterns=patterns, services=words(third["services"]),
+        page_patterns=patterns, claims=words(data["claims"]["words"]),
+        services=words(third["services"]),
         warnings=words(third["warnings"]), own=words(third["own"]))
 
 

@@ -5,15 +5,40 @@ data out; no SQLite, no Scrapy.
 Two accounts are *linked* when their listings share
 
 - a contact (strong): the same phone or WhatsApp number (E.164, however the sellers wrote
-  it), e-mail, Instagram, TikTok or Telegram handle, LINE ID, or link to a shop; an
-  account's own shop or handle (read from the ``seller_url`` the platform gives it) counts
-  too, so a description naming another account's shop links the two;
+  it), e-mail, Instagram, TikTok or Telegram handle, LINE ID, or link to a shop;
 - a photo (medium): two images whose perceptual hashes differ in at most
-  ``image_distance`` bits, unless the photo is common: a hash (or near-identical hashes)
-  held by more than ``image_max_accounts`` unrelated accounts is a stock photo or a
-  platform placeholder and links nobody (the rule of
-  :func:`crawler.sellers.images.common_hashes`, counted over groups of accounts already
-  linked by contacts, so one operator's many accounts count once).
+  ``image_distance`` bits (or one is the other mirrored, within ``image_distance -
+  MIRROR_MARGIN`` bits: :func:`crawler.sellers.images.mirrored`), unless the photo is
+  common: a hash (or near-identical hashes) held by more than ``image_max_accounts``
+  unrelated accounts is a stock photo or a platform placeholder and links nobody (the
+  rule of :func:`crawler.sellers.images.common_hashes`, counted over groups of accounts
+  already linked by contacts, so one operator's many accounts count once). A flat
+  picture's hash (:func:`crawler.sellers.images.low_information`) links nobody.
+
+What any seller may write must not join unrelated sellers, so three rules keep values out:
+
+- *Never a seller's own*: the stop-list ``crawler/data/contact_stoplist.toml``
+  (:func:`crawler.sellers.contacts.never_own`): platforms' and couriers' accounts,
+  placeholder e-mails, hashtags written as mentions, group invitations, platforms' own
+  shops. (Extraction also drops a contact its clause gives to someone else: a courier's,
+  a platform's service, a shop the seller warns against.)
+- *Document frequency*: a value written by more than ``contact_max_accounts`` groups of
+  accounts (accounts linked by their other values and photos count as one group) is a
+  shared service's or a placeholder, and links nobody (:func:`_capped_contacts`).
+- *Mentions*: an account's own shop or handle, read from the ``seller_url`` the platform
+  gives it, is owned by that account. Another account's listing that names it only
+  mentions it ("mampir ke tokopedia.com/xyz": drop by at ...; "jangan beli di
+  tokopedia.com/xyz, penipu!": don't buy at ..., a swindler), which alone links nothing,
+  nor links two accounts that mention the same shop. A mention links the writer to the
+  owner only when it is mutual (the owner's listings name the writer's own shop or handle
+  too) or claimed: the writer presents it as its own, in the words before it ("toko
+  kami yang lain: ...": our other shop; "IG: @..." before a handle; the claim is kept in
+  the contact's ``raw`` as evidence). When two accounts are linked by anything else, an
+  unclaimed one-way mention adds nothing the other link does not prove, and is left out;
+  so a returning seller is never proved by one. A shop or handle that is no account's
+  own in the DB, written by several accounts, is shared like any contact. Limit: a claim
+  is the writer's word; a seller claiming a stranger's shop as its own joins it, and the
+  claim shown as evidence lets the investigator judge it.
 
 A seller's *name* never links anything: "Thrift Murah" is everyone's name. Links are
 grouped with union-find into networks. Every link keeps its evidence: for each account,
@@ -41,7 +66,7 @@ from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
 from crawler.sellers import images
-from crawler.sellers.contacts import extract, never_own, stoplist
+from crawler.sellers.contacts import claims_own, extract, never_own, stoplist
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -59,6 +84,12 @@ TAKEN_DOWN = frozenset({"removed"})
 DECISIVE = TAKEN_DOWN | {"live"}
 DEFAULT_IMAGE_DISTANCE = 6
 DEFAULT_IMAGE_MAX_ACCOUNTS = 5
+# A mirrored photo links within this many bits less than a photo as it is: the mirrored
+# hash is only about the mirror's, and comparing every hash with every mirrored one too
+# doubles the chances of a match by chance (the demo's 5,636 photos hold one chance pair of
+# mirrored hashes 6 bits apart, and none at 4 or less; real mirrored copies are 0 to 8 bits
+# from the mirrored hash, most within 4).
+MIRROR_MARGIN = 2
 # A contact value written by more groups of accounts than this links nobody (see
 # _capped_contacts). Twice the photo limit: a number or handle is written by its owner,
 # while a photo is copied by design, so a value is shared by unrelated sellers far less
@@ -370,8 +401,10 @@ def contact_links(contacts: Iterable[Mapping[str, Any]],
     shop or handle (read from its ``seller_url``: an *identity*) is owned by that account,
     and another account's listing that names it only *mentions* it: a mention links the
     writer to the owner only when the owner's listings name the writer's own shop or
-    handle too (a mutual mention). Values that are never a seller's own
-    (:func:`crawler.sellers.contacts.never_own`) link nobody.
+    handle too (a mutual mention), or when the writer claims it as its own
+    (:func:`crawler.sellers.contacts.claims_own`: "toko kami yang lain: ...", "IG: @...");
+    two accounts that merely mention the same owned shop are not linked by it. Values that
+    are never a seller's own (:func:`crawler.sellers.contacts.never_own`) link nobody.
 
     Contacts are matched by the SHA-256 of their value (``value_sha256``), so a contact
     whose text was erased (``thriftwatch retention``) still links its accounts; the link
@@ -415,11 +448,17 @@ def contact_links(contacts: Iterable[Mapping[str, Any]],
             for writer in writers:
                 named_by[writer].add(value_key)
                 mentions += [(writer, one, value_key) for one in owners]
-        links.extend(_contact_link(value_key, {a: by_account[a] for a in accounts}, shown)
-                     for accounts in ((writers, owners) if owners else (sorted(by_account),))
-                     if len(accounts) > 1)
+        # An owned value links its owners (the same seller_url); its writers only mention
+        # it, and link to the owner below, not to each other. Anyone else's value links
+        # everyone who wrote it.
+        accounts = owners or writers
+        if len(accounts) > 1:
+            links.append(_contact_link(value_key, {a: by_account[a] for a in accounts}, shown))
     for writer, one, value_key in mentions:
-        if owned_by[writer] & named_by[one]:  # each names the other's own shop or handle
+        # each names the other's own shop or handle, or the writer claims it as its own
+        if owned_by[writer] & named_by[one] or any(
+                claims_own(str(side[5].get("raw") or ""), side[4])
+                for side in sides[value_key][writer]):
             by_account = sides[value_key]
             links.append(_contact_link(value_key, {writer: by_account[writer],
                                                    one: by_account[one]}, shown))
@@ -487,7 +526,8 @@ def image_links(image_rows: Iterable[Mapping[str, Any]],
         if held is None or rank < held[0]:
             holders[phash][account] = (rank, row)
     pairs = [(a, b, apart, False) for a, b, apart in near_pairs(holders, distance)]
-    pairs += [(a, b, apart, True) for a, b, apart in mirror_pairs(holders, distance)]
+    pairs += [(a, b, apart, True)
+              for a, b, apart in mirror_pairs(holders, distance - MIRROR_MARGIN)]
     group_of = group_of or {}
     # Only a photo held by two groups, or near another, can be common or link anyone.
     shared = {phash for phash, accounts in holders.items()
@@ -520,6 +560,8 @@ def mirror_pairs(hashes: Iterable[str], distance: int) -> list[tuple[str, str, i
     """Every pair of different pHashes one of which is, within ``distance`` bits, the hash
     a mirrored copy of the other would have (:func:`crawler.sellers.images.mirrored`), as
     ``(smaller, larger, bits)``: a photo posted flipped left to right."""
+    if distance < 0:
+        return []
     group = {phash for phash in hashes if _PHASH.fullmatch(phash)}
     mirror_of = {images.mirrored(phash): phash for phash in group}
     found: dict[tuple[str, str], int] = {}
