@@ -133,7 +133,8 @@ NEVER_OWN = [
     "#balpres @ootd", "cek ig @thrift @preloved @balpres", "IG: @JNE_ID",
     "email: email@gmail.com", "contoh@gmail.com", "test@test.com", "noreply@shopee.co.id",
     "no-reply@tokopedia.com", "support@shopee.co.id", "customercare@jne.co.id",
-    "kirim ke nama@example.com", "gabung https://chat.whatsapp.com/ThriftIndoGrup1",
+    "kirim ke nama@example.com", "test123@gmail.com", "noreply.toko@gmail.com",
+    "xxxxxx@yahoo.com", "gabung https://chat.whatsapp.com/ThriftIndoGrup1",
     "info restock chat.whatsapp.com/ABCDEFGH12345", "t.me/joinchat/AAAAbbbb",
     "grup t.me/+AbCdEf123", "https://www.lazada.co.id/shop/lazmall",
 ]
@@ -170,6 +171,8 @@ def test_stored_stop_listed_values_link_nobody(kind: str, value: str) -> None:
     ("ig: thrift_korea88", "instagram", "thrift_korea88"),
     ("email thrift.bdg@gmail.com", "email", "thrift.bdg@gmail.com"),
     ("cs@tokoku.id", "email", "cs@tokoku.id"),
+    ("email.toko@gmail.com", "email", "email.toko@gmail.com"),
+    ("thrift.test@gmail.com", "email", "thrift.test@gmail.com"),
     ("Telegram: @gudang_bal_bdg", "telegram", "gudang_bal_bdg"),
     ("tokopedia.com/promothrift", "shop", "tokopedia:promothrift"),
 ])
@@ -416,6 +419,7 @@ def test_a_flat_pictures_hash_stored_before_never_links(phash: str) -> None:
     "https://api.whatsapp.com/send?phone=081234567890",
     "https://api.whatsapp.com/send?phone=81234567890&text=halo", "wa.me/081234567890",
     "WA 0812/3456/7890", "WA 0812\n3456 7890", "WA 0812\n3456\n7890", "Hub:\n0812-3456\n-7890",
+    "WA：０８１２－３４５６－７８９０", "whatsapp://send?phone=081234567890",
 ])
 def test_numbers_written_in_local_links_with_slashes_or_over_lines_are_read(text: str) -> None:
     assert [c.value for c in extract(text, "description")] == [PHONE]

@@ -74,7 +74,7 @@ def extract(text: str, field: str) -> list[Contact]:
     taken: list[tuple[int, int]] = []  # spans read already, which nothing else may claim
     found = _links(folded, taken) if _LINK_HINT.search(folded) else []
     found += _emails(folded, taken)
-    found += _phones(text, _digits_view(text), taken)
+    found += _phones(folded, _digits_view(folded), taken)
     found += _handles(folded, taken)
     found.sort(key=lambda contact: contact[2])
     seen: set[tuple[str, str]] = set()
@@ -143,7 +143,8 @@ def never_own(kind: str, value: str) -> bool:
         local, _, domain = value.rpartition("@")
         return domain in stop.email_domains or any(
             domain.endswith("." + known) for known in stop.email_domains
-        ) or local in stop.email_locals
+        ) or local in stop.email_locals or any(
+            pattern.match(local) for pattern in stop.email_patterns)
     if kind == "shop" and value in stop.shops:
         return True
     return any(value.startswith(prefix) for prefix in stop.prefixes.get(kind, ()))
@@ -157,6 +158,7 @@ class Stoplist:
     handles: frozenset[str]
     email_domains: frozenset[str]
     email_locals: frozenset[str]
+    email_patterns: tuple[re.Pattern[str], ...]  # placeholder local parts (test123@...)
     prefixes: dict[str, tuple[str, ...]]
     shops: frozenset[str]
     pages: dict[str, frozenset[str]]  # platform → first path segments that are no shop
@@ -189,6 +191,7 @@ def stoplist() -> Stoplist:
         phones=lowered(data["phones"]["values"]),
         handles=lowered(handles["platform_accounts"] + handles["words"]),
         email_domains=lowered(emails["domains"]), email_locals=lowered(emails["local_parts"]),
+        email_patterns=tuple(re.compile(pattern) for pattern in emails["local_patterns"]),
         prefixes={kind: tuple(values) for kind, values in data["prefixes"].items()},
         shops=lowered(data["shops"]["values"]),
         pages={platform: lowered(values) for platform, values in pages.items()},
