@@ -14,8 +14,9 @@ After the flag pipeline, for each listing whose verdict reaches the floor
   once per run, and again in the same run only when the card seen differs from the one
   the page was asked for (another keyword showed it with a new price, say). Each run asks
   again (a run's evidence is its own, and a seller can change a description without
-  changing the card). At most ``THRIFTWATCH_DETAIL_CAP`` pages a run; the listings left
-  over are counted (``Stats.DETAIL_CAPPED``).
+  changing the card); a run resumed after a kill does not read again the pages it stored
+  before. At most ``THRIFTWATCH_DETAIL_CAP`` pages a run; the listings left over are
+  counted (``Stats.DETAIL_CAPPED``).
 
 The page comes back as another listing (``source`` "listing_page"), normalised and flagged
 again with everything known; one that a page flagged and its card had not is counted
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from crawler.config import Config, EnrichConfig
 from crawler.items import Listing
 from crawler.keys import Stats
+from crawler.runtime.recorder import EvidenceRecorder
 from crawler.sellers.contacts import extract
 
 if TYPE_CHECKING:
@@ -92,6 +94,7 @@ class EnrichPipeline:
         self.asked: dict[tuple[str, str], str] = {}  # listing → card state its page was asked for
         self.read: dict[tuple[str, str], Listing] = {}  # listing → its page's sighting
         self.pages_asked = 0
+        self.read_before_resume: set[str] | None = None  # listing ids, once the run is open
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> EnrichPipeline:
@@ -117,6 +120,12 @@ class EnrichPipeline:
         the run's cap is reached; whether its page was (or is to be) fetched."""
         key = (card.platform, card.listing_id)
         state = card_state(card)
+        if self.read_before_resume is None:
+            recorder = self.crawler.get_extension(EvidenceRecorder)
+            self.read_before_resume = (recorder.pages_read_in_run(card.platform)
+                                       if recorder is not None else set())
+        if card.listing_id in self.read_before_resume:
+            return True  # read before this run was killed and resumed
         if self.asked.get(key) == state:
             card.restated = self.read.get(key)
             return True

@@ -68,6 +68,7 @@ def enriched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Crawl, 
     with ReplicaServer() as replica:
         planted = plant_hostile_photos(replica)
         result = crawl_replica(replica, db, "tokopedia", "-a", KEYWORDS, "-a", "max_pages=1",
+                               "-s", "THRIFTWATCH_ENRICH=True",
                                "-s", "THRIFTWATCH_PROGRESS_ENABLED=False")
     conn = open_db(db)
     yield Crawl(db, conn, result.stderr), planted
@@ -191,7 +192,8 @@ def test_the_detail_cap_bounds_listing_pages_per_run(tmp_path: Path):
     db = tmp_path / "capped.db"
     with ReplicaServer() as replica:
         crawl_replica(replica, db, "tokopedia", "-a", KEYWORDS, "-a", "max_pages=1",
-                      "-s", "THRIFTWATCH_DETAIL_CAP=3", "-s", "THRIFTWATCH_IMAGE_CAP=0")
+                      "-s", "THRIFTWATCH_ENRICH=True", "-s", "THRIFTWATCH_DETAIL_CAP=3",
+                      "-s", "THRIFTWATCH_IMAGE_CAP=0")
     conn = open_db(db)
     assert conn.execute("SELECT COUNT(*) FROM listing_pages").fetchone()[0] == 3
     assert conn.execute("SELECT COUNT(*) FROM images").fetchone()[0] == 0

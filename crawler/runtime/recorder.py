@@ -49,6 +49,7 @@ class EvidenceRecorder:
         self.store: EvidenceStore | None = None
         self.run_id: int | None = None
         self._pending: list[dict[str, Any]] = []
+        self.resumed = False  # the run is one a killed crawl left unfinished
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> EvidenceRecorder:
@@ -69,6 +70,7 @@ class EvidenceRecorder:
         self.store = EvidenceStore(store.db_path)
         self.run_id = self._resumable_run()
         if self.run_id is not None:
+            self.resumed = True
             spider.logger.info("resuming thriftwatch run %s", self.run_id)
             return
         self.run_id = self.store.start_run(
@@ -213,6 +215,15 @@ class EvidenceRecorder:
                                 f"{what} not stored: {type(error).__name__}: {error}")
             return False
         return True
+
+    def pages_read_in_run(self, platform: str) -> set[str]:
+        """The listings of ``platform`` whose page this run stored already (a resumed run
+        does not read them again)."""
+        if self.store is None or not self.resumed:
+            return set()
+        return {row["listing_id"] for row in self.store.db.query(
+            "SELECT listing_id FROM listing_pages WHERE run_id = ? AND platform = ?",
+            [self.run_id, platform])}
 
     def url_fault(self, url: str, kind: str, detail: str,
                   capture_id: int | None = None) -> None:
