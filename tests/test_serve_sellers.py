@@ -92,3 +92,13 @@ def test_datasette_loads_the_metadata_and_serves_every_canned_query(case_db, tmp
     assert set(SELLER_QUERIES) <= set(answers)
     assert len(answers["accounts_with_contact"][1]) == 2
     assert answers["contacts_shared_by_accounts"][1][0]["value"] == PHONE
+
+
+def test_erased_contacts_are_not_shown_as_shared(tmp_path):
+    """After retention has erased every contact, no erased text groups accounts together."""
+    db = tmp_path / "case.db"
+    build_case(db)
+    before = query(db, "contacts_shared_by_accounts")
+    assert [row["value"] for row in before] == [PHONE]
+    assert main(["retention", "--db", str(db), "--contact-days", "0", "--flagged-too"]) == 0
+    assert query(db, "contacts_shared_by_accounts") == []

@@ -75,12 +75,15 @@ SELLER_QUERIES = {
     },
     "contacts_shared_by_accounts": {
         "title": "Contacts held by two or more accounts (phone and WhatsApp numbers together)",
+        "description": "Contacts whose text was erased (thriftwatch retention) are left out; "
+                       "thriftwatch sellers still links accounts by their digests.",
         "sql": f"""SELECT CASE WHEN r.kind IN ('phone', 'whatsapp') THEN 'phone'
                                ELSE r.kind END AS kind,
                           r.value, COUNT(DISTINCT {_ACCOUNT}) AS accounts,
                           group_concat(DISTINCT {_ACCOUNT}) AS account_keys,
                           COUNT(DISTINCT r.platform || '/' || r.listing_id) AS listings
                    FROM contacts r {_LISTING_OF}
+                   WHERE r.value IS NOT NULL
                    GROUP BY 1, 2 HAVING COUNT(DISTINCT {_ACCOUNT}) > 1
                    ORDER BY accounts DESC, listings DESC, kind, r.value LIMIT 1000""",
     },
