@@ -1,8 +1,9 @@
 """The replica's photos: every image URL its platforms serve (search cards and detail
 answers) is a real JPEG or PNG on that platform's CDN host; an operator's photo stays near
 itself however each account's platform re-encodes and resizes it, different operators'
-photos are far apart, and the stock photo the decoys share is one picture that
-crawler.sellers.images.common_hashes sets aside.
+photos are far apart, every seller's own photos are far from every other seller's (none of
+the thousands a platform serves near another but for the planted copies), and the stock
+photo the decoys share is one picture that crawler.sellers.images.common_hashes sets aside.
 """
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ from collections import defaultdict
 from functools import cache
 from itertools import combinations
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from crawler.replica import photos
-from crawler.replica.accounts import PLATFORMS
+from crawler.replica.accounts import PLATFORMS, account_key
 from crawler.replica.images import IMAGE_HOSTS
 from crawler.replica.networks import decoy_accounts
 from crawler.sellers.images import common_hashes, distance, fingerprint
 from tests.test_replica_details import (
+    ALL_OFFERS,
     WORLD,
     bukalapak_token,
     detail,
@@ -37,6 +40,11 @@ from tests.test_replica_details import (
 
 NEAR = 6  # THRIFTWATCH_IMAGE_DISTANCE's default
 FAR = 12
+# Independent photos' pHashes (32 bits set of 64) come within 10 bits about once in 25
+# million pairs, so among the 18 million pairs of one platform's 6,000 photos a pair or two
+# may: within 8 bits, about once in 800 million pairs.
+APART = 8
+CLOSE_PAIRS = 3  # at most this many pairs of different sellers' photos within 10 bits
 _IMAGE_URL = re.compile(
     r"https://(?:{})/[^\s\"'<>\\]+".format("|".join(re.escape(host) for host in IMAGE_HOSTS)))
 
@@ -243,3 +251,35 @@ def test_the_stock_photo_is_one_picture_and_common(replica):
     assert all(distance(h, stock) <= NEAR for h in common)
     # On five accounts or fewer it is just a photo.
     assert not common_hashes(dict(list(hashes_by_account.items())[:5]), max_accounts=5)
+
+
+def test_unrelated_sellers_photos_are_far_apart():
+    """Every photo of every listing Shopee serves (each account's copy, drawn in process),
+    where two unrelated sellers' own photos were once 6 bits apart and linked: a photo
+    shown by more than one account is planted (the stock photo, an operator's photo, or a
+    network's listing on its own accounts), and no two photos of different accounts are
+    within APART bits (at most CLOSE_PAIRS within 10), the planted copies aside."""
+    shown_by: dict[str, set[str]] = defaultdict(set)
+    copy_of: dict[str, photos.Copy] = {}
+    for offer in ALL_OFFERS:
+        key = account_key("shopee", offer)
+        for photo_id, copy in WORLD.listing_photos("shopee", offer):
+            shown_by[photo_id].add(key)
+            copy_of.setdefault(photo_id, copy)
+    planted = {photos.STOCK_PHOTO, *(p for op in WORLD.operators for p in op.photos)}
+    for photo_id, keys in shown_by.items():
+        if len(keys) > 1:
+            assert photo_id in planted or any(keys <= net for net in WORLD.networks()), photo_id
+    ids = sorted(shown_by)
+    assert len(ids) > 5000
+    hashes = np.array([int(fingerprint(photos.render(p, copy_of[p])).phash, 16) for p in ids],
+                      dtype=np.uint64)
+    close = []
+    for start in range(0, len(ids), 512):  # 512 rows of distances at a time: a few MB
+        apart = np.bitwise_count(hashes[start:start + 512, None] ^ hashes[None, :])
+        for row, column in zip(*np.nonzero(apart <= 10), strict=True):
+            a, b = ids[start + row], ids[column]
+            if a < b and not shown_by[a] & shown_by[b]:
+                close.append((int(apart[row, column]), a, b))
+    assert all(bits > APART for bits, _, _ in close), sorted(close)
+    assert len(close) <= CLOSE_PAIRS, sorted(close)

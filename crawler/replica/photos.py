@@ -1,13 +1,17 @@
 """Product photos for the replica: real JPEG and PNG bytes, drawn deterministically with Pillow.
 
 A photo is named by a string (its *photo id*) and drawn from a seed taken from that name:
-a studio-like background (a smooth random field between two colours, so that no two
-photos share their broad light and shade), a garment (a shirt's outline, turned and
-placed at random, plain, striped, checked or dotted) and nothing else. Unrelated photos
-are far apart by perceptual hash (pHash distances of about 32 of 64 bits; the tests check
-that none of thousands comes near another), while a *copy* of a photo (the same photo
-re-encoded at another JPEG quality or as PNG, resized, as a seller's upload comes out of
-each platform's CDN) stays within a few bits of it.
+a studio-like background (a smooth random field between two colours), a garment (a
+shirt's outline, turned and placed at random, plain, striped, checked or dotted), then lit
+(:func:`_light`): soft light and shade laid over the whole picture so that its perceptual
+hash (pHash, as ``crawler.sellers.images.fingerprint`` reads it) is a 64-bit value drawn
+from the same seed, with every one of its frequencies well clear of the median. Drawn
+shapes alone hash alike (a centred shirt on a smooth background: thousands of them put
+unrelated sellers' photos 6 bits apart, which links them); lit, unrelated photos are as
+far apart as independent random hashes can be (32 of 64 bits on average, and about one
+pair in 25 million within 10 bits), while a *copy* of a photo (the same photo re-encoded
+at another JPEG quality or as PNG, resized, as a seller's upload comes out of each
+platform's CDN) keeps its hash to the bit.
 
 The *stock photo* is one picture of pressed bales stacked in a warehouse, the kind of
 photo taken from the internet that many unrelated sellers put in their listings.
@@ -26,11 +30,24 @@ import random
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 BASE_SIDE = 400  # every photo is drawn at this size, then resized for each copy
 MAX_SIDE = 640
 STOCK_PHOTO = "stock:bales"
+# pHash reads a photo as a 32 x 32 grey picture and keeps the signs, against their median,
+# of its 8 x 8 lowest DCT frequencies (unnormalised DCT-II, as scipy computes it).
+_HASH_GRID, _HASH_FREQUENCIES = 32, 8
+# How far clear of the median every frequency is put: a cosine of 4 grey levels.
+_MARGIN = 4.0 * _HASH_GRID**2
+_LIGHTING_ROUNDS = 4  # resizing and clipping move a frequency a little; a few rounds settle it
+_GRID_BASIS = 2 * np.cos(np.pi * np.outer(np.arange(_HASH_FREQUENCIES),
+                                          2 * np.arange(_HASH_GRID) + 1) / (2 * _HASH_GRID))
+_GRID_GAIN = np.diag(1 / np.diag(_GRID_BASIS @ _GRID_BASIS.T))
+# The same cosines at the side a photo is drawn (pixel centres where the grid's fall).
+_PHOTO_BASIS = 2 * np.cos(np.pi * np.outer(np.arange(_HASH_FREQUENCIES),
+                                           np.arange(BASE_SIDE) + 0.5) / BASE_SIDE)
 
 # A shirt's outline, in units of its width and height around its centre.
 _SHIRT = ((-0.5, -0.5), (-0.15, -0.55), (0, -0.45), (0.15, -0.55), (0.5, -0.5), (0.75, -0.2),
@@ -94,7 +111,40 @@ def photo(photo_id: str) -> Image.Image:
                       _colour(rng.random(), rng.uniform(0.3, 1.0), rng.uniform(0.2, 0.95)))
     _pattern(ImageDraw.Draw(cloth), rng, side)
     image.paste(cloth, (0, 0), mask)
+    return _light(image, _hash_signs(rng))
+
+
+def _hash_signs(rng: random.Random) -> np.ndarray:
+    """Which of the 8 x 8 frequencies a photo's pHash sets: the first (its mean light,
+    always above the median) and 31 of the other 63, drawn at random."""
+    chosen = {0, *rng.sample(range(1, _HASH_FREQUENCIES**2), _HASH_FREQUENCIES**2 // 2 - 1)}
+    return np.array([index in chosen for index in range(_HASH_FREQUENCIES**2)]).reshape(
+        _HASH_FREQUENCIES, _HASH_FREQUENCIES)
+
+
+def _light(image: Image.Image, signs: np.ndarray) -> Image.Image:
+    """``image`` under soft light and shade (a sum of the 63 low cosines pHash reads) that
+    puts each frequency at least ``_MARGIN`` above (where ``signs`` is set) or below zero,
+    changing only those that are not already: 32 above, 32 below, so the median falls in
+    the gap and re-encoding or resizing flips no bit."""
+    pixels = np.asarray(image, dtype=np.float32)
+    for _ in range(_LIGHTING_ROUNDS):
+        now = _low_frequencies(image)
+        wanted = np.where(signs, np.maximum(now, _MARGIN), np.minimum(now, -_MARGIN))
+        wanted[0, 0] = now[0, 0]
+        change = wanted - now
+        if np.abs(change).max() < _MARGIN / 8:
+            break
+        shade = _PHOTO_BASIS.T @ (_GRID_GAIN @ change @ _GRID_GAIN) @ _PHOTO_BASIS
+        pixels = np.clip(pixels + shade[..., None].astype(np.float32), 0, 255)
+        image = Image.fromarray(np.rint(pixels).astype(np.uint8), "RGB")
     return image
+
+
+def _low_frequencies(image: Image.Image) -> np.ndarray:
+    """The 8 x 8 lowest DCT frequencies of ``image`` as pHash computes them."""
+    grey = image.convert("L").resize((_HASH_GRID, _HASH_GRID), Image.Resampling.LANCZOS)
+    return _GRID_BASIS @ np.asarray(grey, dtype=np.float64) @ _GRID_BASIS.T
 
 
 def _pattern(draw: ImageDraw.ImageDraw, rng: random.Random, side: int) -> None:
