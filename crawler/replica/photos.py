@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 
 BASE_SIDE = 400  # every photo is drawn at this size, then resized for each copy
 MAX_SIDE = 640
@@ -45,9 +45,12 @@ _LIGHTING_ROUNDS = 4  # resizing and clipping move a frequency a little; a few r
 _GRID_BASIS = 2 * np.cos(np.pi * np.outer(np.arange(_HASH_FREQUENCIES),
                                           2 * np.arange(_HASH_GRID) + 1) / (2 * _HASH_GRID))
 _GRID_GAIN = np.diag(1 / np.diag(_GRID_BASIS @ _GRID_BASIS.T))
-# The same cosines at the side a photo is drawn (pixel centres where the grid's fall).
-_PHOTO_BASIS = 2 * np.cos(np.pi * np.outer(np.arange(_HASH_FREQUENCIES),
-                                           np.arange(BASE_SIDE) + 0.5) / BASE_SIDE)
+# The same cosines on a coarser grid (pixel centres where the hash grid's fall), from
+# which light and shade is stretched smoothly to the side a photo is drawn.
+_SHADE_SIDE = 64
+_SHADE_BASIS = 2 * np.cos(np.pi * np.outer(np.arange(_HASH_FREQUENCIES),
+                                           np.arange(_SHADE_SIDE) + 0.5) / _SHADE_SIDE)
+_GREY = 128  # light and shade are stored as grey levels around this one
 
 # A shirt's outline, in units of its width and height around its centre.
 _SHIRT = ((-0.5, -0.5), (-0.15, -0.55), (0, -0.45), (0.15, -0.55), (0.5, -0.5), (0.75, -0.2),
@@ -127,7 +130,6 @@ def _light(image: Image.Image, signs: np.ndarray) -> Image.Image:
     puts each frequency at least ``_MARGIN`` above (where ``signs`` is set) or below zero,
     changing only those that are not already: 32 above, 32 below, so the median falls in
     the gap and re-encoding or resizing flips no bit."""
-    pixels = np.asarray(image, dtype=np.float32)
     for _ in range(_LIGHTING_ROUNDS):
         now = _low_frequencies(image)
         wanted = np.where(signs, np.maximum(now, _MARGIN), np.minimum(now, -_MARGIN))
@@ -135,9 +137,10 @@ def _light(image: Image.Image, signs: np.ndarray) -> Image.Image:
         change = wanted - now
         if np.abs(change).max() < _MARGIN / 8:
             break
-        shade = _PHOTO_BASIS.T @ (_GRID_GAIN @ change @ _GRID_GAIN) @ _PHOTO_BASIS
-        pixels = np.clip(pixels + shade[..., None].astype(np.float32), 0, 255)
-        image = Image.fromarray(np.rint(pixels).astype(np.uint8), "RGB")
+        shade = _SHADE_BASIS.T @ (_GRID_GAIN @ change @ _GRID_GAIN) @ _SHADE_BASIS
+        grey = Image.fromarray((shade + _GREY).astype(np.float32), "F").resize(
+            image.size, Image.Resampling.BILINEAR).convert("L")
+        image = ImageChops.add(image, Image.merge("RGB", (grey, grey, grey)), offset=-_GREY)
     return image
 
 
