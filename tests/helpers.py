@@ -30,6 +30,12 @@ SLOW_MARKERS = frozenset({"crawl", "browser", "scrapyd", "build"})
 CRAWLING = {("scrapy", "crawl"), ("thriftwatch", "crawl"), ("thriftwatch", "demo"),
             ("thriftwatch", "recheck"), ("thriftwatch", "monitor")}
 
+# Crawls in tests run without enrichment (listing pages, photos) unless the test asks for it
+# with ``-s THRIFTWATCH_ENRICH=True`` (a later -s wins): most tests count search sightings
+# and captures, and enrichment is tested on its own (tests/test_enrich_crawl.py, ...).
+ENRICHING = {("scrapy", "crawl"), ("thriftwatch", "crawl")}
+ENRICH_OFF = ("-s", "THRIFTWATCH_ENRICH=False")
+
 current_test: pytest.Item | None = None  # set by conftest.py while a test runs
 
 
@@ -41,6 +47,8 @@ def run_command(*args: str, timeout: float = 300, cwd: Path = REPO,
             current_test.get_closest_marker(name) for name in SLOW_MARKERS):
         pytest.fail(f"{current_test.nodeid} starts `{' '.join(args[:2])}` but is not marked "
                     f"{' / '.join(sorted(SLOW_MARKERS))}")
+    if tuple(args[:2]) in ENRICHING:
+        args = (*args[:2], *ENRICH_OFF, *args[2:])
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     bindir = Path(sys.executable).parent
     return subprocess.run([str(bindir / args[0]), *args[1:]], cwd=cwd, env=env, timeout=timeout,

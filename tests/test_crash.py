@@ -23,7 +23,7 @@ def _command(db: Path, resume: Path, replica_url: str) -> list[str]:
             "--resume", str(resume), "--replica", replica_url, "--log-level", "WARNING",
             # slow enough (about 8 s) that every kill lands mid-crawl
             "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=1.0",
-            "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
+            "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "THRIFTWATCH_ENRICH=False"]
 
 
 @pytest.mark.crawl

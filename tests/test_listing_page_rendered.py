@@ -528,7 +528,8 @@ def test_one_listing_page_per_platform_rendered_through_the_spiders(replica, tmp
                                                for name, options in variants(offer)[:1]]
 
 
-enriched = crawled_db("tiktokshop", "-a", "keywords=balpres", "-a", "max_pages=1", browser=True)
+enriched = crawled_db("tiktokshop", "-a", "keywords=balpres", "-a", "max_pages=1",
+                      "-s", "THRIFTWATCH_ENRICH=True", browser=True)
 
 
 def test_a_crawl_reads_flagged_listings_pages_in_chromium(enriched):

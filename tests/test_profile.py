@@ -388,7 +388,8 @@ def test_spider_takes_its_domains_and_requests_from_the_profiles(tmp_path):
 
 def _crawl(replica, db, profile, keywords):
     crawl_replica(replica, db, "profile", "-a", f"profile={profile}",
-                  "-a", f"keywords={keywords}", "-a", "max_pages=2")
+                  "-a", f"keywords={keywords}", "-a", "max_pages=2",
+                  "-s", "THRIFTWATCH_ENRICH=True")
     return open_db(db)
 
 

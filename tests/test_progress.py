@@ -22,7 +22,7 @@ def crawl_args(replica, db: Path) -> list[str]:
     return ["crawl", "tokopedia", "-a", "keywords=balpres,thrift", "-a", "max_pages=2",
             "-s", f"THRIFTWATCH_DB={db}", "-s", f"THRIFTWATCH_REPLICA={replica.url}",
             "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-            "-s", "THRIFTWATCH_HEALTH_ENABLED=False"]
+            "-s", "THRIFTWATCH_HEALTH_ENABLED=False", "-s", "THRIFTWATCH_ENRICH=False"]
 
 
 def test_progress_line_counts_every_fault_kind_of_its_platform():

@@ -27,7 +27,9 @@ pytestmark = [pytest.mark.scrapyd, pytest.mark.crawl]
 
 BIN = Path(sys.executable).parent
 PROJECT_FILES = ("pyproject.toml", "README.md", "crawler", "spiders", "pipelines")
-FAST = ("setting=AUTOTHROTTLE_ENABLED=False", "setting=DOWNLOAD_DELAY=0")
+# Enrichment off: these tests count search sightings (listing pages are tested elsewhere).
+FAST = ("setting=AUTOTHROTTLE_ENABLED=False", "setting=DOWNLOAD_DELAY=0",
+        "setting=THRIFTWATCH_ENRICH=False")
 # The second server is reachable only with HTTP basic auth, as the docs tell operators to run
 # a scrapyd others can reach.
 USER, PASSWORD = "desk", "pl4nted-scrapyd-s3cret"
@@ -153,7 +155,8 @@ def test_the_run_records_its_scrapyd_job(servers, replica, tmp_path):
     answer = api(urls[1], "schedule.json", [
         ("project", "thriftwatch"), ("spider", "tokopedia"), ("keywords", "balpres"),
         ("max_pages", "1"), ("jobid", "case-42"), ("setting", f"THRIFTWATCH_DB={db}"),
-        ("setting", f"THRIFTWATCH_REPLICA={replica.url}")])
+        ("setting", f"THRIFTWATCH_REPLICA={replica.url}"),
+        *(tuple(s.split("=", 1)) for s in FAST)])
     wait_for(urls[1], answer["jobid"])
     job = sqlite3.connect(db).execute("SELECT scrapyd_job FROM runs").fetchone()[0]
     assert job == "case-42"
