@@ -121,8 +121,9 @@ class Recheck:
 
 
 # The listing's fields a page states that replace the card's when it states them.
+_SELLER_FIELDS = ("seller_id", "seller_name", "seller_url")
 _PAGE_OVER_CARD = ("title", "description", "price_idr", "category", "condition", "imported",
-                   "seller_id", "seller_name", "seller_url")
+                   *_SELLER_FIELDS)
 
 
 def merge_page(card: Listing, page: ListingPage) -> Listing:
@@ -132,6 +133,15 @@ def merge_page(card: Listing, page: ListingPage) -> Listing:
     search) and no verdict yet (the flag pipeline gives it, with everything known)."""
     stated = {name: getattr(page, name) for name in _PAGE_OVER_CARD
               if getattr(page, name) not in (None, "")}
+    if card.seller_id and stated.get("seller_id", card.seller_id) != card.seller_id:
+        # A page naming another seller than the search showed moves nobody's listing to
+        # another account: the card's seller stands, the page's is set aside.
+        for name in _SELLER_FIELDS:
+            stated.pop(name, None)
+        refused = [{"field": "seller_id", "value": str(page.seller_id)[:80],
+                    "why": "the listing page names another seller than its search card"}]
+    else:
+        refused = []
     return replace(
         card, **stated, keyword=None, source="listing_page", page=page,
         location=card.location or page.seller_location,
@@ -140,7 +150,7 @@ def merge_page(card: Listing, page: ListingPage) -> Listing:
         screenshot_sha256=page.screenshot_sha256,
         card_level=card.level, card_flagged=card.flagged,
         flagged=None, score=None, level=None, reasons=[], lexicon_version=None,
-        refused_values=[], contacts=[], page_requested=False, restated=None)
+        refused_values=refused, contacts=[], page_requested=False, restated=None)
 
 
 def merge_parts(before: ListingPage, part: ListingPage) -> ListingPage:

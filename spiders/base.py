@@ -166,6 +166,17 @@ def identify(record: Any, id_key: str, title_key: str, what: str = "product") ->
         raise ResponseShapeError(f"{what} without id or {title_key}: {record!r:.200}") from error
 
 
+def own_page(page: ListingPage, card: Listing) -> ListingPage:
+    """``page`` as the page of ``card``'s listing, or :class:`ResponseShapeError` when the
+    page names another listing (a seller-controlled or confused answer must never move its
+    data, contacts or seller onto this listing)."""
+    if page.listing_id and page.listing_id != card.listing_id:
+        raise ResponseShapeError(f"the page is of listing {page.listing_id!r:.80}, not of "
+                                 f"{card.listing_id!r:.80}: not merged")
+    page.listing_id = card.listing_id
+    return page
+
+
 class SearchSpider(scrapy.Spider):
     """Base for platform spiders. Subclasses give ``search_request`` and ``parse_page``.
 

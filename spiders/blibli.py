@@ -24,6 +24,7 @@ from spiders.base import (
     id_or_none,
     id_text,
     json_body,
+    own_page,
     parse_each,
     real_or_none,
     text_list,
@@ -248,5 +249,5 @@ class BlibliSpider(SearchSpider):
     def parse_listing_page(self, response: Response, listing: Listing) -> ListingPage:
         raise_if_blocked(response.body)
         page = listing_page_from_detail(json_body(response), listing.url)
-        page.listing_id = listing.listing_id
+        own_page(page, listing)
         return page

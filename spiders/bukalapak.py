@@ -33,6 +33,7 @@ from spiders.base import (
     id_or_none,
     identify,
     json_body,
+    own_page,
     parse_each,
     real_or_none,
     text_list,
@@ -317,5 +318,5 @@ class BukalapakSpider(SearchSpider):
         cf_mitigated = response.headers.get("cf-mitigated", b"").decode("latin-1")
         raise_if_blocked(response.status, response.body, cf_mitigated)
         page = listing_page_from_product(json_body(response), listing.url)
-        page.listing_id = listing.listing_id
+        own_page(page, listing)
         return page

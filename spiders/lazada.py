@@ -21,6 +21,7 @@ from spiders.base import (
     dicts,
     id_or_none,
     identify,
+    own_page,
     parse_each,
     real_or_none,
     text_list,
@@ -214,5 +215,5 @@ class LazadaSpider(SearchSpider):
 
     def parse_listing_page(self, response: Response, listing: Listing) -> ListingPage:
         page = listing_page_from_html(response.status, response.body, listing.url)
-        page.listing_id = listing.listing_id
+        own_page(page, listing)
         return page

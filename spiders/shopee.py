@@ -21,6 +21,7 @@ from spiders.base import (
     dicts,
     id_or_none,
     id_text,
+    own_page,
     parse_each,
     real_or_none,
     text_list,
@@ -243,5 +244,5 @@ class ShopeeSpider(SearchSpider):
         except DecodeError as error:
             raise ResponseShapeError(f"body is not JSON ({error})") from error
         page = listing_page_from_pc(body, listing.url)
-        page.listing_id = listing.listing_id
+        own_page(page, listing)
         return page

@@ -20,6 +20,7 @@ from spiders.base import (
     id_or_none,
     identify,
     json_body,
+    own_page,
     parse_each,
     real_or_none,
     text_list,
@@ -268,5 +269,5 @@ class TokopediaSpider(SearchSpider):
 
     def parse_listing_page(self, response: Response, listing: Listing) -> ListingPage:
         page = listing_page_from_pdp(json_body(response), listing.url)
-        page.listing_id = listing.listing_id  # the search's id (the page's is the same)
+        own_page(page, listing)
         return page
