@@ -45,6 +45,7 @@ bench: install fast
 	$(BIN)/python bench/store.py
 	THRIFTWATCH_PURE=1 $(BIN)/python bench/flag.py
 	$(BIN)/python bench/flag.py
+	$(BIN)/python bench/sellers.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info crawler/flagging/_compiled
