@@ -39,6 +39,11 @@ RETURN_MAX_PAGES = 1  # the returning sellers' offers come first in their platfo
 PROFILE_SPIDER = "profile"  # crawls the platforms described by site profiles (OLX)
 STEP_TIMEOUT = 300  # seconds one recheck or crawl subprocess may take
 FAST = ("-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0")
+# Enrichment as a demo needs it, on one process's CPU: listing pages of flagged listings only
+# and each one's first two photos (a listing's cover, then the photos an operator's accounts
+# share); a crawl's defaults read every listing with a reason and four photos.
+DEMO_ENRICH = {"THRIFTWATCH_ENRICH_FLOOR": "weak", "THRIFTWATCH_IMAGE_CAP": 2,
+               "THRIFTWATCH_DETAIL_CAP": 100}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -62,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         # The replica is local: no politeness delays needed against it.
         settings.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
         settings.set("DOWNLOAD_DELAY", 0, priority="cmdline")
+        for name, value in DEMO_ENRICH.items():
+            settings.set(name, value, priority="cmdline")
         known = available_platforms(settings)
         summary = run_crawl(known, settings)
         print_summary(summary, str(args.db))
@@ -81,7 +88,8 @@ def take_down_and_return(replica: ReplicaServer, db: Path, known: Sequence[str],
     platforms = sorted({key.split(":", 1)[0] for key in taken})
     print(f"takedown: the replica took down {len(taken)} accounts on {', '.join(platforms)}; "
           "rechecking their flagged listings and searching again")
-    common = ["--db", str(db), "--replica", replica.url, "--log-level", log_level, *FAST]
+    common = ["--db", str(db), "--replica", replica.url, "--log-level", log_level, *FAST,
+              *(arg for name, value in DEMO_ENRICH.items() for arg in ("-s", f"{name}={value}"))]
     ok = True
     for platform in platforms:
         ok &= _thriftwatch("recheck", "--flagged-only", "--platform", platform, *common)
