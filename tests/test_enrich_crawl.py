@@ -201,3 +201,22 @@ def test_the_detail_cap_bounds_listing_pages_per_run(tmp_path: Path):
     assert stats["thriftwatch/enrich/capped"] > 0
     assert conn.execute("SELECT COUNT(*) FROM contacts WHERE source = 'card'").fetchone()[0] > 0
     conn.close()
+
+
+@pytest.mark.crawl
+def test_a_photo_cdn_redirecting_elsewhere_is_refused_without_failing_the_run(tmp_path: Path):
+    """Every photo answer redirects off the CDN host: no redirect is followed, the refusals
+    are counted as refused photos, and the run's health stays ok (a seller's or CDN's
+    redirect must not fail a run)."""
+    db = tmp_path / "redirected.db"
+    with ReplicaServer() as replica:
+        replica.set_fault("images.tokopedia.net", "offsite", 100_000)
+        crawl_replica(replica, db, "tokopedia", "-a", "keywords=balpres", "-a", "max_pages=1",
+                      "-s", "THRIFTWATCH_ENRICH=True", "-s", "THRIFTWATCH_DETAIL_CAP=5")
+    conn = open_db(db)
+    stats = run_stats(conn)
+    assert stats["thriftwatch/health"] == "ok"
+    assert stats.get("thriftwatch/enrich/images_refused", 0) > 0
+    assert not any(key.startswith("thriftwatch/faults/refused_url") for key in stats)
+    assert conn.execute("SELECT COUNT(*) FROM images").fetchone()[0] == 0
+    assert conn.execute("SELECT COUNT(*) FROM faults WHERE kind = 'refused_url'").fetchone()[0]

@@ -48,13 +48,17 @@ def record_refusal(crawler: Crawler, request: Request, reason: str) -> None:
     """Count, log and send :data:`crawler.keys.page_fault` for the recorder to store.
 
     A robots.txt fetch is refused silently: the request it was made for is refused (and
-    recorded) for the same reason.
+    recorded) for the same reason. A photo request's refusal is stored as a fault but not
+    counted as one (see ``pipelines.images``).
     """
     if request.meta.get("dont_obey_robotstxt") and urlsplit(request.url).path == "/robots.txt":
         logger.debug("%s: %s: %s", FAULT_KIND, request.url, reason)
         return
     name = crawler.spider.name if crawler.spider else "unknown"
-    crawler.stats.inc_value(Stats.faults(FAULT_KIND, name))
+    if not request.meta.get(Meta.FETCH_HOSTS):
+        # A listing's photo (or its redirect) refused is counted by the images pipeline,
+        # apart from the run's faults: a seller's photo URL must not fail a run's health.
+        crawler.stats.inc_value(Stats.faults(FAULT_KIND, name))
     logger.warning("%s: %s %s: %s", FAULT_KIND, request.method, request.url, reason)
     crawler.signals.send_catch_log(page_fault, response=None, request=request,
                                    kind=FAULT_KIND, detail=reason)
