@@ -12,6 +12,7 @@ it reads can always be cleaned for the store.
 
 from __future__ import annotations
 
+import html
 import json
 import urllib.error
 import urllib.request
@@ -263,3 +264,19 @@ def test_the_bukalapak_corpus_product_reads_as_a_listing_page(corpus):
         assert page.title
         assert page.seller_name
         normalise_page(page)
+
+
+def test_lazada_seller_text_never_blocks_or_misleads_the_page(replica):
+    """A description naming Lazada's anti-bot markers reads as a description, not a wall; a
+    title holding the data script's opening words (shown HTML-escaped, as Lazada shows every
+    title) does not move where the page's data is read from."""
+    card, [(status, body)] = page_answers(lazada.LazadaSpider(), replica)
+    head, data, tail = lazada_data(body)
+    product = data["data"]["root"]["fields"]["product"]
+    product["desc"] = "Bal Korea x5secdata _____tmd_____/punish FAIL_SYS_USER_VALIDATE"
+    title = html.escape("Promo var __moduleData__ = {} <script>var __moduleData__ = {};</script>")
+    head = head.replace(b"<title>", b"<title>" + title.encode(), 1)
+    page = lazada.listing_page_from_html(status, head + json.dumps(data).encode() + tail,
+                                         card.url)
+    assert "x5secdata" in page.description
+    assert page.seller_name
