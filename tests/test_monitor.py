@@ -49,7 +49,8 @@ def test_a_cron_line_runs_a_round_and_a_restarted_monitor_waits_until_the_next_i
     printed = run_command("thriftwatch", "schedule", "--cron", "--every", "1m", "tokopedia",
                           "--db", str(db), "--replica", replica.url, "--keywords", "balpres",
                           "--max-pages", "1", "-s", "AUTOTHROTTLE_ENABLED=False",
-                          "-s", "DOWNLOAD_DELAY=0", "--log", str(log))
+                          "-s", "DOWNLOAD_DELAY=0", "-s", "THRIFTWATCH_ENRICH=False",
+                          "--log", str(log))
     assert printed.returncode == 0, printed.stderr
     line = printed.stdout.splitlines()[-1]
     fields = shlex.split(line)
@@ -66,7 +67,7 @@ def test_a_cron_line_runs_a_round_and_a_restarted_monitor_waits_until_the_next_i
     result = run_command("thriftwatch", "monitor", "tokopedia", "--rounds", "1", "--every", "3s",
                          "--db", str(db), "--replica", replica.url, "--keywords", "balpres",
                          "--max-pages", "1", "-s", "AUTOTHROTTLE_ENABLED=False",
-                         "-s", "DOWNLOAD_DELAY=0", timeout=90)
+                         "-s", "DOWNLOAD_DELAY=0", "-s", "THRIFTWATCH_ENRICH=False", timeout=90)
     assert result.returncode == 0, result.stderr[-3000:]
     conn = sqlite3.connect(db)
     rounds = conn.execute("SELECT id, status, mode, started_at FROM monitor_rounds").fetchall()
