@@ -6,7 +6,7 @@ from __future__ import annotations
 import shlex
 import sqlite3
 import subprocess
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -85,4 +85,6 @@ def test_a_cron_line_runs_a_round_and_a_restarted_monitor_waits_until_the_next_i
     assert "round 2 (local)" in status.stdout
     assert "tokopedia    finished  local" in status.stdout
     due = status.stdout.split("next round due ")[1].strip()
-    assert due.startswith(rounds[1][3][:10])
+    # Six hours after round 2 started (the next day when it started after 18:00 UTC).
+    expected = datetime.fromisoformat(rounds[1][3].rstrip("Z")) + timedelta(hours=6)
+    assert due.startswith(expected.strftime("%Y-%m-%dT%H:%M"))
