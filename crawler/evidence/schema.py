@@ -174,22 +174,22 @@ VIEWS = {
         WHERE l.last_run_id < latest.id""",
 }
 
-# Schema version 3: one row per seller account as its listings show it. status comes from
-# the latest recheck of each of its listings that said live, removed or blocked (an error
-# says nothing): 'live' if any is live, 'taken_down' if every rechecked listing is removed
-# or blocked (taken_down_at: when the last of them was first found so), NULL if none was
+# One row per seller account as its listings show it. status comes from the latest recheck
+# of each of its listings that said live or one of the statuses that count as down (any
+# other answer says nothing): 'live' if any is live, 'taken_down' if every rechecked listing
+# is down (taken_down_at: when the last of them was first found so), NULL if none was
 # rechecked. Name and URL are those of its most recently seen listing that has them.
-ACCOUNTS_VIEW_V3 = """
+_ACCOUNTS_VIEW = """
     WITH rechecked AS (
         SELECT platform, listing_id, MAX(id) AS last_id,
                COALESCE(MAX(CASE WHEN status = 'live' THEN id END), 0) AS last_live
-        FROM rechecks WHERE status IN ('live', 'removed', 'blocked')
+        FROM rechecks WHERE status IN ('live', {down_list})
         GROUP BY platform, listing_id),
     state AS (
         SELECT k.platform, k.listing_id, r.status,
                (SELECT MIN(d.checked_at) FROM rechecks d
                 WHERE d.platform = k.platform AND d.listing_id = k.listing_id
-                  AND d.status IN ('removed', 'blocked') AND d.id > k.last_live) AS down_since
+                  AND d.status {down_test} AND d.id > k.last_live) AS down_since
         FROM rechecked k JOIN rechecks r ON r.id = k.last_id),
     listed AS (
         SELECT l.platform, l.seller_id, o.seller_name, o.seller_url, l.first_seen,
@@ -217,46 +217,21 @@ ACCOUNTS_VIEW_V3 = """
     FROM listed
     GROUP BY platform, seller_id"""
 
-# Schema version 4: the same, but only a listing the platform removed counts towards a
-# takedown. A recheck answered "blocked" (a captcha, a login wall, 403 or 429) says the
-# crawler was walled, nothing about the account, so it counts like an error: not at all.
-ACCOUNTS_VIEW = """
-    WITH rechecked AS (
-        SELECT platform, listing_id, MAX(id) AS last_id,
-               COALESCE(MAX(CASE WHEN status = 'live' THEN id END), 0) AS last_live
-        FROM rechecks WHERE status IN ('live', 'removed')
-        GROUP BY platform, listing_id),
-    state AS (
-        SELECT k.platform, k.listing_id, r.status,
-               (SELECT MIN(d.checked_at) FROM rechecks d
-                WHERE d.platform = k.platform AND d.listing_id = k.listing_id
-                  AND d.status = 'removed' AND d.id > k.last_live) AS down_since
-        FROM rechecked k JOIN rechecks r ON r.id = k.last_id),
-    listed AS (
-        SELECT l.platform, l.seller_id, o.seller_name, o.seller_url, l.first_seen,
-               l.last_seen, COALESCE(f.flagged, 0) AS flagged, s.status AS recheck,
-               s.down_since,
-               ROW_NUMBER() OVER (PARTITION BY l.platform, l.seller_id
-                                  ORDER BY o.seller_name IS NULL, l.last_seen DESC,
-                                           l.last_observation_id DESC) AS recency
-        FROM listings l
-        JOIN observations o ON o.id = l.last_observation_id
-        LEFT JOIN flags f ON f.observation_id = l.last_observation_id
-        LEFT JOIN state s ON s.platform = l.platform AND s.listing_id = l.listing_id
-        WHERE l.seller_id IS NOT NULL AND l.seller_id != '')
-    SELECT platform, seller_id,
-           MAX(CASE WHEN recency = 1 THEN seller_name END) AS seller_name,
-           COALESCE(MAX(CASE WHEN recency = 1 THEN seller_url END), MAX(seller_url))
-               AS seller_url,
-           COUNT(*) AS listings, SUM(flagged) AS flagged, MIN(first_seen) AS first_seen,
-           MAX(last_seen) AS last_seen,
-           CASE WHEN COUNT(recheck) = 0 THEN NULL
-                WHEN SUM(recheck = 'live') > 0 THEN 'live'
-                ELSE 'taken_down' END AS status,
-           CASE WHEN COUNT(recheck) > 0 AND SUM(recheck = 'live') = 0
-                THEN MAX(down_since) END AS taken_down_at
-    FROM listed
-    GROUP BY platform, seller_id"""
+
+def accounts_view(down: tuple[str, ...]) -> str:
+    """The ``accounts`` view's SQL, ``down`` being the recheck statuses that count as down."""
+    quoted = [f"'{status}'" for status in down]
+    return _ACCOUNTS_VIEW.format(
+        down_list=", ".join(quoted),
+        down_test=f"= {quoted[0]}" if len(quoted) == 1 else f"IN ({', '.join(quoted)})")
+
+
+# Schema version 3: a listing removed or blocked counts as down.
+ACCOUNTS_VIEW_V3 = accounts_view(("removed", "blocked"))
+# Schema version 4: only a listing the platform removed counts towards a takedown. A recheck
+# answered "blocked" (a captcha, a login wall, 403 or 429) says the crawler was walled,
+# nothing about the account, so it counts like an error: not at all.
+ACCOUNTS_VIEW = accounts_view(("removed",))
 
 
 # Keep the full-text index in step with listings, touching it only when the text changes
