@@ -280,14 +280,7 @@ class SearchSpider(scrapy.Spider):
             self.record_fault(response, "blocked", str(error))
             return
         except ResponseShapeError as error:
-            wall = block_marker(response.status, response.body, response.url,
-                                response.headers.get("Content-Type"))
-            if wall:
-                self.record_fault(response, "blocked", f"{wall} ({error})")
-            elif response.status >= 400:
-                self.record_fault(response, "http_error", f"HTTP {response.status} ({error})")
-            else:
-                self.record_fault(response, "parse_error", str(error))
+            self.record_unreadable(response, error, http_errors=True)
             return
         page.capture_id, page.capture_sha256 = response.meta.get(Meta.CAPTURE, (None, None))
         _, page.screenshot_sha256 = response.meta.get(Meta.SCREENSHOT, (None, None))
@@ -305,6 +298,20 @@ class SearchSpider(scrapy.Spider):
             return
         self.crawler.stats.inc_value(Stats.listing_pages(self.name))
         yield merge_page(card, page)
+
+    def record_unreadable(self, response: Response, error: ResponseShapeError, *,
+                          http_errors: bool) -> None:
+        """A page its parser could not read: ``blocked`` when the platform's wall structure
+        shows (seller text in a real page is no wall), else ``http_error`` for an error
+        status (with ``http_errors``), else ``parse_error``."""
+        wall = block_marker(response.status, response.body, response.url,
+                            response.headers.get("Content-Type"))
+        if wall:
+            self.record_fault(response, "blocked", f"{wall} ({error})")
+        elif http_errors and response.status >= 400:
+            self.record_fault(response, "http_error", f"HTTP {response.status} ({error})")
+        else:
+            self.record_fault(response, "parse_error", str(error))
 
     def page_request(self, keyword: str, page: int) -> scrapy.Request:
         """``search_request`` wired to the shared callback and errback.
@@ -332,13 +339,7 @@ class SearchSpider(scrapy.Spider):
             self.record_fault(response, "blocked", str(error))
             return
         except ResponseShapeError as error:
-            # The platform's wall structure only: seller text in real results is no wall.
-            wall = block_marker(response.status, response.body, response.url,
-                                response.headers.get("Content-Type"))
-            if wall:
-                self.record_fault(response, "blocked", f"{wall} ({error})")
-            else:
-                self.record_fault(response, "parse_error", str(error))
+            self.record_unreadable(response, error, http_errors=False)
             return
         for problem in result.problems:
             self.record_fault(response, "item_parse_error", problem)
