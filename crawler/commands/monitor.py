@@ -57,6 +57,14 @@ def add_monitor_options(parser: argparse.ArgumentParser) -> None:
                         help="where the monitor keeps its rounds (default: --db)")
     parser.add_argument("--round-timeout", metavar="DURATION",
                         help="give up on a round's unfinished crawls after this (default: --every)")
+    parser.add_argument("--frontier", metavar="REDIS_URL",
+                        help="share each platform's crawl over every --scrapyd server through "
+                             "this Redis (redis://[:PASSWORD@]HOST:PORT/DB): one job per "
+                             "platform per server, each writing its node's DB (--db with "
+                             "{node} in it, else NAME-NODE.db)")
+    parser.add_argument("--merge-into", type=Path, metavar="CASE_DB",
+                        help="after each round, thriftwatch merge the node DBs reachable here "
+                             "(a shared path, or copied back) into this case DB")
     parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                         help="any Scrapy or thriftwatch setting for the crawls")
 
@@ -70,6 +78,9 @@ def build_plan(args: argparse.Namespace) -> Plan:
     if not args.scrapyd:  # crawls run here: check DB, lexicon and settings now, not in a round
         args.operator, args.log_level = None, "INFO"
         crawl_settings(args, args.replica)
+    if args.frontier and not args.scrapyd:
+        raise ValueError("--frontier shares a crawl over scrapyd servers: name them with "
+                         "--scrapyd")
     extra = dict(pair.partition("=")[::2] for pair in args.set)
     keywords = ([k.strip() for k in args.keywords.split(",") if k.strip()] if args.keywords
                 else monitor_keywords(args.lexicon))
@@ -79,6 +90,8 @@ def build_plan(args: argparse.Namespace) -> Plan:
         servers=resolve_servers(args.scrapyd), max_pages=args.max_pages, replica=args.replica,
         lexicon=str(args.lexicon) if args.lexicon else None, settings=extra,
         round_timeout=parse_every(args.round_timeout) if args.round_timeout else None,
+        frontier=args.frontier,
+        merge_into=str(args.merge_into.resolve()) if args.merge_into else None,
     )
 
 

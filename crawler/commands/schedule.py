@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,7 +56,12 @@ def monitor_command(args: argparse.Namespace) -> list[str]:
                              "give --scrapyd NAME, or set THRIFTWATCH_SCRAPYD_USERNAME and "
                              "THRIFTWATCH_SCRAPYD_PASSWORD in the cron environment")
         command += ["--scrapyd", server]
-    for option in ("keywords", "replica", "max_pages", "lexicon", "state_db", "round_timeout"):
+    if args.frontier and urllib.parse.urlsplit(args.frontier).password:
+        raise ValueError("a cron line would keep the Redis password of --frontier in the "
+                         "crontab: give the password in the cron environment instead "
+                         "(docs/operations.md, shared frontier)")
+    for option in ("keywords", "replica", "max_pages", "lexicon", "state_db", "round_timeout",
+                   "frontier", "merge_into"):
         value = getattr(args, option)
         if value is not None:
             value = value.resolve() if isinstance(value, Path) else value

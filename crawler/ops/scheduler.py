@@ -7,6 +7,15 @@ job runs, is scheduled on the next server. Rounds and jobs are kept in the table
 ``monitor_rounds`` and ``monitor_jobs`` of the state DB (monitor state, not evidence: these
 rows change). A restarted monitor first finishes a round it left unfinished, then waits until
 the next round is due, so a restart neither skips nor doubles a round.
+
+With a shared frontier (``--frontier redis://...``, crawler.frontier), a round runs one job
+per platform *per server*, all of a platform's jobs popping from that platform's queue for
+the round, so one platform's crawl is split over the nodes. Each job writes its node's own
+DB (:meth:`Plan.node_db`) and records its node's name; a job is never moved to another
+server (the other nodes' jobs drain the frontier, and take back a dead node's in-flight
+requests once its lease expires), and a round is finished when each platform has at least
+one finished job. Each finished job's pages (from the stats Scrapy dumps in its log) go in
+``monitor_jobs.pages``; ``--merge-into`` merges the node DBs after the round.
 """
 
 from __future__ import annotations
@@ -19,18 +28,19 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from crawler.evidence.capture import utc_now
 from crawler.flagging.lexicon import default_search_terms, load_lexicon, search_terms
+from crawler.keys import Stats
 from crawler.ops import scrapyd
 from crawler.ops.scrapyd import Server, ServerDown
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
-    from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +54,8 @@ CREATE TABLE IF NOT EXISTS monitor_jobs (
     id INTEGER PRIMARY KEY, round_id INTEGER NOT NULL REFERENCES monitor_rounds(id),
     platform TEXT NOT NULL, server TEXT, job_id TEXT,
     state TEXT NOT NULL,            -- waiting, scheduled, finished, failed
-    attempts INTEGER NOT NULL DEFAULT 0, detail TEXT, updated_at TEXT NOT NULL);
+    attempts INTEGER NOT NULL DEFAULT 0, detail TEXT, updated_at TEXT NOT NULL,
+    pages INTEGER);                 -- pages the finished job parsed (from its final stats)
 CREATE INDEX IF NOT EXISTS monitor_jobs_round ON monitor_jobs (round_id);
 """
 
@@ -81,17 +92,33 @@ class Plan:
     lexicon: str | None = None
     settings: Mapping[str, str] = field(default_factory=dict)
     round_timeout: float | None = None  # seconds; default: ``every``
+    frontier: str | None = None  # redis://... shared by every node's job of a platform
+    merge_into: str | None = None  # case DB the node DBs are merged into after each round
 
     @property
     def mode(self) -> str:
-        return "scrapyd" if self.servers else "local"
+        return "frontier" if self.frontier else "scrapyd" if self.servers else "local"
 
-    def crawl_settings(self) -> dict[str, str]:
+    def node_db(self, node: str) -> str:
+        """The DB a node's crawls write: ``{node}`` in ``db`` replaced by the node's name,
+        else the name put before the suffix (``evidence.db`` → ``evidence-NODE.db``)."""
+        if "{node}" in self.db:
+            return self.db.replace("{node}", node)
+        path = PurePath(self.db)
+        return str(path.with_name(f"{path.stem}-{node}{path.suffix}"))
+
+    def crawl_settings(self, node: str | None = None,
+                       frontier_run: str | None = None) -> dict[str, str]:
+        """The settings of a crawl; with a frontier, those of ``node``'s job in a round."""
         settings = {"THRIFTWATCH_DB": self.db, **self.settings}
         if self.replica:
             settings["THRIFTWATCH_REPLICA"] = self.replica
         if self.lexicon:
             settings["THRIFTWATCH_LEXICON"] = self.lexicon
+        if self.frontier and node and frontier_run:
+            settings.update(THRIFTWATCH_DB=self.node_db(node), THRIFTWATCH_NODE=node,
+                            THRIFTWATCH_FRONTIER=self.frontier,
+                            THRIFTWATCH_FRONTIER_RUN=frontier_run)
         return settings
 
 
@@ -102,6 +129,8 @@ class MonitorState:
         self.db = sqlite_utils.Database(path)
         self.db.conn.execute("PRAGMA busy_timeout = 60000")
         self.db.executescript(STATE_SQL)
+        if "pages" not in self.db["monitor_jobs"].columns_dict:  # kept by an earlier release
+            self.db["monitor_jobs"].add_column("pages", int)
 
     def close(self) -> None:
         self.db.close()
@@ -116,15 +145,23 @@ class MonitorState:
         return _parse_time(last["started_at"]) + timedelta(seconds=every)
 
     def start_round(self, plan: Plan) -> int:
+        """A new round and its jobs: one per platform, or with a frontier one per platform
+        on each server."""
+        nodes = [server.url for server in plan.servers] if plan.frontier else [None]
         with self.db.conn:
             round_id = self.db["monitor_rounds"].insert({
                 "started_at": utc_now(), "status": "running", "mode": plan.mode,
                 "platforms": json.dumps(plan.platforms), "keywords": json.dumps(plan.keywords),
             }).last_pk
             for platform in plan.platforms:
-                self.db["monitor_jobs"].insert({"round_id": round_id, "platform": platform,
-                                                "state": "waiting", "updated_at": utc_now()})
+                for node in nodes:
+                    self.db["monitor_jobs"].insert({
+                        "round_id": round_id, "platform": platform, "server": node,
+                        "state": "waiting", "updated_at": utc_now()})
         return round_id
+
+    def get_round(self, round_id: int) -> dict[str, Any]:
+        return self.db["monitor_rounds"].get(round_id)
 
     def jobs(self, round_id: int) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM monitor_jobs WHERE round_id = ? ORDER BY id",
@@ -134,9 +171,16 @@ class MonitorState:
         with self.db.conn:
             self.db["monitor_jobs"].update(row_id, {**changes, "updated_at": utc_now()})
 
-    def end_round(self, round_id: int) -> str:
-        states = {job["state"] for job in self.jobs(round_id)}
-        status = "finished" if states == {"finished"} else "failed"
+    def end_round(self, round_id: int, any_node: bool = False) -> str:
+        """Finished when every job finished (``any_node``: when every platform has a
+        finished job, the frontier's other jobs having done a failed job's share)."""
+        jobs = self.jobs(round_id)
+        if any_node:
+            done = {job["platform"] for job in jobs if job["state"] == "finished"}
+            status = "finished" if done == {job["platform"] for job in jobs} else "failed"
+        else:
+            states = {job["state"] for job in jobs}
+            status = "finished" if states == {"finished"} else "failed"
         with self.db.conn:
             self.db["monitor_rounds"].update(round_id, {"status": status, "ended_at": utc_now()})
         return status
@@ -144,14 +188,30 @@ class MonitorState:
 
 # -- scrapyd's JSON API ----------------------------------------------------------------------
 
-def schedule_form(plan: Plan, platform: str, job_id: str) -> list[tuple[str, str]]:
+def schedule_form(plan: Plan, platform: str, job_id: str, node: str | None = None,
+                  frontier_run: str | None = None) -> list[tuple[str, str]]:
     """``schedule.json``'s form: spider arguments, and each setting as ``setting=NAME=VALUE``."""
     form = [("project", scrapyd.PROJECT), ("spider", platform), ("jobid", job_id),
             ("keywords", ",".join(plan.keywords))]
     if plan.max_pages:
         form.append(("max_pages", str(plan.max_pages)))
-    form += [("setting", f"{name}={value}") for name, value in plan.crawl_settings().items()]
+    settings = plan.crawl_settings(node, frontier_run)
+    form += [("setting", f"{name}={value}") for name, value in settings.items()]
     return form
+
+
+def frontier_run_key(round_row: Mapping[str, Any]) -> str:
+    """What every node's job of a round shares its frontier under: the round and its start
+    (so two monitors' rounds, or a reused state DB, never share a queue)."""
+    started = re.sub(r"[^0-9]", "", round_row["started_at"])[:14]
+    return f"round-{round_row['id']}-{started}"
+
+
+def final_pages(log_tail: str, platform: str) -> int | None:
+    """Pages a crawl parsed, from the stats Scrapy dumps in its log when it closes (the last
+    dump: a seller's text earlier in the log cannot pose as it)."""
+    found = re.findall(rf"'{re.escape(Stats.pages(platform))}': (\d+)", log_tail)
+    return int(found[-1]) if found else None
 
 
 # -- running rounds --------------------------------------------------------------------------
@@ -191,7 +251,31 @@ class Monitor:
             self.run_on_scrapyd(round_id)
         else:
             self.run_here(round_id)
-        return self.state.end_round(round_id)
+        status = self.state.end_round(round_id, any_node=bool(self.plan.frontier))
+        if self.plan.merge_into:
+            self.merge_nodes(round_id)
+        return status
+
+    def merge_nodes(self, round_id: int) -> None:
+        """``thriftwatch merge`` of the node DBs this monitor can reach into the case DB
+        (a shared path, or DBs the operator copied back); a node DB it cannot see is named."""
+        nodes = sorted({job["server"] for job in self.state.jobs(round_id)
+                        if job["state"] == "finished"})
+        names = {server.url: server.name for server in self.plan.servers}
+        paths = [self.plan.node_db(names[url]) if self.plan.frontier else self.plan.db
+                 for url in nodes if url in names]
+        reachable = [path for path in dict.fromkeys(paths) if Path(path).exists()]
+        for path in sorted(set(paths) - set(reachable)):
+            logger.warning("node DB %s is not reachable here: copy it back, then run "
+                           "thriftwatch merge --into %s %s", path, self.plan.merge_into, path)
+        if not reachable:
+            return
+        command = [sys.executable, "-m", "crawler.cli", "merge", "--into",
+                   self.plan.merge_into, *reachable]
+        result = subprocess.run(  # noqa: S603 - our own interpreter running our own CLI
+            command, check=False, timeout=self.timeout, capture_output=True, text=True)
+        logger.info("round %s merged into %s: %s", round_id, self.plan.merge_into,
+                    "ok" if result.returncode == 0 else result.stderr.strip()[-500:])
 
     def run_here(self, round_id: int) -> None:
         """One ``thriftwatch crawl`` subprocess for the platforms this round has not done."""
@@ -226,7 +310,9 @@ class Monitor:
         """Schedule every waiting job, then poll until each has finished or failed."""
         deadline = time.monotonic() + self.timeout
         for index, job in enumerate(self.state.jobs(round_id)):
-            if job["state"] == "waiting":
+            if job["state"] == "waiting" and self.plan.frontier:
+                self.schedule_on_node(job)
+            elif job["state"] == "waiting":
                 self.schedule(job, first_server=round_id + index)
         while time.monotonic() < deadline:
             open_jobs = [j for j in self.state.jobs(round_id) if j["state"] == "scheduled"]
@@ -263,8 +349,33 @@ class Monitor:
         self.state.update_job(job["id"], state="failed", attempts=attempts,
                               detail="; ".join(problems) or "no server left to try")
 
+    def schedule_on_node(self, job: Mapping[str, Any]) -> None:
+        """A frontier job on its own server, which it shares the platform's queue from."""
+        server, attempts = self.server(job["server"]), job["attempts"] + 1
+        run_key = frontier_run_key(self.state.get_round(job["round_id"]))
+        try:
+            if server is None:
+                raise ServerDown(f"{job['server']} is no longer among --scrapyd")
+            job_id = f"tw-{job['round_id']}-{job['platform']}-{server.name}-{attempts}"
+            scrapyd.call(server, "schedule.json", form=schedule_form(
+                self.plan, job["platform"], job_id, server.name, run_key))
+        except ServerDown as error:
+            logger.warning("cannot schedule %s: %s (the other nodes share its frontier)",
+                           job["platform"], error)
+            self.state.update_job(job["id"], state="failed", attempts=attempts,
+                                  detail=str(error))
+            return
+        self.state.update_job(job["id"], job_id=job_id, state="scheduled", attempts=attempts,
+                              detail=None)
+        logger.info("scheduled %s on %s as %s (frontier %s)", job["platform"], server, job_id,
+                    run_key)
+
+    def server(self, url: str | None) -> Server | None:
+        return next((server for server in self.plan.servers if server.url == url), None)
+
     def poll(self, jobs: Sequence[Mapping[str, Any]]) -> None:
-        """Mark finished jobs; reschedule elsewhere those whose server went away."""
+        """Mark finished jobs; reschedule elsewhere those whose server went away (with a
+        frontier: mark them failed, the other nodes' jobs doing their share)."""
         by_server: dict[str, list[Mapping[str, Any]]] = {}
         for job in jobs:
             by_server.setdefault(job["server"], []).append(job)
@@ -277,10 +388,24 @@ class Monitor:
                 except ServerDown as error:
                     logger.warning("lost contact: %s", error)
             for job in server_jobs:
-                if states is None or job["job_id"] not in states:
+                if (states is None or job["job_id"] not in states) and self.plan.frontier:
+                    self.state.update_job(job["id"], state="failed",
+                                          detail=f"{url} lost the job")
+                elif states is None or job["job_id"] not in states:
                     self.schedule(job, first_server=urls.index(url) + 1 if url in urls else 0)
                 elif states[job["job_id"]] == "finished":
-                    self.state.update_job(job["id"], state="finished")
+                    self.finish(job)
+
+    def finish(self, job: Mapping[str, Any]) -> None:
+        """A finished job, with the pages its crawl parsed (from its log's final stats)."""
+        server = self.server(job["server"])
+        tail = scrapyd.job_log_tail(server, job["platform"], job["job_id"]) if server else ""
+        self.state.update_job(job["id"], state="finished",
+                              pages=final_pages(tail, job["platform"]))
+
+
+def _pages(pages: int | None) -> str:
+    return "" if pages is None else f"{pages} pages "
 
 
 def _parse_time(text: str) -> datetime:
@@ -301,7 +426,7 @@ def status_lines(state: MonitorState, every: int) -> list[str]:
         return ["no round yet: the first starts as soon as the monitor runs"]
     lines = [f"round {last['id']} ({last['mode']}) started {last['started_at']}: {last['status']}"]
     lines += [f"  {job['platform']:<12} {job['state']:<9} {job['server'] or '-'} "
-              f"{job['job_id'] or ''} {job['detail'] or ''}".rstrip()
+              f"{job['job_id'] or ''} {_pages(job['pages'])}{job['detail'] or ''}".rstrip()
               for job in state.jobs(last["id"])]
     lines.append(f"next round due {state.next_due(every).isoformat(timespec='seconds')}")
     return lines

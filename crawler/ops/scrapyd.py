@@ -15,6 +15,7 @@ import configparser
 import json
 import logging
 import os
+import re
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 PROJECT = "thriftwatch"  # the scrapyd project name, as in scrapy.cfg's [deploy] sections
 HTTP_TIMEOUT = 10.0
+LOG_TAIL = 65536  # bytes of a job's log read back for its final stats
 USERNAME_ENV = "THRIFTWATCH_SCRAPYD_USERNAME"
 PASSWORD_ENV = "THRIFTWATCH_SCRAPYD_PASSWORD"  # noqa: S105 - the variable's name
 
@@ -38,11 +40,13 @@ class ServerDown(Exception):
 
 @dataclass(frozen=True)
 class Server:
-    """A scrapyd server: its URL (never with credentials) and how to log in to it."""
+    """A scrapyd server: its URL (never with credentials), how to log in to it, and the node
+    name its crawls record (its deploy target's name, else its host and port)."""
 
     url: str
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    name: str = ""
 
     def __str__(self) -> str:
         return self.url
@@ -62,6 +66,7 @@ def resolve_servers(specs: Sequence[str], project_file: Path = Path("scrapy.cfg"
     targets = _deploy_targets(project_file)
     servers = []
     for spec in specs:
+        name = spec if spec in targets else ""
         if spec in targets:
             url, user, password = targets[spec]
         else:
@@ -75,7 +80,9 @@ def resolve_servers(specs: Sequence[str], project_file: Path = Path("scrapy.cfg"
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"--scrapyd takes an http(s) URL or a [deploy:NAME] of "
                              f"{project_file}, not {_shown(spec)!r}")
-        servers.append(Server(url.rstrip("/"), user, password))
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        name = re.sub(r"[^A-Za-z0-9._-]+", "-", name or f"{parts.hostname}-{port}")
+        servers.append(Server(url.rstrip("/"), user, password, name))
     return tuple(servers)
 
 
@@ -106,6 +113,23 @@ def job_states(server: Server) -> dict[str, str]:
     answer = call(server, "listjobs.json", query={"project": PROJECT})
     return {job["id"]: state for state in ("pending", "running", "finished")
             for job in answer.get(state, [])}
+
+
+def job_log_tail(server: Server, spider: str, job_id: str, size: int = LOG_TAIL) -> str:
+    """The last ``size`` bytes of a job's log, as scrapyd serves it (``/logs/...``), where
+    Scrapy dumps the crawl's stats when it closes; empty when the server keeps no logs."""
+    path = "/".join(urllib.parse.quote(part) for part in (PROJECT, spider, f"{job_id}.log"))
+    url = f"{server.url}/logs/{path}"
+    headers = {"Range": f"bytes=-{size}"}
+    if server.authorization:
+        headers["Authorization"] = server.authorization
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - the server's own URL
+    try:
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:  # noqa: S310
+            return response.read(size).decode("utf-8", "replace")
+    except (OSError, ValueError) as error:
+        logger.warning("no log of job %s on %s: %s", job_id, server, error)
+        return ""
 
 
 def has_credentials(spec: str) -> bool:
