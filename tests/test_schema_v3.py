@@ -396,10 +396,12 @@ def test_a_fresh_db_and_a_migrated_one_have_the_same_schema(tmp_path):
     objects = schema._objects  # the comparison soundness makes
     assert objects(fresh.conn) == objects(migrated.conn) == schema.expected_objects(
         schema.SCHEMA_VERSION)
+    later = {*schema.TABLES_V4, *schema.TABLES_V5}
     assert schema.evidence_tables(2) == tuple(
-        t for t in EVIDENCE_TABLES if t not in {*NEW_TABLES, *schema.TABLES_V4})
-    assert schema.evidence_tables(3) == tuple(t for t in EVIDENCE_TABLES
-                                              if t not in schema.TABLES_V4)
+        t for t in EVIDENCE_TABLES if t not in {*NEW_TABLES, *later})
+    assert schema.evidence_tables(3) == tuple(t for t in EVIDENCE_TABLES if t not in later)
+    assert schema.evidence_tables(4) == tuple(t for t in EVIDENCE_TABLES
+                                              if t not in schema.TABLES_V5)
     migrated.close()
     fresh.close()
 

@@ -31,12 +31,12 @@ GENESIS = "0" * 64  # the prev_hash of a table's first row
 
 # Append-only evidence tables, each with its own chain, in the order they are verified
 # (run_ends last: it records the others' heads). Schema version 3 added listing_pages,
-# contacts, images and takedown_requests, version 4 erasures; a DB of an earlier version has
-# no such chain.
+# contacts, images and takedown_requests, version 4 erasures, version 5 run_nodes and merges;
+# a DB of an earlier version has no such chain.
 EVIDENCE_TABLES = (
     "run_starts", "capture_bodies", "captures", "observations", "flags", "faults", "rechecks",
     "run_health", "listing_pages", "contacts", "images", "takedown_requests", "erasures",
-    "run_ends",
+    "run_nodes", "merges", "run_ends",
 )
 
 

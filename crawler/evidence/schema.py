@@ -21,6 +21,11 @@ Each erasure is chained evidence too (``erasures``: which rows, when, why); ``co
 allows no update but that one. Contacts written before version 4 keep their hash over the
 text, and so cannot be erased.
 
+Version 5 spreads crawls over nodes and brings their DBs together: ``run_nodes`` (which
+scrapyd node and shared Redis frontier a run used), ``merges`` (each import of a node DB
+into a case DB, chained: see :mod:`crawler.evidence.merge`) and ``merged_bodies`` (where a
+merged source's capture bodies went). Their chains start empty: no head moves.
+
 :func:`soundness` says whether a DB's structure is what this code writes: SQLite's own
 ``PRAGMA integrity_check`` (every index holds exactly its table's rows: exports, reports,
 bundles and Datasette read through indexes, which the hash chains do not cover), and every
@@ -40,7 +45,7 @@ from crawler.evidence.custody import EVIDENCE_TABLES
 if TYPE_CHECKING:
     import sqlite_utils
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 CHAIN = {"prev_hash": str, "row_hash": str}
 
@@ -128,11 +133,33 @@ TABLES_V4: dict[str, dict[str, type]] = {
                  "rows": int, "reason": str, "seen_before": str, **CHAIN},
 }
 
+# Schema version 5: crawls spread over nodes, and node DBs merged into one case DB.
+TABLES_V5: dict[str, dict[str, type]] = {
+    # Which node (scrapyd server or machine) ran a run, and the shared frontier it used
+    # (``frontier``: the Redis URL without any password; ``frontier_key``: its keys' prefix).
+    "run_nodes": {"id": int, "run_id": int, "node": str, "frontier": str, "frontier_key": str,
+                  "recorded_at": str, **CHAIN},
+    # One import of a node DB into this (case) DB (crawler.evidence.merge): the node, the
+    # source's path, its origin (the hash of its first row: which DB it is), its schema
+    # version, its chain heads and head at import, this DB's chain heads just before this
+    # row (like run_ends.chain_heads), where the rows went (``ranges``: per table [first
+    # source id, first case id, rows]), each imported run's head as the node recorded it
+    # (``run_heads``: case run id -> head) and how many rows of each table came in.
+    "merges": {"id": int, "merged_at": str, "node": str, "source_path": str,
+               "source_origin": str, "source_version": int, "source_head": str,
+               "source_heads": str, "chain_heads": str, "ranges": str, "run_heads": str,
+               "rows": str, **CHAIN},
+}
+# Where each capture body of a merged source went (bodies are stored once by SHA-256, so a
+# source's bodies are not a range of case ids): plain, append-only; the merge's chained
+# record covers the rest, and verify rebuilds each source's chain through this.
+MERGED_BODIES: dict[str, type] = {"merge_id": int, "source_id": int, "case_id": int}
+
 # Every table's columns and their kinds, whichever version added them.
 TABLES: dict[str, dict[str, type]] = {
     **TABLES_V1, **TABLES_V3,
     "contacts": {**TABLES_V3["contacts"], **dict.fromkeys(CONTACT_DIGESTS.values(), str)},
-    **TABLES_V4}
+    **TABLES_V4, **TABLES_V5}
 
 # Columns that must hold a value, besides every chain's prev_hash and row_hash: the writers
 # refuse a row without them and verify calls a NULL there tampering. (As in every table,
@@ -145,6 +172,10 @@ NOT_NULL: dict[str, frozenset[str]] = {
                            "seen_at"}),
     "images": frozenset({"run_id", "platform", "listing_id", "body_sha256", "fetched_at"}),
     "takedown_requests": frozenset({"created_at", "platform", "accounts", "db_head"}),
+    "run_nodes": frozenset({"run_id", "node", "recorded_at"}),
+    "merges": frozenset({"merged_at", "node", "source_path", "source_origin",
+                         "source_version", "source_head", "source_heads", "chain_heads",
+                         "ranges", "run_heads", "rows"}),
 }
 
 VIEWS = {
@@ -310,8 +341,23 @@ def create_erasures(db: sqlite_utils.Database) -> None:
     db.create_view("accounts", ACCOUNTS_VIEW)
 
 
+def create_merges(db: sqlite_utils.Database) -> None:
+    """``run_nodes``, ``merges`` (chained) and ``merged_bodies`` (version 5). Their chains
+    start empty, so a DB migrated to version 5 keeps every head it had."""
+    for name, columns in TABLES_V5.items():
+        db[name].create(columns, pk="id", not_null=set(CHAIN))
+        _append_only(db, name)
+    db["run_nodes"].create_index(["run_id"])
+    db["merges"].create_index(["source_origin"])
+    db["merged_bodies"].create(MERGED_BODIES, pk=("merge_id", "source_id"),
+                               not_null=set(MERGED_BODIES))
+    db["merged_bodies"].create_index(["case_id"])
+    _append_only(db, "merged_bodies")
+
+
 # version -> what brings a DB of the version before up to it
-MIGRATIONS = {2: create_timestamps, 3: create_seller_evidence, 4: create_erasures}
+MIGRATIONS = {2: create_timestamps, 3: create_seller_evidence, 4: create_erasures,
+              5: create_merges}
 
 
 def _append_only(db: sqlite_utils.Database, table: str) -> None:

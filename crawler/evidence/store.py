@@ -219,6 +219,23 @@ class EvidenceStore:
             })
             return run_end_head(heads, end_id, self._heads["run_ends"][1])
 
+    def record_run_node(self, run_id: int, node: str, frontier: str | None,
+                        frontier_key: str | None) -> None:
+        """Record which node ran run ``run_id`` (a scrapyd node's name or the host) and the
+        shared frontier it used: ``frontier`` a Redis URL, kept without any password (one
+        given is taken out here), and ``frontier_key`` the prefix of its keys; None for the
+        local scheduler. Chained evidence (``run_nodes``, schema version 5)."""
+        if not isinstance(node, str) or not node:
+            raise ValueError("a run's node needs a name")
+        with self._transaction():
+            self._append("run_nodes", {
+                "run_id": run_id, "node": node, "frontier": _without_password(frontier),
+                "frontier_key": frontier_key, "recorded_at": utc_now()})
+
+    def run_nodes(self) -> Iterator[dict[str, Any]]:
+        """Every run's node and frontier recorded, oldest first."""
+        yield from self._rows("run_nodes")
+
     def add_timestamp(self, run_id: int, head: str, tsa_url: str, token: bytes,
                       gen_time: str) -> None:
         """Keep the RFC 3161 token that anchors run ``run_id``'s head."""
@@ -775,6 +792,23 @@ def _decoded(text: Any) -> Any:
 def _page_record(row: Mapping[str, Any]) -> dict[str, Any]:
     return {**row, "image_urls": _decoded(row["image_urls"]) or [],
             "variants": _decoded(row["variants"])}
+
+
+def _without_password(url: str | None) -> str | None:
+    """``url`` with any password (and user name) in it taken out: ``redis://:pw@h:6379/0``
+    is kept as ``redis://h:6379/0``."""
+    if url is None:
+        return None
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if k.lower() not in ("password", "username", "user")]
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port is not None else "")
+    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query)))
 
 
 def _column_value(value: Any) -> Any:
