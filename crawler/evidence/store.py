@@ -169,18 +169,28 @@ class EvidenceStore:
         return head_digest(self.chain_heads())
 
     def run_heads(self) -> list[tuple[int, str]]:
-        """Each ended run and the DB's head just after its end was written, oldest first."""
-        return [(run_id, run_end_head(json.loads(heads), end_id, end_hash))
+        """Each ended run and the DB's head just after its end was written, oldest first; a
+        run merged from a node DB has the head its node recorded (crawler.evidence.merge)."""
+        imported = self._imported_run_heads()
+        return [(run_id, imported.get(run_id) or run_end_head(json.loads(heads), end_id,
+                                                             end_hash))
                 for run_id, heads, end_id, end_hash in self.conn.execute(
                     "SELECT run_id, chain_heads, id, row_hash FROM run_ends ORDER BY id")]
 
     def latest_run_head(self) -> tuple[int, str] | None:
-        """The latest ended run and the DB's head just after its end was written, or None."""
+        """The latest ended run and the DB's head just after its end was written (its node's,
+        for a merged run), or None."""
         row = self.conn.execute("SELECT run_id, chain_heads, id, row_hash FROM run_ends "
                                 "ORDER BY id DESC LIMIT 1").fetchone()
         if row is None:
             return None
-        return row[0], run_end_head(json.loads(row[1]), row[2], row[3])
+        imported = self._imported_run_heads().get(row[0])
+        return row[0], imported or run_end_head(json.loads(row[1]), row[2], row[3])
+
+    def _imported_run_heads(self) -> dict[int, str]:
+        from crawler.evidence.merge import imported_run_heads
+
+        return imported_run_heads(self.conn)
 
     def chain_heads(self) -> dict[str, dict[str, Any]]:
         """The last row (id and hash) of every evidence table."""

@@ -49,6 +49,7 @@ from crawler.evidence.custody import (
     text_digest,
     type_problem,
 )
+from crawler.evidence.merge import ImportCheck, check_imports
 from crawler.evidence.timestamping import TokenProblem, check_token, message
 
 if TYPE_CHECKING:
@@ -89,6 +90,7 @@ class Verification:
     rows: dict[str, int] = field(default_factory=dict)
     head: str = ""
     run_heads: dict[int, str] = field(default_factory=dict)
+    merge_heads: dict[int, str] = field(default_factory=dict)  # merge -> the head just after
     anchored: dict[int, str] = field(default_factory=dict)  # run -> token's gen_time
     anchors: dict[int, Anchor] = field(default_factory=dict)  # run -> its earliest token
     schema_version: int | None = None
@@ -129,11 +131,15 @@ def verify_db(path: str | Path, heads: Sequence[str] = (),
             if {"erasures", "contacts"} <= _tables(conn):
                 _check_erased_contacts(conn, result)
             _check_recorded_heads(conn, result)
+            imports = ImportCheck()
+            if "merges" in _tables(conn):
+                imports = check_imports(conn, result.problems, CAPTURE_TIMES, _moment)
             _check_listings(conn, result)
             _check_listing_changes(conn, result)
             result.head = _current_head(conn)
-            result.run_heads = _run_heads(conn)
-            _check_timestamps(conn, result, tsa_roots, tokens)
+            result.run_heads = {**_run_heads(conn), **imports.run_heads}
+            result.merge_heads = imports.merge_heads
+            _check_timestamps(conn, result, tsa_roots, tokens, imports)
         except sqlite3.DatabaseError as error:  # a page SQLite cannot read at all
             result.problems.append(f"the DB cannot be read to the end ({error}): it is "
                                    "damaged or was edited below SQLite")
@@ -396,7 +402,8 @@ def _run_heads(conn: sqlite3.Connection) -> dict[int, str]:
 
 def _check_timestamps(conn: sqlite3.Connection, result: Verification,
                       roots: Sequence[Certificate],
-                      outside: Sequence[tuple[str, bytes]]) -> None:
+                      outside: Sequence[tuple[str, bytes]],
+                      imports: ImportCheck | None = None) -> None:
     tables = _tables(conn)
     found: list[tuple[int, str, bytes]] = []  # (run, where the token was kept, token)
     if "timestamps" in tables:  # else a DB of schema version 1, never opened by this release
@@ -440,6 +447,10 @@ def _check_timestamps(conn: sqlite3.Connection, result: Verification,
     if not found:
         return
     covered = _latest_capture_times(conn)
+    if imports is not None:  # a merged run's head covers its node's rows, in its node's order
+        covered = {run: latest for run, latest in covered.items()
+                   if run not in imports.imported_runs}
+        covered.update(imports.latest)
     ended = dict(conn.execute("SELECT run_id, ended_at FROM run_ends").fetchall())
     for run_id, where, token_der in found:
         label = f"timestamps run {run_id}" if where == "the DB" else where
@@ -554,7 +565,7 @@ def _check_head(expected: str, result: Verification) -> None:
     head = head.lower()
     if len(head) != 64 or any(c not in "0123456789abcdef" for c in head):
         raise ValueError(f"--head takes a 64-digit hex head or RUN:HEAD, not {expected!r}")
-    history = {*result.run_heads.values(), result.head}
+    history = {*result.run_heads.values(), *result.merge_heads.values(), result.head}
     if run:
         if not run.isdigit():
             raise ValueError(f"--head takes RUN:HEAD with a run number, not {expected!r}")
