@@ -121,3 +121,11 @@ def test_a_cron_line_keeps_no_redis_password():
     command = monitor_command(args)
     assert command[command.index("--frontier") + 1] == "redis://10.0.0.9:6379/0"
     assert command[command.index("--merge-into") + 1].endswith("case.db")
+
+
+def test_the_monitors_rounds_stay_out_of_the_node_dbs():
+    from crawler.commands.monitor import state_db
+
+    assert str(state_db(parsed("--db", "/srv/tw-{node}.db"))) == "/srv/tw-monitor.db"
+    assert str(state_db(parsed("--db", "/srv/tw.db"))) == "/srv/tw.db"
+    assert str(state_db(parsed("--db", "/srv/tw.db", "--state-db", "/x.db"))) == "/x.db"

@@ -95,9 +95,15 @@ def build_plan(args: argparse.Namespace) -> Plan:
     )
 
 
+def state_db(args: argparse.Namespace) -> Path:
+    """Where the monitor keeps its rounds: --state-db, else --db (its ``{node}`` read as
+    ``monitor`` when each node writes its own DB)."""
+    return args.state_db or Path(str(args.db).replace("{node}", "monitor"))
+
+
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [monitor] %(message)s")
-    state = MonitorState(args.state_db or args.db)
+    state = MonitorState(state_db(args))
     try:
         if args.status:
             print("\n".join(status_lines(state, parse_every(args.every))))

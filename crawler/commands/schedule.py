@@ -8,7 +8,7 @@ import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crawler.commands.monitor import add_monitor_options
+from crawler.commands.monitor import add_monitor_options, state_db
 from crawler.ops.scheduler import parse_every
 from crawler.ops.scrapyd import has_credentials
 
@@ -73,7 +73,7 @@ def monitor_command(args: argparse.Namespace) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     times = cron_times(parse_every(args.every))
-    lock = Path(args.state_db or args.db).resolve().with_suffix(".monitor.lock")
+    lock = state_db(args).resolve().with_suffix(".monitor.lock")
     line = (f"{times} cd {shlex.quote(str(Path.cwd()))} && flock -n {shlex.quote(str(lock))} "
             f"{shlex.join(monitor_command(args))} >> {shlex.quote(str(args.log.resolve()))} 2>&1")
     print(f"# thriftwatch: crawl every {args.every}; install with `crontab -e` (or "
