@@ -7,6 +7,7 @@ merged into and merged from.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from typing import TYPE_CHECKING
@@ -202,6 +203,7 @@ def test_a_tampered_node_db_is_refused_and_nothing_is_imported(tmp_path):
     unreadable = run_command("thriftwatch", "merge", "--into", str(case), str(junk))
     assert unreadable.returncode == 1
     assert "cannot be read as an evidence DB" in unreadable.stderr
+    assert "nothing was imported" in unreadable.stderr
     assert "Traceback" not in missing.stderr + unreadable.stderr
 
 
@@ -267,3 +269,42 @@ def test_an_imported_row_changed_in_the_case_db_is_caught(tmp_path):
     problems = verify_db(case).problems
     assert any("captures row id 1 names a row that is not from this source" in p
                for p in problems), problems
+
+
+@pytest.mark.crawl
+def test_two_real_crawls_merge_into_a_case_db_every_command_reads(replica, tmp_path):
+    nodes = {"tokopedia": tmp_path / "node-1.db", "shopee": tmp_path / "node-2.db"}
+    for platform, db in nodes.items():
+        crawled = run_command("thriftwatch", "crawl", platform, "--keywords", "karungan",
+                              "--max-pages", "1", "--db", str(db), "--replica", replica.url,
+                              "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0")
+        assert crawled.returncode == 0, crawled.stderr[-2000:]
+    case = tmp_path / "case.db"
+    merged = run_command("thriftwatch", "merge", "--into", str(case), *map(str, nodes.values()))
+    assert merged.returncode == 0, merged.stderr
+    assert merged.stdout.count("case head now") == 2
+    checked = run_command("thriftwatch", "verify", "--db", str(case))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    exported = run_command("thriftwatch", "export", "--db", str(case), "--format", "jsonl")
+    assert exported.returncode == 0, exported.stderr
+    keys = {(row["platform"], row["listing_id"])
+            for row in map(json.loads, exported.stdout.splitlines())}
+    for db in nodes.values():
+        conn = sqlite3.connect(db)
+        assert set(conn.execute("SELECT platform, listing_id FROM listings")) <= keys
+        conn.close()
+    assert {platform for platform, _ in keys} == set(nodes)
+    for command in (("sellers", "--db", str(case)),
+                    ("report", "--db", str(case), "-o", str(tmp_path / "report.html")),
+                    ("export", "--db", str(case), "--format", "bundle", "--flagged-only",
+                     "-o", str(tmp_path / "case.zip"))):
+        result = run_command("thriftwatch", *command)
+        assert result.returncode == 0, (command, result.stderr[-2000:])
+    assert run_command("thriftwatch", "verify", "--bundle",
+                       str(tmp_path / "case.zip")).returncode == 0
+
+    again = run_command("thriftwatch", "merge", "--into", str(case), "--json",
+                        *map(str, nodes.values()))
+    assert again.returncode == 0, again.stderr
+    assert [json.loads(line)["rows"] for line in again.stdout.splitlines()] == [{}, {}]

@@ -129,16 +129,28 @@ def _canonical_value(value: Any) -> Any:
 ERASABLE = {"contacts": {"value": "value_sha256", "raw": "raw_sha256"}}
 
 
+def _blob(value: Any) -> Any:
+    # A BLOB is tagged, so it can never read as the TEXT of its hex digits.
+    if isinstance(value, (bytes, bytearray)):
+        return {"$blob": bytes(value).hex()}
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# One encoder for every row (json.dumps would build one per call); what it cannot encode as
+# JSON, bytes, it tags through _blob, as _canonical_value does.
+_ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                           default=_blob).encode
+
+
 def canonical(table: str, row: Mapping[str, Any]) -> bytes:
     """The bytes a row hash covers: the table name and the row's columns, as JSON."""
-    left_out = set(UNHASHED)
+    left_out = UNHASHED
     erasable = ERASABLE.get(table)
     if erasable:
         digested = row.get(next(iter(erasable.values()))) is not None
-        left_out.update(erasable if digested else erasable.values())
-    content = {k: _canonical_value(v) for k, v in row.items() if k not in left_out}
-    return json.dumps([table, content], sort_keys=True, ensure_ascii=False,
-                      separators=(",", ":")).encode("utf-8")
+        left_out = {*UNHASHED, *(erasable if digested else erasable.values())}
+    content = {k: v for k, v in row.items() if k not in left_out}
+    return _ENCODE([table, content]).encode("utf-8")
 
 
 def text_digest(text: str | None) -> str | None:

@@ -41,7 +41,9 @@ from __future__ import annotations
 
 import bisect
 import json
+import os
 import sqlite3
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -161,7 +163,6 @@ def merge_into(case_path: Path, sources: Sequence[Path]) -> Iterator[Imported]:
     when a source is missing, unreadable, not an evidence DB, fails verify, is a case DB,
     or was rewritten since it was merged."""
     from crawler.evidence.store import EvidenceStore
-    from crawler.evidence.verify import verify_db
 
     if not sources:
         raise MergeRefused("give at least one node DB to merge")
@@ -171,19 +172,13 @@ def merge_into(case_path: Path, sources: Sequence[Path]) -> Iterator[Imported]:
         if case_path.exists() and path.resolve() == case_path.resolve():
             raise MergeRefused(f"{path} is the case DB itself")
     checked = []
-    for path in sources:
-        try:
-            verification = verify_db(path)
-        except (sqlite3.DatabaseError, ValueError) as error:
-            raise MergeRefused(f"{path}: cannot be read as an evidence DB ({error}); "
-                               "nothing was imported") from None
-        if not verification.ok:
-            more = len(verification.problems) - 1
+    for path, (problems, head) in zip(sources, _verify_all(sources), strict=True):
+        if problems:
+            more = len(problems) - 1
             raise MergeRefused(
-                f"{path} fails verify: {verification.problems[0]}"
-                f"{f' (and {more} more)' if more else ''}; nothing was imported "
-                f"(`thriftwatch verify --db {path}` lists every problem)")
-        checked.append((path, verification.head))
+                f"{path} fails verify: {problems[0]}{f' (and {more} more)' if more else ''}; "
+                f"nothing was imported (`thriftwatch verify --db {path}` lists every problem)")
+        checked.append((path, head))
     store = EvidenceStore(case_path, check=case_path.exists())
     try:
         for path, head in checked:  # refuse a fork before anything is written
@@ -194,6 +189,26 @@ def merge_into(case_path: Path, sources: Sequence[Path]) -> Iterator[Imported]:
                 yield _import(store, source, path, head)
     finally:
         store.close()
+
+
+def _verify_all(sources: Sequence[Path]) -> list[tuple[list[str], str]]:
+    """Each source's problems and head, verified in up to as many processes as there are
+    cores (each verify is one CPU-bound pass over one file)."""
+    workers = min(len(sources), os.cpu_count() or 1)
+    if workers <= 1:
+        return [_verify_one(path) for path in sources]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_verify_one, sources))
+
+
+def _verify_one(path: Path) -> tuple[list[str], str]:
+    from crawler.evidence.verify import verify_db
+
+    try:
+        verification = verify_db(path)
+    except (sqlite3.DatabaseError, ValueError) as error:
+        return [f"it cannot be read as an evidence DB ({error})"], ""
+    return verification.problems, verification.head
 
 
 class _read_only:
@@ -306,7 +321,7 @@ def _import_in(conn: sqlite3.Connection, source: sqlite3.Connection, path: Path,
         if table not in present:
             continue
         since = ranges.last(table)
-        writer = _Writer(conn, table)
+        writer = ChainWriter(conn, table)
         first_case = writer.next_id
         count = 0
         cursor = source.execute(f"SELECT * FROM {table} WHERE id > ? ORDER BY id", [since])
@@ -348,13 +363,13 @@ def _import_in(conn: sqlite3.Connection, source: sqlite3.Connection, path: Path,
             if table == "observations":
                 first_observation = first_case
     if first_observation is not None:
-        conn.execute(_NEW_CHANGES, [first_observation])
-        conn.execute(_NEW_LISTINGS, [first_observation])
+        conn.execute(DERIVE_CHANGES, [first_observation])
+        conn.execute(DERIVE_LISTINGS, [first_observation])
     result.tokens = _import_tokens(conn, source, ranges)
     if not new_ranges:
         return result
     heads = _case_chain_heads(conn)
-    writer = _Writer(conn, "merges")
+    writer = ChainWriter(conn, "merges")
     result.merge_id = writer.append({
         "merged_at": utc_now(), "node": node, "source_path": str(path.resolve()),
         "source_origin": origin,
@@ -438,8 +453,9 @@ def _body_case_id(conn: sqlite3.Connection, merge_ids: list[int], source_id: int
     return found[0] if found else None
 
 
-class _Writer:
-    """Appends rows to one chain of the case DB, hashing each in order, in batches."""
+class ChainWriter:
+    """Appends rows to one chain of a DB, hashing each in order, written in batches of
+    :data:`BATCH` (call :meth:`flush` at the end); inside the caller's transaction."""
 
     def __init__(self, conn: sqlite3.Connection, table: str) -> None:
         self.conn, self.table = conn, table
@@ -510,7 +526,7 @@ def _import_tokens(conn: sqlite3.Connection, source: sqlite3.Connection,
 
 # The derived tables, brought up to date for the observations from :first on as the store
 # does one sighting at a time (see store._RECORD_CHANGE and store._UPSERT_LISTING).
-_NEW_CHANGES = """
+DERIVE_CHANGES = """
 INSERT INTO listing_changes (platform, listing_id, observation_id, before_seen_at, seen_at,
                              title_before, title_after, price_before, price_after)
 SELECT platform, listing_id, observation_id, before_seen_at, seen_at, title_before,
@@ -527,7 +543,7 @@ FROM (SELECT platform, listing_id, id AS observation_id, seen_at, title AS title
 WHERE observation_id >= ?1 AND before_id IS NOT NULL
   AND (title_before IS NOT title_after OR price_before IS NOT price_after)
 """
-_NEW_LISTINGS = """
+DERIVE_LISTINGS = """
 INSERT INTO listings (platform, listing_id, url, title, description, price_idr, seller_id,
                       seller_name, location, first_seen, last_seen, first_run_id, last_run_id,
                       last_observation_id)

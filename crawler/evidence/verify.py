@@ -43,6 +43,7 @@ from crawler.evidence import schema
 from crawler.evidence.custody import (
     EVIDENCE_TABLES,
     GENESIS,
+    STORED_TYPES,
     head_digest,
     row_hash,
     run_end_head,
@@ -188,12 +189,17 @@ def _check_chain(conn: sqlite3.Connection, table: str, result: Verification) -> 
     expected_prev, count, wrong_types = GENESIS, 0, 0
     kinds = schema.TABLES[table]
     not_null = {*schema.CHAIN, *schema.NOT_NULL.get(table, ())}
+    # The usual case first: a value of its column's type, or NULL where NULL may be.
+    checks = [(name, kind, STORED_TYPES[kind], name in not_null) for name, kind in kinds.items()]
     for stored in conn.execute(f"SELECT * FROM {table} ORDER BY id"):
         count += 1
         row = dict(stored)
         where = f"{table} row id {row['id']}"
-        for name, kind in kinds.items():
-            problem = type_problem(kind, row.get(name), nullable=name not in not_null)
+        for name, kind, allowed, required in checks:
+            value = row.get(name)
+            if (value is None and not required) or isinstance(value, allowed):
+                continue
+            problem = type_problem(kind, value, nullable=not required)
             if problem is not None:
                 wrong_types += 1
                 if wrong_types <= MAX_TYPE_PROBLEMS:
