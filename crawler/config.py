@@ -10,11 +10,15 @@ bare ``Settings()`` in a script, say) takes that default. A value the tool canno
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
+import socket
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from weakref import WeakKeyDictionary
 
 from crawler import settings as project_defaults
@@ -270,6 +274,93 @@ class EnrichConfig:
                    image_max_accounts=read.whole("THRIFTWATCH_IMAGE_MAX_ACCOUNTS"))
 
 
+# A run key and a node name become parts of Redis key names and of the run's record.
+_FRONTIER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def frontier_run_now() -> str:
+    """The run key a process uses when none is given: the UTC hour it started in
+    (``2026-01-31T10``). Processes of one round share it when started within that hour;
+    the monitor gives every round its own."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H")
+
+
+@dataclass(frozen=True)
+class FrontierConfig:
+    """The shared crawl frontier in Redis (:mod:`crawler.frontier`); ``url`` None: none."""
+
+    url: str | None = field(default=None, repr=False)  # may hold the password: never shown
+    public_url: str | None = None  # the same URL without any password: logged and recorded
+    run: str = ""  # the round every process of a platform shares
+    node: str = ""  # this process's node name
+    idle: float = 30.0  # seconds the frontier stays drained before a process ends
+    lease: float = 30.0  # seconds a killed process's in-flight requests stay leased to it
+
+    @property
+    def enabled(self) -> bool:
+        return self.url is not None
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> FrontierConfig:
+        read = _Reader(settings)
+        node = read.text("THRIFTWATCH_NODE") or socket.gethostname().split(".")[0] or "node"
+        if not _FRONTIER_NAME.fullmatch(node):
+            raise ConfigError(f"THRIFTWATCH_NODE takes letters, digits, '.', '_' and '-' "
+                              f"(at most 100), not {node!r}")
+        run = read.text("THRIFTWATCH_FRONTIER_RUN") or frontier_run_now()
+        if not _FRONTIER_NAME.fullmatch(run):
+            raise ConfigError(f"THRIFTWATCH_FRONTIER_RUN takes letters, digits, '.', '_' and "
+                              f"'-' (at most 100), not {run!r}")
+        idle = read.number("THRIFTWATCH_FRONTIER_IDLE", minimum=0.0, maximum=86400.0)
+        lease = read.number("THRIFTWATCH_FRONTIER_LEASE", minimum=1.0, maximum=86400.0)
+        url, public = parse_frontier(read.text("THRIFTWATCH_FRONTIER"),
+                                     replica=bool(read.text("THRIFTWATCH_REPLICA")))
+        return cls(url=url, public_url=public, run=run, node=node, idle=idle, lease=lease)
+
+
+def parse_frontier(value: str | None, *, replica: bool) -> tuple[str | None, str | None]:
+    """``redis://[:PASSWORD@]HOST:PORT/DB`` checked: the URL to connect to and the same
+    without the password (a password may also come from the environment: see
+    :mod:`crawler.frontier.connection`). In replica mode (training, tests) only a loopback
+    Redis is allowed."""
+    if not value:
+        return None, None
+    problem = "THRIFTWATCH_FRONTIER must look like redis://[:PASSWORD@]HOST:PORT/DB"
+    try:
+        parts = urlsplit(str(value))
+        host, port, user = parts.hostname, parts.port, parts.username
+        secret = parts.password
+    except ValueError:
+        raise ConfigError(f"{problem} (the URL cannot be read)") from None
+    database = parts.path.lstrip("/") or "0"
+    if (parts.scheme not in ("redis", "rediss") or not host or parts.query or parts.fragment
+            or not database.isdigit() or len(database) > 5):
+        raise ConfigError(f"{problem}, not {_without_password(str(value))!r}")
+    if replica and not _loopback(host):
+        raise ConfigError("THRIFTWATCH_FRONTIER must be on 127.0.0.1 (or ::1) in replica mode, "
+                          f"not {host!r}: a training crawl reaches nothing off this machine")
+    address = f"[{host}]" if ":" in host else host
+    netloc = f"{address}:{port or 6379}"
+    public = f"{parts.scheme}://{netloc}/{int(database)}"
+    if secret is None:
+        return public, public
+    login = quote(user or "", safe="") + ":" + quote(secret, safe="")
+    return f"{parts.scheme}://{login}@{netloc}/{int(database)}", public
+
+
+def _without_password(url: str) -> str:
+    return re.sub(r"(//[^/@]*?:)[^/@]*@", r"\1REDACTED@", url)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 _built: WeakKeyDictionary[Crawler, Config] = WeakKeyDictionary()
 
 
@@ -289,6 +380,7 @@ class Config:
     browser: BrowserConfig
     instagram: InstagramConfig
     enrich: EnrichConfig = EnrichConfig()
+    frontier: FrontierConfig = FrontierConfig()
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Config:
@@ -307,6 +399,7 @@ class Config:
             browser=BrowserConfig.from_settings(settings),
             instagram=InstagramConfig.from_settings(settings),
             enrich=EnrichConfig.from_settings(settings),
+            frontier=FrontierConfig.from_settings(settings),
         )
 
     @classmethod

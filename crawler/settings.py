@@ -72,6 +72,17 @@ THRIFTWATCH_ALERT_SMTP_ALLOW_PLAIN = False
 THRIFTWATCH_ALERT_EMAIL_FROM = "thriftwatch@localhost"
 THRIFTWATCH_ALERT_EMAIL_TO = []
 
+# A shared crawl frontier (crawler/frontier/, docs/operations.md "Shared frontier"): with
+# THRIFTWATCH_FRONTIER = "redis://[:PASSWORD@]HOST:PORT/DB", every crawl process of a platform
+# and run (THRIFTWATCH_FRONTIER_RUN) shares one request queue and one duplicate filter in
+# Redis (scrapy-redis, switched on by this add-on); without it the add-on does nothing.
+ADDONS = {"crawler.frontier.addon.FrontierAddon": 0}
+THRIFTWATCH_FRONTIER = None  # none: the local scheduler, as in a crawl on one machine
+THRIFTWATCH_FRONTIER_RUN = None  # the round all processes share; none: the UTC hour started in
+THRIFTWATCH_NODE = None  # this process's node name, recorded with its run; none: the host name
+THRIFTWATCH_FRONTIER_IDLE = 30  # seconds the frontier stays drained before a process ends
+THRIFTWATCH_FRONTIER_LEASE = 30  # seconds a killed process's requests stay leased to it
+
 # No code-execution or interactive consoles inside a crawl.
 REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False

@@ -27,6 +27,19 @@ def replica():
         yield server
 
 
+@pytest.fixture(scope="session")
+def redis_server():
+    """A redis-server of its own on a free loopback port (tests/redis_server.py), for the whole
+    session; tests that use it are marked ``redis`` and empty it (``.flush()``) as they need.
+    Skipped, with the reason, where redis-server is not installed."""
+    from tests.redis_server import RedisServer, redis_server_path
+
+    if redis_server_path() is None:
+        pytest.skip("redis-server is not installed (make test installs Debian's redis-server)")
+    with RedisServer() as server:
+        yield server
+
+
 @pytest.fixture
 def corpus():
     """Path into ../shared/corpus; the test is skipped where that folder is absent."""
