@@ -94,6 +94,10 @@ class LeasedQueue(PriorityQueue):
     def _decode_request(self, encoded_request: bytes) -> Request:
         return from_entry(encoded_request, self.spider)
 
+    def push_entry(self, entry: bytes, priority: int) -> None:
+        """Queue an entry :func:`~crawler.frontier.requests.to_entry` wrote (as ``push``)."""
+        self.server.execute_command("ZADD", self.key, -priority, entry)
+
     def pop(self, timeout: float = 0) -> Request | None:
         """The next request, leased to this process (its lease number in its meta), or None.
         Never blocks: ``timeout`` (scrapy-redis's SCHEDULER_IDLE_BEFORE_CLOSE) is ignored."""

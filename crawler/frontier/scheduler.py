@@ -3,7 +3,9 @@
 - Requests go to the platform's and run's queue in Redis, past its shared duplicate filter
   (the first process to offer a request seeds it; the others' copies are filtered). A
   request that cannot be shared (:class:`~crawler.frontier.requests.NotShareable`: a listing
-  page's request carries its search card) stays in this process, ahead of the shared ones.
+  page's request carries its search card) stays in this process, ahead of the shared ones,
+  past a duplicate filter of this process's own (were it marked seen in the shared one, no
+  other process would fetch it if this one died).
 - A popped request is leased to this process (:mod:`.queue`) and acknowledged only once
   Scrapy is done with it (its callback ran and its items went through every pipeline) and
   the recorder has written its listings: then its page's evidence is in the node DB.
@@ -41,7 +43,7 @@ from crawler.frontier.dupefilter import FrontierDupeFilter
 from crawler.frontier.keys import FrontierKeys
 from crawler.frontier.lease import NodeLease, new_node_id
 from crawler.frontier.queue import LeasedQueue
-from crawler.frontier.requests import TOKEN_META, NotShareable
+from crawler.frontier.requests import TOKEN_META, NotShareable, to_entry
 from crawler.runtime.recorder import EvidenceRecorder
 
 if TYPE_CHECKING:
@@ -82,6 +84,7 @@ class FrontierScheduler(Scheduler):
         self.node_id = new_node_id(config.node)
         self.leased: dict[str, Request] = {}  # lease number -> request taken, not yet acked
         self.local: list[tuple[int, int, Request]] = []  # heap of requests kept here
+        self.seen_here: set[str] = set()  # fingerprints of the requests kept here
         self._order = itertools.count()
         self._loop: task.LoopingCall | None = None
         self._last_beat = self._last_recovery = 0.0
@@ -138,29 +141,35 @@ class FrontierScheduler(Scheduler):
     def enqueue_request(self, request: Request) -> bool:
         request.meta.pop(TOKEN_META, None)  # a retry carries its original's lease number
         try:
+            entry = to_entry(request, self.spider)
+        except NotShareable as why:
+            return self._keep_local(request, str(why))
+        try:
             if not request.dont_filter and self.df.request_seen(request):
                 self.df.log(request, self.spider)
                 self.stats.inc_value(FrontierStats.DUPLICATE)
                 return False
-            self.queue.push(request)
-        except NotShareable as why:
-            self._keep_local(request, str(why))
-            return True
+            self.queue.push_entry(entry, request.priority)
         except redis.RedisError as error:  # kept here: fetched by this process, not lost
             self.redis_failed(error)
-            self._keep_local(request, "Redis does not answer")
-            return True
+            return self._keep_local(request, "Redis does not answer", filtered=True)
         self._redis_answered()
         self.stats.inc_value(FrontierStats.PUSHED)
         return True
 
-    def _keep_local(self, request: Request, why: str) -> None:
+    def _keep_local(self, request: Request, why: str, *, filtered: bool = False) -> bool:
+        if not (request.dont_filter or filtered):
+            fingerprint = self.df.request_fingerprint(request)
+            if fingerprint in self.seen_here:
+                return False
+            self.seen_here.add(fingerprint)
         heapq.heappush(self.local, (-request.priority, next(self._order), request))
         self.stats.inc_value(FrontierStats.LOCAL)
         if why not in self._reasons and len(self._reasons) < 20:
             self._reasons.add(why)
             logger.info("frontier: a request kept in this process, not shared (%s): %s",
                         why, request)
+        return True
 
     def next_request(self) -> Request | None:
         try:

@@ -57,34 +57,37 @@ def loads(data: bytes | str) -> dict[str, Any]:
 
 
 def _encode(value: Any, where: str, depth: int) -> Any:
+    """``value`` as JSON values. Types are matched exactly: a subclass of ``str`` (a keyword
+    tagged with more) would come back as a plain ``str``, so it is refused."""
     if depth > MAX_DEPTH:
         raise EntryEncodeError(f"{where} nests deeper than {MAX_DEPTH}")
-    if value is None or isinstance(value, (bool, str, int)):
+    kind = type(value)
+    if value is None or kind in (bool, str, int):
         return value
-    if isinstance(value, float):
+    if kind is float:
         if not math.isfinite(value):
             raise EntryEncodeError(f"{where} is {value}, which JSON cannot hold")
         return value
-    if isinstance(value, (bytes, bytearray)):
+    if kind in (bytes, bytearray):
         return {BYTES: base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, list):
+    if kind is list:
         return [_encode(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value)]
-    if isinstance(value, tuple):
+    if kind is tuple:
         return {TUPLE: [_encode(item, f"{where}[{i}]", depth + 1)
                         for i, item in enumerate(value)]}
-    if isinstance(value, dict):
-        if all(isinstance(key, str) and not key.startswith("$") for key in value):
+    if kind is dict:
+        if all(type(key) is str and not key.startswith("$") for key in value):
             return {key: _encode(item, f"{where}[{key!r}]", depth + 1)
                     for key, item in value.items()}
         pairs = []
         for key, item in value.items():
-            if not isinstance(key, (str, bytes, int)) or isinstance(key, bool):
+            if type(key) not in (str, bytes, int):
                 raise EntryEncodeError(f"{where} has a key of type {type(key).__name__}")
             pairs.append([_encode(key, f"{where} key", depth + 1),
                           _encode(item, f"{where}[{key!r}]", depth + 1)])
         return {MAP: pairs}
-    raise EntryEncodeError(f"{where} is a {type(value).__module__}.{type(value).__qualname__}, "
-                           f"which is not JSON: the request cannot be shared")
+    raise EntryEncodeError(f"{where} is a {kind.__module__}.{kind.__qualname__}, which is "
+                           f"not plain JSON: the request cannot be shared")
 
 
 def _decode(value: Any, depth: int) -> Any:
