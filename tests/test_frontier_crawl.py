@@ -105,6 +105,10 @@ def test_two_processes_split_one_crawl_each_page_fetched_once(slow_replica, lock
     assert len(observations[0] | observations[1]) == len(KEYWORDS) * PAGES * 60
     assert sum(log.count("frontier entry dropped") for log in logs) == 3
     for i in range(2):
+        conn = sqlite3.connect(tmp_path / f"n{i}.db")
+        recorded = conn.execute("SELECT node, frontier, frontier_key FROM run_nodes").fetchall()
+        conn.close()
+        assert recorded == [(f"n{i}", locked_redis.public_url, keys.prefix)]
         assert verify_db(tmp_path / f"n{i}.db").ok
         assert PASSWORD not in logs[i]
         assert PASSWORD.encode() not in (tmp_path / f"n{i}.db").read_bytes()

@@ -21,9 +21,14 @@ from scrapy import signals
 
 from crawler import __version__
 from crawler.config import Config
-from crawler.evidence.capture import redact_query_secrets, strip_query_secrets
+from crawler.evidence.capture import (
+    redact_query_secrets,
+    redact_url_credentials,
+    strip_query_secrets,
+)
 from crawler.evidence.store import WRITE_ERRORS, EvidenceStore
 from crawler.evidence.timestamping import request_token
+from crawler.frontier.keys import FrontierKeys
 from crawler.keys import Meta, Stats, page_fault, run_ended, run_ending
 from crawler.normalise import printable
 
@@ -84,6 +89,10 @@ class EvidenceRecorder:
             # scrapyd passes its job id as the spider argument _job (SCRAPY_JOB before 1.5)
             scrapyd_job=getattr(spider, "_job", None) or os.environ.get("SCRAPY_JOB"),
         )
+        frontier = self.config.frontier
+        self.store.record_run_node(
+            self.run_id, frontier.node, frontier.public_url,
+            FrontierKeys(spider.name, frontier.run).prefix if frontier.enabled else None)
         spider.logger.info("thriftwatch run %s recording into %s", self.run_id, store.db_path)
         if self._resume_file is not None:
             self._resume_file.parent.mkdir(parents=True, exist_ok=True)
@@ -301,7 +310,8 @@ _SECRET_SETTINGS = ("COOKIE", "PASSWORD", "TOKEN", "SECRET", "KEY")
 
 
 def settings_digest(settings: dict[str, Any]) -> str:
-    """SHA-256 over the crawl's settings, so two runs can be shown to have run alike."""
-    public = {k: v for k, v in settings.items()
-              if not any(s in k.upper() for s in _SECRET_SETTINGS)}
+    """SHA-256 over the crawl's settings, so two runs can be shown to have run alike (a URL's
+    ``user:password@``, as in THRIFTWATCH_FRONTIER, is left out)."""
+    public = {k: redact_url_credentials(v) if isinstance(v, str) else v
+              for k, v in settings.items() if not any(s in k.upper() for s in _SECRET_SETTINGS)}
     return hashlib.sha256(json.dumps(public, sort_keys=True, default=repr).encode()).hexdigest()
