@@ -236,3 +236,62 @@ def test_a_restarted_monitor_finishes_its_round_without_scheduling_it_again(serv
     status = run_command("thriftwatch", "monitor", "--status", "--every", "1h", "--db", str(db))
     assert "round 1 (scrapyd)" in status.stdout
     assert "next round due" in status.stdout
+
+
+@pytest.mark.redis
+def test_monitor_shares_a_platform_over_two_nodes_through_a_frontier_and_merges_them(
+        servers, redis_server, tmp_path):
+    """One platform, two scrapyd nodes, one Redis frontier: both nodes crawl, no page twice,
+    each writes its own node DB, and --merge-into brings them into one case DB that verifies."""
+    from crawler.replica.server import ReplicaServer
+
+    urls, _, _ = servers
+    redis_server.flush()
+    db, case = tmp_path / "evidence-{node}.db", tmp_path / "case.db"
+    desk = tmp_path / "desk"
+    desk.mkdir()
+    (desk / "scrapy.cfg").write_text(f"[deploy:node-a]\nurl = {urls[0]}/\n\n"
+                                     f"[deploy:node-b]\nurl = {urls[1]}/\nusername = {USER}\n"
+                                     f"password = {PASSWORD}\n")
+    keywords = ("balpres,karungan,bal korea,sepatu bekas,jaket preloved,cakar,monza,"
+                "thrift import,kaos second,hoodie bekas")
+    # Slow pages, two at a time per process: the crawl outlasts a node's slower start, so
+    # both nodes get work.
+    with ReplicaServer(latency=0.5) as replica:
+        result = run_command(
+            "thriftwatch", "monitor", "tokopedia", "--once", "--every", "1h", "--db", str(db),
+            "--replica", replica.url, "--keywords", keywords, "--max-pages", "3",
+            "--round-timeout", "150s", "--scrapyd", "node-a", "--scrapyd", "node-b",
+            "--frontier", redis_server.url, "--merge-into", str(case),
+            "-s", "THRIFTWATCH_FRONTIER_IDLE=3", "-s", "THRIFTWATCH_FRONTIER_LEASE=10",
+            "-s", "CONCURRENT_REQUESTS=2", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2",
+            *(arg for s in FAST for arg in ("-s", s.removeprefix("setting="))),
+            timeout=200, cwd=desk)
+    assert result.returncode == 0, result.stderr[-3000:]
+    state = sqlite3.connect(tmp_path / "evidence-monitor.db")  # --db with {node} = monitor
+    jobs = state.execute("SELECT platform, server, state, pages FROM monitor_jobs "
+                         "ORDER BY id").fetchall()
+    details = state.execute("SELECT detail FROM monitor_jobs").fetchall()
+    assert [(p, s, st) for p, s, st, _ in jobs] == [("tokopedia", urls[0], "finished"),
+                                                    ("tokopedia", urls[1], "finished")], details
+    pages = {server: count for _, server, _, count in jobs}
+    assert all(count and count > 0 for count in pages.values()), pages  # both did work
+    fetched = []
+    for node in ("node-a", "node-b"):
+        conn = sqlite3.connect(tmp_path / f"evidence-{node}.db")
+        assert conn.execute("SELECT node FROM run_nodes").fetchall() == [(node,)]
+        fetched += conn.execute("SELECT url, request_body_sha256 FROM captures "
+                                "WHERE url NOT LIKE '%/robots.txt'").fetchall()
+    assert len(fetched) == len(set(fetched)), sorted(fetched)  # no page fetched twice
+    assert sum(pages.values()) == len(fetched) > 10  # every page a node parsed, once in all
+    assert "round 1 merged into" in result.stderr
+    verified = run_command("thriftwatch", "verify", "--db", str(case))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    merged = sqlite3.connect(case)
+    assert merged.execute("SELECT COUNT(*) FROM merges").fetchone()[0] == 2
+    status = run_command("thriftwatch", "monitor", "--status", "--every", "1h", "--db", str(db))
+    assert "round 1 (frontier)" in status.stdout
+    for server, count in pages.items():
+        assert f"{server} tw-1-tokopedia-" in status.stdout
+        assert f" {count} pages" in status.stdout
+    assert PASSWORD not in result.stdout + result.stderr

@@ -350,25 +350,42 @@ class Monitor:
                               detail="; ".join(problems) or "no server left to try")
 
     def schedule_on_node(self, job: Mapping[str, Any]) -> None:
-        """A frontier job on its own server, which it shares the platform's queue from."""
-        server, attempts = self.server(job["server"]), job["attempts"] + 1
+        """A frontier job on its own server, which it shares the platform's queue from.
+
+        A server that does not answer is asked again (up to :data:`MAX_ATTEMPTS` in all),
+        after checking that it did not take the job anyway: two jobs of one node would write
+        one node DB at once."""
+        server, attempts = self.server(job["server"]), job["attempts"]
         run_key = frontier_run_key(self.state.get_round(job["round_id"]))
-        try:
-            if server is None:
-                raise ServerDown(f"{job['server']} is no longer among --scrapyd")
+        problem = f"{job['server']} is no longer among --scrapyd"
+        while server is not None and attempts < MAX_ATTEMPTS:
+            attempts += 1
             job_id = f"tw-{job['round_id']}-{job['platform']}-{server.name}-{attempts}"
-            scrapyd.call(server, "schedule.json", form=schedule_form(
-                self.plan, job["platform"], job_id, server.name, run_key))
-        except ServerDown as error:
-            logger.warning("cannot schedule %s: %s (the other nodes share its frontier)",
-                           job["platform"], error)
-            self.state.update_job(job["id"], state="failed", attempts=attempts,
-                                  detail=str(error))
+            try:
+                scrapyd.call(server, "schedule.json", form=schedule_form(
+                    self.plan, job["platform"], job_id, server.name, run_key))
+            except ServerDown as error:
+                problem = str(error)
+                logger.warning("cannot schedule %s: %s", job["platform"], error)
+                if not self.took(server, job_id):
+                    self.sleep(POLL_INTERVAL)
+                    continue
+            self.state.update_job(job["id"], job_id=job_id, state="scheduled",
+                                  attempts=attempts, detail=None)
+            logger.info("scheduled %s on %s as %s (frontier %s)", job["platform"], server,
+                        job_id, run_key)
             return
-        self.state.update_job(job["id"], job_id=job_id, state="scheduled", attempts=attempts,
-                              detail=None)
-        logger.info("scheduled %s on %s as %s (frontier %s)", job["platform"], server, job_id,
-                    run_key)
+        logger.warning("%s not scheduled on %s: the other nodes share its frontier",
+                       job["platform"], job["server"])
+        self.state.update_job(job["id"], state="failed", attempts=attempts, detail=problem)
+
+    @staticmethod
+    def took(server: Server, job_id: str) -> bool:
+        """Did ``server`` take the job after all (its answer lost, say)?"""
+        try:
+            return job_id in scrapyd.job_states(server)
+        except ServerDown:
+            return False
 
     def server(self, url: str | None) -> Server | None:
         return next((server for server in self.plan.servers if server.url == url), None)

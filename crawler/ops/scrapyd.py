@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PROJECT = "thriftwatch"  # the scrapyd project name, as in scrapy.cfg's [deploy] sections
-HTTP_TIMEOUT = 10.0
+HTTP_TIMEOUT = 30.0  # a scrapyd starting crawls on a busy machine answers slowly
 LOG_TAIL = 65536  # bytes of a job's log read back for its final stats
 USERNAME_ENV = "THRIFTWATCH_SCRAPYD_USERNAME"
 PASSWORD_ENV = "THRIFTWATCH_SCRAPYD_PASSWORD"  # noqa: S105 - the variable's name
@@ -117,14 +117,19 @@ def job_states(server: Server) -> dict[str, str]:
 
 def job_log_tail(server: Server, spider: str, job_id: str, size: int = LOG_TAIL) -> str:
     """The last ``size`` bytes of a job's log, as scrapyd serves it (``/logs/...``), where
-    Scrapy dumps the crawl's stats when it closes; empty when the server keeps no logs."""
+    Scrapy dumps the crawl's stats when it closes; empty when the server keeps no logs.
+
+    The log's length comes first (HEAD), then the range from that offset: twisted's file
+    server fails a suffix range (``bytes=-N``) longer than the file."""
     path = "/".join(urllib.parse.quote(part) for part in (PROJECT, spider, f"{job_id}.log"))
     url = f"{server.url}/logs/{path}"
-    headers = {"Range": f"bytes=-{size}"}
-    if server.authorization:
-        headers["Authorization"] = server.authorization
-    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - the server's own URL
+    headers = {"Authorization": server.authorization} if server.authorization else {}
     try:
+        head = urllib.request.Request(url, headers=headers, method="HEAD")  # noqa: S310
+        with urllib.request.urlopen(head, timeout=HTTP_TIMEOUT) as response:  # noqa: S310
+            length = int(response.headers.get("Content-Length") or 0)
+        ranged = {**headers, "Range": f"bytes={max(length - size, 0)}-"}
+        request = urllib.request.Request(url, headers=ranged)  # noqa: S310 - the server's URL
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:  # noqa: S310
             return response.read(size).decode("utf-8", "replace")
     except (OSError, ValueError) as error:
