@@ -2,7 +2,9 @@
 
 Last in the pipeline chain, for each flagged listing once a run (with ``THRIFTWATCH_ENRICH``):
 the photos of its listing page when one was asked for (a card whose page is coming waits
-for it), else its card's. At most ``THRIFTWATCH_IMAGE_CAP`` photos a listing and
+for it), else its card's; a card whose page waits for the searches to end (see
+``pipelines.enrich``) has its card's photos fetched, and its page, if read, adds those of
+its photos not fetched yet. At most ``THRIFTWATCH_IMAGE_CAP`` photos of a card or page and
 ``THRIFTWATCH_IMAGE_BYTES`` bytes a run (the last photo may not exceed what is left; once
 spent, an ``image_budget_spent`` fault says so, once a run).
 
@@ -71,7 +73,8 @@ class ImagesPipeline:
         self.crawler = crawler
         self.config = config
         self.recorder = recorder
-        self.done: set[tuple[str, str]] = set()  # listings whose photos this run fetched
+        # Listings whose photos this run fetched, and the URLs fetched of each.
+        self.done: dict[tuple[str, str], set[str]] = {}
         self.bytes_fetched = 0
         self.budget_spent = False
 
@@ -89,11 +92,14 @@ class ImagesPipeline:
         if item.page_requested:  # its page is coming: its photos are that page's
             return item
         key = (item.platform, item.listing_id)
-        if key in self.done or not self.config.image_cap:
+        if not self.config.image_cap or (key in self.done and item.source != "listing_page"):
             return item
-        self.done.add(key)
+        fetched = self.done.setdefault(key, set())
+        wanted = [url for url in list(dict.fromkeys(item.image_urls))[:self.config.image_cap]
+                  if url not in fetched]
+        fetched.update(wanted)
         record = dict(ItemAdapter(item))
-        for url in list(dict.fromkeys(item.image_urls))[:self.config.image_cap]:
+        for url in wanted:
             await self.fetch(record, url)
         return item
 

@@ -1,16 +1,28 @@
 """Enrichment's pure parts: which listings are enriched, the contacts read from a card or a
 page (with the capture each came from), a page merged over its card, a page read in parts,
-a page cleaned for the store, and which photo URLs may be fetched at all."""
+a page cleaned for the store, which photo URLs may be fetched at all, and which listing
+pages are read first when the cap cannot cover them all."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
+import scrapy
+from scrapy.exceptions import DontCloseSpider
 
+from crawler.config import EnrichConfig
 from crawler.items import Listing, ListingPage, merge_page, merge_parts
+from crawler.keys import Stats
 from crawler.replica.images import IMAGE_HOSTS
-from pipelines.enrich import card_state, contacts_in, reaches_floor
+from pipelines.enrich import (
+    EnrichPipeline,
+    account_of,
+    card_state,
+    contacts_in,
+    page_order,
+    reaches_floor,
+)
 from pipelines.images import image_refusal
 from pipelines.normalise import PAGE_MAX_IMAGES, PAGE_MAX_VARIANTS, normalise_page
 
@@ -158,3 +170,105 @@ def test_every_replica_and_real_image_host_is_allowed_for_its_platform_alone():
         others = [p for p in real if p != platform and {p, platform} != {"facebook", "instagram"}]
         assert all(image_refusal(other, f"https://{host}/img/a.jpg") for other in others), host
     assert image_refusal("nowhere", "https://images.tokopedia.net/a.jpg") is not None
+
+
+def test_pages_are_read_one_per_account_first_then_the_stronger_verdict_then_the_first_seen():
+    waiting = [("a-weak", ("shopee", "A"), 1), ("a-strong", ("shopee", "A"), 3),
+               ("b-medium", ("shopee", "B"), 2), ("c-strong", ("shopee", "C"), 3),
+               ("a-strong-2", ("shopee", "A"), 3), ("c-weak", ("shopee", "C"), 1)]
+    # C's second page comes before A's third.
+    assert list(page_order(waiting)) == ["a-strong", "c-strong", "b-medium", "a-strong-2",
+                                         "c-weak", "a-weak"]
+    # An account whose page was already asked for waits behind every account without one.
+    assert list(page_order(waiting, {("shopee", "A"): 1}))[:3] == [
+        "c-strong", "b-medium", "a-strong"]
+    assert list(page_order([])) == []
+
+
+def test_a_card_naming_no_seller_is_an_account_of_its_own():
+    assert account_of(card()) == ("tokopedia", "seller:77")
+    assert account_of(card(seller_id=None)) == ("tokopedia", "listing:100200000042")
+    assert account_of(card(seller_id=None)) != account_of(card(seller_id=None, listing_id="9"))
+
+
+class _Stats:
+    def __init__(self):
+        self.values = {}
+
+    def inc_value(self, key, count=1):
+        self.values[key] = self.values.get(key, 0) + count
+
+
+class _Spider:
+    def follow_listing_page(self, listing):
+        return scrapy.Request(f"https://www.tokopedia.com/p/{listing.listing_id}")
+
+
+class _Engine:
+    def __init__(self):
+        self.asked = []
+
+    def crawl(self, request):
+        self.asked.append(request.url.rsplit("/", 1)[1])
+
+
+class _Crawler:
+    def __init__(self):
+        self.stats, self.engine, self.spider = _Stats(), _Engine(), _Spider()
+
+    def get_extension(self, cls):
+        return None
+
+
+def enrich_pipeline(cap: int) -> tuple[EnrichPipeline, _Crawler]:
+    crawler = _Crawler()
+    return EnrichPipeline(crawler, EnrichConfig(floor="weak", detail_cap=cap)), crawler
+
+
+def seen(pipeline: EnrichPipeline, listing_id: str, seller: str, level: str) -> Listing:
+    return pipeline.process_item(card(listing_id=listing_id, seller_id=seller, level=level,
+                                      flagged=level != "weak"))
+
+
+def test_an_accounts_first_strong_listing_is_read_at_once_and_the_rest_when_searches_end():
+    pipeline, crawler = enrich_pipeline(cap=4)
+    assert seen(pipeline, "a1", "A", "strong").page_requested
+    assert not seen(pipeline, "a2", "A", "strong").page_requested  # A has its page
+    assert not seen(pipeline, "b1", "B", "weak").page_requested  # not strong: waits
+    assert not seen(pipeline, "a3", "A", "medium").page_requested
+    assert not seen(pipeline, "c1", "C", "medium").page_requested
+    assert not seen(pipeline, "b1", "B", "weak").page_requested  # seen again as it waits
+    assert crawler.engine.asked == ["a1"]
+    with pytest.raises(DontCloseSpider):
+        pipeline.spider_idle()
+    # One page of each account first (the stronger verdict first), then A's strongest again.
+    assert crawler.engine.asked == ["a1", "c1", "b1", "a2"]
+    assert crawler.stats.values[Stats.DETAIL_CAPPED] == 1  # a3
+    pipeline.spider_idle()  # nothing waits: the spider may close
+    assert seen(pipeline, "d1", "D", "strong").page_requested is False  # the cap is spent
+    assert crawler.stats.values[Stats.DETAIL_CAPPED] == 2
+
+
+def test_with_a_cap_above_every_listing_each_page_is_read_once():
+    pipeline, crawler = enrich_pipeline(cap=100)
+    for listing_id, seller, level in [("a1", "A", "medium"), ("a2", "A", "strong"),
+                                      ("b1", "B", "strong"), ("a1", "A", "medium")]:
+        seen(pipeline, listing_id, seller, level)
+    with pytest.raises(DontCloseSpider):
+        pipeline.spider_idle()
+    assert crawler.engine.asked == ["a2", "b1", "a1"]
+    assert Stats.DETAIL_CAPPED not in crawler.stats.values
+    restated = seen(pipeline, "a1", "A", "medium")  # its page was asked for as it is
+    assert restated.page_requested
+
+
+def test_an_account_the_db_holds_a_page_of_waits_behind_new_accounts():
+    pipeline, crawler = enrich_pipeline(cap=2)
+    pipeline.read_before_resume = set()  # the run is open: nothing read before a resume
+    pipeline.covered_before = {("tokopedia", "seller:OLD")}
+    assert not seen(pipeline, "o1", "OLD", "strong").page_requested  # read by an earlier run
+    assert not seen(pipeline, "n1", "NEW", "medium").page_requested
+    assert seen(pipeline, "r1", "BACK", "strong").page_requested  # new and strong: at once
+    with pytest.raises(DontCloseSpider):
+        pipeline.spider_idle()
+    assert crawler.engine.asked == ["r1", "n1"]  # the new account before the known one

@@ -41,9 +41,15 @@ STEP_TIMEOUT = 300  # seconds one recheck or crawl subprocess may take
 FAST = ("-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0")
 # Enrichment as a demo needs it, on one process's CPU: listing pages of flagged listings only
 # and each one's first two photos (a listing's cover, then the photos an operator's accounts
-# share); a crawl's defaults read every listing with a reason and four photos.
+# share); a crawl's defaults read every listing with a reason and four photos. The enrich
+# pipeline reads one page of every account before a second of any (pipelines/enrich.py), so
+# a cap above the accounts with flagged listings a platform shows (at most 175 here) reads a
+# page of each: what links accounts is on every page of a seller's.
 DEMO_ENRICH = {"THRIFTWATCH_ENRICH_FLOOR": "weak", "THRIFTWATCH_IMAGE_CAP": 2,
-               "THRIFTWATCH_DETAIL_CAP": 100}
+               "THRIFTWATCH_DETAIL_CAP": 180}
+# The search after the takedown reads the pages of accounts no earlier run read first: the
+# returning sellers' new accounts, then a few more.
+RETURN_DETAIL_CAP = 40
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -94,7 +100,8 @@ def take_down_and_return(replica: ReplicaServer, db: Path, known: Sequence[str],
     for platform in platforms:
         ok &= _thriftwatch("recheck", "--flagged-only", "--platform", platform, *common)
     return ok & _thriftwatch("crawl", *return_spiders(platforms, known), *common,
-                             "--max-pages", str(RETURN_MAX_PAGES))
+                             "--max-pages", str(RETURN_MAX_PAGES),
+                             "-s", f"THRIFTWATCH_DETAIL_CAP={RETURN_DETAIL_CAP}")
 
 
 def return_spiders(platforms: Iterable[str], known: Sequence[str]) -> list[str]:
