@@ -8,5 +8,6 @@ back) turn requests into queue entries and back; ``keys`` names the Redis keys o
 and run; ``connection`` opens Redis; ``queue`` leases entries to a process until their
 evidence is stored; ``lease`` keeps a process's lease alive and hands back the requests of
 processes that died; ``dupefilter`` and ``scheduler`` are scrapy-redis's, configured;
-``idle`` decides when a process ends. See docs/operations.md, "Shared frontier".
+``acks`` acknowledges a page the moment its listings are written; ``idle`` decides when a
+process ends. See docs/operations.md, "Shared frontier".
 """

@@ -32,3 +32,7 @@ class FrontierAddon:
         settings.set("SCHEDULER_FLUSH_ON_START", False, priority="addon")
         settings.set("SCHEDULER_IDLE_BEFORE_CLOSE", 0, priority="addon")
         settings["EXTENSIONS"]["crawler.frontier.idle.FrontierIdle"] = 700
+        # A page is acknowledged once its listings are with the recorder (crawler.frontier.acks):
+        # counted next to the engine, and right after the store pipeline (300).
+        settings["SPIDER_MIDDLEWARES"]["crawler.frontier.acks.FrontierAckMiddleware"] = 10
+        settings["ITEM_PIPELINES"]["crawler.frontier.acks.FrontierAckPipeline"] = 310

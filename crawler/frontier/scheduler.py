@@ -8,7 +8,8 @@
   other process would fetch it if this one died).
 - A popped request is leased to this process (:mod:`.queue`) and acknowledged only once
   Scrapy is done with it (its callback ran and its items went through every pipeline) and
-  the recorder has written its listings: then its page's evidence is in the node DB.
+  the recorder has written its listings: then its page's evidence is in the node DB. A page
+  with listings is acknowledged the moment they are written (:mod:`.acks`).
 - This process holds at most twice ``CONCURRENT_REQUESTS_PER_DOMAIN`` requests at a time
   (one being fetched, one being parsed and stored, per download slot), so it does not hoard
   work other processes could do.
@@ -238,6 +239,21 @@ class FrontierScheduler(Scheduler):
             del self.leased[token]
         self.stats.inc_value(FrontierStats.ACKED, len(done))
         return len(done)
+
+    def acknowledge(self, token: str) -> None:
+        """A page's items all went through the pipelines (:mod:`.acks`): write them, then
+        acknowledge its lease, in one step."""
+        if token not in self.leased:
+            return
+        try:
+            if self.recorder is not None:
+                self.recorder.flush()
+            self.queue.ack([token])
+        except redis.RedisError as error:  # acknowledged later, by collect_done
+            self.redis_failed(error)
+            return
+        del self.leased[token]
+        self.stats.inc_value(FrontierStats.ACKED)
 
     def tick(self) -> None:
         """Every TICK: acknowledge, keep the lease, take back dead processes' requests, and
