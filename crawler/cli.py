@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 COMMANDS = (
     "crawl", "demo", "export", "verify", "recheck", "sellers", "takedown", "retention", "flag",
     "eval", "suggest_terms", "serve", "monitor", "schedule", "report", "replica", "compile",
-    "keygen", "merge",
+    "keygen", "merge", "reflag",
 )
 
 

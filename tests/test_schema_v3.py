@@ -171,7 +171,9 @@ def test_a_db_of_an_earlier_release_has_every_value_of_its_type(fixture, tmp_pat
     assert tables.isdisjoint(NEW_TABLES)
     assert "accounts" not in tables
     for table in schema.evidence_tables(version):
-        hashed = [name for name in schema.TABLES[table] if name != "body"]
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        # A column a later version added (flags.reflag_id) is not in the release's table.
+        hashed = [name for name in schema.TABLES[table] if name != "body" and name in present]
         for row in conn.execute(f"SELECT {', '.join(hashed)} FROM {table}"):
             assert not any(isinstance(value, bytes) for value in row), table
     conn.close()

@@ -106,7 +106,7 @@ def covered_listings(store: EvidenceStore, listings: list[dict[str, Any]],
         moved += 1
         earlier = store.conn.execute(
             "SELECT o.id, o.url, o.seller_id, o.capture_sha256, f.flagged FROM observations o "
-            "LEFT JOIN flags f ON f.observation_id = o.id WHERE o.platform = ? "
+            "LEFT JOIN latest_flags f ON f.observation_id = o.id WHERE o.platform = ? "
             "AND o.listing_id = ? AND o.id <= ? ORDER BY o.id DESC LIMIT 1",
             [row["platform"], row["listing_id"], last]).fetchone()
         if earlier is not None:

@@ -31,12 +31,13 @@ GENESIS = "0" * 64  # the prev_hash of a table's first row
 
 # Append-only evidence tables, each with its own chain, in the order they are verified
 # (run_ends last: it records the others' heads). Schema version 3 added listing_pages,
-# contacts, images and takedown_requests, version 4 erasures, version 5 run_nodes and merges;
-# a DB of an earlier version has no such chain.
+# contacts, images and takedown_requests, version 4 erasures, version 5 run_nodes, merges,
+# reflags and reflag_ends (before flags, whose rows a reflag adds name them); a DB of an
+# earlier version has no such chain.
 EVIDENCE_TABLES = (
-    "run_starts", "capture_bodies", "captures", "observations", "flags", "faults", "rechecks",
-    "run_health", "listing_pages", "contacts", "images", "takedown_requests", "erasures",
-    "run_nodes", "merges", "run_ends",
+    "run_starts", "capture_bodies", "captures", "observations", "reflags", "reflag_ends",
+    "flags", "faults", "rechecks", "run_health", "listing_pages", "contacts", "images",
+    "takedown_requests", "erasures", "run_nodes", "merges", "run_ends",
 )
 
 
@@ -142,6 +143,12 @@ _ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", 
                            default=_blob).encode
 
 
+# Columns a later schema version added to a chained table: a row hash covers one only when it
+# holds a value, so every row written before it was added (NULL there) hashes as it did.
+# A verdict a reflag stored names the reflag (schema version 5).
+LATER_COLUMNS = {"flags": "reflag_id"}
+
+
 def canonical(table: str, row: Mapping[str, Any]) -> bytes:
     """The bytes a row hash covers: the table name and the row's columns, as JSON."""
     left_out = UNHASHED
@@ -149,6 +156,9 @@ def canonical(table: str, row: Mapping[str, Any]) -> bytes:
     if erasable:
         digested = row.get(next(iter(erasable.values()))) is not None
         left_out = {*UNHASHED, *(erasable if digested else erasable.values())}
+    later = LATER_COLUMNS.get(table)
+    if later is not None and row.get(later) is None:
+        left_out = {*left_out, later}
     content = {k: v for k, v in row.items() if k not in left_out}
     return _ENCODE([table, content]).encode("utf-8")
 

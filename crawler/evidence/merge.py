@@ -10,9 +10,10 @@ reader works on it as on any DB, and every source chain can still be recomputed 
 - **Rows become case rows.** Imported rows go into the normal evidence tables with new
   (case) ids, chained in the case DB's chains like any row, so exports, reports, sellers,
   bundles and the case's own chain checks read them as they read a crawl's. Ids they hold
-  are translated to case ids: ``run_id``, ``capture_id``, ``observation_id``, the contact
-  ids of an ``erasures`` row and the chain heads each ``run_ends`` row recorded. Takedown
-  requests are kept as made: they cite the node's observation ids and head, as sent.
+  are translated to case ids: ``run_id``, ``capture_id``, ``observation_id``,
+  ``reflag_id``, the contact ids of an ``erasures`` row and the chain heads each
+  ``run_ends`` row recorded. Takedown requests are kept as made: they cite the node's
+  observation ids and head, as sent.
   Capture bodies are stored once by SHA-256, so a body two nodes fetched is kept once.
 - **Where they went.** A source's rows of a table are consecutive there and are appended
   consecutively here, so one range per table and merge says where they went (``ranges``
@@ -61,7 +62,8 @@ if TYPE_CHECKING:
 FOREIGN: dict[str, dict[str, str]] = {
     "captures": {"run_id": "run_starts"},
     "observations": {"run_id": "run_starts", "capture_id": "captures"},
-    "flags": {"observation_id": "observations"},
+    "flags": {"observation_id": "observations", "reflag_id": "reflags"},
+    "reflag_ends": {"reflag_id": "reflags"},
     "faults": {"run_id": "run_starts", "capture_id": "captures"},
     "rechecks": {"run_id": "run_starts", "capture_id": "captures"},
     "run_health": {"run_id": "run_starts"},
@@ -388,7 +390,7 @@ def _to_case(conn: sqlite3.Connection, table: str, row: dict[str, Any], ranges: 
              path: Path) -> None:
     """Translate the ids ``row`` holds to case ids, in place."""
     for column, target in FOREIGN.get(table, {}).items():
-        value = row[column]
+        value = row.get(column)  # a source of an earlier version may lack a later column
         if value is None:
             continue
         mapped = ranges.to_case(target, value) if isinstance(value, int) else None

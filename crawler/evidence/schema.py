@@ -149,7 +149,22 @@ TABLES_V5: dict[str, dict[str, type]] = {
                "source_origin": str, "source_version": int, "source_head": str,
                "source_heads": str, "chain_heads": str, "ranges": str, "run_heads": str,
                "rows": str, **CHAIN},
+    # One ``thriftwatch reflag``: every stored listing (of ``platform``, last seen since
+    # ``since``) judged again with a lexicon (its version and ``lexicon_sha256``, the SHA-256
+    # of its files; ``lexicon_files``: their names and digests, JSON). Written when it
+    # starts; each verdict that changed is a ``flags`` row naming it (``reflag_id``).
+    "reflags": {"id": int, "started_at": str, "lexicon_version": str, "lexicon_sha256": str,
+                "lexicon_files": str, "platform": str, "since": str, "tool_version": str,
+                "host": str, **CHAIN},
+    # A reflag's end: how many listings it judged and how many verdicts it stored
+    # (``changed``), and what changed (``summary``, JSON: by level, top new reasons).
+    "reflag_ends": {"id": int, "reflag_id": int, "ended_at": str, "listings": int,
+                    "changed": int, "summary": str, **CHAIN},
 }
+# A column a later version added to an existing chained table: NULL in every row written
+# before it (and in a crawl's verdicts), so a row hash leaves it out while it is NULL
+# (custody.LATER_COLUMNS) and every earlier hash holds. A verdict a reflag stored names it.
+FLAG_REFLAG = {"reflag_id": int}
 # Where each capture body of a merged source went (bodies are stored once by SHA-256, so a
 # source's bodies are not a range of case ids): plain, append-only; the merge's chained
 # record covers the rest, and verify rebuilds each source's chain through this.
@@ -159,7 +174,7 @@ MERGED_BODIES: dict[str, type] = {"merge_id": int, "source_id": int, "case_id": 
 TABLES: dict[str, dict[str, type]] = {
     **TABLES_V1, **TABLES_V3,
     "contacts": {**TABLES_V3["contacts"], **dict.fromkeys(CONTACT_DIGESTS.values(), str)},
-    **TABLES_V4, **TABLES_V5}
+    **TABLES_V4, **TABLES_V5, "flags": {**TABLES_V1["flags"], **FLAG_REFLAG}}
 
 # Columns that must hold a value, besides every chain's prev_hash and row_hash: the writers
 # refuse a row without them and verify calls a NULL there tampering. (As in every table,
@@ -173,10 +188,19 @@ NOT_NULL: dict[str, frozenset[str]] = {
     "images": frozenset({"run_id", "platform", "listing_id", "body_sha256", "fetched_at"}),
     "takedown_requests": frozenset({"created_at", "platform", "accounts", "db_head"}),
     "run_nodes": frozenset({"run_id", "node", "recorded_at"}),
+    "reflags": frozenset({"started_at", "lexicon_version", "lexicon_sha256"}),
+    "reflag_ends": frozenset({"reflag_id", "ended_at", "listings", "changed", "summary"}),
     "merges": frozenset({"merged_at", "node", "source_path", "source_origin",
                          "source_version", "source_head", "source_heads", "chain_heads",
                          "ranges", "run_heads", "rows"}),
 }
+
+# The verdict of an observation that readers show: its latest (a reflag adds a later verdict
+# to an observation; the earlier ones stay, as evidence). Schema version 5; every reader
+# joins this, never ``flags`` itself.
+LATEST_FLAGS = """
+    SELECT f.* FROM flags f
+    WHERE f.id = (SELECT MAX(g.id) FROM flags g WHERE g.observation_id = f.observation_id)"""
 
 VIEWS = {
     # One row per run, as started and (once ended) as ended.
@@ -249,10 +273,11 @@ _ACCOUNTS_VIEW = """
     GROUP BY platform, seller_id"""
 
 
-def accounts_view(down: tuple[str, ...]) -> str:
-    """The ``accounts`` view's SQL, ``down`` being the recheck statuses that count as down."""
+def accounts_view(down: tuple[str, ...], verdicts: str = "flags") -> str:
+    """The ``accounts`` view's SQL, ``down`` being the recheck statuses that count as down
+    and ``verdicts`` the table or view of verdicts it reads."""
     quoted = [f"'{status}'" for status in down]
-    return _ACCOUNTS_VIEW.format(
+    return _ACCOUNTS_VIEW.replace("LEFT JOIN flags f", f"LEFT JOIN {verdicts} f").format(
         down_list=", ".join(quoted),
         down_test=f"= {quoted[0]}" if len(quoted) == 1 else f"IN ({', '.join(quoted)})")
 
@@ -262,7 +287,10 @@ ACCOUNTS_VIEW_V3 = accounts_view(("removed", "blocked"))
 # Schema version 4: only a listing the platform removed counts towards a takedown. A recheck
 # answered "blocked" (a captcha, a login wall, 403 or 429) says the crawler was walled,
 # nothing about the account, so it counts like an error: not at all.
-ACCOUNTS_VIEW = accounts_view(("removed",))
+ACCOUNTS_VIEW_V4 = accounts_view(("removed",))
+# Schema version 5: each listing's latest verdict (LATEST_FLAGS).
+ACCOUNTS_VIEW = accounts_view(("removed",), "latest_flags")
+SELLERS_VIEW = VIEWS["sellers"].replace("LEFT JOIN flags f", "LEFT JOIN latest_flags f")
 
 
 # Keep the full-text index in step with listings, touching it only when the text changes
@@ -338,15 +366,28 @@ def create_erasures(db: sqlite_utils.Database) -> None:
         db[name].create(columns, pk="id", not_null=set(CHAIN))
         _append_only(db, name)
     db.execute("DROP VIEW accounts")
-    db.create_view("accounts", ACCOUNTS_VIEW)
+    db.create_view("accounts", ACCOUNTS_VIEW_V4)
 
 
 def create_merges(db: sqlite_utils.Database) -> None:
-    """``run_nodes``, ``merges`` (chained) and ``merged_bodies`` (version 5). Their chains
-    start empty, so a DB migrated to version 5 keeps every head it had."""
+    """``run_nodes``, ``merges``, ``reflags`` and ``reflag_ends`` (chained), ``merged_bodies``,
+    verdicts that a reflag adds (``flags.reflag_id``, more than one verdict an observation)
+    and the ``latest_flags`` view every reader of verdicts joins (version 5). The new chains
+    start empty and the new column is NULL, so a DB migrated to version 5 keeps every head
+    and row hash it had."""
     for name, columns in TABLES_V5.items():
         db[name].create(columns, pk="id", not_null=set(CHAIN))
         _append_only(db, name)
+    db["reflag_ends"].create_index(["reflag_id"], unique=True)
+    for column, kind in FLAG_REFLAG.items():
+        db["flags"].add_column(column, kind)
+    db.execute("DROP INDEX idx_flags_observation_id")
+    db["flags"].create_index(["observation_id"])
+    db["flags"].create_index(["reflag_id"])
+    db.create_view("latest_flags", LATEST_FLAGS)
+    for name, sql in (("sellers", SELLERS_VIEW), ("accounts", ACCOUNTS_VIEW)):
+        db.execute(f"DROP VIEW {name}")
+        db.create_view(name, sql)
     db["run_nodes"].create_index(["run_id"])
     db["merges"].create_index(["source_origin"])
     db["merged_bodies"].create(MERGED_BODIES, pk=("merge_id", "source_id"),

@@ -15,7 +15,7 @@ CANNED_QUERIES = {
     "flagged_by_platform_and_level": {
         "title": "Flagged listings by platform and level",
         "sql": """SELECT l.platform, f.level, COUNT(*) AS listings
-                  FROM listings l JOIN flags f ON f.observation_id = l.last_observation_id
+                  FROM listings l JOIN latest_flags f ON f.observation_id = l.last_observation_id
                   WHERE f.flagged = 1 GROUP BY l.platform, f.level
                   ORDER BY l.platform, f.level""",
     },
@@ -31,7 +31,7 @@ CANNED_QUERIES = {
         "sql": """SELECT l.platform, l.listing_id, l.title, l.url, r.checked_at, r.status,
                          f.level, f.score
                   FROM listings l
-                  JOIN flags f ON f.observation_id = l.last_observation_id
+                  JOIN latest_flags f ON f.observation_id = l.last_observation_id
                   JOIN rechecks r ON r.id = (SELECT MAX(id) FROM rechecks
                                              WHERE platform = l.platform
                                                AND listing_id = l.listing_id)
@@ -50,7 +50,8 @@ CANNED_QUERIES = {
         "title": "Listings first seen in the last 7 days",
         "sql": """SELECT l.platform, l.listing_id, l.title, l.price_idr, l.seller_name,
                          l.location, l.first_seen, f.level
-                  FROM listings l LEFT JOIN flags f ON f.observation_id = l.last_observation_id
+                  FROM listings l
+                  LEFT JOIN latest_flags f ON f.observation_id = l.last_observation_id
                   WHERE l.first_seen >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-7 days')
                   ORDER BY l.first_seen DESC""",
     },

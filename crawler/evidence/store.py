@@ -164,6 +164,33 @@ class EvidenceStore:
         self._heads[table] = (full["id"], full["row_hash"])
         return full["id"]
 
+    def _append_many(self, table: str, rows: list[Mapping[str, Any]]) -> list[int]:
+        """Insert ``rows`` at the head of ``table``'s chain, in order, with one
+        ``executemany``; call inside a transaction. Each row is checked and hashed as
+        :meth:`_append` does."""
+        head = self._heads.get(table)
+        if head is None:
+            head = self.conn.execute(
+                f"SELECT id, row_hash FROM {table} ORDER BY id DESC LIMIT 1").fetchone() \
+                or (0, GENESIS)
+        row_id, previous = head
+        required = schema.NOT_NULL.get(table, ())
+        columns = schema.TABLES[table]
+        written, ids = [], []
+        for row in rows:
+            row_id += 1
+            full = stored_row(columns, {**row, "id": row_id, "prev_hash": previous})
+            for name in required:
+                if full[name] is None:
+                    raise ValueError(f"column {name}: a row of {table} needs a value there")
+            full["row_hash"] = previous = row_hash(table, full)
+            written.append(full)
+            ids.append(row_id)
+        if written:
+            self.conn.executemany(_INSERT[table], written)
+            self._heads[table] = (row_id, previous)
+        return ids
+
     def head(self) -> str:
         """The DB's head now: one digest over every chain's head (see custody.head_digest)."""
         return head_digest(self.chain_heads())
@@ -351,7 +378,7 @@ class EvidenceStore:
         """Listings flagged ``strong`` in ``run_id`` and in no earlier run."""
         return self.conn.execute("""
             SELECT COUNT(DISTINCT o.platform || '/' || o.listing_id)
-            FROM observations o JOIN flags f ON f.observation_id = o.id
+            FROM observations o JOIN latest_flags f ON f.observation_id = o.id
             WHERE o.run_id = ? AND f.level = 'strong' AND NOT EXISTS (
                 SELECT 1 FROM observations p JOIN flags g ON g.observation_id = p.id
                 WHERE p.platform = o.platform AND p.listing_id = o.listing_id
@@ -361,7 +388,7 @@ class EvidenceStore:
                             platform: str | None = None) -> list[dict[str, Any]]:
         """Known listings (platform, listing_id, url), optionally only the flagged ones."""
         sql = """SELECT l.platform, l.listing_id, l.url FROM listings l
-                 LEFT JOIN flags f ON f.observation_id = l.last_observation_id
+                 LEFT JOIN latest_flags f ON f.observation_id = l.last_observation_id
                  WHERE l.url IS NOT NULL AND l.url != ''"""
         params: list[Any] = []
         if flagged_only:
@@ -455,7 +482,7 @@ class EvidenceStore:
                    f.lexicon_version
             FROM listings l
             JOIN observations o ON o.id = l.last_observation_id
-            LEFT JOIN flags f ON f.observation_id = o.id
+            LEFT JOIN latest_flags f ON f.observation_id = o.id
             {where}
             ORDER BY l.platform, l.listing_id
         """
@@ -478,6 +505,124 @@ class EvidenceStore:
                         [shot]))
         return sorted(ids)
 
+    # -- reflags: stored listings judged again with another lexicon (schema version 5) ----
+
+    def start_reflag(self, *, lexicon_version: str, lexicon_sha256: str,
+                     lexicon_files: Mapping[str, str], platform: str | None = None,
+                     since: str | None = None, tool_version: str | None = None,
+                     host: str | None = None) -> int:
+        """Record the start of a reflag (chained, ``reflags``); returns its id."""
+        with self._transaction():
+            return self._append("reflags", {
+                "started_at": utc_now(), "lexicon_version": lexicon_version,
+                "lexicon_sha256": lexicon_sha256,
+                "lexicon_files": json.dumps(dict(lexicon_files), sort_keys=True),
+                "platform": platform, "since": since, "tool_version": tool_version,
+                "host": host})
+
+    def unfinished_reflag(self, *, lexicon_sha256: str, platform: str | None,
+                          since: str | None) -> int | None:
+        """The latest reflag with this lexicon and these filters that started and never
+        ended (a killed one, to resume), or None."""
+        row = self.conn.execute(
+            "SELECT r.id FROM reflags r LEFT JOIN reflag_ends e ON e.reflag_id = r.id "
+            "WHERE e.id IS NULL AND r.lexicon_sha256 = ? AND r.platform IS ? AND r.since IS ? "
+            "ORDER BY r.id DESC LIMIT 1", [lexicon_sha256, platform, since]).fetchone()
+        return None if row is None else row[0]
+
+    def reflag_resume_point(self, reflag_id: int) -> tuple[str, str] | None:
+        """The last listing (platform, listing_id) for which reflag ``reflag_id`` stored a
+        verdict: listings are judged in that order and each batch is committed whole, so
+        every listing up to it was judged."""
+        row = self.conn.execute(
+            "SELECT o.platform, o.listing_id FROM flags f "
+            "JOIN observations o ON o.id = f.observation_id WHERE f.reflag_id = ? "
+            "ORDER BY o.platform DESC, o.listing_id DESC LIMIT 1", [reflag_id]).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def count_listings(self, *, platform: str | None = None, since: str | None = None,
+                       after: tuple[str, str] | None = None) -> int:
+        """How many listings (of ``platform``, last seen since ``since``, after the listing
+        ``after``) a reflag judges."""
+        where, params = _listing_filter(platform, since, after)
+        return self.conn.execute(f"SELECT COUNT(*) FROM listings l {where}",
+                                 params).fetchone()[0]
+
+    def listings_to_reflag(self, *, platform: str | None = None, since: str | None = None,
+                           after: tuple[str, str] | None = None, limit: int = 5000,
+                           ) -> list[dict[str, Any]]:
+        """The next ``limit`` listings after ``after`` in (platform, listing_id) order: each
+        latest observation's observed fields, ``observation_id``, and its current verdict
+        (``flag_id``, ``flagged``, ``score``, ``level``, ``reasons``; None without one)."""
+        where, params = _listing_filter(platform, since, after)
+        cursor = self.conn.execute(f"""
+            SELECT l.platform, l.listing_id, o.id AS observation_id,
+                   {', '.join(f'o.{name}' for name in OBSERVED_FIELDS)},
+                   f.id AS flag_id, f.flagged, f.score, f.level, f.reasons
+            FROM listings l
+            JOIN observations o ON o.id = l.last_observation_id
+            LEFT JOIN latest_flags f ON f.observation_id = o.id
+            {where}
+            ORDER BY l.platform, l.listing_id LIMIT ?""", [*params, limit])
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def add_reflag_verdicts(self, reflag_id: int, lexicon_version: str,
+                            verdicts: Iterable[tuple[int, int | None, Mapping[str, Any]]],
+                            ) -> int:
+        """Store, in one transaction, each new verdict ``(observation_id, flag_id it
+        replaces (None: none), verdict)`` as a ``flags`` row naming reflag ``reflag_id``.
+        A verdict whose observation got another verdict meanwhile (its latest is no longer
+        ``flag_id``) is left out, so two reflags at once store nothing twice. Returns how
+        many were stored."""
+        wanted = list(verdicts)
+        with self._transaction():
+            latest: dict[int, int] = {}
+            ids = [observation_id for observation_id, _, _ in wanted]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                latest.update(self.conn.execute(
+                    f"SELECT observation_id, MAX(id) FROM flags WHERE observation_id IN "
+                    f"({', '.join('?' * len(chunk))}) GROUP BY observation_id", chunk))
+            rows = [{
+                "observation_id": observation_id, "flagged": int(bool(verdict["flagged"])),
+                "score": verdict["score"], "level": verdict["level"],
+                "reasons": (verdict["reasons"] if isinstance(verdict["reasons"], str) else
+                            json.dumps(verdict["reasons"], ensure_ascii=False)),
+                "lexicon_version": lexicon_version, "reflag_id": reflag_id}
+                for observation_id, flag_id, verdict in wanted
+                if latest.get(observation_id) == flag_id]
+            return len(self._append_many("flags", rows))
+
+    def end_reflag(self, reflag_id: int, *, listings: int, summary: Mapping[str, Any]) -> None:
+        """Record a reflag's end (chained, ``reflag_ends``): how many listings it judged (in
+        this run and any it resumed), how many verdicts it stored in all, and ``summary``."""
+        with self._transaction():
+            changed = self.conn.execute("SELECT COUNT(*) FROM flags WHERE reflag_id = ?",
+                                        [reflag_id]).fetchone()[0]
+            self._append("reflag_ends", {
+                "reflag_id": reflag_id, "ended_at": utc_now(), "listings": listings,
+                "changed": changed,
+                "summary": json.dumps(summary, ensure_ascii=False, sort_keys=True)})
+
+    def reflag_changes(self, reflag_id: int) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+        """Each verdict reflag ``reflag_id`` stored, with the one before it of the same
+        observation (``level`` None: it had none): ``flagged``, ``level``, ``reasons``
+        (decoded)."""
+        for row in self.conn.execute("""
+                SELECT f.flagged, f.level, f.reasons, p.flagged, p.level, p.reasons
+                FROM flags f LEFT JOIN flags p ON p.id = (
+                    SELECT MAX(g.id) FROM flags g
+                    WHERE g.observation_id = f.observation_id AND g.id < f.id)
+                WHERE f.reflag_id = ? ORDER BY f.id""", [reflag_id]):
+            yield ({"flagged": bool(row[0]), "level": row[1], "reasons": _decoded(row[2]) or []},
+                   {"flagged": bool(row[3]), "level": row[4], "reasons": _decoded(row[5]) or []})
+
+    def reflags(self) -> Iterator[dict[str, Any]]:
+        """Every reflag, oldest first, with its end's columns (None while unfinished)."""
+        yield from self.db.query(
+            "SELECT r.*, e.ended_at, e.listings, e.changed, e.summary FROM reflags r "
+            "LEFT JOIN reflag_ends e ON e.reflag_id = r.id ORDER BY r.id")
 
     # -- listing pages, contacts, images and takedown requests (schema version 3) --------
     #
@@ -724,6 +869,23 @@ _IMAGE_KEY = ("run_id", "platform", "listing_id", "url")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _PHASH = re.compile(r"[0-9a-f]{16}")
 MAX_CONTACT = 200  # characters of a contact's value and of its raw text
+
+
+def _listing_filter(platform: str | None, since: str | None,
+                    after: tuple[str, str] | None) -> tuple[str, list[Any]]:
+    """The WHERE clause (on ``listings l``) and its parameters of a reflag's listings."""
+    conditions: list[str] = []
+    params: list[Any] = []
+    if platform:
+        conditions.append("l.platform = ?")
+        params.append(platform)
+    if since:
+        conditions.append("l.last_seen >= ?")
+        params.append(since)
+    if after is not None:
+        conditions.append("(l.platform, l.listing_id) > (?, ?)")
+        params.extend(after)
+    return (f"WHERE {' AND '.join(conditions)}" if conditions else ""), params
 
 
 def _listing_key(fields: Mapping[str, Any]) -> dict[str, str]:

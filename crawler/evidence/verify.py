@@ -11,6 +11,8 @@
   every capture body's digest, and the body of every capture and image present;
 - every contact's text against the digests its hash covers, and every erased one against a
   recorded erasure (schema version 4);
+- every verdict a reflag stored (schema version 5) names a reflag that was recorded, with
+  that reflag's lexicon version, and each reflag's end counts exactly the verdicts it stored;
 - the chain heads each run recorded when it ended (they must still be there, unchanged);
 - the derived tables (``listings``, ``listing_changes``), rebuilt from the observations:
   an edit, insertion or deletion there is named, since exports, reports and bundles read
@@ -132,6 +134,8 @@ def verify_db(path: str | Path, heads: Sequence[str] = (),
             if {"erasures", "contacts"} <= _tables(conn):
                 _check_erased_contacts(conn, result)
             _check_recorded_heads(conn, result)
+            if "reflags" in _tables(conn):
+                _check_reflags(conn, result)
             imports = ImportCheck()
             if "merges" in _tables(conn):
                 imports = check_imports(conn, result.problems, CAPTURE_TIMES, _moment)
@@ -311,6 +315,42 @@ def _check_recorded_heads(conn: sqlite3.Connection, result: Verification) -> Non
                 result.problems.append(
                     f"{table} row id {head['id']}: recorded as chain head when run "
                     f"{run['run_id']} ended, but {'gone' if found is None else 'changed'}")
+
+
+def _check_reflags(conn: sqlite3.Connection, result: Verification) -> None:
+    """Each verdict a reflag stored names a recorded reflag, with its lexicon version, for
+    an observation that exists; each reflag's end counts the verdicts it stored."""
+    reflags = {row[0]: row[1] for row in conn.execute(
+        "SELECT id, lexicon_version FROM reflags NOT INDEXED")}
+    stored: dict[int, int] = {}
+    for row in conn.execute("SELECT f.id, f.reflag_id, f.lexicon_version, o.id AS seen "
+                            "FROM flags f NOT INDEXED LEFT JOIN observations o "
+                            "ON o.id = f.observation_id WHERE f.reflag_id IS NOT NULL"):
+        where = f"flags row id {row['id']}"
+        if row["reflag_id"] not in reflags:
+            result.problems.append(f"{where}: names reflag {row['reflag_id']}, which was "
+                                   "never recorded (edited)")
+            continue
+        stored[row["reflag_id"]] = stored.get(row["reflag_id"], 0) + 1
+        if row["lexicon_version"] != reflags[row["reflag_id"]]:
+            result.problems.append(f"{where}: its lexicon version is not the one reflag "
+                                   f"{row['reflag_id']} judged with (edited)")
+        if row["seen"] is None:
+            result.problems.append(f"{where}: judges an observation the DB does not hold")
+    ended: set[int] = set()
+    for row in conn.execute("SELECT id, reflag_id, changed FROM reflag_ends NOT INDEXED "
+                            "ORDER BY id"):
+        where = f"reflag_ends row id {row['id']}"
+        if row["reflag_id"] not in reflags or row["reflag_id"] in ended:
+            result.problems.append(f"{where}: ends reflag {row['reflag_id']}, which was never "
+                                   "recorded or had ended already (edited)")
+            continue
+        ended.add(row["reflag_id"])
+        if row["changed"] != stored.get(row["reflag_id"], 0):
+            result.problems.append(
+                f"{where}: says reflag {row['reflag_id']} stored {row['changed']} verdicts; "
+                f"the DB holds {stored.get(row['reflag_id'], 0)} (a verdict was deleted, "
+                "added or moved)")
 
 
 # -- derived tables, rebuilt from the evidence ----------------------------------------------

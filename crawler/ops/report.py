@@ -118,7 +118,7 @@ def gather(store: EvidenceStore, since: str | None, lexicon_file: str | None = N
     cutoff = since or ""
     for day, platform, count in store.conn.execute("""
             SELECT substr(o.seen_at, 1, 10), o.platform, COUNT(DISTINCT o.listing_id)
-            FROM observations o JOIN flags f ON f.observation_id = o.id
+            FROM observations o JOIN latest_flags f ON f.observation_id = o.id
             WHERE f.flagged = 1 AND o.seen_at >= ? GROUP BY 1, 2 ORDER BY 1, 2""", [cutoff]):
         data.flagged_per_day.setdefault(day, {})[platform] = count
     records = [_shown(record) for record in store.export_records(since=since)]
