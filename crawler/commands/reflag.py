@@ -61,7 +61,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "24h, 2w")
     parser.add_argument("--jobs", type=_jobs, default=1,
                         help="worker processes that flag (default 1: flag in this process)")
+    parser.add_argument("--batch", type=_batch, default=BATCH,
+                        help=f"listings judged and stored (one transaction) at a time "
+                             f"(default {BATCH})")
     parser.set_defaults(run=run)
+
+
+def _batch(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 100_000:
+        raise ValueError(f"--batch must be a number from 1 to 100000, not {text!r}")
+    return int(text)
 
 
 def _jobs(text: str) -> int:
@@ -78,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = reflag(store, lexicon, lexicon_files(args.lexicon), platform=args.platform,
                         since=args.since, jobs=args.jobs, extra=args.lexicon,
-                        progress=sys.stderr)
+                        progress=sys.stderr, batch=args.batch)
     finally:
         store.close()
     print(describe(result))
