@@ -79,12 +79,17 @@ def test_the_demo_finds_the_planted_networks_and_the_returning_sellers(demo):
     # No unrelated account merged: every network found lies inside one planted network.
     for group in found:
         assert any(group <= network for network in planted), sorted(group)
-    # Planted networks found whole: the demo reads at most DEMO_ENRICH's 100 listing pages
-    # per platform, so an operator whose listings came later is found in part or not at all
-    # (12 of the 21 it sees, measured 2026-12-02); a crawl without the cap finds more.
+    # Every planted network the demo saw two or more accounts of is found whole, and nothing
+    # else: the enrich pipeline reads a page of every account before a second of any, and
+    # DEMO_ENRICH's cap covers every account with a flagged listing (all 20 of the 21 planted
+    # networks the demo saw, measured 2026-12-03). The 21st's Facebook account is in the
+    # 25th-120th results of its terms, which Facebook's scrolled search brings alone but
+    # not in the demo's busy process; a loaded machine's timeouts can hide another one.
     seen_planted = [network for network in planted if len(network) > 1]
-    whole = [network for network in seen_planted if network in found]
-    assert len(whole) * 2 >= len(seen_planted), (len(whole), len(seen_planted))
+    assert len(seen_planted) >= 18, len(seen_planted)
+    missing = [sorted(network) for network in seen_planted if network not in found]
+    assert not missing, missing
+    assert {frozenset(group) for group in found} == {frozenset(n) for n in seen_planted}
     returned = {proof["returned"] for n in networks for proof in n.returning_evidence}
     assert returned == returning_accounts() & seen
     assert returned  # the second crawl saw the returning sellers
