@@ -235,7 +235,9 @@ def test_a_db_of_the_previous_release_has_every_value_of_its_type(tmp_path):
     for table, columns in schema.TABLES.items():
         if table not in schema.evidence_tables(1):
             continue  # added by a later schema version
-        hashed = [name for name, kind in columns.items() if name != "body"]
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        # A column a later version added (flags.reflag_id) is not in the release's table.
+        hashed = [name for name in columns if name != "body" and name in present]
         for row in conn.execute(f"SELECT {', '.join(hashed)} FROM {table}"):
             assert not any(isinstance(value, bytes) for value in row), table
     conn.close()
