@@ -244,7 +244,10 @@ def merge_rate(observations: int) -> str:
     spec.loader.exec_module(module)
     if not hasattr(module, "measure"):
         return "bench/merge.py has no measure(): merge rate not measured"
-    result = module.measure(observations, 4)
+    try:
+        result = module.measure(observations, 4)
+    except Exception as error:  # noqa: BLE001 - another bench's failure is reported, not raised
+        return f"merge: bench/merge.py's measure() failed: {type(error).__name__}: {error}"
     rate = result.get("observations_per_second")
     return f"merge: {observations:,} observations from 4 node DBs: {result}" + (
         f" ({rate:,.0f}/s, target >= 20,000/s)" if isinstance(rate, (int, float)) else "")
