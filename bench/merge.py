@@ -35,6 +35,20 @@ PLATFORMS = ("tokopedia", "shopee", "bukalapak", "lazada")
 REASONS = json.dumps([{"rule": "term:balpres", "field": "title", "weight": 0.9}])
 
 
+def search_capture(writers: dict[str, Any], run_id: int, label: str, page: int,
+                   at: str) -> tuple[int, str]:
+    """A search page's body and capture, chained; its capture id and body digest."""
+    body = f"search page {label} ".encode() * 40
+    digest = sha256_hex(body)
+    writers["capture_bodies"].append({"sha256": digest, "size": len(body),
+                                      "encoding": "zlib", "body": compress(body)})
+    capture_id = writers["captures"].append({
+        "run_id": run_id, "kind": "response", "url": f"https://x.test/s?p={page}",
+        "method": "GET", "status": 200, "request_headers": "{}",
+        "response_headers": "{}", "body_sha256": digest, "fetched_at": at})
+    return capture_id, digest
+
+
 def build_node(path: Path, node: int, observations: int) -> None:
     """A node DB of ``observations`` sightings that verifies (see the module docstring)."""
     store = EvidenceStore(path)
@@ -55,14 +69,8 @@ def build_node(path: Path, node: int, observations: int) -> None:
         capture_id = 0
         for i in range(per_run):
             if i % PAGE == 0:
-                body = f"search page {node} {run} {i} ".encode() * 40
-                digest = sha256_hex(body)
-                writers["capture_bodies"].append({"sha256": digest, "size": len(body),
-                                                  "encoding": "zlib", "body": compress(body)})
-                capture_id = writers["captures"].append({
-                    "run_id": run_id, "kind": "response", "url": f"https://x.test/s?p={i}",
-                    "method": "GET", "status": 200, "request_headers": "{}",
-                    "response_headers": "{}", "body_sha256": digest, "fetched_at": started})
+                capture_id, digest = search_capture(writers, run_id, f"{node} {run} {i}", i,
+                                                    started)
             listing = (node * (LISTINGS // 4) + i) % LISTINGS
             price = 150_000 + (listing % 7) * 1000 + run * (listing % 20 == 0) * 500
             observation = writers["observations"].append({

@@ -36,9 +36,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flag import listings as flag_listings  # bench/flag.py
+from merge import search_capture  # bench/merge.py
 
 from crawler.commands.reflag import record_of, verdict_of
-from crawler.evidence.capture import compress, sha256_hex
 from crawler.evidence.custody import EVIDENCE_TABLES
 from crawler.evidence.merge import DERIVE_CHANGES, DERIVE_LISTINGS, ChainWriter
 from crawler.evidence.schema import OBSERVED_FIELDS
@@ -92,14 +92,7 @@ def build(path: Path, observations: int, count: int) -> float:
         capture_id, digest = 0, ""
         for i in range(count):
             if i % PAGE == 0:
-                body = f"search page {run} {i} ".encode() * 40
-                digest = sha256_hex(body)
-                writers["capture_bodies"].append({"sha256": digest, "size": len(body),
-                                                  "encoding": "zlib", "body": compress(body)})
-                capture_id = writers["captures"].append({
-                    "run_id": run_id, "kind": "response", "url": f"https://x.test/s?p={i}",
-                    "method": "GET", "status": 200, "request_headers": "{}",
-                    "response_headers": "{}", "body_sha256": digest, "fetched_at": day})
+                capture_id, digest = search_capture(writers, run_id, f"{run} {i}", i, day)
             text = texts[i]
             imported = text.get("imported")
             observation = writers["observations"].append({
