@@ -100,8 +100,16 @@ def stored_row(columns: Mapping[str, type], row: Mapping[str, Any]) -> dict[str,
     """Every column of a row, each value :func:`as_stored`; a problem names its column."""
     out = {}
     for name, kind in columns.items():
+        value = row.get(name)
+        # What as_stored would give back unchanged (the usual case) skips it.
+        if value is None or (type(value) is kind and (
+                (kind is str and value.isascii())
+                or (kind is int and _INT64[0] <= value <= _INT64[1])
+                or (kind is float and math.isfinite(value) and value != 0))):
+            out[name] = value
+            continue
         try:
-            out[name] = as_stored(kind, row.get(name))
+            out[name] = as_stored(kind, value)
         except (TypeError, ValueError) as error:
             raise ValueError(f"column {name}: {error}") from None
     return out

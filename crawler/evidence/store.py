@@ -168,6 +168,12 @@ class EvidenceStore:
         """Insert ``rows`` at the head of ``table``'s chain, in order, with one
         ``executemany``; call inside a transaction. Each row is checked and hashed as
         :meth:`_append` does."""
+        columns = schema.TABLES[table]
+        return self._append_stored(table, [stored_row(columns, row) for row in rows])
+
+    def _append_stored(self, table: str, rows: list[dict[str, Any]]) -> list[int]:
+        """:meth:`_append_many` of rows already as stored (:func:`custody.stored_row`): each
+        gets its id, ``prev_hash`` and ``row_hash`` in order, then one ``executemany``."""
         head = self._heads.get(table)
         if head is None:
             head = self.conn.execute(
@@ -175,21 +181,18 @@ class EvidenceStore:
                 or (0, GENESIS)
         row_id, previous = head
         required = schema.NOT_NULL.get(table, ())
-        columns = schema.TABLES[table]
-        written, ids = [], []
+        first = row_id + 1
         for row in rows:
             row_id += 1
-            full = stored_row(columns, {**row, "id": row_id, "prev_hash": previous})
+            row["id"], row["prev_hash"] = row_id, previous
             for name in required:
-                if full[name] is None:
+                if row[name] is None:
                     raise ValueError(f"column {name}: a row of {table} needs a value there")
-            full["row_hash"] = previous = row_hash(table, full)
-            written.append(full)
-            ids.append(row_id)
-        if written:
-            self.conn.executemany(_INSERT[table], written)
+            row["row_hash"] = previous = row_hash(table, row)
+        if rows:
+            self.conn.executemany(_INSERT[table], rows)
             self._heads[table] = (row_id, previous)
-        return ids
+        return list(range(first, row_id + 1))
 
     def head(self) -> str:
         """The DB's head now: one digest over every chain's head (see custody.head_digest)."""
@@ -405,10 +408,66 @@ class EvidenceStore:
         return self.add_observations(run_id, [listing])[0]
 
     def add_observations(self, run_id: int, listings: Iterable[Mapping[str, Any]]) -> list[int]:
-        """Record many sightings in one transaction (all or none of them)."""
+        """Record many sightings in one transaction (all or none of them): one
+        ``executemany`` per table, the chains hashed in order over the batch. A sighting this
+        run already stored (same listing and keyword: a resumed crawl redoes pages a killed
+        one may have stored) is not stored again; its id is returned."""
+        listings = list(listings)
         seen_at = utc_now()
+        rows = [_observation_row(run_id, listing, seen_at) for listing in listings]
         with self._transaction():
-            return [self._observe(run_id, listing, seen_at) for listing in listings]
+            # Each sighting's stored id, or (first time in this batch) the row that will be.
+            earlier: dict[tuple[str, str, str], int | dict[str, Any]] = dict(
+                self._stored_observations(run_id, rows))
+            new, flags, refs = [], [], []
+            for row, listing in zip(rows, listings, strict=True):
+                key = _sighting(row)
+                if key is not None and key in earlier:
+                    refs.append(earlier[key])
+                    continue
+                new.append(row)
+                refs.append(row)
+                flags.append(listing)
+                if key is not None:
+                    earlier[key] = row
+            self._append_stored("observations", new)
+            self._append_many("flags", [_flag_row(row["id"], listing)
+                                        for row, listing in zip(new, flags, strict=True)
+                                        if listing.get("level") is not None])
+            self._update_listings(new)
+            return [ref if isinstance(ref, int) else ref["id"] for ref in refs]
+
+    def _stored_observations(self, run_id: int, rows: list[dict[str, Any]],
+                             ) -> dict[tuple[str, str, str], int]:
+        """Which of ``rows``' sightings run ``run_id`` already stored, and their ids."""
+        keys = [key for key in map(_sighting, rows) if key is not None]
+        if not keys:
+            return {}
+        found = self.conn.execute(
+            "SELECT o.platform, o.listing_id, o.keyword, o.id FROM json_each(?) j CROSS "
+            "JOIN observations o ON o.run_id = ? AND o.platform = j.value ->> 0 "
+            "AND o.listing_id = j.value ->> 1 AND o.keyword = j.value ->> 2",
+            [json.dumps(keys), run_id])
+        return {(platform, listing_id, keyword): row_id
+                for platform, listing_id, keyword, row_id in found}
+
+    def _update_listings(self, rows: list[dict[str, Any]]) -> None:
+        """Move each listing's current view on to its new sightings, keeping what changed
+        (``listing_changes``) first. A listing seen twice in the batch moves on in rounds, so
+        its second sighting is compared with its first, as one at a time would."""
+        rounds: list[list[dict[str, Any]]] = []
+        times: dict[tuple[str, str], int] = {}
+        for row in rows:
+            listing = (row["platform"], row["listing_id"])
+            nth = times.get(listing, 0)
+            times[listing] = nth + 1
+            if nth == len(rounds):
+                rounds.append([])
+            row["observation_id"] = row["id"]
+            rounds[nth].append(row)
+        for batch in rounds:
+            self.conn.executemany(_RECORD_CHANGE, batch)
+            self.conn.executemany(_UPSERT_LISTING, batch)
 
     def add_observations_salvaging(
             self, run_id: int, listings: list[Mapping[str, Any]],
@@ -426,35 +485,6 @@ class EvidenceStore:
             stored_last, failed_last = self.add_observations_salvaging(run_id, listings[half:])
             return stored_first + stored_last, failed_first + failed_last
         return len(listings), []
-
-    def _observe(self, run_id: int, listing: Mapping[str, Any], seen_at: str) -> int:
-        """Append one sighting, unless this run already saw this listing for this keyword
-        (a resumed crawl redoes pages a killed one may have stored): then its id."""
-        observed = {name: _column_value(listing.get(name)) for name in OBSERVED_FIELDS}
-        # As stored, so the listing's current view is made of the very values observed.
-        row = stored_row(schema.TABLES["observations"], {
-            "run_id": run_id, "platform": listing["platform"],
-            "listing_id": str(listing["listing_id"]), "seen_at": seen_at, **observed,
-            "capture_id": listing.get("capture_id"),
-            "capture_sha256": listing.get("capture_sha256"),
-            "screenshot_sha256": listing.get("screenshot_sha256")})
-        try:
-            observation_id = self._append("observations", row)
-        except sqlite3.IntegrityError:  # the unique (run, platform, listing, keyword) index
-            return self.conn.execute(
-                "SELECT id FROM observations WHERE run_id = ? AND platform = ? "
-                "AND listing_id = ? AND keyword = ?",
-                [run_id, row["platform"], row["listing_id"], row["keyword"]]).fetchone()[0]
-        if listing.get("level") is not None:
-            self._append("flags", {
-                "observation_id": observation_id, "flagged": int(bool(listing.get("flagged"))),
-                "score": listing.get("score"), "level": listing["level"],
-                "reasons": json.dumps(listing.get("reasons") or [], ensure_ascii=False),
-                "lexicon_version": listing.get("lexicon_version"),
-            })
-        self.conn.execute(_RECORD_CHANGE, {**row, "observation_id": observation_id})
-        self.conn.execute(_UPSERT_LISTING, {**row, "observation_id": observation_id})
-        return observation_id
 
     def export_records(self, *, flagged_only: bool = False, platform: str | None = None,
                        since: str | None = None, level: str | None = None,
@@ -809,6 +839,11 @@ class EvidenceStore:
             f"SELECT * FROM {table}{f' WHERE {where}' if where else ''} ORDER BY id",
             list(wanted.values()))
 
+_PLAIN = frozenset({str, int, float, type(None)})  # what a column takes as it is
+
+_OBSERVATION_COLUMNS = {name: kind for name, kind in schema.TABLES["observations"].items()
+                        if name not in ("id", "prev_hash", "row_hash")}
+
 _INSERT = {
     table: f"INSERT INTO {table} ({', '.join(columns)}) "
            f"VALUES ({', '.join(':' + c for c in columns)})"
@@ -886,6 +921,33 @@ def _listing_filter(platform: str | None, since: str | None,
         conditions.append("(l.platform, l.listing_id) > (?, ?)")
         params.extend(after)
     return (f"WHERE {' AND '.join(conditions)}" if conditions else ""), params
+
+
+def _observation_row(run_id: int, listing: Mapping[str, Any], seen_at: str) -> dict[str, Any]:
+    """A sighting as its ``observations`` row, as stored (so the listing's current view is
+    made of the very values observed); its id and hashes come when it is chained."""
+    return stored_row(_OBSERVATION_COLUMNS, {
+        "run_id": run_id, "platform": listing["platform"],
+        "listing_id": str(listing["listing_id"]), "seen_at": seen_at,
+        **{name: _column_value(listing.get(name)) for name in OBSERVED_FIELDS},
+        "capture_id": listing.get("capture_id"),
+        "capture_sha256": listing.get("capture_sha256"),
+        "screenshot_sha256": listing.get("screenshot_sha256")})
+
+
+def _sighting(row: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """What a run stores once: a listing seen for a keyword (the unique index of
+    ``observations``; a sighting with no keyword is never the same as another)."""
+    keyword = row["keyword"]
+    return None if keyword is None else (row["platform"], row["listing_id"], keyword)
+
+
+def _flag_row(observation_id: int, listing: Mapping[str, Any]) -> dict[str, Any]:
+    """A sighting's verdict as its ``flags`` row."""
+    return {"observation_id": observation_id, "flagged": int(bool(listing.get("flagged"))),
+            "score": listing.get("score"), "level": listing["level"],
+            "reasons": json.dumps(listing.get("reasons") or [], ensure_ascii=False),
+            "lexicon_version": listing.get("lexicon_version")}
 
 
 def _listing_key(fields: Mapping[str, Any]) -> dict[str, str]:
@@ -984,6 +1046,8 @@ def _without_password(url: str | None) -> str | None:
 
 
 def _column_value(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, (list, tuple, dict)):
