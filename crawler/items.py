@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 @dataclass
@@ -170,3 +173,25 @@ def merge_parts(before: ListingPage, part: ListingPage) -> ListingPage:
 _PAGE_PART_FIELDS = tuple(name for name in ListingPage.__dataclass_fields__ if name not in (
     "platform", "listing_id", "url", "capture_id", "capture_sha256", "screenshot_sha256",
     "part_captures"))
+
+
+# The pipelines work on the item itself (ItemAdapter, one call a field, stays at the edges:
+# what spiders hand over and what exporters read): a listing's fields as a plain dict, and
+# values set back by name.
+_FIELD_NAMES = {kind: frozenset(f.name for f in fields(kind))
+                for kind in (Listing, ListingPage, Recheck)}
+
+
+def item_fields(item: Listing | ListingPage | Recheck) -> dict[str, Any]:
+    """The item's fields as a new dict (shallow, as ``dict(ItemAdapter(item))`` gives)."""
+    return dict(vars(item))
+
+
+def set_fields(item: Listing | ListingPage | Recheck, values: Mapping[str, Any]) -> None:
+    """Set ``values`` on ``item`` by field name; a name the item has no field for raises
+    :class:`KeyError` (as ItemAdapter does) instead of adding an attribute."""
+    unknown = values.keys() - _FIELD_NAMES[type(item)]
+    if unknown:
+        raise KeyError(f"{type(item).__name__} has no field {', '.join(sorted(unknown))}")
+    for name, value in values.items():
+        setattr(item, name, value)

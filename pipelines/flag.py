@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from itemadapter import ItemAdapter
-
 from crawler.config import Config
 from crawler.flagging.flagger import flag
 from crawler.flagging.lexicon import Lexicon, load_lexicon
-from crawler.items import Listing
+from crawler.items import Listing, set_fields
 from crawler.keys import Stats
 
 if TYPE_CHECKING:
@@ -36,10 +34,8 @@ class FlagPipeline:
     def process_item(self, item):
         if not isinstance(item, Listing):
             return item
-        adapter = ItemAdapter(item)
-        verdict = flag(dict(adapter), self.lexicon).as_dict()
-        for name, value in verdict.items():
-            adapter[name] = value
+        verdict = flag(vars(item), self.lexicon).as_dict()
+        set_fields(item, verdict)
         self.stats.inc_value(Stats.level(verdict["level"]))
         if verdict["flagged"]:
             self.stats.inc_value(Stats.FLAGGED)

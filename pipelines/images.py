@@ -30,11 +30,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import scrapy
-from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
 from crawler.config import Config, EnrichConfig
-from crawler.items import Listing
+from crawler.items import Listing, item_fields
 from crawler.keys import Meta, Stats
 from crawler.runtime.recorder import EvidenceRecorder
 from crawler.runtime.url_policy import RefusedURL, refusal
@@ -98,7 +97,7 @@ class ImagesPipeline:
         wanted = [url for url in list(dict.fromkeys(item.image_urls))[:self.config.image_cap]
                   if url not in fetched]
         fetched.update(wanted)
-        record = dict(ItemAdapter(item))
+        record = item_fields(item)
         for url in wanted:
             await self.fetch(record, url)
         return item

@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
-from crawler.items import Listing, ListingPage
+from crawler.items import Listing, ListingPage, item_fields, set_fields
 from crawler.keys import Stats
 from crawler.normalise import (
     INCOMPLETE,
@@ -57,13 +56,11 @@ class NormalisePipeline:
             return item
         if item.page is not None:
             item.refused_values.extend(normalise_page(item.page))
-        adapter = ItemAdapter(item)
-        normalised = normalise_listing(dict(adapter))
+        normalised = normalise_listing(item_fields(item))
         missing = [name for name in REQUIRED if not normalised.get(name)]
         if missing:
             self._refuse(normalised, missing)
-        for name, value in normalised.items():
-            adapter[name] = value
+        set_fields(item, normalised)
         return item
 
     def _refuse(self, listing: dict[str, Any], missing: list[str]) -> None:

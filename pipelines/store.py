@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
-from crawler.items import Listing, Recheck
+from crawler.items import Listing, Recheck, item_fields
 from crawler.runtime.recorder import EvidenceRecorder
 
 if TYPE_CHECKING:
@@ -30,7 +29,7 @@ class StorePipeline:
         return cls(recorder)
 
     def process_item(self, item: Any) -> Any:
-        record = dict(ItemAdapter(item))
+        record = item_fields(item)
         if isinstance(item, Recheck):
             self.recorder.add_recheck(record)
             return item
@@ -41,7 +40,7 @@ class StorePipeline:
         if isinstance(item, Listing) and item.contacts:
             self.recorder.add_contacts(record, item.contacts)
         if isinstance(item, Listing) and item.restated is not None:
-            self.recorder.add_observation(dict(ItemAdapter(item.restated)))
+            self.recorder.add_observation(item_fields(item.restated))
         return item
 
     def close_spider(self) -> None:

@@ -382,10 +382,12 @@ class EvidenceStore:
         return self.conn.execute("""
             SELECT COUNT(DISTINCT o.platform || '/' || o.listing_id)
             FROM observations o JOIN latest_flags f ON f.observation_id = o.id
-            WHERE o.run_id = ? AND f.level = 'strong' AND NOT EXISTS (
+            WHERE o.run_id = ? AND +f.level = 'strong' AND NOT EXISTS (
                 SELECT 1 FROM observations p JOIN flags g ON g.observation_id = p.id
                 WHERE p.platform = o.platform AND p.listing_id = o.listing_id
-                  AND p.run_id < o.run_id AND g.level = 'strong')""", [run_id]).fetchone()[0]
+                  AND p.run_id < o.run_id AND +g.level = 'strong')""", [run_id]).fetchone()[0]
+        # (``+level``: the run's own sightings lead, each listing's earlier ones by its index;
+        # led by the level index, this read every strong verdict of the DB per sighting.)
 
     def listings_to_recheck(self, *, flagged_only: bool = False,
                             platform: str | None = None) -> list[dict[str, Any]]:
@@ -683,8 +685,18 @@ class EvidenceStore:
         seen_at = utc_now()
         rows = [_contact_row(run_id, contact, seen_at) for contact in contacts]
         with self._transaction():
-            return [self._recorded("contacts", row, _CONTACT_KEY)
-                    or self._append("contacts", row) for row in rows]
+            # Each contact's stored id, or (first time in this batch) the row that will be.
+            known: dict[tuple[Any, ...], int | dict[str, Any]] = {}
+            refs, new = [], []
+            for row in rows:
+                key = tuple(row[name] for name in _CONTACT_KEY)
+                if key not in known:
+                    known[key] = self._recorded("contacts", row, _CONTACT_KEY) or row
+                    if known[key] is row:
+                        new.append(row)
+                refs.append(known[key])
+            self._append_stored("contacts", new)
+            return [ref if isinstance(ref, int) else ref["id"] for ref in refs]
 
     def erase_contacts(self, ids: Iterable[int], *, reason: str, seen_before: str | None = None,
                        ) -> int:

@@ -14,6 +14,7 @@ has its line breaks escaped too, before it is logged: see ``crawler.normalise.pr
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -32,7 +33,9 @@ def install_log_redaction() -> None:
     control characters (once).
 
     A record factory, not a handler filter: Scrapy replaces its root handler when a
-    crawl starts.
+    crawl starts. The record is cleaned when a handler formats it (its ``getMessage``), so
+    a record no handler writes (Scrapy's DEBUG line of every item, under ``--log-level
+    WARNING``) costs no formatting.
     """
     make_record = logging.getLogRecordFactory()
     if getattr(make_record, "redacts_secrets", False):
@@ -40,17 +43,26 @@ def install_log_redaction() -> None:
 
     def redacting_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = make_record(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError, KeyError):  # a malformed call: the handler reports it
-            return record
-        cleaned = clean_log_message(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, ()
+        record.__class__ = _redacting(type(record))
         return record
 
     redacting_record.redacts_secrets = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(redacting_record)
+
+
+@functools.cache
+def _redacting(record_class: type[logging.LogRecord]) -> type[logging.LogRecord]:
+    """``record_class`` whose message is cleaned (:func:`clean_log_message`) when read."""
+    if getattr(record_class, "redacts_secrets", False):
+        return record_class
+
+    class RedactingRecord(record_class):  # type: ignore[misc, valid-type]
+        redacts_secrets = True
+
+        def getMessage(self) -> str:
+            return clean_log_message(super().getMessage())
+
+    return RedactingRecord
 
 
 class RedactLogSecrets:

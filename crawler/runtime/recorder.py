@@ -54,6 +54,7 @@ class EvidenceRecorder:
         self.store: EvidenceStore | None = None
         self.run_id: int | None = None
         self._pending: list[dict[str, Any]] = []
+        self._pending_contacts: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
         self.resumed = False  # the run is one a killed crawl left unfinished
 
     @classmethod
@@ -182,14 +183,19 @@ class EvidenceRecorder:
         self.store.add_recheck(self.run_id, recheck)
 
     def flush(self) -> None:
-        """Write the listings waiting to be stored, in one transaction.
+        """Write the contacts, then the listings, waiting to be stored, each in one
+        transaction.
 
         They wait at most until the next response arrives, the batch is full or the spider
         closes; a crawl killed before that loses them, and ``--resume`` redoes their pages.
         A listing that cannot be written is split off and recorded as a ``store_error``
         fault; the rest of the batch is stored.
         """
-        if not self._pending or self.store is None:
+        if self.store is None:
+            return
+        if self._pending_contacts:
+            self._flush_contacts()
+        if not self._pending:
             return
         pending, self._pending = self._pending, []
         stored, failed = self.store.add_observations_salvaging(self.run_id, pending)
@@ -205,9 +211,22 @@ class EvidenceRecorder:
             self.run_id, page))
 
     def add_contacts(self, listing: dict[str, Any], contacts: list[dict[str, Any]]) -> None:
-        """Store the contacts read from one sighting of a listing (never logged: personal
-        data); contacts that cannot be written are a ``store_error`` fault, without them."""
-        self._write(listing, "contacts", lambda: self.store.add_contacts(self.run_id, contacts))
+        """Queue the contacts read from one sighting of a listing (never logged: personal
+        data); they are written with the sightings (see :meth:`flush`)."""
+        if self.store is not None:
+            self._pending_contacts.append((listing, contacts))
+
+    def _flush_contacts(self) -> None:
+        """Write the contacts waiting, in one transaction; if that fails, each listing's on
+        its own: contacts that cannot be written are a ``store_error`` fault, without them."""
+        pending, self._pending_contacts = self._pending_contacts, []
+        try:
+            self.store.add_contacts(self.run_id, [c for _, contacts in pending for c in contacts])
+        except WRITE_ERRORS:
+            for listing, contacts in pending:
+                self._write(listing, "contacts",
+                            lambda contacts=contacts: self.store.add_contacts(self.run_id,
+                                                                              contacts))
 
     def add_image(self, listing: dict[str, Any], image: dict[str, Any]) -> bool:
         """Store an image of a listing, its bytes with the capture bodies; whether it was."""
