@@ -7,6 +7,7 @@ the client pages by ``page`` and the product offset ``start``, so the spider com
 
 from __future__ import annotations
 
+import math
 import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
@@ -70,7 +71,7 @@ def items_per_page(body: Any) -> int | None:
     """``data.paging.item_per_page``: how many products the server puts on a page."""
     try:
         value = int(body["data"]["paging"]["item_per_page"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):  # OverflowError: infinity
         return None
     return value if value > 0 else None
 
@@ -89,7 +90,7 @@ def parse_search_body(body: Any, keyword: str) -> SearchPage:
         products = body["data"]["products"]
         paging = body["data"]["paging"]
         has_more = bool(products) and int(paging["page"]) < int(paging["total_page"])
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, OverflowError) as error:
         raise ResponseShapeError(f"search body without products or paging: {error!r}") from error
     if not isinstance(products, list):
         raise ResponseShapeError("data.products is not a list")
@@ -119,7 +120,7 @@ def listing_from_product(product: dict[str, Any], keyword: str) -> Listing:
             title=title,
             keyword=keyword,
             price_idr=(int(min_price) if isinstance(min_price, (int, float)) and min_price > 0
-                       else None),
+                       and math.isfinite(min_price) else None),
             price_text=price.get("priceDisplay"),
             seller_id=product.get("merchantCode"),
             seller_name=product.get("merchantName"),

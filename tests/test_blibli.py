@@ -240,3 +240,18 @@ def test_a_block_is_a_fault_with_its_capture(crawled):
     assert "blocked on GET https://www.blibli.com/backend/search/products?" in log
     blocked = conn.execute("SELECT COUNT(*) FROM observations WHERE keyword = '__block__'")
     assert blocked.fetchone()[0] == 0
+
+
+def test_infinite_numbers_are_refused_not_raised():
+    """JSON numbers like 1e999 decode to infinity: a price is left unset, paging is a shape
+    error (never an OverflowError that would end the crawl)."""
+    body = json.loads('{"code": 200, "status": "OK", "data": {"products": [{"id": "1", '
+                      '"name": "Balpres", "url": "https://www.blibli.com/p/x/ps--1", '
+                      '"price": {"minPrice": 1e999}}], "paging": {"page": 1, '
+                      '"total_page": 2, "item_per_page": 1e999}}}')
+    [listing] = parse_search_body(body, "balpres").listings
+    assert listing.price_idr is None
+    assert items_per_page(body) is None
+    body["data"]["paging"]["total_page"] = math.inf
+    with pytest.raises(ResponseShapeError):
+        parse_search_body(body, "balpres")
