@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
+from itemadapter import ItemAdapter
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -182,9 +184,12 @@ _FIELD_NAMES = {kind: frozenset(f.name for f in fields(kind))
                 for kind in (Listing, ListingPage, Recheck)}
 
 
-def item_fields(item: Listing | ListingPage | Recheck) -> dict[str, Any]:
-    """The item's fields as a new dict (shallow, as ``dict(ItemAdapter(item))`` gives)."""
-    return dict(vars(item))
+def item_fields(item: Any) -> dict[str, Any]:
+    """The item's fields as a new dict (shallow, as ``dict(ItemAdapter(item))`` gives); read
+    off the dataclass for thriftwatch's own items, through ItemAdapter for any other."""
+    if type(item) in _FIELD_NAMES:
+        return dict(vars(item))
+    return dict(ItemAdapter(item))
 
 
 def set_fields(item: Listing | ListingPage | Recheck, values: Mapping[str, Any]) -> None:
