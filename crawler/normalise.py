@@ -47,6 +47,10 @@ _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
                      "\ud800-\udfff]")
 _SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}  # as Python's repr writes them
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+# What clean_text changes in ASCII text (NFC and surrogates aside): a control character or
+# tab, two spaces, a space or line break at either end, a space beside a line break, an
+# empty line.
+_ASCII_UNCLEAN = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]| {2}|\A[ \n]|[ \n]\Z| \n|\n |\n\n")
 _MAX_IDR = 10**13  # no single listing costs ten trillion rupiah; beyond that it is noise
 _MAX_COUNT = 10**12  # sold counts: more than a trillion sold is noise
 _MAX_RATING = 100.0  # ratings are out of 5 (some platforms, out of 100)
@@ -81,7 +85,10 @@ def clean_text(text: str | None) -> str | None:
     """
     if text is None:
         return None
-    text = unicodedata.normalize("NFC", repair_surrogates(str(text)))
+    text = str(text)
+    if text.isascii() and not _ASCII_UNCLEAN.search(text):
+        return text or None  # what the steps below would give back (most titles)
+    text = unicodedata.normalize("NFC", repair_surrogates(text))
     text = _CONTROL.sub(" ", text)
     lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line) or None

@@ -18,6 +18,7 @@ import json
 import math
 import re
 import sqlite3
+import unicodedata
 import zlib
 from datetime import date
 from typing import Any
@@ -272,6 +273,27 @@ def test_sold_labels_of_every_platform_round_trip(platform, count):
         assert count - 1000 < shown <= count + 50
     else:
         assert count / 2 <= shown <= count
+
+
+def _clean_text_in_full(text: str) -> str | None:
+    """clean_text's every step, with no shortcut for text already clean."""
+    text = unicodedata.normalize("NFC", re.sub("[\ud800-\udfff]", "\ufffd", text))
+    text = re.sub("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", " ", text)
+    lines = (re.sub(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+", " ", line).strip()
+             for line in text.split("\n"))
+    return "\n".join(line for line in lines if line) or None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab \n\t\r\x0b\x00\x7f\u00e9\u00a0")),
+               max_size=12) | hostile_text)
+@example("a  b")
+@example(" a")
+@example("a\n")
+@example("a\n\nb")
+@example("a \nb")
+def test_clean_text_gives_what_every_step_gives(text):
+    assert clean_text(text) == _clean_text_in_full(text)
 
 
 @FEW
