@@ -139,9 +139,12 @@ def test_a_process_killed_mid_crawl_loses_no_page(slow_replica, redis_server, tm
     observations = _observations(tmp_path / "victim.db") | _observations(
         tmp_path / "survivor.db")
     assert len(observations) == len(KEYWORDS) * PAGES * 60
-    # None fetched twice among the pages whose evidence the killed process stored in full;
-    # one it was killed while writing (fewer listings) is rightly fetched again.
+    # Pages the killed process stored in full are not fetched again, but for at most the
+    # one it was killed on between the SQLite commit of its listings and the Redis
+    # acknowledgement that follows it (the safe order: a kill there costs one fetch, never
+    # a page; the kill here lands right after a commit is seen, so it can hit that window).
+    # A page it was killed while writing (fewer listings) is rightly fetched again.
     again = [page for page, count in killed.items() if page in kept and count >= kept[page]]
-    assert again == []
+    assert len(again) <= 1, again
     assert verify_db(tmp_path / "victim.db").ok
     assert verify_db(tmp_path / "survivor.db").ok
