@@ -5,8 +5,10 @@ the photos of its listing page when one was asked for (a card whose page is comi
 for it), else its card's; a card whose page waits for the searches to end (see
 ``pipelines.enrich``) has its card's photos fetched, and its page, if read, adds those of
 its photos not fetched yet. At most ``THRIFTWATCH_IMAGE_CAP`` photos of a card or page and
-``THRIFTWATCH_IMAGE_BYTES`` bytes a run (the last photo may not exceed what is left; once
-spent, an ``image_budget_spent`` fault says so, once a run).
+``THRIFTWATCH_IMAGE_BYTES`` bytes a run. Each download may take only what the budget has left
+that no download in flight holds (near the end of the budget a photo waits for those in
+flight, so that it may take all that is left); the first photo that does not fit spends the
+budget: no photo is fetched after it, and one ``image_budget_spent`` fault says so.
 
 A photo is fetched only from its platform's image CDN hosts (``crawler/data/image_hosts.toml``)
 over http(s): a seller's URL pointing at a file, an internal or non-public address or
@@ -22,6 +24,7 @@ other than 200 an ``image_error`` fault.
 
 from __future__ import annotations
 
+import asyncio
 import tomllib
 from fnmatch import fnmatchcase
 from functools import lru_cache
@@ -30,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import DownloadCancelledError, NotConfigured
+from twisted.internet.defer import CancelledError
 
 from crawler.config import Config, EnrichConfig
 from crawler.items import Listing, item_fields
@@ -75,6 +79,8 @@ class ImagesPipeline:
         # Listings whose photos this run fetched, and the URLs fetched of each.
         self.done: dict[tuple[str, str], set[str]] = {}
         self.bytes_fetched = 0
+        self.reserved = 0  # bytes the downloads in flight may still take
+        self.released = asyncio.Condition()  # notified when a download ends
         self.budget_spent = False
 
     @classmethod
@@ -113,26 +119,20 @@ class ImagesPipeline:
                                     f"image of listing {listing['listing_id']}: {why}",
                                     listing.get("capture_id"))
             return
-        left = self.config.image_bytes - self.bytes_fetched
-        if left <= 0:
+        allowance = 0 if self.budget_spent else await self.allowance()
+        if self.budget_spent or allowance <= 0:  # spent, perhaps while this photo waited
             self.over_budget(listing, url)
             return
         host = urlsplit(url).hostname or ""
         request = scrapy.Request(url, headers={"Referer": listing["url"]}, meta={
             Meta.FETCH_HOSTS: (host,), "allow_offsite": True, "dont_obey_robotstxt": True,
-            "download_maxsize": min(left, MAX_BYTES)})
-        try:
-            response = await self.crawler.engine.download_async(request)
-        except RefusedURL:  # recorded by the fetch guard
-            self.crawler.stats.inc_value(Stats.IMAGES_REFUSED)
-            return
-        except Exception as error:  # noqa: BLE001 - a failed download costs this photo alone
-            self.fault(listing, request, None, "image_error", f"not fetched: {error!r:.300}")
+            "download_maxsize": allowance})
+        response = await self.download(listing, request, allowance)
+        if response is None:
             return
         if response.status != 200:
             self.fault(listing, request, response, "image_error", f"HTTP {response.status}")
             return
-        self.bytes_fetched += len(response.body)
         self.crawler.stats.inc_value(Stats.IMAGE_BYTES, len(response.body))
         found = fingerprint(response.body)
         if found is None:
@@ -146,14 +146,53 @@ class ImagesPipeline:
         if stored:
             self.crawler.stats.inc_value(Stats.IMAGES)
 
+    async def allowance(self) -> int:
+        """The bytes the next photo may take: what the run's budget has left that no
+        download in flight holds. Once that is less than a photo may ever be, it waits
+        until nothing is in flight, so that it may take all that is left."""
+        async with self.released:
+            await self.released.wait_for(
+                lambda: self.reserved == 0 or self.unreserved() >= MAX_BYTES)
+        return min(self.unreserved(), MAX_BYTES)
+
+    def unreserved(self) -> int:
+        return self.config.image_bytes - self.bytes_fetched - self.reserved
+
+    async def download(self, listing: dict[str, Any], request: scrapy.Request,
+                       allowance: int) -> Response | None:
+        """``request``'s response, holding ``allowance`` bytes of the budget while it is in
+        flight; None if it failed (recorded) or did not fit in the budget."""
+        self.reserved += allowance
+        response = None
+        try:
+            response = await self.crawler.engine.download_async(request)
+        except RefusedURL:  # recorded by the fetch guard
+            self.crawler.stats.inc_value(Stats.IMAGES_REFUSED)
+        except (DownloadCancelledError, CancelledError) as error:
+            if allowance < MAX_BYTES:  # cut off at what the budget had left
+                self.over_budget(listing, request.url)
+            else:
+                self.fault(listing, request, None, "image_error", f"not fetched: {error!r:.300}")
+        except Exception as error:  # noqa: BLE001 - a failed download costs this photo alone
+            self.fault(listing, request, None, "image_error", f"not fetched: {error!r:.300}")
+        finally:
+            self.reserved -= allowance
+            if response is not None:
+                self.bytes_fetched += len(response.body)
+            async with self.released:
+                self.released.notify_all()
+        return response
+
     def over_budget(self, listing: dict[str, Any], url: str) -> None:
         self.crawler.stats.inc_value(Stats.IMAGES_OVER_BUDGET)
         if not self.budget_spent:
             self.budget_spent = True
             self.crawler.stats.inc_value(Stats.faults("image_budget_spent", listing["platform"]))
             self.recorder.url_fault(url, "image_budget_spent",
-                                    f"{self.bytes_fetched} image bytes fetched this run, the "
-                                    f"THRIFTWATCH_IMAGE_BYTES limit: no more images fetched")
+                                    f"{self.bytes_fetched} image bytes fetched this run and "
+                                    f"this photo does not fit in the "
+                                    f"THRIFTWATCH_IMAGE_BYTES={self.config.image_bytes} "
+                                    f"budget: no more images fetched")
 
     def fault(self, listing: dict[str, Any], request: scrapy.Request,
               response: Response | None, kind: str, detail: str) -> None:

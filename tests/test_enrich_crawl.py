@@ -220,3 +220,27 @@ def test_a_photo_cdn_redirecting_elsewhere_is_refused_without_failing_the_run(tm
     assert not any(key.startswith("thriftwatch/faults/refused_url") for key in stats)
     assert conn.execute("SELECT COUNT(*) FROM images").fetchone()[0] == 0
     assert conn.execute("SELECT COUNT(*) FROM faults WHERE kind = 'refused_url'").fetchone()[0]
+
+
+def test_the_image_byte_budget_holds_across_concurrent_downloads(tmp_path: Path):
+    """With a budget smaller than the run's photos, the photos stored never add up to more
+    than it, though several download at once; the first photo that does not fit spends it
+    (one ``image_budget_spent`` fault), and no photo is reported as a failed download."""
+    db = tmp_path / "budget.db"
+    budget = 60_000
+    with ReplicaServer() as replica:
+        crawl_replica(replica, db, "tokopedia", "-a", KEYWORDS, "-a", "max_pages=1",
+                      "-s", "THRIFTWATCH_ENRICH=True", "-s", "THRIFTWATCH_DETAIL_CAP=20",
+                      "-s", f"THRIFTWATCH_IMAGE_BYTES={budget}")
+    conn = open_db(db)
+    stats = run_stats(conn)
+    stored = conn.execute("SELECT COUNT(*), SUM(b.size) FROM images i JOIN capture_bodies b "
+                          "ON b.sha256 = i.body_sha256").fetchone()
+    assert stored[0] >= 1
+    assert stored[1] <= stats["thriftwatch/enrich/image_bytes"] <= budget
+    assert stats["thriftwatch/enrich/images_over_budget"] > 0
+    faults = dict(conn.execute("SELECT kind, COUNT(*) FROM faults GROUP BY kind").fetchall())
+    assert faults.get("image_budget_spent") == 1
+    assert "image_error" not in faults
+    assert stats["thriftwatch/health"] == "ok"
+    conn.close()
