@@ -134,12 +134,13 @@ def test_eval_command_without_a_file_scores_every_shipped_set_by_kind(
 ) -> None:
     assert run_eval() == 0
     out = capsys.readouterr().out
-    for name in ("labelled.jsonl", "independent.jsonl", "independent-2.jsonl",
-                 "independent-3.jsonl"):
+    names = ("labelled.jsonl", "independent.jsonl", "independent-2.jsonl",
+             "independent-3.jsonl", "independent-4.jsonl", "independent-5.jsonl")
+    for name in names:
         assert f"{name}: lexicon" in out
-    assert out.count("\noverall ") + out.startswith("overall") == 4
-    assert out.count("\nevasive ") == 4
-    assert out.count("\nlookalike ") == 4
+    assert out.count("\noverall ") + out.startswith("overall") == len(names)
+    assert out.count("\nevasive ") == len(names)
+    assert out.count("\nlookalike ") == len(names)
 
 
 def test_eval_command_json_for_several_sets(capsys: pytest.CaptureFixture[str]) -> None:

@@ -331,3 +331,47 @@ def test_posts_about_the_ban_are_not_sales(lexicon: Lexicon) -> None:
         ("Infografis larangan impor baju bekas", "Laporkan ke Kemendag."),
     ):
         assert not verdict(lexicon, title, description).flagged, title
+
+
+def test_news_of_enforcement_names_the_goods_but_sells_nothing(lexicon: Lexicon) -> None:
+    for title, description in (
+        ("Bea Cukai Batam memusnahkan 500 bal pakaian bekas impor",
+         "Ratusan karung balpres asal Korea dimusnahkan di Tanjung Uncang."),
+        ("Polda Kalbar gagalkan penyelundupan 40 koli baju bekas dari Malaysia",
+         "Dua tersangka dibekuk di Entikong."),
+        ("Opini: thrifting, balpres dan nasib pedagang Pasar Senen", "Kolom mingguan."),
+        ("Marketplace takedown 12 ribu lapak pakaian bekas impor", "Laporan redaksi."),
+    ):
+        result = verdict(lexicon, title, description)
+        assert not result.flagged, title
+        assert "negative:news_report" in rules(result), title
+
+
+def test_a_seller_who_mentions_enforcement_in_a_description_is_still_flagged(
+    lexicon: Lexicon,
+) -> None:
+    result = verdict(lexicon, "Bal Korea campur isi 250 pcs 100kg",
+                     "Aman, bukan barang sitaan. Order sebelum ditakedown ya kak.")
+    assert result.level == "strong"
+    # a word of the news in a description takes off at most negatives_cap
+    seized = verdict(lexicon, "Bal Korea campur isi 250 pcs 100kg", "Stok lama disita, ini baru.")
+    assert "negative:news_report" in rules(seized)
+    assert seized.flagged
+
+
+def test_textile_waste_by_the_sack_is_not_used_clothing(lexicon: Lexicon) -> None:
+    for title, description in (
+        ("Limbah kain konveksi per karung 25kg", "Untuk isian boneka dan bantal."),
+        ("Potongan kain sisa jahit 1 karung", "Cocok untuk keset, per karung 30kg."),
+    ):
+        assert not verdict(lexicon, title, description).flagged, title
+
+
+def test_english_sacks_and_used_from_abroad_count_as_bale_cues(lexicon: Lexicon) -> None:
+    sacks = verdict(lexicon, "Mixed used clothes ex Japan 2 sacks",
+                    "Random jackets and tees, straight from the sack.")
+    assert {"signal:quantity", "signal:from_bales"} <= rules(sacks)
+    assert sacks.flagged
+    abroad = verdict(lexicon, "Kaos campur grade B per ikat", "Second luar, per ikat 80kg.")
+    assert "signal:origin" in rules(abroad)
+    assert abroad.flagged
