@@ -184,6 +184,22 @@ def test_a_number_beside_other_numbers_keeps_its_own_digits() -> None:
     assert found("Rp 150.000 0812-3456-7890") == [("phone", PHONE)]
 
 
+def test_a_group_that_looks_like_a_number_start_ends_a_number_only_once_it_is_whole() -> None:
+    # the last group "0822" opens like a number of its own, but "+62 822 2855" is none yet
+    assert found("+62 822 2855 0822. beli") == [("phone", "+6282228550822")]
+    assert found("62-812-1203-0811. order") == [("phone", "+6281212030811")]
+    assert found("0812 3456 789 0813 1111 2222") == [
+        ("phone", "+628123456789"), ("phone", "+6281311112222")]
+
+
+def test_an_order_number_or_a_sentence_end_never_joins_a_number() -> None:
+    assert found("order no 82689410 62-857-1234-5678") == [("phone", "+6285712345678")]
+    assert found("Order nomor: 8268941 62-857-1234-5678") == [("phone", "+6285712345678")]
+    assert found("order no 82689410. nol delapan lima tujuh satu dua tiga empat lima enam "
+                 "tujuh delapan") == [("phone", "+6285712345678")]
+    assert found("order 0812-3456-7890") == [("phone", PHONE)]  # "to order:", then a number
+
+
 def test_several_numbers_are_told_apart() -> None:
     assert found("0812-3456-7890 0856-1234-5678") == [
         ("phone", PHONE), ("phone", "+6285612345678")]

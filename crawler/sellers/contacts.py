@@ -571,7 +571,8 @@ _UNITS = (
 )
 _LABELS = (
     r"sku|kode(?:_(?:barang|produk|booking|bayar|pembayaran|pos|voucher))?|code|no\.?_?resi"
-    r"|resi|awb|invoice|inv|order_?id|no\.?_?order|(?:no\.?|id)_?pesanan|pesanan|nik|npwp|va"
+    r"|resi|awb|invoice|inv|order_?id|no\.?_?order|order(?=_?(?:no|nomor|nomer|number)\b)"
+    r"|(?:no\.?|id)_?pesanan|pesanan|nik|npwp|va"
     r"|virtual_account|imei|serial|s/n|sn|batch|lot|art(?:ikel)?|id_?produk|item_?id|pos"
 )
 _NOT_PHONE = re.compile(
@@ -607,6 +608,7 @@ _PHONE_CUE = re.compile(
 # usual separators (spaces, dots, dashes, brackets, stars), or any other character (an
 # emoji or a mark may stand between digits, punctuation and line ends may not).
 _PIECE = re.compile(r"([^\W_]+)|([ \t\u00a0.\-_()\[\]*~•·–—'\"/]+)|(.)", re.DOTALL)
+_SENTENCE_END = re.compile(r"\.[ \t\u00a0]")  # a full stop and a space, never inside a number
 _LINE_BREAKS = 2  # a number split over up to three lines ("0812\n3456\n7890") is read
 _STOP = frozenset("+=|<>^`$\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
@@ -732,8 +734,9 @@ def _read_number(view: str, start: int) -> tuple[str, bool, int] | None:
             digits = _word_digits(word, bool(groups))
             if digits is None:
                 break
-            if total >= 9 and separator and _starts_number(digits):
-                break  # the next number begins
+            if total >= 9 and separator and _starts_number(digits) and _choose_number(
+                    groups, international):
+                break  # a whole number is read and the next one begins
             groups.append((digits, piece.end()))
             total += len(digits)
             separator = 0
@@ -747,6 +750,8 @@ def _read_number(view: str, start: int) -> tuple[str, bool, int] | None:
         elif other and (other in _STOP or unicodedata.category(other)[0] not in "SMC"):
             break
         else:
+            if groups and spaces and _SENTENCE_END.search(spaces):
+                break  # "order no 82689410. nol delapan ...": a sentence ends a number
             separator += len(spaces or other)
             if separator > 8:
                 break
