@@ -375,3 +375,19 @@ def test_english_sacks_and_used_from_abroad_count_as_bale_cues(lexicon: Lexicon)
     abroad = verdict(lexicon, "Kaos campur grade B per ikat", "Second luar, per ikat 80kg.")
     assert "signal:origin" in rules(abroad)
     assert abroad.flagged
+
+
+def test_tagalog_and_english_sellers_near_the_philippines(lexicon: Lexicon) -> None:
+    for title, description in (
+        ("Ukay-ukay bale mix", "galing Korea, 100 kilos, blouse at pants"),
+        ("Branded second ex overseas", "Kaos campur per karung isi 250 pcs."),
+    ):
+        assert verdict(lexicon, title, description).flagged, title
+
+
+def test_a_negated_trade_word_after_a_filler_is_no_evidence(lexicon: Lexicon) -> None:
+    result = verdict(lexicon, "Celana cargo brand lokal",
+                     "Produksi sendiri, bukan hasil bongkar karung.")
+    assert "negative:negation" in rules(result)
+    assert "term:karungan" not in rules(result)
+    assert not result.flagged

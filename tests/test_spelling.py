@@ -6,6 +6,7 @@ from __future__ import annotations
 from crawler.flagging.flagger import flag
 from crawler.flagging.lexicon import load_lexicon
 from crawler.flagging.spelling import Abbreviations, Typos, vowel_dropped
+from crawler.flagging.texts import prepared
 from crawler.flagging.words import reversed_spellings
 
 
@@ -71,3 +72,29 @@ def test_words_written_backwards_or_scrambled_are_read_as_the_words() -> None:
     assert words.expand("kurang sekurang-kurangnya") == "kurang sekurang-kurangnya"  # words
     assert words.expand("brg lr ngr") == "barang luar negeri"  # listed short forms
     assert flag({"title": "tekaj sakeb ropmi 1 krg isi 100 pcs"}, lexicon).flagged
+
+
+def test_doubled_letters_and_words_run_together_are_read_as_the_words() -> None:
+    words = Abbreviations(["bekas", "karung", "import"], ordinary_words=["ballpress"],
+                          joinable=["baju", "kaos", "jas"])
+    assert words.expand("karrung bekass imporrt") == "karung bekas import"
+    assert words.expand("karungbajubekas #kaosimport") == "karung baju bekas #kaos import"
+    # only runs made wholly of listed or clothing words, three letters or more each, are cut
+    assert words.expand("jasmine bajuku bekasnya ballpress") == (
+        "jasmine bajuku bekasnya ballpress")
+    lexicon = load_lexicon()
+    for title in ("Karrung Baju Bekass Jepang isi 300", "#bajubekasimport #karungkorea 100kg"):
+        assert flag({"title": title}, lexicon).flagged, title
+    assert not flag({"title": "Kemejaflanel pria", "description": "celanajeans"},
+                    lexicon).reasons[:-1]
+
+
+def test_an_emoji_read_as_a_word_is_dropped_where_it_splits_a_word() -> None:
+    lexicon = load_lexicon()
+    assert prepared("1 ka🎒\ufe0frung, bal👕pres", lexicon) == "1 karung, balpres"
+    split = flag({"title": "Bal👕pres anak", "description": "1 ka🎒rung isi 500 pcs"}, lexicon)
+    assert "term:balpres" in {reason.rule for reason in split.reasons}
+    # between words, it is still read as its word: a clothing word here
+    between = flag({"title": "Karungan 👕👖 ex Korea isi 300 pcs"}, lexicon)
+    assert between.flagged
+    assert "context:clothing" in {reason.rule for reason in between.reasons}

@@ -548,6 +548,7 @@ def _abbreviations(source: _File, parsed: _Parsed, terms: Iterable[Term],
         (fold(word) for word in entry.words("words")),
         {*(fold(word) for word in entry.strings("ordinary_words", ())), *known},
         {fold(short): fold(word) for short, word in forms.items()},
+        joinable=(fold(word) for group in context for word in group.words),
     )
 
 
@@ -564,6 +565,15 @@ def _emoji(source: _File, parsed: _Parsed) -> Mapping[int, str]:
             raise entry.error("each entry must map one emoji character to a word", emoji)
         table[ord(emoji)] = f" {word} "
     return MappingProxyType(table)
+
+
+def _inside_word(emoji: Mapping[int, str]) -> re.Pattern[str] | None:
+    """The emoji of the [emoji] table standing between two letters (a variation selector
+    may follow): a seller splitting a word with them ("bal👕pres", "ka🎒rung")."""
+    if not emoji:
+        return None
+    characters = "".join(re.escape(chr(code)) for code in emoji)
+    return re.compile(rf"(?<=[^\W\d_])[{characters}][\ufe0e\ufe0f]?(?=[^\W\d_])")
 
 
 def _record(source: _File, parsed: _Parsed) -> RecordCues:
@@ -675,6 +685,7 @@ def load_lexicon(path: str | Path | None = None, extra: str | Path | None = None
                   max_distance=fuzzy.max_distance, long_length=fuzzy.long_length,
                   long_max_distance=fuzzy.long_max_distance,
                   ordinary_words=fuzzy.ordinary_words)
+    emoji = _emoji(source, parsed)
     clothing_rules = frozenset(
         [f"term:{term.term}" for term in terms if term.clothing]
         + [f"signal:{signal.kind}" for signal in signals if signal.clothing]
@@ -693,7 +704,8 @@ def load_lexicon(path: str | Path | None = None, extra: str | Path | None = None
         record=record,
         typos=typos,
         abbreviations=_abbreviations(source, parsed, terms, context),
-        emoji=_emoji(source, parsed),
+        emoji=emoji,
+        emoji_inside_word=_inside_word(emoji),
         clothing_rules=clothing_rules,
         prefilter=prefilter,
     )

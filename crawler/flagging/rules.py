@@ -161,5 +161,7 @@ class Lexicon:
     typos: Typos = field(compare=False, repr=False)  # of strong, unambiguous terms
     abbreviations: Abbreviations = field(compare=False, repr=False)
     emoji: Mapping[int, str] = field(compare=False, repr=False)  # a str.translate table
+    # Those emoji standing inside a word ("bal👕pres"): dropped there, not read as words.
+    emoji_inside_word: re.Pattern[str] | None = field(compare=False, repr=False)
     # The rules ("term:balpres") whose match is itself a clothing word.
     clothing_rules: frozenset[str] = field(compare=False, repr=False)

@@ -7,16 +7,18 @@
   the way Indonesian chat shortens words ("bks"/"bkas" for *bekas*, used; "imprt" for
   *import*), backwards ("sakeb ropmi", read from the back), with its inner letters
   scrambled ("kraung", first and last letters kept), or as a short form the lexicon lists
-  ("brg", "lr ngr"). A short form keeps the first letter and drops one inner vowel or all
-  of them (dropping some makes ordinary words: "pakan", feed, from "pakaian"); no
-  listed ordinary word is read as a disguise ("kurang", less, has the letters of
-  *karung*).
+  ("brg", "lr ngr"), with its letters doubled ("karrung", "bekass"), or run together with
+  other listed or clothing words the way hashtags are written ("karungbajubekas"). A short
+  form keeps the first letter and drops one inner vowel or all of them (dropping some
+  makes ordinary words: "pakan", feed, from "pakaian"); no listed ordinary word is read
+  as a disguise ("kurang", less, has the letters of *karung*).
 
 Both are pure functions of a word; each distinct word is worked out once and remembered.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
 VOWELS = frozenset("aeiou")
+MIN_JOINED, MAX_JOINED = 8, 40  # the length of a run of words written as one that is cut
+_DOUBLED = re.compile(r"([a-z])\1")
 _MEMORY = 200_000  # distinct words remembered before the memory starts afresh
 
 
@@ -89,12 +93,14 @@ class Abbreviations:
     for *barang*, "lr ngr" for *luar negeri*)."""
 
     def __init__(self, words: Iterable[str], ordinary_words: Iterable[str],
-                 forms: Mapping[str, str] | None = None):
+                 forms: Mapping[str, str] | None = None, joinable: Iterable[str] = ()):
         self.ordinary = frozenset(ordinary_words)
         forms = dict(forms or {})
         self.full_word: dict[str, str] = {
             short: word for short, word in forms.items() if " " not in short}
         self.scrambled: dict[tuple[str, str, str], str] = {}
+        self.undoubled: dict[str, str] = {}
+        words = tuple(words)
         for word in words:
             disguises = [*vowel_dropped(word), word[::-1] if len(word) >= 4 else word]
             for short in disguises:
@@ -102,6 +108,12 @@ class Abbreviations:
                     self.full_word.setdefault(short, word)
             if len(word) >= 5:
                 self.scrambled.setdefault(scrambled_key(word), word)
+            self.undoubled.setdefault(undoubled(word), word)
+        # Words a hashtag-like run of words is cut into ("karungbajubekas"): the listed
+        # words and the other words given (clothing words), three letters or more.
+        self.joinable = frozenset(word for word in (*words, *joinable)
+                                  if word.isalpha() and len(word) >= 3)
+        self.longest_joinable = max(map(len, self.joinable), default=0)
         # Phrases ("lr ngr") are rare: one pass of an automaton tells whether to look.
         self.phrases = {short: word for short, word in forms.items() if " " in short}
         self.phrase_matcher = words_matcher(self.phrases) if self.phrases else None
@@ -129,9 +141,34 @@ class Abbreviations:
         """The word *word* disguises, or *word*."""
         if word in self.full_word:
             return self.full_word[word]
-        if len(word) >= 5 and word not in self.ordinary:
-            return self.scrambled.get(scrambled_key(word), word)
+        if len(word) < 5 or word in self.ordinary:
+            return word
+        if found := self.scrambled.get(scrambled_key(word)):
+            return found
+        if (single := undoubled(word)) != word and single in self.undoubled:
+            return self.undoubled[single]  # "karrung", "bekass"
+        if len(word) >= MIN_JOINED and (parts := self.cut(word)):
+            return " ".join(parts)
         return word
+
+    def cut(self, word: str) -> list[str] | None:
+        """*word* as two or more joinable words run together, longest first, or None."""
+        if not word.isalpha() or len(word) > MAX_JOINED:
+            return None
+        cuts: list[list[str] | None] = [[]] + [None] * len(word)
+        for end in range(3, len(word) + 1):
+            for start in range(max(0, end - self.longest_joinable), end - 2):
+                before = cuts[start]
+                if before is not None and word[start:end] in self.joinable:
+                    cuts[end] = [*before, word[start:end]]
+                    break
+        parts = cuts[-1]
+        return parts if parts is not None and len(parts) >= 2 else None
+
+
+def undoubled(word: str) -> str:
+    """*word* with each doubled letter written once ("karrung" → "karung")."""
+    return _DOUBLED.sub(r"\1", word)
 
 
 def scrambled_key(word: str) -> tuple[str, str, str]:

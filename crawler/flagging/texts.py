@@ -34,7 +34,8 @@ SEPARATOR = "\n\x00\n"
 
 def folded_fields(record: Mapping[str, Any], lexicon: Lexicon) -> list[str]:
     """The record's fields (:data:`RECORD_FIELDS`): emoji the lexicon reads as words
-    written as those words, folded, and short forms written out."""
+    written as those words (dropped where they split a word), folded, and short forms
+    written out."""
     return [prepared(str(value), lexicon) if (value := record.get(name)) is not None else ""
             for name in RECORD_FIELDS]
 
@@ -42,6 +43,8 @@ def folded_fields(record: Mapping[str, Any], lexicon: Lexicon) -> list[str]:
 def prepared(text: str, lexicon: Lexicon) -> str:
     """*text* as the rules read it."""
     if not text.isascii():
+        if lexicon.emoji_inside_word is not None:
+            text = lexicon.emoji_inside_word.sub("", text)
         text = text.translate(lexicon.emoji)
     return lexicon.abbreviations.expand(fold(text))
 
