@@ -691,7 +691,7 @@ class EvidenceStore:
             for row in rows:
                 key = tuple(row[name] for name in _CONTACT_KEY)
                 if key not in known:
-                    known[key] = self._recorded("contacts", row, _CONTACT_KEY) or row
+                    known[key] = self._recorded("contacts", _CONTACT_KEY, key) or row
                     if known[key] is row:
                         new.append(row)
                 refs.append(known[key])
@@ -749,12 +749,13 @@ class EvidenceStore:
         phash = image.get("phash")
         if phash is not None and (not isinstance(phash, str) or not _PHASH.fullmatch(phash)):
             raise ValueError("images phash must be 16 lower-case hex digits")
-        row = {"run_id": run_id, **_listing_key(image), "url": image.get("url"),
-               "body_sha256": digest, "phash": phash, "width": image.get("width"),
-               "height": image.get("height"),
-               "fetched_at": image.get("fetched_at") or utc_now()}
+        row = stored_row(schema.TABLES["images"], {
+            "run_id": run_id, **_listing_key(image), "url": image.get("url"),
+            "body_sha256": digest, "phash": phash, "width": image.get("width"),
+            "height": image.get("height"), "fetched_at": image.get("fetched_at") or utc_now()})
         with self._transaction():
-            existing = self._recorded("images", row, _IMAGE_KEY)
+            existing = self._recorded("images", _IMAGE_KEY,
+                                      tuple(row[name] for name in _IMAGE_KEY))
             if existing is not None:
                 return existing
             if body is not None:
@@ -762,7 +763,7 @@ class EvidenceStore:
             elif self.conn.execute("SELECT 1 FROM capture_bodies WHERE sha256 = ?",
                                    [digest]).fetchone() is None:
                 raise ValueError("images body_sha256 names no stored body")
-            return self._append("images", row)
+            return self._append_stored("images", [row])[0]
 
     def add_takedown_request(self, request: Mapping[str, Any]) -> int:
         """Record a takedown request as made: ``platform``, ``network_id``, ``accounts``,
@@ -789,13 +790,12 @@ class EvidenceStore:
             row["db_head"] = head
             return self._append("takedown_requests", row)
 
-    def _recorded(self, table: str, row: Mapping[str, Any], key: tuple[str, ...]) -> int | None:
-        """The id of the row of ``table`` whose ``key`` columns hold ``row``'s values as
-        stored (its unique index allows one), or None."""
-        stored = stored_row(schema.TABLES[table], row)
+    def _recorded(self, table: str, key: tuple[str, ...], values: tuple[Any, ...]) -> int | None:
+        """The id of the row of ``table`` whose ``key`` columns hold ``values`` (as stored;
+        its unique index allows one), or None."""
         found = self.conn.execute(
             f"SELECT id FROM {table} WHERE {' AND '.join(f'{k} = ?' for k in key)}",
-            [stored[k] for k in key]).fetchone()
+            values).fetchone()
         return None if found is None else found[0]
 
     def listing_pages(self, platform: str | None = None) -> Iterator[dict[str, Any]]:
