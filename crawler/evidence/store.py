@@ -417,13 +417,13 @@ class EvidenceStore:
         listings = list(listings)
         seen_at = utc_now()
         rows = [_observation_row(run_id, listing, seen_at) for listing in listings]
+        keys = [_sighting(row) for row in rows]
         with self._transaction():
             # Each sighting's stored id, or (first time in this batch) the row that will be.
             earlier: dict[tuple[str, str, str], int | dict[str, Any]] = dict(
-                self._stored_observations(run_id, rows))
+                self._stored_observations(run_id, keys))
             new, flags, refs = [], [], []
-            for row, listing in zip(rows, listings, strict=True):
-                key = _sighting(row)
+            for row, key, listing in zip(rows, keys, listings, strict=True):
                 if key is not None and key in earlier:
                     refs.append(earlier[key])
                     continue
@@ -439,17 +439,19 @@ class EvidenceStore:
             self._update_listings(new)
             return [ref if isinstance(ref, int) else ref["id"] for ref in refs]
 
-    def _stored_observations(self, run_id: int, rows: list[dict[str, Any]],
+    def _stored_observations(self, run_id: int,
+                             keys: list[tuple[str, str, str] | None],
                              ) -> dict[tuple[str, str, str], int]:
-        """Which of ``rows``' sightings run ``run_id`` already stored, and their ids."""
-        keys = [key for key in map(_sighting, rows) if key is not None]
-        if not keys:
+        """Which of the sightings ``keys`` (:func:`_sighting`) run ``run_id`` already
+        stored, and their ids."""
+        wanted = [key for key in keys if key is not None]
+        if not wanted:
             return {}
         found = self.conn.execute(
             "SELECT o.platform, o.listing_id, o.keyword, o.id FROM json_each(?) j CROSS "
             "JOIN observations o ON o.run_id = ? AND o.platform = j.value ->> 0 "
             "AND o.listing_id = j.value ->> 1 AND o.keyword = j.value ->> 2",
-            [json.dumps(keys), run_id])
+            [json.dumps(wanted), run_id])
         return {(platform, listing_id, keyword): row_id
                 for platform, listing_id, keyword, row_id in found}
 
