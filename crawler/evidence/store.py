@@ -38,7 +38,7 @@ from crawler.evidence.custody import (
 from crawler.evidence.schema import CONTACT_KINDS, CONTACT_SOURCES, OBSERVED_FIELDS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Hashable, Iterable, Iterator, Mapping
 
 __all__ = ["EXPORT_FIELDS", "OBSERVED_FIELDS", "SCHEMA_VERSION", "EvidenceStore", "StoreError",
            "UnsoundStoreError"]
@@ -419,25 +419,15 @@ class EvidenceStore:
         rows = [_observation_row(run_id, listing, seen_at) for listing in listings]
         keys = [_sighting(row) for row in rows]
         with self._transaction():
-            # Each sighting's stored id, or (first time in this batch) the row that will be.
-            earlier: dict[tuple[str, str, str], int | dict[str, Any]] = dict(
-                self._stored_observations(run_id, keys))
-            new, flags, refs = [], [], []
-            for row, key, listing in zip(rows, keys, listings, strict=True):
-                if key is not None and key in earlier:
-                    refs.append(earlier[key])
-                    continue
-                new.append(row)
-                refs.append(row)
-                flags.append(listing)
-                if key is not None:
-                    earlier[key] = row
+            new, refs = _new_rows(rows, keys, self._stored_observations(run_id, keys))
             self._append_stored("observations", new)
-            self._append_many("flags", [_flag_row(row["id"], listing)
-                                        for row, listing in zip(new, flags, strict=True)
-                                        if listing.get("level") is not None])
+            # The verdicts of the sightings new in this batch (each stands for itself).
+            self._append_many("flags", [
+                _flag_row(row["id"], listing)
+                for row, ref, listing in zip(rows, refs, listings, strict=True)
+                if ref is row and listing.get("level") is not None])
             self._update_listings(new)
-            return [ref if isinstance(ref, int) else ref["id"] for ref in refs]
+            return _ids(refs)
 
     def _stored_observations(self, run_id: int,
                              keys: list[tuple[str, str, str] | None],
@@ -686,19 +676,18 @@ class EvidenceStore:
         of the same listing is not repeated: its id is returned. Returns the ids in order."""
         seen_at = utc_now()
         rows = [_contact_row(run_id, contact, seen_at) for contact in contacts]
+        keys = [tuple(row[name] for name in _CONTACT_KEY) for row in rows]
         with self._transaction():
-            # Each contact's stored id, or (first time in this batch) the row that will be.
-            known: dict[tuple[Any, ...], int | dict[str, Any]] = {}
-            refs, new = [], []
-            for row in rows:
-                key = tuple(row[name] for name in _CONTACT_KEY)
-                if key not in known:
-                    known[key] = self._recorded("contacts", _CONTACT_KEY, key) or row
-                    if known[key] is row:
-                        new.append(row)
-                refs.append(known[key])
+            new, refs = _new_rows(rows, keys, self._stored_contacts(keys))
             self._append_stored("contacts", new)
-            return [ref if isinstance(ref, int) else ref["id"] for ref in refs]
+            return _ids(refs)
+
+    def _stored_contacts(self, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], int]:
+        """Which of the contacts ``keys`` (their ``_CONTACT_KEY`` values) are recorded
+        already, and their ids."""
+        found = {key: self._recorded("contacts", _CONTACT_KEY, key)
+                 for key in dict.fromkeys(keys)}
+        return {key: row_id for key, row_id in found.items() if row_id is not None}
 
     def erase_contacts(self, ids: Iterable[int], *, reason: str, seen_before: str | None = None,
                        ) -> int:
@@ -954,6 +943,32 @@ def _sighting(row: Mapping[str, Any]) -> tuple[str, str, str] | None:
     ``observations``; a sighting with no keyword is never the same as another)."""
     keyword = row["keyword"]
     return None if keyword is None else (row["platform"], row["listing_id"], keyword)
+
+
+def _new_rows(rows: list[dict[str, Any]], keys: list[Hashable | None],
+              stored: Mapping[Hashable, int],
+              ) -> tuple[list[dict[str, Any]], list[int | dict[str, Any]]]:
+    """The rows of a batch to store, and what each row stands for: the id stored under its
+    key (``stored``), else the first row of the batch with its key (itself, if it is that
+    row). A key of None is never the same as another. :func:`_ids` reads the ids once the
+    new rows are chained."""
+    known: dict[Hashable, int | dict[str, Any]] = dict(stored)
+    new: list[dict[str, Any]] = []
+    refs: list[int | dict[str, Any]] = []
+    for row, key in zip(rows, keys, strict=True):
+        ref = None if key is None else known.get(key)
+        if ref is None:
+            ref = row
+            new.append(row)
+            if key is not None:
+                known[key] = row
+        refs.append(ref)
+    return new, refs
+
+
+def _ids(refs: list[int | dict[str, Any]]) -> list[int]:
+    """The id of each row :func:`_new_rows` stands for (a new row's, once chained)."""
+    return [ref if isinstance(ref, int) else ref["id"] for ref in refs]
 
 
 def _flag_row(observation_id: int, listing: Mapping[str, Any]) -> dict[str, Any]:
