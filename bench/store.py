@@ -27,12 +27,12 @@ from crawler.evidence.custody import stored_row
 from crawler.evidence.schema import OBSERVED_FIELDS
 from crawler.evidence.serve_metadata import CANNED_QUERIES
 from crawler.evidence.store import (
-    _INSERT,
-    _RECORD_CHANGE,
-    _UPSERT_LISTING,
+    INSERT_SQL,
+    RECORD_CHANGE,
+    UPSERT_LISTING,
     EvidenceStore,
-    _flag_row,
-    _observation_row,
+    flag_row,
+    observation_row,
 )
 from crawler.replica.catalogue import build_catalogue
 
@@ -93,20 +93,20 @@ def schema_baseline_rate(rows: list[dict], path: Path, batch: int) -> float:
     seen_at = utc_now()
     prepared = []
     for n, listing in enumerate(rows, start=1):
-        row = _observation_row(runs[(n - 1) // LISTINGS], listing, seen_at)
+        row = observation_row(runs[(n - 1) // LISTINGS], listing, seen_at)
         row.update(id=n, observation_id=n, prev_hash="0" * 64, row_hash="0" * 64)
         flag = stored_row(schema.TABLES["flags"], {
-            **_flag_row(n, listing), "id": n, "prev_hash": "0" * 64, "row_hash": "0" * 64})
+            **flag_row(n, listing), "id": n, "prev_hash": "0" * 64, "row_hash": "0" * 64})
         prepared.append((row, flag))
     conn = store.conn
     started = time.perf_counter()
     for start in range(0, len(prepared), batch):
         chunk = prepared[start:start + batch]
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(_INSERT["observations"], [row for row, _ in chunk])
-        conn.executemany(_INSERT["flags"], [flag for _, flag in chunk])
-        conn.executemany(_RECORD_CHANGE, [row for row, _ in chunk])
-        conn.executemany(_UPSERT_LISTING, [row for row, _ in chunk])
+        conn.executemany(INSERT_SQL["observations"], [row for row, _ in chunk])
+        conn.executemany(INSERT_SQL["flags"], [flag for _, flag in chunk])
+        conn.executemany(RECORD_CHANGE, [row for row, _ in chunk])
+        conn.executemany(UPSERT_LISTING, [row for row, _ in chunk])
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - started
     store.close()

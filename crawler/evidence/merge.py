@@ -527,7 +527,7 @@ def _import_tokens(conn: sqlite3.Connection, source: sqlite3.Connection,
 
 
 # The derived tables, brought up to date for the observations from :first on as the store
-# does one sighting at a time (see store._RECORD_CHANGE and store._UPSERT_LISTING).
+# does one sighting at a time (see store.RECORD_CHANGE and store.UPSERT_LISTING).
 DERIVE_CHANGES = """
 INSERT INTO listing_changes (platform, listing_id, observation_id, before_seen_at, seen_at,
                              title_before, title_after, price_before, price_after)

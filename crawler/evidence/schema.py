@@ -435,7 +435,7 @@ def create(db: sqlite_utils.Database, version: int = SCHEMA_VERSION) -> None:
     )
     db["listings"].create_index(["seller_id"])
     # Sightings whose title or price differ from the listing's previous sighting; derived
-    # from observations as they are written (see store._UPSERT_LISTING), so not evidence.
+    # from observations as they are written (see store.UPSERT_LISTING), so not evidence.
     db["listing_changes"].create(
         {"platform": str, "listing_id": str, "observation_id": int, "before_seen_at": str,
          "seen_at": str, "title_before": str, "title_after": str, "price_before": int,

@@ -40,8 +40,9 @@ from crawler.evidence.schema import CONTACT_KINDS, CONTACT_SOURCES, OBSERVED_FIE
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable, Iterator, Mapping
 
-__all__ = ["EXPORT_FIELDS", "OBSERVED_FIELDS", "SCHEMA_VERSION", "EvidenceStore", "StoreError",
-           "UnsoundStoreError"]
+__all__ = ["EXPORT_FIELDS", "INSERT_SQL", "OBSERVED_FIELDS", "RECORD_CHANGE", "SCHEMA_VERSION",
+           "UPSERT_LISTING", "EvidenceStore", "StoreError", "UnsoundStoreError", "flag_row",
+           "observation_row"]
 
 
 class StoreError(RuntimeError):
@@ -160,7 +161,7 @@ class EvidenceStore:
             if full[name] is None:
                 raise ValueError(f"column {name}: a row of {table} needs a value there")
         full["row_hash"] = row_hash(table, full)
-        self.conn.execute(_INSERT[table], full)
+        self.conn.execute(INSERT_SQL[table], full)
         self._heads[table] = (full["id"], full["row_hash"])
         return full["id"]
 
@@ -190,7 +191,7 @@ class EvidenceStore:
                     raise ValueError(f"column {name}: a row of {table} needs a value there")
             row["row_hash"] = previous = row_hash(table, row)
         if rows:
-            self.conn.executemany(_INSERT[table], rows)
+            self.conn.executemany(INSERT_SQL[table], rows)
             self._heads[table] = (row_id, previous)
         return list(range(first, row_id + 1))
 
@@ -416,14 +417,14 @@ class EvidenceStore:
         one may have stored) is not stored again; its id is returned."""
         listings = list(listings)
         seen_at = utc_now()
-        rows = [_observation_row(run_id, listing, seen_at) for listing in listings]
+        rows = [observation_row(run_id, listing, seen_at) for listing in listings]
         keys = [_sighting(row) for row in rows]
         with self._transaction():
             new, refs = _new_rows(rows, keys, self._stored_observations(run_id, keys))
             self._append_stored("observations", new)
             # The verdicts of the sightings new in this batch (each stands for itself).
             self._append_many("flags", [
-                _flag_row(row["id"], listing)
+                flag_row(row["id"], listing)
                 for row, ref, listing in zip(rows, refs, listings, strict=True)
                 if ref is row and listing.get("level") is not None])
             self._update_listings(new)
@@ -460,8 +461,8 @@ class EvidenceStore:
             row["observation_id"] = row["id"]
             rounds[nth].append(row)
         for batch in rounds:
-            self.conn.executemany(_RECORD_CHANGE, batch)
-            self.conn.executemany(_UPSERT_LISTING, batch)
+            self.conn.executemany(RECORD_CHANGE, batch)
+            self.conn.executemany(UPSERT_LISTING, batch)
 
     def add_observations_salvaging(
             self, run_id: int, listings: list[Mapping[str, Any]],
@@ -847,14 +848,18 @@ _PLAIN = frozenset({str, int, float, type(None)})  # what a column takes as it i
 _OBSERVATION_COLUMNS = {name: kind for name, kind in schema.TABLES["observations"].items()
                         if name not in ("id", "prev_hash", "row_hash")}
 
-_INSERT = {
+# A sighting as the store writes it, public so that bench/store.py can time the schema's own
+# SQL apart from the chain: INSERT_SQL["observations"] of its observation_row, then
+# INSERT_SQL["flags"] of its flag_row, RECORD_CHANGE and UPSERT_LISTING (of the observation
+# row, its ``observation_id`` set). Each table's INSERT takes a whole row by column name.
+INSERT_SQL = {
     table: f"INSERT INTO {table} ({', '.join(columns)}) "
            f"VALUES ({', '.join(':' + c for c in columns)})"
     for table, columns in schema.TABLES.items()
 }
 
 # Before the listing's current view moves on: keep what changed since its last sighting.
-_RECORD_CHANGE = """
+RECORD_CHANGE = """
 INSERT INTO listing_changes (platform, listing_id, observation_id, before_seen_at, seen_at,
                              title_before, title_after, price_before, price_after)
 SELECT platform, listing_id, :observation_id, last_seen, :seen_at, title, :title,
@@ -864,7 +869,7 @@ WHERE platform = :platform AND listing_id = :listing_id
   AND (title IS NOT :title OR price_idr IS NOT :price_idr)
 """
 
-_UPSERT_LISTING = """
+UPSERT_LISTING = """
 INSERT INTO listings (platform, listing_id, url, title, description, price_idr, seller_id,
                       seller_name, location, first_seen, last_seen, first_run_id, last_run_id,
                       last_observation_id)
@@ -926,7 +931,7 @@ def _listing_filter(platform: str | None, since: str | None,
     return (f"WHERE {' AND '.join(conditions)}" if conditions else ""), params
 
 
-def _observation_row(run_id: int, listing: Mapping[str, Any], seen_at: str) -> dict[str, Any]:
+def observation_row(run_id: int, listing: Mapping[str, Any], seen_at: str) -> dict[str, Any]:
     """A sighting as its ``observations`` row, as stored (so the listing's current view is
     made of the very values observed); its id and hashes come when it is chained."""
     return stored_row(_OBSERVATION_COLUMNS, {
@@ -971,7 +976,7 @@ def _ids(refs: list[int | dict[str, Any]]) -> list[int]:
     return [ref if isinstance(ref, int) else ref["id"] for ref in refs]
 
 
-def _flag_row(observation_id: int, listing: Mapping[str, Any]) -> dict[str, Any]:
+def flag_row(observation_id: int, listing: Mapping[str, Any]) -> dict[str, Any]:
     """A sighting's verdict as its ``flags`` row."""
     return {"observation_id": observation_id, "flagged": int(bool(listing.get("flagged"))),
             "score": listing.get("score"), "level": listing["level"],
