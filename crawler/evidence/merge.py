@@ -545,10 +545,8 @@ FROM (SELECT platform, listing_id, id AS observation_id, seen_at, title AS title
 WHERE observation_id >= ?1 AND before_id IS NOT NULL
   AND (title_before IS NOT title_after OR price_before IS NOT price_after)
 """
-DERIVE_LISTINGS = """
-INSERT INTO listings (platform, listing_id, url, title, description, price_idr, seller_id,
-                      seller_name, location, first_seen, last_seen, first_run_id, last_run_id,
-                      last_observation_id)
+DERIVE_LISTINGS = f"""
+{schema.INSERT_LISTING}
 SELECT o.platform, o.listing_id, o.url, o.title, o.description, o.price_idr, o.seller_id,
        o.seller_name, o.location, f.seen_at, o.seen_at, f.run_id, o.run_id, o.id
 FROM (SELECT MIN(id) AS first_id, MAX(id) AS last_id FROM observations WHERE id >= ?1
@@ -556,12 +554,7 @@ FROM (SELECT MIN(id) AS first_id, MAX(id) AS last_id FROM observations WHERE id 
 JOIN observations o ON o.id = span.last_id
 JOIN observations f ON f.id = span.first_id
 WHERE 1
-ON CONFLICT (platform, listing_id) DO UPDATE SET
-    url = excluded.url, title = excluded.title, description = excluded.description,
-    price_idr = excluded.price_idr, seller_id = excluded.seller_id,
-    seller_name = excluded.seller_name, location = excluded.location,
-    last_seen = excluded.last_seen, last_run_id = excluded.last_run_id,
-    last_observation_id = excluded.last_observation_id
+{schema.ON_LISTING_CONFLICT}
 """
 
 

@@ -310,6 +310,19 @@ FTS_TRIGGERS = (
          VALUES (new.rowid, new.title, new.description); END""",
 )
 
+# How a listing's current view is written from its sightings, by the store (each sighting,
+# VALUES) and by a merge (the latest of many, SELECT): INSERT_LISTING, its rows, then
+# ON_LISTING_CONFLICT, which moves a listing already there on and keeps its first sighting.
+INSERT_LISTING = """INSERT INTO listings (
+    platform, listing_id, url, title, description, price_idr, seller_id, seller_name, location,
+    first_seen, last_seen, first_run_id, last_run_id, last_observation_id)"""
+ON_LISTING_CONFLICT = """ON CONFLICT (platform, listing_id) DO UPDATE SET
+    url = excluded.url, title = excluded.title, description = excluded.description,
+    price_idr = excluded.price_idr, seller_id = excluded.seller_id,
+    seller_name = excluded.seller_name, location = excluded.location,
+    last_seen = excluded.last_seen, last_run_id = excluded.last_run_id,
+    last_observation_id = excluded.last_observation_id"""
+
 
 def create_timestamps(db: sqlite_utils.Database) -> None:
     """The RFC 3161 anchors of run heads (schema version 2), append-only."""

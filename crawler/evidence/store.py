@@ -869,18 +869,11 @@ WHERE platform = :platform AND listing_id = :listing_id
   AND (title IS NOT :title OR price_idr IS NOT :price_idr)
 """
 
-UPSERT_LISTING = """
-INSERT INTO listings (platform, listing_id, url, title, description, price_idr, seller_id,
-                      seller_name, location, first_seen, last_seen, first_run_id, last_run_id,
-                      last_observation_id)
+UPSERT_LISTING = f"""
+{schema.INSERT_LISTING}
 VALUES (:platform, :listing_id, :url, :title, :description, :price_idr, :seller_id,
         :seller_name, :location, :seen_at, :seen_at, :run_id, :run_id, :observation_id)
-ON CONFLICT (platform, listing_id) DO UPDATE SET
-    url = excluded.url, title = excluded.title, description = excluded.description,
-    price_idr = excluded.price_idr, seller_id = excluded.seller_id,
-    seller_name = excluded.seller_name, location = excluded.location,
-    last_seen = excluded.last_seen, last_run_id = excluded.last_run_id,
-    last_observation_id = excluded.last_observation_id
+{schema.ON_LISTING_CONFLICT}
 """
 
 EXPORT_FIELDS = (
