@@ -198,6 +198,8 @@ def test_an_order_number_or_a_sentence_end_never_joins_a_number() -> None:
     assert found("order no 82689410. nol delapan lima tujuh satu dua tiga empat lima enam "
                  "tujuh delapan") == [("phone", "+6285712345678")]
     assert found("order 0812-3456-7890") == [("phone", PHONE)]  # "to order:", then a number
+    assert found("Order nomor: 0812 3456 7890") == [("phone", PHONE)]
+    assert found("order no +62 812 3456 7890") == [("phone", PHONE)]
 
 
 def test_several_numbers_are_told_apart() -> None:

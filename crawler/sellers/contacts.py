@@ -560,8 +560,9 @@ _SEED = re.compile(
 _WORD_SEED = re.compile(rf"(?:[(\[][ \t]*)?(?:{_ZERO_WORDS})\b")
 # Numbers that are something else, hidden before numbers are read: prices (Rp 150.000,
 # 150rb, 1,5jt), quantities, weights and sizes, dates, times, and labelled ids and
-# accounts (SKU, resi: a parcel's tracking number, pesanan: an order, rekening: a bank
-# account, kode pos: postcode, NIK/NPWP: identity and tax numbers).
+# accounts (SKU, resi: a parcel's tracking number, pesanan: an order, "order no" followed by
+# what cannot open a phone number, rekening: a bank account, kode pos: postcode, NIK/NPWP:
+# identity and tax numbers).
 _BANKS = (r"bca|bri|bni|mandiri|bsi|btn|btpn|cimb(?:[ \t]*niaga)?|permata|danamon|mega|panin"
           r"|ocbc|maybank|jago|seabank|jenius|blu")
 _UNITS = (
@@ -571,7 +572,8 @@ _UNITS = (
 )
 _LABELS = (
     r"sku|kode(?:_(?:barang|produk|booking|bayar|pembayaran|pos|voucher))?|code|no\.?_?resi"
-    r"|resi|awb|invoice|inv|order_?id|no\.?_?order|order(?=_?(?:no|nomor|nomer|number)\b)"
+    r"|resi|awb|invoice|inv|order_?id|no\.?_?order"
+    r"|order(?=_?(?:no|nomor|nomer|number)\b[.:# \t]*(?![.:# \t+0]|62))"
     r"|(?:no\.?|id)_?pesanan|pesanan|nik|npwp|va"
     r"|virtual_account|imei|serial|s/n|sn|batch|lot|art(?:ikel)?|id_?produk|item_?id|pos"
 )
