@@ -391,3 +391,22 @@ def test_a_negated_trade_word_after_a_filler_is_no_evidence(lexicon: Lexicon) ->
     assert "negative:negation" in rules(result)
     assert "term:karungan" not in rules(result)
     assert not result.flagged
+
+
+def test_sacks_sold_only_by_chat_are_corroborated_by_the_chat(lexicon: Lexicon) -> None:
+    result = verdict(lexicon, "Karungan jaket", "Order hanya via WA wa.me/6281234567890")
+    assert {"term:karungan", "combination:bale_off_platform"} <= rules(result)
+    assert result.flagged
+    # a chat alone is no evidence: new plain tees by the sack stay unflagged
+    assert not verdict(lexicon, "Kaos polos 1 karung",
+                       "Konveksi sendiri, barang baru, WA 081234567890").flagged
+
+
+def test_a_used_original_import_is_not_a_new_one(lexicon: Lexicon) -> None:
+    used = verdict(lexicon, "Kemeja flanel second ori import", "ex Korea mulus")
+    assert "negative:new_with_tags" not in rules(used)
+    assert used.flagged
+    new = verdict(lexicon, "Kemeja original import", "Baru dengan tag, ex Korea")
+    assert "negative:new_with_tags" in rules(new)
+    assert not new.flagged
+    assert "term:preloved" in rules(verdict(lexicon, "Prelove jaket korea", ""))
