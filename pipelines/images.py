@@ -168,13 +168,12 @@ class ImagesPipeline:
             response = await self.crawler.engine.download_async(request)
         except RefusedURL:  # recorded by the fetch guard
             self.crawler.stats.inc_value(Stats.IMAGES_REFUSED)
-        except (DownloadCancelledError, CancelledError) as error:
-            if allowance < MAX_BYTES:  # cut off at what the budget had left
+        except Exception as error:  # noqa: BLE001 - a failed download costs this photo alone
+            if isinstance(error, DownloadCancelledError | CancelledError) \
+                    and allowance < MAX_BYTES:  # cut off at what the budget had left
                 self.over_budget(listing, request.url)
             else:
                 self.fault(listing, request, None, "image_error", f"not fetched: {error!r:.300}")
-        except Exception as error:  # noqa: BLE001 - a failed download costs this photo alone
-            self.fault(listing, request, None, "image_error", f"not fetched: {error!r:.300}")
         finally:
             self.reserved -= allowance
             if response is not None:
