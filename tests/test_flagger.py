@@ -410,3 +410,48 @@ def test_a_used_original_import_is_not_a_new_one(lexicon: Lexicon) -> None:
     assert "negative:new_with_tags" in rules(new)
     assert not new.flagged
     assert "term:preloved" in rules(verdict(lexicon, "Prelove jaket korea", ""))
+
+
+def test_an_ambiguous_trade_word_titling_a_listing_finds_its_clothing_in_the_description(
+        lexicon: Lexicon) -> None:
+    for title, description in (("Cakar Makassar", "Celana jeans ex Korea"),
+                               ("Rombeng kiloan", "jaket, kemeja, celana campur")):
+        assert verdict(lexicon, title, description).flagged, title
+    assert verdict(lexicon, "Cimol", "", category="fashion-pria/jaket").flagged
+    # a description without clothing leaves the word ambiguous
+    assert not verdict(lexicon, "Cakar Makassar", "Ex Korea, order via WA").flagged
+    # and the title's word is still no trade word when the description names clothing
+    # further into the text (only the title reaches into the other fields)
+    far = verdict(lexicon, "Lelang", "cakar bekas " + "lorem " * 10 + "kaos")
+    assert "term:cakar" not in rules(far)
+
+
+def test_other_goods_sold_by_the_bale_are_not_clothing(lexicon: Lexicon) -> None:
+    for title, description in (
+        ("Kapas bal import Amerika", "Untuk pabrik benang, per bal 220 kg."),
+        ("Kertas bekas impor per bal", "Untuk pabrik daur ulang."),
+        ("Beras Thailand super per karung", "Beras impor 50 kg, wangi."),
+        ("Botol plastik bekas per karung", "Rongsok siap giling, 30 kg."),
+    ):
+        result = verdict(lexicon, title, description)
+        assert "negative:bulk_goods" in rules(result), title
+        assert not result.flagged, title
+    # named only in the description, the goods do not cancel a bale of clothes
+    bale = verdict(lexicon, "Bal import Korea kemeja", "Bukan beras, isi kemeja second.")
+    assert bale.flagged
+
+
+def test_a_bale_named_by_its_country_first(lexicon: Lexicon) -> None:
+    for title in ("Korea Segel 1 Karung", "Taiwan Campur Per Ikat Siap Jual",
+                  "Jepang mix sekarung"):
+        result = verdict(lexicon, title)
+        assert "signal:bale_origin" in rules(result), title
+        assert result.flagged, title
+    # a country and a count of pieces is no bale
+    assert not verdict(lexicon, "Kemeja Korea ori 1 pcs").flagged
+
+
+def test_worn_condition_said_as_kondisi_pakai(lexicon: Lexicon) -> None:
+    result = verdict(lexicon, "Kemeja lusinan", "Kondisi pakai, asal Jepang")
+    assert {"signal:used", "combination:used_foreign"} <= rules(result)
+    assert result.flagged

@@ -99,3 +99,11 @@ def test_an_emoji_read_as_a_word_is_dropped_where_it_splits_a_word() -> None:
     between = flag({"title": "Karungan 👕👖 ex Korea isi 300 pcs"}, lexicon)
     assert between.flagged
     assert "context:clothing" in {reason.rule for reason in between.reasons}
+
+
+def test_a_listed_word_opening_with_a_leet_digit_is_read_as_the_word() -> None:
+    lexicon = load_lexicon()
+    assert prepared("1MP0RT 5econd kemeja", lexicon) == "import second kemeja"
+    # a number before a word that is no listed word stays a number and a word
+    assert prepared("3kemeja 7hari 1kg", lexicon) == "3kemeja 7hari 1kg"
+    assert flag({"title": "S3C0ND 1MP0RT Kemeja Flanel"}, lexicon).flagged

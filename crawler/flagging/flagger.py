@@ -277,11 +277,17 @@ def corroborates(term: Term, names: set[str], lexicon: Lexicon) -> bool:
 
 
 def near_clothing(fields: FieldTexts, place: int, match: re.Match[str], lexicon: Lexicon) -> bool:
-    """Is a clothing word within ``context_window`` words of *match*, in its field?"""
+    """Is a clothing word within ``context_window`` words of *match*, in its field? A
+    match in the title may also find it in the description or the category: a title such
+    as "Cakar Makassar" names what is sold, its description says it is clothing."""
     start, end = word_window(*fields.string(place), match, lexicon.scoring.context_window)
     groups = lexicon.context
-    return any(fields.within(groups[number].matcher, place, start, end)
-               for number in fields.numbers("context", place))
+    if any(fields.within(groups[number].matcher, place, start, end)
+           for number in fields.numbers("context", place)):
+        return True
+    return place == TITLE and any(
+        fields.first((groups[number].matcher,), (DESCRIPTION, CATEGORY), "context", number)
+        for number in fields.numbers("context"))
 
 
 def word_window(text: str, field_start: int, field_end: int,

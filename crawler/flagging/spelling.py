@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import ahocorasick  # type: ignore[import-not-found]  # no type stubs
 from rapidfuzz.distance import OSA
 
-from crawler.flagging.textnorm import WORD
+from crawler.flagging.textnorm import LEET, WORD
 from crawler.flagging.words import words_matcher
 
 if TYPE_CHECKING:
@@ -141,6 +141,14 @@ class Abbreviations:
         """The word *word* disguises, or *word*."""
         if word in self.full_word:
             return self.full_word[word]
+        if word[0] in LEET and len(word) >= 4 and word[1:].isalpha():
+            # The folder keeps a leading digit a number ("3second"); as a listed word's
+            # first letter it was leet: "1mport" (from "1MP0RT") is "import".
+            spelt = LEET[word[0]] + word[1:]
+            if spelt in self.joinable:
+                return spelt
+            if (written := self.word(spelt)) != spelt:
+                return written
         if len(word) < 5 or word in self.ordinary:
             return word
         if found := self.scrambled.get(scrambled_key(word)):

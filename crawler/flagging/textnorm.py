@@ -82,7 +82,7 @@ def _letter_blocks() -> dict[int, str]:
     return table
 
 
-_LEET = {"4": "a", "3": "e", "0": "o", "1": "i", "5": "s", "7": "t", "@": "a", "$": "s"}
+LEET = {"4": "a", "3": "e", "0": "o", "1": "i", "5": "s", "7": "t", "@": "a", "$": "s"}
 _LETTER = r"[^\W\d_]"
 # A leet character counts as a letter only inside a word: between two letters
 # ("b4lpres") or closing a word of at least two letters ("balpre5"). Leading digits
@@ -250,14 +250,14 @@ def _undo_leet(text: str) -> str:
     if "||" in text:
         text = _PIPES.sub("ll", text)
     if _LEET_PAIR.search(text):
-        text = _LEET_PAIR.sub(lambda match: "".join(_LEET[c] for c in match.group()), text)
+        text = _LEET_PAIR.sub(lambda match: "".join(LEET[c] for c in match.group()), text)
     while _LEET_CHAR.search(text):
         text = _LEET_CHAR.sub(_leet_letter, text)
     return text
 
 
 def _leet_letter(match: re.Match[str]) -> str:
-    return _LEET[match.group()]
+    return LEET[match.group()]
 
 
 def _join_letters(match: re.Match[str]) -> str:
