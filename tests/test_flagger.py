@@ -455,3 +455,54 @@ def test_worn_condition_said_as_kondisi_pakai(lexicon: Lexicon) -> None:
     result = verdict(lexicon, "Kemeja lusinan", "Kondisi pakai, asal Jepang")
     assert {"signal:used", "combination:used_foreign"} <= rules(result)
     assert result.flagged
+
+
+def test_a_familys_own_clothes_by_the_sack_in_other_words(lexicon: Lexicon) -> None:
+    for title, description in (("Pakaian bekas keluarga sekarung", "Pindahan rumah."),
+                               ("Jual murah baju bekas istri sekarung", "Masih bagus."),
+                               ("Lungsuran kakak 1 karung", "Baju anak umur 5 tahun.")):
+        result = verdict(lexicon, title, description)
+        assert "negative:own_used" in rules(result), title
+        assert not result.flagged, title
+    # children's used clothes are a grade of bale, not a family's own
+    assert verdict(lexicon, "Baju bekas anak ex Korea per karung", "Isi 300 pcs").flagged
+    # said in a description, the words cannot unflag a strong term
+    assert verdict(lexicon, "Balpres Korea", "Pindahan rumah, pakai sendiri").flagged
+
+
+def test_bundles_suitcases_and_quintals_are_bulk_units(lexicon: Lexicon) -> None:
+    for title, description, cue in (
+        ("Kaos 1 kuintal sortiran", "Kondisi pakai, ex Jepang", "signal:weight"),
+        ("Jastip koper Singapore outfit second", "Per koper 3,2jt, isi campur", "signal:quantity"),
+        ("Crewneck Nike", "Temuan bongkaran ikatan crewneck Korea", "signal:from_bales"),
+    ):
+        assert cue in rules(verdict(lexicon, title, description)), title
+    # out of a bale, used and foreign: what HS 6309 bans, with no word for clothing
+    live = verdict(lexicon, "Checkout sesuai nomor live",
+                   "Semua barang dari karung yang dibongkar, asal luar negeri, bekas pakai.")
+    assert "combination:used_foreign_bale" in rules(live)
+    assert live.flagged
+    # a tie is no bale: "ikat" and "ikatan" name no bale by its country
+    for title in ("Kaos Ikatan Alumni Jepang", "Hijab instan tali ikat Malaysia"):
+        assert not verdict(lexicon, title, "Sablon baru").flagged, title
+
+
+def test_foreign_stock_said_as_ln_or_by_the_port_it_came_through(lexicon: Lexicon) -> None:
+    for description in ("Update stok seken LN tiap hari", "Masuk lewat Batam, pernah dipakai",
+                        "Barang monza asli luar", "Langsung dari pelabuhan"):
+        assert "signal:origin" in rules(verdict(lexicon, "Jaket", description)), description
+    # "lokal sana": local to the country the goods come from, not Indonesian
+    japan = verdict(lexicon, "Jaket ex Japan", "Kebanyakan merk lokal sana, sisa pakai")
+    assert "negative:local_origin" not in rules(japan)
+
+
+def test_refusing_or_campaigning_against_the_trade_is_no_evidence_of_it(
+        lexicon: Lexicon) -> None:
+    for title, description in (
+        ("Thrift lokal titip jual", "Kami tidak menerima barang bal atau karungan dari luar "
+                                    "negeri. Tidak ada barang impor bekas. Kemeja warga."),
+        ("Kaos kampanye Bangga Produk Lokal", "Sablon 'Stop Balpres', kaos baru."),
+    ):
+        result = verdict(lexicon, title, description)
+        assert "negative:negation" in rules(result), title
+        assert not result.flagged, title
