@@ -499,8 +499,8 @@ def test_foreign_stock_said_as_ln_or_by_the_port_it_came_through(lexicon: Lexico
 def test_refusing_or_campaigning_against_the_trade_is_no_evidence_of_it(
         lexicon: Lexicon) -> None:
     for title, description in (
-        ("Thrift lokal titip jual", "Kami tidak menerima barang bal atau karungan dari luar "
-                                    "negeri. Tidak ada barang impor bekas. Kemeja warga."),
+        ("Thrift lokal titip jual", ("Kami tidak menerima barang bal atau karungan dari luar "
+                                     "negeri. Tidak ada barang impor bekas. Kemeja warga.")),
         ("Kaos kampanye Bangga Produk Lokal", "Sablon 'Stop Balpres', kaos baru."),
     ):
         result = verdict(lexicon, title, description)
