@@ -506,3 +506,56 @@ def test_refusing_or_campaigning_against_the_trade_is_no_evidence_of_it(
         result = verdict(lexicon, title, description)
         assert "negative:negation" in rules(result), title
         assert not result.flagged, title
+
+
+def test_regional_and_foreign_words_for_used_clothes(lexicon: Lexicon) -> None:
+    for title, description in (
+        ("Jual monza per goni", "Isi 150 lembar, campur cowok cewek"),
+        ("Babebo grade atas", "Label Jepang & Korea, ready kirim dari Solo"),
+        ("Cakaran sby ready", "Hasil cakaran minggu ini: hoodie Korea, jaket varsity"),
+        ("Chūko fuku Jepang per karung", "Isi campur musim dingin, 300 pcs"),
+        ("중고옷 Korea ready", "Hoodie & crewneck 55k"),
+    ):
+        assert verdict(lexicon, title, description).flagged, title
+    assert "signal:used" in rules(verdict(lexicon, "Hoodie junggo Korea", "중고, kondisi bagus"))
+
+
+def test_goods_named_by_the_border_town_they_came_through(lexicon: Lexicon) -> None:
+    result = verdict(lexicon, "Barang Tawau fresh dibuka",
+                     "Dress & blouse kondisi 90an persen, tinggal cuci.")
+    assert {"signal:origin", "signal:used"} <= rules(result)
+    assert result.flagged
+
+
+def test_worn_said_by_its_wear_marks_or_in_english(lexicon: Lexicon) -> None:
+    for description in ("Ada lecet pemakaian", "Dijual as-is, minus lecet", "Worn before"):
+        assert "signal:used" in rules(verdict(lexicon, "Sepatu", description)), description
+
+
+def test_forbidding_used_imports_is_no_offer_of_them(lexicon: Lexicon) -> None:
+    for title, description in (
+        ("Bazar UMKM fashion, open tenant", "Produk lokal. Barang bekas impor dilarang."),
+        ("Thrift shop konsinyasi", "Kami tidak menerima barang karungan/bal dari luar."),
+    ):
+        result = verdict(lexicon, title, description)
+        assert "negative:negation" in rules(result), title
+        assert not result.flagged, title
+
+
+def test_not_sold_here_but_in_a_live_is_still_a_sale(lexicon: Lexicon) -> None:
+    live = verdict(lexicon, "Tidak dijual di etalase, hanya saat live",
+                   "Kemeja dari karungan Korea, live tiap malam jam 8.")
+    assert "negative:not_for_sale" not in rules(live)
+    assert live.flagged
+    assert "negative:not_for_sale" in rules(verdict(lexicon, "Tidak dijual", "Koleksi kemeja"))
+
+
+def test_a_closing_shops_fixtures_and_packing_supplies_are_no_clothing(
+        lexicon: Lexicon) -> None:
+    for title, description in (
+        ("Tutup toko, jual rak & hanger bekas", "Hanger kayu 300 pcs, stok baju sudah habis."),
+        ("Polymailer packing online shop", "Isi 100 pcs, untuk packing baju preloved."),
+    ):
+        result = verdict(lexicon, title, description)
+        assert "negative:non_clothing" in rules(result), title
+        assert not result.flagged, title

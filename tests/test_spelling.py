@@ -107,3 +107,16 @@ def test_a_listed_word_opening_with_a_leet_digit_is_read_as_the_word() -> None:
     # a number before a word that is no listed word stays a number and a word
     assert prepared("3kemeja 7hari 1kg", lexicon) == "3kemeja 7hari 1kg"
     assert flag({"title": "S3C0ND 1MP0RT Kemeja Flanel"}, lexicon).flagged
+
+
+def test_an_emoji_standing_for_a_letter_is_dropped_where_the_word_is_known() -> None:
+    lexicon = load_lexicon()
+    assert prepared("thr🌸ft bek🔥s imp🅾️r", lexicon) == "thrift bekas impor"
+    # elsewhere an emoji still separates words
+    assert prepared("bal🔥korea", lexicon) == "bal korea"
+
+
+def test_chat_misspellings_of_listed_words_are_written_out() -> None:
+    lexicon = load_lexicon()
+    assert prepared("kmj sekon impot", lexicon) == "kemeja sekon impor"
+    assert prepared("trifft tripting", lexicon) == "thrift thrifting"

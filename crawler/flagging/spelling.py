@@ -137,6 +137,11 @@ class Abbreviations:
             return self.word(chunk)
         return WORD.sub(lambda match: self.word(match.group()), chunk)
 
+    def spells_a_word(self, word: str) -> bool:
+        """Is *word* (folded) a known word (a term's, a clothing word, an ordinary one) or a
+        listed word disguised?"""
+        return word in self.ordinary or self.word(word) != word
+
     def word(self, word: str) -> str:
         """The word *word* disguises, or *word*."""
         if word in self.full_word:

@@ -14,6 +14,7 @@ Places are indexes into :data:`~crawler.flagging.rules.RECORD_FIELDS`.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,6 @@ from crawler.flagging.rules import RECORD_FIELDS
 from crawler.flagging.textnorm import fold
 
 if TYPE_CHECKING:
-    import re
     from collections.abc import Mapping, Sequence
 
     from crawler.flagging.rules import Lexicon
@@ -40,13 +40,31 @@ def folded_fields(record: Mapping[str, Any], lexicon: Lexicon) -> list[str]:
             for name in RECORD_FIELDS]
 
 
+# An emoji, or a run of them (with variation selectors and joiners), inside a word.
+_EMOJI_IN_WORD = re.compile(
+    r"([^\W\d_]+)(?:[\u2190-\u21ff\u2300-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff]"
+    r"[\ufe0e\ufe0f\u200d]*)+(?=([^\W\d_]+))")
+
+
 def prepared(text: str, lexicon: Lexicon) -> str:
     """*text* as the rules read it."""
     if not text.isascii():
         if lexicon.emoji_inside_word is not None:
             text = lexicon.emoji_inside_word.sub("", text)
+        if _EMOJI_IN_WORD.search(text):
+            text = _EMOJI_IN_WORD.sub(lambda match: letter_dropped(match, lexicon), text)
         text = text.translate(lexicon.emoji)
     return lexicon.abbreviations.expand(fold(text))
+
+
+def letter_dropped(match: re.Match[str], lexicon: Lexicon) -> str:
+    """An emoji standing for a letter ("thr🌸ft", "bek🔥s") is dropped where the letters
+    either side spell a known word or a short form of one ("thrft" for *thrift*); anywhere
+    else it separates words ("bal🔥korea")."""
+    before, after = match.group(1), match.group(2)
+    if lexicon.abbreviations.spells_a_word(fold(before + after)):
+        return before
+    return match.group()
 
 
 class FieldTexts:
