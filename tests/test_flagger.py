@@ -420,6 +420,12 @@ def test_an_ambiguous_trade_word_titling_a_listing_finds_its_clothing_in_the_des
     assert verdict(lexicon, "Cimol", "", category="fashion-pria/jaket").flagged
     # a description without clothing leaves the word ambiguous
     assert not verdict(lexicon, "Cakar Makassar", "Ex Korea, order via WA").flagged
+    # "cimol" is also a snack
+    assert not verdict(lexicon, "Cimol goreng isi 20", "Jajanan Bandung, gratis kaos").flagged
+    # a word that also needs corroboration reaches no further than it did: a sack is a sack
+    for title, description in (("Karung", "Karung plastik 50kg, bekas beras, bisa untuk baju"),
+                               ("Roma", "Kemeja pria bahan katun, order via WA 081200001111")):
+        assert not verdict(lexicon, title, description).flagged, title
     # and the title's word is still no trade word when the description names clothing
     # further into the text (only the title reaches into the other fields)
     far = verdict(lexicon, "Lelang", "cakar bekas " + "lorem " * 10 + "kaos")

@@ -242,7 +242,8 @@ def counted_terms(fields: FieldTexts, matches: list[TermMatch],  # noqa: PLR0917
     """One reason per term; overlapping matches count once, for the longest. A term that
     needs corroboration counts only if the *evidence* corroborates it, one that needs a
     clothing context only near a clothing word, or anywhere in a listing *titled* with one
-    if it also needs corroboration."""
+    if it also needs corroboration; one that needs no corroboration (a regional name), also
+    in the title of a listing whose description or category names clothing."""
     names = {reason.rule for reason in evidence}
     reasons: dict[int, Reason] = {}
     taken: dict[int, list[tuple[int, int]]] = {place: [] for place in TERM_PLACES}
@@ -254,7 +255,9 @@ def counted_terms(fields: FieldTexts, matches: list[TermMatch],  # noqa: PLR0917
             continue
         if term.needs_clothing_context and not (
                 (titled and term.needs_corroboration)
-                or near_clothing(fields, place, match, lexicon)):
+                or near_clothing(fields, place, match, lexicon)
+                or (place == TITLE and not term.needs_corroboration
+                    and clothing_outside_title(fields, lexicon))):
             continue
         taken[place].append((start, end))
         reasons.setdefault(number, Reason(f"term:{term.term}", match.group(), term.weight))
@@ -277,17 +280,20 @@ def corroborates(term: Term, names: set[str], lexicon: Lexicon) -> bool:
 
 
 def near_clothing(fields: FieldTexts, place: int, match: re.Match[str], lexicon: Lexicon) -> bool:
-    """Is a clothing word within ``context_window`` words of *match*, in its field? A
-    match in the title may also find it in the description or the category: a title such
-    as "Cakar Makassar" names what is sold, its description says it is clothing."""
+    """Is a clothing word within ``context_window`` words of *match*, in its field?"""
     start, end = word_window(*fields.string(place), match, lexicon.scoring.context_window)
     groups = lexicon.context
-    if any(fields.within(groups[number].matcher, place, start, end)
-           for number in fields.numbers("context", place)):
-        return True
-    return place == TITLE and any(
-        fields.first((groups[number].matcher,), (DESCRIPTION, CATEGORY), "context", number)
-        for number in fields.numbers("context"))
+    return any(fields.within(groups[number].matcher, place, start, end)
+               for number in fields.numbers("context", place))
+
+
+def clothing_outside_title(fields: FieldTexts, lexicon: Lexicon) -> bool:
+    """Does the description or the category hold a clothing word? A regional name that
+    titles a listing ("Cakar Makassar") names what is sold; its description says it is
+    clothing."""
+    groups = lexicon.context
+    return any(fields.first((groups[number].matcher,), (DESCRIPTION, CATEGORY), "context", number)
+               for number in fields.numbers("context"))
 
 
 def word_window(text: str, field_start: int, field_end: int,
