@@ -565,3 +565,67 @@ def test_a_closing_shops_fixtures_and_packing_supplies_are_no_clothing(
         result = verdict(lexicon, title, description)
         assert "negative:non_clothing" in rules(result), title
         assert not result.flagged, title
+
+
+def test_goods_sold_by_the_grade_a_bale_is_sorted_into(lexicon: Lexicon) -> None:
+    for title, description in (("Ready kepala, badan, kaki - crewneck", "Kepala 75rb, badan 40rb"),
+                               ("Crewneck kepala pilihan", "Size L, 80rb"),
+                               ("Jual ekor celana 8rb/pcs", "Sisa dari pilihan kepala")):
+        assert "signal:bale_grade" in rules(verdict(lexicon, title, description)), title
+    # a massage of the head, body and feet is no grade of a bale
+    assert "signal:bale_grade" not in rules(verdict(lexicon, "Pijat kepala badan kaki", ""))
+
+
+def test_bought_at_a_second_hand_shop_abroad(lexicon: Lexicon) -> None:
+    result = verdict(lexicon, "Jaket dari recycle shop Jepang", "Dikirim per kardus, 95rb")
+    assert "signal:foreign_thrift" in rules(result)
+    assert result.flagged
+
+
+def test_new_said_of_used_goods_is_no_look_alike(lexicon: Lexicon) -> None:
+    for description in ("Kondisi seperti baru", "Gak semulus baru ya kak", "Ga 100% baru"):
+        result = verdict(lexicon, "Kemeja ex Jepang", description)
+        assert "negative:baru" not in rules(result), description
+    assert "signal:used" in rules(verdict(lexicon, "Kemeja", "Kondisi seperti baru"))
+    # a word ending like "bal" before "baru" is no bale: "tebal baru" is thick and new
+    assert "negative:baru" in rules(verdict(lexicon, "Selimut tebal baru 1 bal isi 10", ""))
+
+
+def test_worn_said_many_ways(lexicon: Lexicon) -> None:
+    for description in ("Ada pemakai sebelumnya", "Kemeja ex-user", "Jejak pemakaian sedikit",
+                        "Kondisi 90", "Sol 80, sudah resol", "Masih layak dipakai", "s/h",
+                        "Knit 구제", "jung-go knit", "Kaos vintage 90s single stitch"):
+        assert "signal:used" in rules(verdict(lexicon, "Kemeja", description)), description
+    # "bisa pakai COD" is a way to pay, not a garment worn
+    assert "signal:used" not in rules(verdict(lexicon, "Kemeja", "Bisa pakai COD"))
+
+
+def test_a_country_named_on_its_own_pairs_only_with_wear(lexicon: Lexicon) -> None:
+    worn = verdict(lexicon, "Dress sekon Korea", "Kondisi 90, 45rb")
+    assert "combination:used_foreign" in rules(worn)
+    assert worn.flagged
+    # one cue of wear: a preloved "dress Korea" may be one's own, so it stays weak
+    assert verdict(lexicon, "Dress Korea bekas", "Ukuran M").level == "weak"
+    # a Korean blanket by the bale is a product, not an origin that corroborates "bal"
+    assert not verdict(lexicon, "Selimut Korea 1 bal isi 10 lembar", "").flagged
+
+
+def test_vintage_from_abroad_and_thrift_shops_of_used_imports(lexicon: Lexicon) -> None:
+    assert verdict(lexicon, "Jaket vintage ex Jepang", "Windbreaker, 135rb").flagged
+    shop = verdict(lexicon, "Thrift shop online - bekas impor pilihan", "Update tiap Senin")
+    assert "combination:thrift_of_used_imports" in rules(shop)
+    assert shop.flagged
+
+
+def test_rags_said_to_be_imported_or_whole_garments_are_no_rags(lexicon: Lexicon) -> None:
+    for title, description in (("Kain lap majun impor 10kg", "Kaos & kemeja masih layak dipakai"),
+                               ("Bahan keset perca kaos luar", "Masih utuh, bekas pakai, per kg")):
+        result = verdict(lexicon, title, description)
+        assert "negative:rags" not in rules(result), title
+        assert result.flagged, title
+    assert not verdict(lexicon, "Kain majun per karung 25kg", "Perca konveksi").flagged
+
+
+def test_shoes_by_the_pair_and_in_malay(lexicon: Lexicon) -> None:
+    assert "signal:quantity" in rules(verdict(lexicon, "Sepatu 20 psg", "Kondisi 75-90%"))
+    assert "context:footwear" in rules(verdict(lexicon, "Guni kasut terpakai", ""))
