@@ -279,24 +279,29 @@ class _Entry:
                 tuple(re.compile(_letter_first(pattern), flags) for pattern in patterns))
 
 
-_WORD_START = re.compile(r"\\b(?:([a-z0-9])(?![*+?{])|\(\?:([a-z0-9|]+)\)(?![*+?{]))")
+_WORD_START = re.compile(
+    r"((?:\(\?<![^()]*\))*)\\b(?:([a-z0-9])(?![*+?{])|\(\?:([a-z0-9|]+)\)(?![*+?{]))")
+_LOOK_BEHIND = re.compile(r"\(\?<!([^()]*)\)")
 
 
 def _letter_first(pattern: str) -> str:
     r"""*pattern* with a leading ``\b`` and letter (``\bbekas``) as the letter and a
     look-behind (``b(?<!\w.)ekas``), and a leading ``\b(?:satu|dua)`` as
     ``(?:s(?<!\w.)atu|d(?<!\w.)ua)``: the same matches, but Python's ``re`` skips ahead to
-    where such a letter occurs instead of trying the pattern at every position."""
+    where such a letter occurs instead of trying the pattern at every position. Look-behinds
+    before the ``\b`` (``(?<!\bex )\bkorea``) move past the letter too (``(?<!\bex .)``)."""
     match = _WORD_START.match(pattern)
     if match is None:
         return pattern
+    behind = "".join(rf"(?<!{inner}.)" for inner in _LOOK_BEHIND.findall(match[1]))
     rest = pattern[match.end():]
-    if match[1]:
-        return rf"{match[1]}(?<!\w.){rest}"
-    words = match[2].split("|")
+    if match[2]:
+        return rf"{match[2]}(?<!\w.){behind}{rest}"
+    words = match[3].split("|")
     if "" in words:
         return pattern
-    return "(?:" + "|".join(rf"{word[0]}(?<!\w.){word[1:]}" for word in words) + ")" + rest
+    return "(?:" + "|".join(rf"{word[0]}(?<!\w.){behind}{word[1:]}"
+                            for word in words) + ")" + rest
 
 
 def _case_flag(patterns: Iterable[str]) -> re.RegexFlag:
