@@ -120,3 +120,13 @@ def test_chat_misspellings_of_listed_words_are_written_out() -> None:
     lexicon = load_lexicon()
     assert prepared("kmj sekon impot", lexicon) == "kemeja sekon impor"
     assert prepared("trifft tripting", lexicon) == "thrift thrifting"
+
+
+def test_a_hashtag_ending_in_a_word_of_its_own_is_cut_before_it() -> None:
+    lexicon = load_lexicon()
+    assert prepared("#bekasimporbatam #balpresmurah", lexicon) == \
+        "bekas impor batam balpres murah"
+    # Bekasi is a city, not "bekas" and an "i"; "ary" is too short to stand alone
+    assert prepared("#kaosbekasimurah #secondary", lexicon) == "kaos bekasi murah secondary"
+    assert flag({"title": "Hoodie cakep 60k", "description": "#pakaianbekasimpormurah"},
+                lexicon).flagged

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 VOWELS = frozenset("aeiou")
 MIN_JOINED, MAX_JOINED = 8, 40  # the length of a run of words written as one that is cut
+MIN_HEAD, MIN_TAIL = 6, 4  # a run's one joinable word, and a word of its own after it
 _DOUBLED = re.compile(r"([a-z])\1")
 _MEMORY = 200_000  # distinct words remembered before the memory starts afresh
 
@@ -110,8 +111,9 @@ class Abbreviations:
                 self.scrambled.setdefault(scrambled_key(word), word)
             self.undoubled.setdefault(undoubled(word), word)
         # Words a hashtag-like run of words is cut into ("karungbajubekas"): the listed
-        # words and the other words given (clothing words), three letters or more.
-        self.joinable = frozenset(word for word in (*words, *joinable)
+        # words, the other words given (clothing words) and the ordinary ones ("bekasi", a
+        # city, is no "bekas" and an "i"), three letters or more.
+        self.joinable = frozenset(word for word in (*words, *joinable, *self.ordinary)
                                   if word.isalpha() and len(word) >= 3)
         self.longest_joinable = max(map(len, self.joinable), default=0)
         # Phrases ("lr ngr") are rare: one pass of an automaton tells whether to look.
@@ -165,7 +167,10 @@ class Abbreviations:
         return word
 
     def cut(self, word: str) -> list[str] | None:
-        """*word* as two or more joinable words run together, longest first, or None."""
+        """*word* as two or more joinable words run together, longest first, or None. A
+        hashtag often ends in a word of its own, a place or a price word
+        ("bekasimporbatam", "balpresmurah"): after two joinable words, or one of
+        ``MIN_HEAD`` letters, the rest is a word of its own if it is ``MIN_TAIL`` letters."""
         if not word.isalpha() or len(word) > MAX_JOINED:
             return None
         cuts: list[list[str] | None] = [[]] + [None] * len(word)
@@ -176,7 +181,13 @@ class Abbreviations:
                     cuts[end] = [*before, word[start:end]]
                     break
         parts = cuts[-1]
-        return parts if parts is not None and len(parts) >= 2 else None
+        if parts is not None:
+            return parts if len(parts) >= 2 else None
+        for end in range(len(word) - MIN_TAIL, 2, -1):
+            head = cuts[end]
+            if head and (len(head) >= 2 or len(head[0]) >= MIN_HEAD):
+                return [*head, word[end:]]
+        return None
 
 
 def undoubled(word: str) -> str:
