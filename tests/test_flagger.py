@@ -629,3 +629,33 @@ def test_rags_said_to_be_imported_or_whole_garments_are_no_rags(lexicon: Lexicon
 def test_shoes_by_the_pair_and_in_malay(lexicon: Lexicon) -> None:
     assert "signal:quantity" in rules(verdict(lexicon, "Sepatu 20 psg", "Kondisi 75-90%"))
     assert "context:footwear" in rules(verdict(lexicon, "Guni kasut terpakai", ""))
+
+
+def test_a_look_alike_said_of_what_contradicts_it_is_a_cover(lexicon: Lexicon) -> None:
+    worn = verdict(lexicon, "Kaos reject ekspor brand luar",
+                   "Ada nama orang di tag, bekas setrika, ex Korea")
+    assert "negative:sisa_ekspor" not in rules(worn)
+    assert "negative:sisa_ekspor" in rules(verdict(lexicon, "Kaos reject ekspor", "Baru"))
+    stock = verdict(lexicon, "Koleksi pribadi atasan", "Ready 300+ pcs, restock tiap minggu")
+    assert "signal:stock" in rules(stock)
+    assert "negative:pribadi" not in rules(stock)
+    # one's own sack of clothes is no stock
+    own = verdict(lexicon, "Declutter lemari", "Baju pribadi 1 karung, jarang pakai")
+    assert "negative:pribadi" in rules(own)
+    assert not own.flagged
+
+
+def test_a_bale_opened_for_the_sale_and_preloved_shipments(lexicon: Lexicon) -> None:
+    for title, description in (("Atasan wanita random", "Isi dari bal yg baru dibongkar"),
+                               ("Baju cowok random", "Cek video, itu karung yg kita buka"),
+                               ("Preloved batch 14", "Baru sampai dari Korea, 200+ pcs")):
+        assert verdict(lexicon, title, description).flagged, title
+    assert not verdict(lexicon, "Beras 1 karung yg kami buka", "Eceran per kg").flagged
+
+
+def test_short_and_pictured_words_for_bales_and_wear(lexicon: Lexicon) -> None:
+    assert "term:bal" in rules(verdict(lexicon, "Ready", "BP Korea super isi kaos 100kg"))
+    assert "signal:used" in rules(verdict(lexicon, "Jaket 🇯🇵 ♻️", ""))
+    for description in ("VGC", "Cond 8/10", "Kondisi 8.5/10"):
+        assert "signal:used" in rules(verdict(lexicon, "Jaket", description)), description
+    assert "signal:origin" in rules(verdict(lexicon, "Baju pelabuhan 20kg", ""))

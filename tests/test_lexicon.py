@@ -346,3 +346,13 @@ def test_short_forms_and_emoji_tables_are_checked(tmp_path: Path) -> None:
     not_words = BASE + '\n[abbreviations]\nwords = "bekas"\n'
     with pytest.raises(LexiconError, match=r"\[abbreviations\]"):
         load_lexicon(write(tmp_path, not_words))
+
+
+def test_a_look_alike_contradicted_by_other_rules_must_not_mask(tmp_path: Path) -> None:
+    negative = ('\n[[negative]]\nrule = "x"\nweight = 0.1\nmask = true\n'
+                "contradicted_by = [\"signal:used\"]\npatterns = ['ok']\n")
+    with pytest.raises(LexiconError, match="cannot be contradicted"):
+        load_lexicon(write(tmp_path, BASE + negative))
+    wrong = negative.replace("mask = true", "mask = false").replace("signal:used", "used")
+    with pytest.raises(LexiconError, match="must start with 'term:'"):
+        load_lexicon(write(tmp_path, BASE + wrong))

@@ -130,3 +130,11 @@ def test_a_hashtag_ending_in_a_word_of_its_own_is_cut_before_it() -> None:
     assert prepared("#kaosbekasimurah #secondary", lexicon) == "kaos bekasi murah secondary"
     assert flag({"title": "Hoodie cakep 60k", "description": "#pakaianbekasimpormurah"},
                 lexicon).flagged
+
+
+def test_a_listed_word_cut_in_syllables_is_joined() -> None:
+    lexicon = load_lexicon()
+    assert prepared("im-por se-ken ka-rung-an", lexicon) == "impor seken karungan"
+    # hyphenated words that are words stay: terms, doubled words
+    assert prepared("awul-awul bal-balan anak-anak jual-beli", lexicon) == \
+        "awul-awul bal-balan anak-anak jual-beli"

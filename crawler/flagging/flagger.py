@@ -5,7 +5,9 @@
 
 1. The record's text fields are folded (:mod:`crawler.flagging.textnorm`).
 2. Legal look-alikes (negatives) are matched first; a masking one blanks its text, so that
-   "bukan balpres" or "mesin press bal" is not read as the trade word inside it.
+   "bukan balpres" or "mesin press bal" is not read as the trade word inside it. One that
+   the positive evidence contradicts ("sisa ekspor", new export leftovers, said of worn
+   goods) counts for nothing.
 3. Signals (a quantity, a foreign origin, used condition, a chat hand-off...) and the
    platform's own ``condition``/``imported`` give cues; the heaviest of each kind counts.
 4. Terms of the trade are matched, longest first. An ambiguous term counts only near a
@@ -85,6 +87,8 @@ def flag(record: Mapping[str, Any], lexicon: Lexicon, *, prefilter: bool = True)
     terms = term_reasons(fields, signals, lexicon)
     positive = terms + signals
     positive += combination_reasons(positive, lexicon)
+    if negatives:
+        negatives, decisive = uncontradicted(negatives, decisive, positive, lexicon)
     score = combined_score(positive, negatives, decisive, lexicon)
     if not context and not any(decisive):  # a book or a machine is no clothing
         context = implied_context(positive, lexicon)
@@ -141,6 +145,18 @@ def negative_reasons(fields: FieldTexts, lexicon: Lexicon) -> tuple[list[Reason]
         if negative.mask:
             fields.mask(negative.matcher, negative.places)
     return reasons, decisive
+
+
+def uncontradicted(negatives: list[Reason], decisive: list[bool], positive: list[Reason],
+                   lexicon: Lexicon) -> tuple[list[Reason], list[bool]]:
+    """The look-alikes that no positive evidence shows to be a cover ("koleksi pribadi",
+    one's own, said of stock restocked every week), with whether each is decisive."""
+    found = {reason.rule for reason in positive}
+    contradicted_by = {f"negative:{negative.rule}": negative.contradicted_by
+                       for negative in lexicon.negatives}
+    kept = [(reason, full) for reason, full in zip(negatives, decisive, strict=True)
+            if not contradicted_by[reason.rule] & found]
+    return [reason for reason, _ in kept], [full for _, full in kept]
 
 
 # -- cues ------------------------------------------------------------------------------------

@@ -62,9 +62,8 @@ _TERM_FIELDS = {
 _SIGNAL_FIELDS = {"kind", "weight", "patterns", "literals", "fields", "meaning", "source",
                   "clothing"}
 _COMBINATION_FIELDS = {"rule", "weight", "all_of", "meaning", "source", "clothing"}
-_NEGATIVE_FIELDS = {"rule", "weight", "mask", "decisive", "patterns", "literals", "fields",
-                    "meaning",
-                    "source"}
+_NEGATIVE_FIELDS = {"rule", "weight", "mask", "decisive", "contradicted_by", "patterns",
+                    "literals", "fields", "meaning", "source"}
 _CONTEXT_FIELDS = {"group", "words"}
 _ENTRY_TABLES = ("term", "signal", "combination", "negative", "context")
 _BASE_TABLES = {"meta", "scoring", "fuzzy", "record", "abbreviations", "emoji", *_ENTRY_TABLES}
@@ -388,11 +387,22 @@ def _combination(entry: _Entry) -> Combination:
 
 def _negative(entry: _Entry) -> Negative:
     patterns, matcher, searchers = entry.regex()
+    mask = entry.flag("mask", False)
+    contradicted_by = frozenset(entry.strings("contradicted_by", ()))
+    if contradicted_by and mask:
+        raise entry.error("a look-alike that masks its text cannot be contradicted: what it "
+                          "hides is gone before the rules that would contradict it run",
+                          "contradicted_by")
+    for rule in contradicted_by:
+        if not rule.startswith(("term:", "signal:", "combination:")):
+            raise entry.error(f"contradicted_by entry {rule!r} must start with 'term:', "
+                              "'signal:' or 'combination:'", "contradicted_by")
     return Negative(
         rule=entry.text("rule"),
         weight=entry.number("weight"),
-        mask=entry.flag("mask", False),
+        mask=mask,
         decisive=entry.flag("decisive", False),
+        contradicted_by=contradicted_by,
         patterns=patterns,
         fields=(fields := entry.fields()),
         meaning=entry.text("meaning", ""),

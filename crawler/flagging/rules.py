@@ -89,6 +89,9 @@ class Negative:
     # Says what the item is (a book, a machine, a service): counts in full in the title or
     # category; elsewhere, like other look-alikes, it cannot cancel strong evidence.
     decisive: bool
+    # Positive rules that show the look-alike is a cover ("sisa ekspor", new export
+    # leftovers, said of worn goods): with one of them found, it counts for nothing.
+    contradicted_by: frozenset[str]
     patterns: tuple[str, ...]
     fields: tuple[str, ...]
     meaning: str

@@ -137,6 +137,12 @@ class Abbreviations:
     def _chunk(self, chunk: str) -> str:
         if chunk.isalnum():
             return self.word(chunk)
+        if "-" in chunk and chunk not in self.ordinary:
+            # a word cut in syllables ("im-por", "se-ken") that, joined, is a listed word
+            joined = chunk.replace("-", "")
+            if joined.isalpha() and " " not in (written := self.word(joined)) \
+                    and (written != joined or joined in self.joinable):
+                return written
         return WORD.sub(lambda match: self.word(match.group()), chunk)
 
     def spells_a_word(self, word: str) -> bool:
