@@ -52,6 +52,9 @@ _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 # empty line.
 _ASCII_UNCLEAN = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]| {2}|\A[ \n]|[ \n]\Z| \n|\n |\n\n")
 _MAX_IDR = 10**13  # no single listing costs ten trillion rupiah; beyond that it is noise
+# The longest number read as a price or count: 10^13 with separators and cents is 22
+# characters. A longer one is noise, and price_parser's time grows with its square.
+_MAX_NUMBER_CHARS = 32
 _MAX_COUNT = 10**12  # sold counts: more than a trillion sold is noise
 _MAX_RATING = 100.0  # ratings are out of 5 (some platforms, out of 100)
 
@@ -112,6 +115,8 @@ def clean_identifier(text: str | None) -> str | None:
 
 
 def _scaled(number: str, unit: str | None) -> int | None:
+    if len(number) > _MAX_NUMBER_CHARS:
+        return None
     amount = Price.fromstring(number).amount
     if amount is None:
         return None

@@ -1,5 +1,7 @@
 """The normalisers, as plain functions over plain data."""
 
+import time
+
 import pytest
 
 from crawler.normalise import (
@@ -52,6 +54,16 @@ def test_price_in_every_written_form(text, expected):
 ])
 def test_sold_counts(text, expected):
     assert parse_sold_count(text) == expected
+
+
+@pytest.mark.parametrize("text", ["1" * 50_000, "Rp " + "9" * 50_000 + " rb"])
+def test_a_number_no_price_is_written_with_is_read_in_bounded_time(text):
+    # A seller's price or sold text of 50,000 digits: price_parser's reading of a number is
+    # quadratic in its length (16 s here), and every listing on the page pays it.
+    started = time.perf_counter()
+    assert parse_price_idr(text) is None
+    assert parse_sold_count(text) is None
+    assert time.perf_counter() - started < 1.0
 
 
 @pytest.mark.parametrize(("text", "expected"), [
