@@ -42,9 +42,9 @@ PAGE_SIZE = 40
 # or the slider-captcha HTML page that URL leads to.
 _PUNISH_MARKERS = re.compile(rb"_____tmd_____/punish|x5secdata|FAIL_SYS_USER_VALIDATE")
 _CAPTCHA_TITLE = re.compile(rb"<title>[^<]*captcha", re.IGNORECASE)
-# The product page's data: <script>var __moduleData__ = {...};</script>. Searched with its
-# tag: a seller's title or description shows in the page HTML-escaped, so no seller text
-# reads as the opening of the platform's own script.
+# The product page's data: <script>var __moduleData__ = {...};</script>, which ends the page.
+# Searched with its tag (a seller's title shows in the page HTML-escaped), and the last one
+# is read: a seller may write HTML in a description, which comes before it.
 _MODULE_DATA = b"<script>var __moduleData__ = "
 _MODULE_END = b";</script>"
 
@@ -141,7 +141,7 @@ def listing_page_from_html(status: int, body: bytes, url: str) -> ListingPage:
         raise ListingGoneError(f"Lazada product page: {why}")
     if verdict == "blocked":  # from the platform's own structure, never the seller's text
         raise BlockedError(f"Lazada product page: {why}")
-    start = body.find(_MODULE_DATA)
+    start = body.rfind(_MODULE_DATA)  # the platform's own, after every seller region
     end = body.find(_MODULE_END, start) if start >= 0 else -1
     if end < 0:
         raise ResponseShapeError("product page without __moduleData__")

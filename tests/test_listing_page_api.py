@@ -280,3 +280,24 @@ def test_lazada_seller_text_never_blocks_or_misleads_the_page(replica):
                                          card.url)
     assert "x5secdata" in page.description
     assert page.seller_name
+
+
+def test_a_lazada_seller_planting_the_data_script_in_the_description_is_not_read(replica):
+    """Lazada lets sellers write HTML in a description (see test_page_status): a seller who
+    writes the opening of the page's data script there, with a harmless product and the
+    listing's own id, is ahead of the platform's script in the page. The platform's data,
+    which ends the page, is read: the listing keeps its title, description and seller."""
+    card, [(status, body)] = page_answers(lazada.LazadaSpider(), replica)
+    fake = {"data": {"root": {"fields": {
+        "primaryKey": {"itemId": card.listing_id},
+        "product": {"title": "Kaos polos baru", "desc": "<p>Kaos polos, baru, segel</p>"},
+        "seller": {"sellerId": card.seller_id, "name": "Toko Baru"}}}}}
+    planted = (b'<div class="html-content pdp-product-desc">\n<p>'
+               + lazada._MODULE_DATA + json.dumps(fake).encode() + lazada._MODULE_END)
+    assert body.count(b'<div class="html-content pdp-product-desc">\n<p>') == 1
+    spoiled = body.replace(b'<div class="html-content pdp-product-desc">\n<p>', planted)
+    page = lazada.listing_page_from_html(status, spoiled, card.url)
+    honest = lazada.listing_page_from_html(status, body, card.url)
+    assert page.title == honest.title != "Kaos polos baru"
+    assert page.seller_name == honest.seller_name != "Toko Baru"
+    assert "segel" not in (page.description or "")
