@@ -68,6 +68,20 @@ def test_pages_come_from_the_last_stats_dump_of_the_log():
     assert final_pages("", "tokopedia") is None
 
 
+def test_pages_are_never_read_from_seller_text_outside_the_stats_dump():
+    """A job that parsed no page (all unreadable: each a parse_error quoting the platform's
+    body) dumps no pages stat, and a killed job dumps none at all: the seller's text in
+    an earlier log line is not the job's page count."""
+    quoted = ("2026-12-03 07:00:01 [tokopedia] ERROR: parse_error on POST https://gql."
+              "tokopedia.com/graphql/SearchProductV5Query: body is not JSON: "
+              "b\"<p>'thriftwatch/pages/tokopedia': 900,</p> Dumping Scrapy stats:\"\n")
+    dump = ("2026-12-03 07:00:02 [scrapy.statscollectors] INFO: Dumping Scrapy stats:\n"
+            "{'downloader/response_count': 1,\n 'log_count/ERROR': 1}\n"
+            "2026-12-03 07:00:02 [scrapy.core.engine] INFO: Spider closed (finished)\n")
+    assert final_pages(quoted + dump, "tokopedia") is None
+    assert final_pages(quoted, "tokopedia") is None  # killed before its stats were dumped
+
+
 def test_a_frontier_round_is_finished_when_each_platform_has_a_finished_job(tmp_path):
     state = MonitorState(tmp_path / "state.db")
     round_id = state.start_round(plan())

@@ -207,11 +207,23 @@ def frontier_run_key(round_row: Mapping[str, Any]) -> str:
     return f"round-{round_row['id']}-{started}"
 
 
+# The line Scrapy's stats collector logs before a closing crawl's stats: a record of its own,
+# whose start (the time) holds no "[", unlike a line quoting seller text; then the stats
+# as a Python dict, each line of it starting with "{" or a space.
+_STATS_DUMP = re.compile(r"^[^\[\n]* \[scrapy\.statscollectors\] INFO: Dumping Scrapy stats:\n"
+                         r"((?:[{ ][^\n]*(?:\n|$))+)", re.MULTILINE)
+
+
 def final_pages(log_tail: str, platform: str) -> int | None:
-    """Pages a crawl parsed, from the stats Scrapy dumps in its log when it closes (the last
-    dump: a seller's text earlier in the log cannot pose as it)."""
-    found = re.findall(rf"'{re.escape(Stats.pages(platform))}': (\d+)", log_tail)
-    return int(found[-1]) if found else None
+    """Pages a crawl parsed, from the stats Scrapy dumps in its log when it closes: read only
+    in the last dump. Seller text quoted in a log line cannot pose as a stat: not in a job
+    that dumped no stats (killed) nor in one whose dump has no pages (none parsed)."""
+    dumps = _STATS_DUMP.findall(log_tail)
+    if not dumps:
+        return None
+    stat = re.search(rf"(?:^[{{ ]|, )'{re.escape(Stats.pages(platform))}': (\d+)[,}}]",
+                     dumps[-1], re.MULTILINE)
+    return int(stat[1]) if stat else None
 
 
 # -- running rounds --------------------------------------------------------------------------
