@@ -83,6 +83,17 @@ def test_backoff_delay(attempt, header, expected):
     assert backoff_delay(attempt, header, base=0.5, cap=30.0) == expected
 
 
+@pytest.mark.parametrize(("header", "expected"), [
+    ("Wed, 21 Oct 2099 07:28:00 -0000", 30.0),  # RFC 5322's "UTC, zone not said"
+    ("Wed, 21 Oct 2015 07:28:00 -0000", 0.0),
+    ("\u00b2", 1.0),  # byte 0xB2, a superscript two: a digit to str.isdigit, not to float()
+])
+def test_a_server_s_odd_retry_after_gives_a_delay_never_an_error(header, expected):
+    """A Retry-After the server writes however it likes waits, never raises: an error in
+    the retry middleware fails the page instead of retrying it."""
+    assert backoff_delay(2, header, base=0.5, cap=30.0) == expected
+
+
 # -- writing a fault never costs the crawl ----------------------------------------------------
 
 def _recorder(tmp_path):

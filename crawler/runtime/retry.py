@@ -28,7 +28,7 @@ def backoff_delay(attempt: int, retry_after: str | None, base: float, cap: float
     delay = base * 2 ** max(attempt - 1, 0)
     if retry_after:
         value = retry_after.strip()
-        if value.isdigit():
+        if value.isascii() and value.isdigit():  # not "²", a digit to isdigit()
             delay = float(value)
         else:
             try:
@@ -36,6 +36,8 @@ def backoff_delay(attempt: int, retry_after: str | None, base: float, cap: float
             except (TypeError, ValueError):
                 pass
             else:
+                if moment.tzinfo is None:  # "-0000": UTC with no zone said (RFC 5322)
+                    moment = moment.replace(tzinfo=UTC)
                 delay = (moment - datetime.now(UTC)).total_seconds()
     return min(max(delay, 0.0), cap)
 
