@@ -6,7 +6,7 @@ import pytest
 
 from spiders.base import BlockedError, ResponseShapeError
 from spiders.tiktokshop import parse_search_html
-from tests.helpers import crawled_db
+from tests.helpers import crawl_replica, crawled_db, open_db
 
 PAGE = "https://shop-id.tokopedia.com/search?q=balpres&page=1"
 DRAWN = """<html><body><div id="results" data-state="loaded" data-has-more="true">
@@ -76,3 +76,22 @@ def test_captcha_wall_is_recorded_as_a_block_with_its_capture(crawled):
     capture = conn.execute("SELECT kind FROM captures WHERE id = ?", (fault["capture_id"],))
     assert capture.fetchone()["kind"] == "rendered"
     assert "'playwright/page_count/closed': 3" in log  # every page closed, none leaked
+
+
+@pytest.mark.crawl
+@pytest.mark.browser
+def test_a_rendered_page_over_the_size_cap_is_refused_as_any_download_is(replica, tmp_path):
+    """DOWNLOAD_MAXSIZE holds for pages drawn in Chromium too (scrapy-playwright ignores
+    it): a results page of 40 MB is a download_error like a plain download over the cap,
+    never stored as evidence or parsed."""
+    db = tmp_path / "huge.db"
+    replica.plant("shop-id.tokopedia.com", "q=hugescripttest",
+                  '<html><body><div id="results" data-state="loaded" data-has-more="false">'
+                  f'<script type="text/plain">{"x" * 40_000_000}</script></div></body></html>',
+                  content_type="text/html")
+    crawl_replica(replica, db, "tiktokshop", "-a", "keywords=hugescripttest", "-a", "max_pages=1")
+    conn = open_db(db)
+    assert (conn.execute("SELECT MAX(size) FROM capture_bodies").fetchone()[0] or 0) < 32 * 2**20
+    [fault] = conn.execute("SELECT kind, detail FROM faults").fetchall()
+    assert fault["kind"] == "download_error"
+    assert "DownloadCancelledError" in fault["detail"]

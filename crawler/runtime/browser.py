@@ -24,6 +24,7 @@ from lxml import etree
 from parsel import Selector
 from playwright.async_api import Error as PlaywrightError
 from scrapy import Request
+from scrapy.exceptions import DownloadCancelledError
 from scrapy_playwright.page import PageMethod
 
 from crawler.config import Config
@@ -305,6 +306,22 @@ def redact_rendered(request: Request, response: Response) -> Response:
     return response.replace(body=body, url=_url(url) if in_url else response.url)
 
 
+def refuse_oversize(request: Request, response: Response, maxsize: int) -> None:
+    """Raise :class:`DownloadCancelledError` when a rendered page, or a data fetch of its
+    own, is larger than the request's ``download_maxsize`` (``DOWNLOAD_MAXSIZE``), as
+    Scrapy cancels a plain download over it: scrapy-playwright reads every byte."""
+    cap = request.meta.get("download_maxsize", maxsize)
+    if not cap:
+        return
+    sizes = [len(response.body)] + [
+        len(data.body) for method in request.meta.get("playwright_page_methods") or ()
+        if _method_name(method) == DATA_METHOD and method.result for data in method.result]
+    if max(sizes) > cap:
+        raise DownloadCancelledError(f"Cancelling the rendered page {response.url}: "
+                                     f"{max(sizes)} bytes, larger than download max size "
+                                     f"({cap})")
+
+
 def _method_name(method: PageMethod) -> str:
     return method.method if isinstance(method.method, str) else getattr(method.method,
                                                                          "__name__", "")
@@ -541,12 +558,14 @@ class RenderMiddleware:
 
     It runs last before the download (order 950), on every attempt, so a retried request
     is prepared afresh; and first on the rendered response, before the capture middleware
-    stores it, so session cookie values are taken out first (:func:`redact_rendered`).
+    stores it, so session cookie values are taken out first (:func:`redact_rendered`) and
+    a page over the size cap is cancelled, never stored (:func:`refuse_oversize`).
     """
 
     def __init__(self, crawler: Crawler, replica: str | None):
         self.crawler = crawler
         self.replica = replica
+        self.maxsize = crawler.settings.getint("DOWNLOAD_MAXSIZE")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RenderMiddleware:
@@ -563,5 +582,6 @@ class RenderMiddleware:
     def process_response(self, request: Request, response: Response,
                          spider: Any = None) -> Response:
         if Meta.RENDER in request.meta and "playwright" in response.flags:
+            refuse_oversize(request, response, self.maxsize)
             return redact_rendered(request, response)
         return response
