@@ -602,10 +602,10 @@ def test_worn_said_many_ways(lexicon: Lexicon) -> None:
 
 def test_a_country_named_on_its_own_pairs_only_with_wear(lexicon: Lexicon) -> None:
     worn = verdict(lexicon, "Dress sekon Korea", "Kondisi 90, 45rb")
-    assert "combination:used_foreign" in rules(worn)
+    assert "combination:worn_hinted_foreign" in rules(worn)
     assert worn.flagged
-    # one cue of wear: a preloved "dress Korea" may be one's own, so it stays weak
-    assert verdict(lexicon, "Dress Korea bekas", "Ukuran M").level == "weak"
+    # said to be one's own, it is not flagged
+    assert not verdict(lexicon, "Dress Korea bekas", "Pakai sendiri, ukuran M").flagged
     # a Korean blanket by the bale is a product, not an origin that corroborates "bal"
     assert not verdict(lexicon, "Selimut Korea 1 bal isi 10 lembar", "").flagged
 
@@ -659,3 +659,11 @@ def test_short_and_pictured_words_for_bales_and_wear(lexicon: Lexicon) -> None:
     for description in ("VGC", "Cond 8/10", "Kondisi 8.5/10"):
         assert "signal:used" in rules(verdict(lexicon, "Jaket", description)), description
     assert "signal:origin" in rules(verdict(lexicon, "Baju pelabuhan 20kg", ""))
+
+
+def test_used_toys_and_washing_supplies_are_no_clothing(lexicon: Lexicon) -> None:
+    for title, description in (("Lego bekas import kiloan 1kg", "Campur, sudah dicuci"),
+                               ("Deterjen khusus baju bekas 1L", "Untuk cuci baju preloved")):
+        result = verdict(lexicon, title, description)
+        assert "negative:non_clothing" in rules(result), title
+        assert not result.flagged, title
