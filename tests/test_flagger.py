@@ -667,3 +667,22 @@ def test_used_toys_and_washing_supplies_are_no_clothing(lexicon: Lexicon) -> Non
         result = verdict(lexicon, title, description)
         assert "negative:non_clothing" in rules(result), title
         assert not result.flagged, title
+
+
+def test_a_bale_sold_by_its_grade_needs_no_clothing_word(lexicon: Lexicon) -> None:
+    for title, description in (("BAL CAMPUR GRADE A", "100kg asal Korea"),
+                               ("B/P Grade A 50kg", "import"), ("BP KOREA 100KG", "20 bal")):
+        assert verdict(lexicon, title, description).flagged, title
+    for title in ("Karung beras grade A", "Tembakau bal grade A", "Kaos polos grade A"):
+        assert not verdict(lexicon, title).flagged, title
+
+
+def test_tutorials_and_a_familys_clothes_bought_here(lexicon: Lexicon) -> None:
+    video = verdict(lexicon, "Video tutorial sortir baju thrift", "Link Google Drive",
+                    category="Produk Digital")
+    assert "negative:info_product" in rules(video)
+    assert not video.flagged
+    twins = verdict(lexicon, "Jual sekarung baju kecil anak kembar",
+                    "Baju anak kembar kami, dulu dibeli di pasar Tanah Abang. Kondisi 80%.")
+    assert {"negative:own_used", "negative:local_origin"} <= rules(twins)
+    assert not twins.flagged

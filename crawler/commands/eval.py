@@ -45,7 +45,8 @@ SHIPPED_SETS = tuple(Path(__file__).resolve().parents[2] / "tests/data" / name f
     "labelled.jsonl", "independent.jsonl", "independent-2.jsonl", "independent-3.jsonl",
     "independent-4.jsonl", "independent-5.jsonl", "independent-6.jsonl", "independent-7.jsonl",
     "independent-8.jsonl", "independent-9.jsonl",
-    "independent-10.jsonl", "independent-11.jsonl"))
+    "independent-10.jsonl", "independent-11.jsonl",
+    "independent-12.jsonl"))
 
 
 def run(args: argparse.Namespace) -> int:
