@@ -686,3 +686,9 @@ def test_tutorials_and_a_familys_clothes_bought_here(lexicon: Lexicon) -> None:
                     "Baju anak kembar kami, dulu dibeli di pasar Tanah Abang. Kondisi 80%.")
     assert {"negative:own_used", "negative:local_origin"} <= rules(twins)
     assert not twins.flagged
+
+
+def test_second_in_a_name_is_no_wear_beside_a_country(lexicon: Lexicon) -> None:
+    # a real new T-shirt: One Piece's "Gear Second", a Japanese samurai print
+    assert not verdict(lexicon, "Kaos Tshirt Pria Terbaru Samurai Jepang Luffy Gear Second",
+                       "").flagged
