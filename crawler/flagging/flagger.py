@@ -136,7 +136,7 @@ def negative_reasons(fields: FieldTexts, lexicon: Lexicon) -> tuple[list[Reason]
     reasons, decisive = [], []
     for number in fields.numbers("negative"):
         negative = lexicon.negatives[number]
-        found = fields.first(negative.searchers, negative.places, "negative", number)
+        found = fields.first(negative.matcher, negative.places, "negative", number)
         if found is None:
             continue
         place, match = found
@@ -171,7 +171,7 @@ def signal_reasons(fields: FieldTexts, record: Mapping[str, Any],
         rule = f"signal:{signal.kind}"
         if rule in best and best[rule].weight >= signal.weight:
             continue  # it could not replace what is found
-        found = fields.first(signal.searchers, signal.places, "signal", number)
+        found = fields.first(signal.matcher, signal.places, "signal", number)
         if found is not None:
             offer(best, Reason(rule, found[1].group(), signal.weight))
     cues = lexicon.record
@@ -235,7 +235,7 @@ def title_names_clothing(fields: FieldTexts, lexicon: Lexicon) -> bool:
     """Does the title hold a clothing word? The listing is then for clothing, and a term
     that needs corroboration may stand anywhere in its text ("Kemeja pria | ... kami
     reseller karungan dari luar")."""
-    return any(fields.first((lexicon.context[number].matcher,), (TITLE,), "context", number)
+    return any(fields.first(lexicon.context[number].matcher, (TITLE,), "context", number)
                for number in fields.numbers("context", TITLE))
 
 
@@ -308,7 +308,7 @@ def clothing_outside_title(fields: FieldTexts, lexicon: Lexicon) -> bool:
     titles a listing ("Cakar Makassar") names what is sold; its description says it is
     clothing."""
     groups = lexicon.context
-    return any(fields.first((groups[number].matcher,), (DESCRIPTION, CATEGORY), "context", number)
+    return any(fields.first(groups[number].matcher, (DESCRIPTION, CATEGORY), "context", number)
                for number in fields.numbers("context"))
 
 
@@ -356,7 +356,7 @@ def context_reasons(fields: FieldTexts, lexicon: Lexicon) -> list[Reason]:
     reasons = []
     for number in fields.numbers("context"):
         group = lexicon.context[number]
-        found = fields.first((group.matcher,), TERM_PLACES, "context", number)
+        found = fields.first(group.matcher, TERM_PLACES, "context", number)
         if found is not None:
             reasons.append(Reason(f"context:{group.group}", found[1].group(), 0.0))
     return reasons

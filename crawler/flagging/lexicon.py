@@ -246,21 +246,29 @@ class _Entry:
         return tuple(value)
 
     def literals(self) -> tuple[frozenset[str], ...] | None:
-        """The rule's ``literals`` (folded), each an alternative on its own, or ``None``
-        when it declares none: then it is tried on every text."""
+        """The rule's ``literals`` (folded), or ``None`` when it declares none: then it is
+        tried on every text. Each item is an alternative: a text, or a list of texts that
+        a match holds all of (``["ready", "pcs"]``: common words, rare together)."""
         if "literals" not in self.data:
             return None
-        literals = self.strings("literals")
-        folded = [fold(literal) for literal in literals]
-        if not literals or "" in folded:
+        items = self.data["literals"]
+        alternatives = []
+        for item in items if isinstance(items, list) else [None]:
+            texts = [item] if isinstance(item, str) else item
+            folded = frozenset(fold(text) for text in texts if isinstance(text, str)) \
+                if isinstance(texts, list) else frozenset()
+            if not folded or "" in folded or len(folded) != len(texts or ()):
+                raise self.error("'literals' must list text every match of the patterns holds "
+                                 "(a text, or a list of texts a match holds all of)", "literals")
+            alternatives.append(folded)
+        if not alternatives:
             raise self.error("'literals' must list text every match of the patterns holds",
                              "literals")
-        return tuple(dict.fromkeys(frozenset([literal]) for literal in folded))
+        return tuple(dict.fromkeys(alternatives))
 
-    def regex(self, key: str = "patterns") -> tuple[tuple[str, ...], re.Pattern[str],
-                                                    tuple[re.Pattern[str], ...]]:
-        """The patterns, one regex for them all (to mask with), and each on its own (to
-        search with, faster)."""
+    def regex(self, key: str = "patterns") -> tuple[tuple[str, ...], re.Pattern[str]]:
+        """The patterns, and one regex for them all: their alternation, each written so
+        that the regex engine skips ahead to where it can match (:func:`_letter_first`)."""
         patterns = self.strings(key)
         if not patterns:
             raise self.error(f"'{key}' is empty", key)
@@ -274,8 +282,8 @@ class _Entry:
         # Multi-line: a folded field is one line, and ^ and $ hold at its edges also where
         # the flagger reads the fields joined by line breaks.
         flags = _case_flag(patterns) | re.MULTILINE
-        return (patterns, re.compile("|".join(f"(?:{pattern})" for pattern in patterns), flags),
-                tuple(re.compile(_letter_first(pattern), flags) for pattern in patterns))
+        return patterns, re.compile(
+            "|".join(f"(?:{_letter_first(pattern)})" for pattern in patterns), flags)
 
 
 _WORD_START = re.compile(
@@ -340,7 +348,7 @@ def _term(entry: _Entry) -> Term:
 
 
 def _signal(entry: _Entry) -> Signal:
-    patterns, matcher, searchers = entry.regex()
+    patterns, matcher = entry.regex()
     return Signal(
         kind=entry.text("kind"),
         weight=entry.number("weight"),
@@ -350,7 +358,6 @@ def _signal(entry: _Entry) -> Signal:
         meaning=entry.text("meaning", ""),
         source=entry.sources(),
         matcher=matcher,
-        searchers=searchers,
         literals=entry.literals(),
         places=tuple(map(RECORD_FIELDS.index, fields)),
     )
@@ -386,7 +393,7 @@ def _combination(entry: _Entry) -> Combination:
 
 
 def _negative(entry: _Entry) -> Negative:
-    patterns, matcher, searchers = entry.regex()
+    patterns, matcher = entry.regex()
     mask = entry.flag("mask", False)
     contradicted_by = frozenset(entry.strings("contradicted_by", ()))
     if contradicted_by and mask:
@@ -408,7 +415,6 @@ def _negative(entry: _Entry) -> Negative:
         meaning=entry.text("meaning", ""),
         source=entry.sources(),
         matcher=matcher,
-        searchers=searchers,
         literals=entry.literals(),
         places=tuple(map(RECORD_FIELDS.index, fields)),
     )

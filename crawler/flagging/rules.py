@@ -58,7 +58,6 @@ class Signal:
     meaning: str
     source: tuple[int | str, ...]
     matcher: re.Pattern[str] = field(compare=False, repr=False)
-    searchers: tuple[re.Pattern[str], ...] = field(compare=False, repr=False)  # each pattern
     literals: tuple[frozenset[str], ...] | None = field(compare=False, repr=False)
     places: tuple[int, ...] = field(compare=False, repr=False)  # fields, as RECORD_FIELDS indexes
 
@@ -97,7 +96,6 @@ class Negative:
     meaning: str
     source: tuple[int | str, ...]
     matcher: re.Pattern[str] = field(compare=False, repr=False)
-    searchers: tuple[re.Pattern[str], ...] = field(compare=False, repr=False)  # each pattern
     literals: tuple[frozenset[str], ...] | None = field(compare=False, repr=False)
     places: tuple[int, ...] = field(compare=False, repr=False)  # fields, as RECORD_FIELDS indexes
 

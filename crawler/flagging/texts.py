@@ -86,13 +86,12 @@ class FieldTexts:
         """The string that holds field ``place``, and where the field starts and ends in it."""
         return self.fields[place], 0, len(self.fields[place])
 
-    def first(self, matchers: Sequence[re.Pattern[str]], places: Sequence[int],
+    def first(self, matcher: re.Pattern[str], places: Sequence[int],
               kind: str = "", number: int = 0) -> tuple[int, re.Match[str]] | None:
-        """The first match in the first of ``places`` (in record order) that has one, with
-        that place. Several ``matchers`` match as their alternation would: the leftmost
-        match, and of those at one position, the first matcher's."""
+        """The first match of ``matcher`` in the first of ``places`` (in record order) that
+        has one, with that place."""
         for place in places:
-            if (match := leftmost(matchers, self.fields[place], 0, len(self.fields[place]))):
+            if (match := matcher.search(self.fields[place])):
                 return place, match
         return None
 
@@ -141,24 +140,24 @@ class JoinedTexts(FieldTexts):
     def string(self, place: int) -> tuple[str, int, int]:
         return self.text, self.starts[place], self.ends[place]
 
-    def first(self, matchers: Sequence[re.Pattern[str]], places: Sequence[int],
+    def first(self, matcher: re.Pattern[str], places: Sequence[int],
               kind: str = "", number: int = 0) -> tuple[int, re.Match[str]] | None:
         """As :meth:`FieldTexts.first`, in the places where rule ``number`` of ``kind``
         may match."""
         places = [place for place in places if number in self.candidates[place][kind]]
         if len(places) == 1:  # the usual case: one field holds the literals
             only = places[0]
-            match = leftmost(matchers, self.text, self.starts[only], self.ends[only])
+            match = matcher.search(self.text, self.starts[only], self.ends[only])
             return None if match is None else (only, match)
         for run in runs(places):
-            match = leftmost(matchers, self.text, self.starts[run[0]], self.ends[run[-1]])
+            match = matcher.search(self.text, self.starts[run[0]], self.ends[run[-1]])
             if match is None:
                 continue
             within = self.place_of(match)
             if within is not None:
                 return within, match
             for place in run:  # the match spans fields: field by field
-                if match := leftmost(matchers, self.text, self.starts[place], self.ends[place]):
+                if match := matcher.search(self.text, self.starts[place], self.ends[place]):
                     return place, match
         return None
 
@@ -191,19 +190,6 @@ def runs(places: Sequence[int]) -> list[list[int]]:
             found[-1].append(place)
         else:
             found.append([place])
-    return found
-
-
-def leftmost(matchers: Sequence[re.Pattern[str]], text: str,
-             start: int, end: int) -> re.Match[str] | None:
-    """The match of the alternation of ``matchers`` in ``text`` between ``start`` and ``end``."""
-    if len(matchers) == 1:
-        return matchers[0].search(text, start, end)
-    found = None
-    for matcher in matchers:
-        match = matcher.search(text, start, end)
-        if match is not None and (found is None or match.start() < found.start()):
-            found = match
     return found
 
 
