@@ -356,3 +356,18 @@ def test_a_look_alike_contradicted_by_other_rules_must_not_mask(tmp_path: Path) 
     wrong = negative.replace("mask = true", "mask = false").replace("signal:used", "used")
     with pytest.raises(LexiconError, match="must start with 'term:'"):
         load_lexicon(write(tmp_path, BASE + wrong))
+
+
+def test_literals_may_be_texts_a_match_holds_all_of(tmp_path: Path) -> None:
+    signal = ('\n[[signal]]\nkind = "stock"\nweight = 0.1\n'
+              "patterns = ['ready \\d+ pcs']\nliterals = [[\"ready\", \"pcs\"]]\n")
+    lexicon = load_lexicon(extra=write(tmp_path, '[meta]\nversion = "t"\n' + signal))
+    stock = next(rule for rule in lexicon.signals if rule.kind == "stock"
+                 and rule.literals == (frozenset({"ready", "pcs"}),))
+    assert stock.matcher.search("ready 300 pcs")
+    opened = lexicon.prefilter.candidates("kaos ready stock")["signal"]
+    assert lexicon.signals.index(stock) not in opened
+    assert lexicon.signals.index(stock) in lexicon.prefilter.candidates("ready 300 pcs")["signal"]
+    for broken in ('[["ready", 1]]', "[[]]", '"ready"', "[]"):
+        with pytest.raises(LexiconError, match="'literals' must list text"):
+            load_lexicon(write(tmp_path, BASE + signal.replace('[["ready", "pcs"]]', broken)))

@@ -251,19 +251,21 @@ class _Entry:
         a match holds all of (``["ready", "pcs"]``: common words, rare together)."""
         if "literals" not in self.data:
             return None
+        problem = self.error("'literals' must list text every match of the patterns holds "
+                             "(a text, or a list of texts a match holds all of)", "literals")
         items = self.data["literals"]
+        if not isinstance(items, list) or not items:
+            raise problem
         alternatives = []
-        for item in items if isinstance(items, list) else [None]:
+        for item in items:
             texts = [item] if isinstance(item, str) else item
-            folded = frozenset(fold(text) for text in texts if isinstance(text, str)) \
-                if isinstance(texts, list) else frozenset()
-            if not folded or "" in folded or len(folded) != len(texts or ()):
-                raise self.error("'literals' must list text every match of the patterns holds "
-                                 "(a text, or a list of texts a match holds all of)", "literals")
+            if not isinstance(texts, list) or not texts \
+                    or not all(isinstance(text, str) for text in texts):
+                raise problem
+            folded = frozenset(fold(text) for text in texts)
+            if "" in folded:
+                raise problem
             alternatives.append(folded)
-        if not alternatives:
-            raise self.error("'literals' must list text every match of the patterns holds",
-                             "literals")
         return tuple(dict.fromkeys(alternatives))
 
     def regex(self, key: str = "patterns") -> tuple[tuple[str, ...], re.Pattern[str]]:
