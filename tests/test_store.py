@@ -133,3 +133,23 @@ def test_lifecycle_views_show_changes_and_listings_not_found_again(store):
         "1", "Balpres jaket korea", "Karungan jaket korea", 8_000_000, 7_000_000)
     gone = [row["listing_id"] for row in store.db.query("SELECT * FROM listings_not_found_again")]
     assert gone == ["2"]
+
+
+def test_a_new_db_appears_whole_or_not_at_all(tmp_path, monkeypatch):
+    from crawler.evidence import schema
+    from crawler.evidence.verify import verify_db
+
+    path = tmp_path / "evidence.db"
+
+    def interrupted(db):
+        raise KeyboardInterrupt  # as a kill would, half-way through the schema
+
+    with monkeypatch.context() as patched:
+        patched.setattr(schema, "create_meta", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            EvidenceStore(path)
+    # no empty file that is no evidence DB, and nothing half-made left beside it
+    assert list(tmp_path.iterdir()) == []
+    EvidenceStore(path).close()
+    assert [p.name for p in tmp_path.iterdir()] == ["evidence.db"]
+    assert verify_db(path).ok

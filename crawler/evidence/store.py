@@ -15,6 +15,7 @@ hashed again whenever it is read (:meth:`EvidenceStore.capture_body`).
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import zlib
@@ -61,6 +62,33 @@ WRITE_ERRORS = (ValueError, TypeError, OverflowError, sqlite3.IntegrityError,
                 sqlite3.InterfaceError, sqlite3.DataError)
 
 
+def create(path: Path) -> None:
+    """A new evidence DB at ``path``, whole or not at all: the schema is written under a
+    name of its own, then linked into place (never over a DB another process made
+    meanwhile). A crawl killed while it starts leaves no DB rather than an empty file."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.creating")
+    temporary.unlink(missing_ok=True)
+    db = sqlite_utils.Database(temporary)
+    try:
+        db.conn.isolation_level = None
+        db.enable_wal()
+        db.conn.execute("BEGIN IMMEDIATE")
+        schema.create(db)
+        schema.create_meta(db)
+        db.conn.execute("COMMIT")
+    except BaseException:
+        db.close()
+        temporary.unlink(missing_ok=True)
+        raise
+    db.close()
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass  # another process made it first: theirs is the DB
+    finally:
+        temporary.unlink()
+
+
 class EvidenceStore:
     """All reads and writes of one evidence DB. Plain Python; no Scrapy."""
 
@@ -69,6 +97,8 @@ class EvidenceStore:
         anything is written, unless it is sound (see :meth:`require_sound`)."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            create(self.path)
         self.db = sqlite_utils.Database(self.path)
         self.conn = self.db.conn
         self.conn.isolation_level = None  # transactions are explicit: see _transaction
