@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -692,3 +693,12 @@ def test_second_in_a_name_is_no_wear_beside_a_country(lexicon: Lexicon) -> None:
     # a real new T-shirt: One Piece's "Gear Second", a Japanese samurai print
     assert not verdict(lexicon, "Kaos Tshirt Pria Terbaru Samurai Jepang Luffy Gear Second",
                        "").flagged
+
+
+@pytest.mark.parametrize("text", ["é" + "a" * 50_000, "ab🔥" * 20_000, "🔥".join(["a"] * 50_000)])
+def test_a_seller_s_endless_word_is_read_in_bounded_time(lexicon: Lexicon, text: str) -> None:
+    # Looking for an emoji inside a word once took time growing with the square of the
+    # word's length: 15 s for a 20,000-letter word after one accented letter.
+    started = time.perf_counter()
+    verdict(lexicon, text, text)
+    assert time.perf_counter() - started < 3.0

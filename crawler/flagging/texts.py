@@ -19,6 +19,7 @@ from bisect import bisect_right
 from typing import TYPE_CHECKING, Any
 
 from crawler.flagging.rules import RECORD_FIELDS
+from crawler.flagging.spelling import MAX_JOINED
 from crawler.flagging.textnorm import fold
 
 if TYPE_CHECKING:
@@ -32,18 +33,21 @@ if TYPE_CHECKING:
 SEPARATOR = "\n\x00\n"
 
 
+# An emoji, or a run of them (with variation selectors and joiners), between two letters;
+# and the letters either side of it (a word is at most MAX_JOINED letters).
+_EMOJI_IN_WORD = re.compile(
+    r"(?<=[^\W\d_])(?:[\u2190-\u21ff\u2300-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff]"
+    r"[\ufe0e\ufe0f\u200d]*)+(?=[^\W\d_])")
+_LETTERS_BEFORE = re.compile(rf"[^\W\d_]{{1,{MAX_JOINED}}}\Z")
+_LETTERS_AFTER = re.compile(rf"[^\W\d_]{{1,{MAX_JOINED}}}")
+
+
 def folded_fields(record: Mapping[str, Any], lexicon: Lexicon) -> list[str]:
     """The record's fields (:data:`RECORD_FIELDS`): emoji the lexicon reads as words
     written as those words (dropped where they split a word), folded, and short forms
     written out."""
     return [prepared(str(value), lexicon) if (value := record.get(name)) is not None else ""
             for name in RECORD_FIELDS]
-
-
-# An emoji, or a run of them (with variation selectors and joiners), inside a word.
-_EMOJI_IN_WORD = re.compile(
-    r"([^\W\d_]+)(?:[\u2190-\u21ff\u2300-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff]"
-    r"[\ufe0e\ufe0f\u200d]*)+(?=([^\W\d_]+))")
 
 
 def prepared(text: str, lexicon: Lexicon) -> str:
@@ -61,9 +65,12 @@ def letter_dropped(match: re.Match[str], lexicon: Lexicon) -> str:
     """An emoji standing for a letter ("thr🌸ft", "bek🔥s") is dropped where the letters
     either side spell a known word or a short form of one ("thrft" for *thrift*); anywhere
     else it separates words ("bal🔥korea")."""
-    before, after = match.group(1), match.group(2)
-    if lexicon.abbreviations.spells_a_word(fold(before + after)):
-        return before
+    text, start, end = match.string, match.start(), match.end()
+    before = _LETTERS_BEFORE.search(text, max(0, start - MAX_JOINED), start)
+    after = _LETTERS_AFTER.match(text, end)
+    if before and after and lexicon.abbreviations.spells_a_word(
+            fold(before.group() + after.group())):
+        return ""
     return match.group()
 
 
