@@ -134,11 +134,9 @@ def test_eval_command_without_a_file_scores_every_shipped_set_by_kind(
 ) -> None:
     assert run_eval() == 0
     out = capsys.readouterr().out
-    names = ("labelled.jsonl", "independent.jsonl", "independent-2.jsonl",
-             "independent-3.jsonl", "independent-4.jsonl", "independent-5.jsonl",
-             "independent-6.jsonl", "independent-7.jsonl", "independent-8.jsonl",
-             "independent-9.jsonl", "independent-10.jsonl", "independent-11.jsonl",
-             "independent-12.jsonl")
+    names = [path.name for path in eval_command.SHIPPED_SETS]
+    # every labelled set in tests/data is shipped, none named twice
+    assert sorted(names) == sorted(path.name for path in LABELLED.parent.glob("*.jsonl"))
     for name in names:
         assert f"{name}: lexicon" in out
     assert out.count("\noverall ") + out.startswith("overall") == len(names)
