@@ -152,10 +152,10 @@ def uncontradicted(negatives: list[Reason], decisive: list[bool], positive: list
     """The look-alikes that no positive evidence shows to be a cover ("koleksi pribadi",
     one's own, said of stock restocked every week), with whether each is decisive."""
     found = {reason.rule for reason in positive}
-    contradicted_by = {f"negative:{negative.rule}": negative.contradicted_by
-                       for negative in lexicon.negatives}
+    contradicted = {f"negative:{negative.rule}" for negative in lexicon.negatives
+                    if negative.contradicted_by & found}
     kept = [(reason, full) for reason, full in zip(negatives, decisive, strict=True)
-            if not contradicted_by[reason.rule] & found]
+            if reason.rule not in contradicted]
     return [reason for reason, _ in kept], [full for _, full in kept]
 
 
