@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crawler.flagging.flagger import flag
-from crawler.flagging.lexicon import _letter_first, load_lexicon
+from crawler.flagging.lexicon import _alternation, _letter_first, _spread, load_lexicon
 from crawler.flagging.texts import FieldTexts
 from tests.flag_corpus import TRICKS, WORDS, records
 
@@ -114,12 +114,38 @@ def test_every_match_holds_the_literals_its_rule_declares(
 def test_letter_first_patterns_match_as_the_patterns_written(
     lexicon: Lexicon, text: str,
 ) -> None:
-    """The faster form of a pattern that opens with a word boundary finds the same."""
-    patterns = [pattern for rule in (*lexicon.signals, *lexicon.negatives)
-                for pattern in rule.patterns]
+    """The faster forms of a pattern that opens with a word boundary find the same: the
+    pattern opening with a letter, and its alternatives each opening with one; and so does
+    each rule's one regex for all its patterns."""
+    rules = (*lexicon.signals, *lexicon.negatives)
+    patterns = [pattern for rule in rules for pattern in rule.patterns]
     assert any(_letter_first(pattern) != pattern for pattern in patterns)
+    assert any(len(_spread(pattern)) > 1 for pattern in patterns)
     for pattern in patterns:
-        written = re.compile(pattern, re.MULTILINE)
-        faster = re.compile(_letter_first(pattern), re.MULTILINE)
-        assert [m.span() for m in written.finditer(text)] == \
-            [m.span() for m in faster.finditer(text)], pattern
+        written = spans(re.compile(pattern, re.MULTILINE), text)
+        assert written == spans(re.compile(_letter_first(pattern), re.MULTILINE), text), pattern
+        assert written == spans(re.compile("|".join(_spread(pattern)), re.MULTILINE), text), \
+            pattern
+    assert any(_alternation(rule.patterns) != "|".join(rule.patterns) for rule in rules)
+    for rule in rules:
+        written = "|".join(f"(?:{pattern})" for pattern in rule.patterns)
+        assert spans(re.compile(written, re.MULTILINE), text) == spans(rule.matcher, text), \
+            rule.name
+
+
+def test_a_spread_pattern_keeps_the_order_of_its_alternatives() -> None:
+    """Leftmost first: at one position the first alternative that matches wins, so the
+    spread alternatives keep the order in which the pattern tries them."""
+    assert _spread(r"\b(?:di)?jual|\bbal(?:pres)?") == [
+        r"d(?<!\w.)ijual", r"j(?<!\w.)ual", r"b(?<!\w.)al(?:pres)?"]
+    assert _spread(r"(?<!x)\b(?:ab|a)c") == [r"a(?<!\w.)(?<!x.)bc", r"a(?<!\w.)(?<!x.)c"]
+    # a repeated group, a lazy or possessive optional one, and groups that capture stay whole
+    assert _spread(r"\b(?:ab)+c") == [r"\b(?:ab)+c"]
+    assert _spread(r"\b(?:ab)??c") == [r"\b(?:ab)??c"]
+    assert _spread(r"\b(ab)\1") == [r"(?:\b(ab)\1)"]
+    # a '|' inside a class or escaped does not cut the pattern
+    assert _spread(r"\b[|]x|\by\|z") == [r"\b[|]x", r"y(?<!\w.)\|z"]
+
+
+def spans(matcher: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    return [match.span() for match in matcher.finditer(text)]

@@ -345,6 +345,18 @@ def test_fold_is_idempotent(text):
     assert tokens(text) == tokens(folded)
 
 
+@FEW
+@given(st.lists(st.sampled_from(["bks", "krng", "lr", "ngr", "sakeb", "karungbajubekas",
+                                 "im-por", "b", "a", "l"]) | hostile_text, max_size=8)
+       .map(" ".join))
+@example("lr ngr b a l p r e s bks")
+def test_reading_a_text_in_chunks_gives_its_short_forms_written_out(text):
+    """The flagger reads a field a chunk at a time (``read``), as folding it whole and then
+    writing out its short forms would."""
+    abbreviations = LEXICON.abbreviations
+    assert abbreviations.read(text) == abbreviations.expand(fold(text))
+
+
 def test_split_letters_fold_whatever_the_spacing():
     assert fold("b  a  l  p  r  e  s") == fold("B\tA \u00a0L P  R E S") == "balpres"
 

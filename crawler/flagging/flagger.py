@@ -140,7 +140,7 @@ def negative_reasons(fields: FieldTexts, lexicon: Lexicon) -> tuple[list[Reason]
         if found is None:
             continue
         place, match = found
-        reasons.append(Reason(f"negative:{negative.rule}", match.group(), -negative.weight or 0.0))
+        reasons.append(Reason(negative.name, match.group(), -negative.weight or 0.0))
         decisive.append(negative.decisive and place in (TITLE, CATEGORY))
         if negative.mask:
             fields.mask(negative.matcher, negative.places)
@@ -152,7 +152,7 @@ def uncontradicted(negatives: list[Reason], decisive: list[bool], positive: list
     """The look-alikes that no positive evidence shows to be a cover ("koleksi pribadi",
     one's own, said of stock restocked every week), with whether each is decisive."""
     found = {reason.rule for reason in positive}
-    contradicted = {f"negative:{negative.rule}" for negative in lexicon.negatives
+    contradicted = {negative.name for negative in lexicon.negatives
                     if negative.contradicted_by & found}
     kept = [(reason, full) for reason, full in zip(negatives, decisive, strict=True)
             if reason.rule not in contradicted]
@@ -168,7 +168,7 @@ def signal_reasons(fields: FieldTexts, record: Mapping[str, Any],
     best: dict[str, Reason] = {}
     for number in fields.numbers("signal"):
         signal = lexicon.signals[number]
-        rule = f"signal:{signal.kind}"
+        rule = signal.name
         if rule in best and best[rule].weight >= signal.weight:
             continue  # it could not replace what is found
         found = fields.first(signal.matcher, signal.places, "signal", number)
@@ -199,18 +199,19 @@ def offer(best: dict[str, Reason], reason: Reason) -> None:
 
 def combination_reasons(reasons: list[Reason], lexicon: Lexicon) -> list[Reason]:
     """Combinations whose every group has a matched rule; ``matched`` joins one match per group."""
-    matched = {reason.rule: reason for reason in reasons}
+    matched = {reason.rule: reason.matched for reason in reasons}
     found = []
     for combination in lexicon.combinations:
         parts = []
         for group in combination.all_of:
-            part = next((matched[rule] for rule in group if rule in matched), None)
-            if part is None:
+            for rule in group:
+                if rule in matched:
+                    parts.append(matched[rule])
+                    break
+            else:  # no rule of this group matched
                 break
-            parts.append(part.matched)
         else:
-            found.append(Reason(f"combination:{combination.rule}", " + ".join(parts),
-                                combination.weight))
+            found.append(Reason(combination.name, " + ".join(parts), combination.weight))
     return found
 
 
@@ -276,11 +277,11 @@ def counted_terms(fields: FieldTexts, matches: list[TermMatch],  # noqa: PLR0917
                     and clothing_outside_title(fields, lexicon))):
             continue
         taken[place].append((start, end))
-        reasons.setdefault(number, Reason(f"term:{term.term}", match.group(), term.weight))
+        reasons.setdefault(number, Reason(term.name, match.group(), term.weight))
     for number, word in misspelt:
         if number not in reasons:
             term = lexicon.terms[number]
-            reasons[number] = Reason(f"term:{term.term}", word,
+            reasons[number] = Reason(term.name, word,
                                      round(term.weight * lexicon.fuzzy.weight_factor, 3))
     return [reasons[number] for number in sorted(reasons)]
 
@@ -290,9 +291,8 @@ def corroborates(term: Term, names: set[str], lexicon: Lexicon) -> bool:
     count: a rule of its ``corroborated_by`` (or [scoring]'s), or a strong or medium term
     that needs no corroboration?"""
     corroborated_by = term.corroborated_by or lexicon.scoring.corroborated_by
-    return bool(names & corroborated_by) or any(
-        f"term:{other.term}" in names for other in lexicon.terms
-        if other.strength != "weak" and not other.needs_corroboration)
+    return not (names.isdisjoint(corroborated_by)
+                and names.isdisjoint(lexicon.corroborating_terms))
 
 
 def near_clothing(fields: FieldTexts, place: int, match: re.Match[str], lexicon: Lexicon) -> bool:
@@ -358,5 +358,5 @@ def context_reasons(fields: FieldTexts, lexicon: Lexicon) -> list[Reason]:
         group = lexicon.context[number]
         found = fields.first(group.matcher, TERM_PLACES, "context", number)
         if found is not None:
-            reasons.append(Reason(f"context:{group.group}", found[1].group(), 0.0))
+            reasons.append(Reason(group.name, found[1].group(), 0.0))
     return reasons

@@ -251,21 +251,16 @@ class _Entry:
         a match holds all of (``["ready", "pcs"]``: common words, rare together)."""
         if "literals" not in self.data:
             return None
-        problem = self.error("'literals' must list text every match of the patterns holds "
-                             "(a text, or a list of texts a match holds all of)", "literals")
         items = self.data["literals"]
-        if not isinstance(items, list) or not items:
-            raise problem
         alternatives = []
-        for item in items:
+        for item in items if isinstance(items, list) else ():
             texts = [item] if isinstance(item, str) else item
-            if not isinstance(texts, list) or not texts \
-                    or not all(isinstance(text, str) for text in texts):
-                raise problem
-            folded = frozenset(fold(text) for text in texts)
-            if "" in folded:
-                raise problem
-            alternatives.append(folded)
+            if isinstance(texts, list) and texts and all(isinstance(text, str) for text in texts):
+                alternatives.append(frozenset(fold(text) for text in texts))
+        if not alternatives or len(alternatives) < len(items) \
+                or any("" in alternative for alternative in alternatives):
+            raise self.error("'literals' must list text every match of the patterns holds "
+                             "(a text, or a list of texts a match holds all of)", "literals")
         return tuple(dict.fromkeys(alternatives))
 
     def regex(self, key: str = "patterns") -> tuple[tuple[str, ...], re.Pattern[str]]:
@@ -284,13 +279,31 @@ class _Entry:
         # Multi-line: a folded field is one line, and ^ and $ hold at its edges also where
         # the flagger reads the fields joined by line breaks.
         flags = _case_flag(patterns) | re.MULTILINE
-        return patterns, re.compile(
-            "|".join(f"(?:{_letter_first(pattern)})" for pattern in patterns), flags)
+        return patterns, re.compile(_alternation(patterns), flags)
 
 
 _WORD_START = re.compile(
     r"((?:\(\?<![^()]*\))*)\\b(?:([a-z0-9])(?![*+?{])|\(\?:([a-z0-9|]+)\)(?![*+?{]))")
 _LOOK_BEHIND = re.compile(r"\(\?<!([^()]*)\)")
+# A leading \b and the look-behinds before it; a letter or digit that opens a word; a
+# character that stands for itself, opening an alternative.
+_BOUNDARY_START = re.compile(r"((?:\(\?<![^()]*\))*)\\b")
+_LETTER = re.compile(r"[a-z0-9](?![*+?{])")
+_LITERAL_START = re.compile(r"[^\\\[\](){}|.^$*+?](?![*+?{])")
+# Beyond this many alternatives, one alternation costs more in tries than the skipping
+# ahead saves.
+MAX_SPREAD = 50
+
+
+def _alternation(patterns: Iterable[str]) -> str:
+    """One regex for *patterns*: their alternatives, each opening with its letter
+    (:func:`_spread`), when every one of them can and there are not too many; else each
+    pattern opening with a letter where it can (:func:`_letter_first`)."""
+    spread = [alternative for pattern in patterns for alternative in _spread(pattern)]
+    if len(spread) <= MAX_SPREAD and all(map(_LITERAL_START.match, spread)) \
+            and not _case_flag(patterns):  # case-blind, re skips ahead to no letter
+        return "|".join(spread)
+    return "|".join(f"(?:{_letter_first(pattern)})" for pattern in patterns)
 
 
 def _letter_first(pattern: str) -> str:
@@ -311,6 +324,96 @@ def _letter_first(pattern: str) -> str:
         return pattern
     return "(?:" + "|".join(rf"{word[0]}(?<!\w.){behind}{word[1:]}"
                             for word in words) + ")" + rest
+
+
+def _spread(pattern: str) -> list[str]:
+    r"""*pattern* as alternatives that open with a letter where they can, one a word of a
+    leading group: ``\b(?:satu|dua) kg|\bsekarung`` as ``s(?<!\w.)atu kg``,
+    ``d(?<!\w.)ua kg`` and ``s(?<!\w.)ekarung``, tried in that order, so the same matches
+    (a group that may be left out, ``\b(?:di)?jual``, as ``d(?<!\w.)ijual`` then
+    ``j(?<!\w.)ual``).
+    When every alternative of a regex opens with a letter, Python's ``re`` skips ahead to
+    where one of those letters occurs (a group in front hides them from it). A pattern
+    with groups that capture is kept whole (its backreferences count its groups)."""
+    if re.compile(pattern).groups:
+        return [f"(?:{pattern})"]
+    return [opened for alternative in _top_level_alternatives(pattern)
+            for opened in _opened_by_letters(alternative)]
+
+
+def _opened_by_letters(alternative: str) -> list[str]:
+    """One alternative (no ``|`` outside its groups) as :func:`_spread` writes it."""
+    match = _BOUNDARY_START.match(alternative)
+    if match is None:
+        return [alternative]
+    behinds, start = match[1], match.end()
+    if alternative.startswith("(?:", start):
+        end = _group_end(alternative, start)
+        after = alternative[end:end + 2]
+        if after[:1] == "?" and after[1:] not in ("?", "+"):  # a group that may be left out
+            opening = alternative[:end]
+            return _opened_by_letters(opening + alternative[end + 1:]) \
+                + _opened_by_letters(alternative[:start] + alternative[end + 1:])
+        if after[:1] in ("*", "+", "?", "{"):  # the group is repeated
+            return [alternative]
+        words, rest = _top_level_alternatives(alternative[start + 3:end - 1]), alternative[end:]
+    else:
+        words, rest = [alternative[start:]], ""
+    moved = "".join(rf"(?<!{inner}.)" for inner in _LOOK_BEHIND.findall(behinds))
+    return [rf"{word[0]}(?<!\w.){moved}{word[1:]}{rest}" if _LETTER.match(word)
+            else rf"{behinds}\b{word}{rest}" for word in words]
+
+
+def _top_level_alternatives(pattern: str) -> list[str]:
+    """*pattern* cut at each ``|`` that is outside its groups and character classes."""
+    parts, depth, start, index = [], 0, 0, 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == "[":
+            index = _class_end(pattern, index)
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and not depth:
+            parts.append(pattern[start:index])
+            start = index + 1
+        index += 1
+    return [*parts, pattern[start:]]
+
+
+def _class_end(pattern: str, index: int) -> int:
+    """Just past the end of the character class that opens at *index* of *pattern*."""
+    index += 1
+    if pattern.startswith("^", index):
+        index += 1
+    if pattern.startswith("]", index):  # a ']' first is one of the class's characters
+        index += 1
+    while index < len(pattern) and pattern[index] != "]":
+        index += 2 if pattern[index] == "\\" else 1
+    return index + 1
+
+
+def _group_end(pattern: str, index: int) -> int:
+    """Just past the ``)`` that closes the group opening at *index* of *pattern*."""
+    depth = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == "[":
+            index = _class_end(pattern, index)
+            continue
+        depth += (char == "(") - (char == ")")
+        index += 1
+        if not depth:
+            break
+    return index
 
 
 def _case_flag(patterns: Iterable[str]) -> re.RegexFlag:
@@ -710,10 +813,9 @@ def load_lexicon(path: str | Path | None = None, extra: str | Path | None = None
                   ordinary_words=fuzzy.ordinary_words)
     emoji = _emoji(source, parsed)
     clothing_rules = frozenset(
-        [f"term:{term.term}" for term in terms if term.clothing]
-        + [f"signal:{signal.kind}" for signal in signals if signal.clothing]
-        + [f"combination:{combination.rule}" for combination in entries["combination"]
-           if combination.clothing])
+        [term.name for term in terms if term.clothing]
+        + [signal.name for signal in signals if signal.clothing]
+        + [combination.name for combination in entries["combination"] if combination.clothing])
     return Lexicon(
         version=version,
         sources=MappingProxyType(sources),
@@ -730,6 +832,8 @@ def load_lexicon(path: str | Path | None = None, extra: str | Path | None = None
         emoji=emoji,
         emoji_inside_word=_inside_word(emoji),
         clothing_rules=clothing_rules,
+        corroborating_terms=frozenset(term.name for term in terms if term.strength != "weak"
+                                      and not term.needs_corroboration),
         prefilter=prefilter,
     )
 

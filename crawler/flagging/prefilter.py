@@ -44,9 +44,12 @@ class Prefilter:
         self.always = {kind: frozenset(numbers) for kind, numbers in always.items()}
         literals = sorted({literal for alternative in needs for literal in alternative})
         number_of = {literal: number for number, literal in enumerate(literals)}
-        # each alternative as the numbers of its literals, with the rules it opens
-        self.alternatives = [(frozenset(map(number_of.__getitem__, alternative)), tuple(keys))
-                             for alternative, keys in needs.items()]
+        # each alternative as the numbers of its literals, with the rules it opens, filed
+        # under the first of its literals (a text without that one cannot hold it)
+        self.alternatives: dict[int, list[tuple[frozenset[int], tuple[tuple[str, int], ...]]]] = {}
+        for alternative, keys in needs.items():
+            numbers = frozenset(map(number_of.__getitem__, alternative))
+            self.alternatives.setdefault(min(numbers), []).append((numbers, tuple(keys)))
         self.automaton = ahocorasick.Automaton()
         for number, literal in enumerate(literals):
             self.automaton.add_word(literal, number)
@@ -73,8 +76,9 @@ class Prefilter:
 
     def _rules_opened_by(self, found: frozenset[int]) -> Candidates:
         opened = {kind: set(numbers) for kind, numbers in self.always.items()}
-        for alternative, keys in self.alternatives:
-            if alternative <= found:
-                for kind, number in keys:
-                    opened[kind].add(number)
+        for literal in found:
+            for alternative, keys in self.alternatives.get(literal, ()):
+                if alternative <= found:
+                    for kind, number in keys:
+                        opened[kind].add(number)
         return {kind: tuple(sorted(numbers)) for kind, numbers in opened.items()}

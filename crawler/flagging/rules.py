@@ -44,6 +44,10 @@ class Term:
     literals: tuple[frozenset[str], ...] | None = field(compare=False, repr=False)
     # Also a search keyword for the next crawl (set on terms an investigator accepted).
     search: bool = False
+    name: str = field(init=False, compare=False, repr=False)  # its reasons' rule: "term:bal"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", f"term:{self.term}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,10 @@ class Signal:
     matcher: re.Pattern[str] = field(compare=False, repr=False)
     literals: tuple[frozenset[str], ...] | None = field(compare=False, repr=False)
     places: tuple[int, ...] = field(compare=False, repr=False)  # fields, as RECORD_FIELDS indexes
+    name: str = field(init=False, compare=False, repr=False)  # its reasons' rule: "signal:weight"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", f"signal:{self.kind}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +84,10 @@ class Combination:
     all_of: tuple[tuple[str, ...], ...]
     meaning: str
     source: tuple[int | str, ...]
+    name: str = field(init=False, compare=False, repr=False)  # its reasons' rule
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", f"combination:{self.rule}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +110,10 @@ class Negative:
     matcher: re.Pattern[str] = field(compare=False, repr=False)
     literals: tuple[frozenset[str], ...] | None = field(compare=False, repr=False)
     places: tuple[int, ...] = field(compare=False, repr=False)  # fields, as RECORD_FIELDS indexes
+    name: str = field(init=False, compare=False, repr=False)  # its reasons' rule
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", f"negative:{self.rule}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +124,10 @@ class ContextGroup:
     words: tuple[str, ...]
     matcher: re.Pattern[str] = field(compare=False, repr=False)
     literals: tuple[frozenset[str], ...] | None = field(compare=False, repr=False)
+    name: str = field(init=False, compare=False, repr=False)  # its reasons' rule
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", f"context:{self.group}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,3 +186,5 @@ class Lexicon:
     emoji_inside_word: re.Pattern[str] | None = field(compare=False, repr=False)
     # The rules ("term:balpres") whose match is itself a clothing word.
     clothing_rules: frozenset[str] = field(compare=False, repr=False)
+    # The strong and medium terms that need no corroboration: each corroborates any term.
+    corroborating_terms: frozenset[str] = field(compare=False, repr=False)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import ahocorasick  # type: ignore[import-not-found]  # no type stubs
 from rapidfuzz.distance import OSA
 
-from crawler.flagging.textnorm import LEET, WORD
+from crawler.flagging.textnorm import LEET, WORD, fold, fold_chunk, spaced_letters, split_by_spaces
 from crawler.flagging.words import words_matcher
 
 if TYPE_CHECKING:
@@ -125,11 +125,34 @@ class Abbreviations:
         if self.phrases:
             self.automaton.make_automaton()
         self.chunk = lru_cache(maxsize=200_000)(self._chunk)
+        self.read_chunk = lru_cache(maxsize=200_000)(self._read_chunk)
 
     def expand(self, text: str) -> str:
         """*text* (folded) with each disguised word written out in full."""
+        return self.phrases_written(self.expand_words(text))
+
+    def read(self, text: str) -> str:
+        """*text* folded, each disguised word written out: ``expand(fold(text))``, in one
+        step (remembered) for each whitespace-free chunk of *text*."""
+        chunks = [self.read_chunk(chunk) for chunk in text.split()]
+        if split_by_spaces(spaced_letters(chunks)):  # "b a l p r e s": folded as one text
+            return self.expand(fold(text))
+        return self.phrases_written(" ".join([read for _, read in chunks if read]))
+
+    def _read_chunk(self, chunk: str) -> tuple[str, str]:
+        """:func:`~crawler.flagging.textnorm.fold_chunk`'s letters of *chunk*, and its
+        folded text expanded."""
+        letters, folded = fold_chunk(chunk)
+        return letters, self.expand_words(folded) if folded else ""
+
+    def expand_words(self, text: str) -> str:
+        """*text* (folded) with each disguised word written out, phrases apart."""
         if self.full_word or self.scrambled:
-            text = " ".join([self.chunk(chunk) for chunk in text.split(" ")])
+            return " ".join([self.chunk(chunk) for chunk in text.split(" ")])
+        return text
+
+    def phrases_written(self, text: str) -> str:
+        """*text* with each listed short phrase ("lr ngr") written out."""
         if self.phrase_matcher is not None and next(self.automaton.iter(text), None) is not None:
             text = self.phrase_matcher.sub(lambda match: self.phrases[match.group()], text)
         return text

@@ -176,15 +176,21 @@ def _strip_accents(text: str) -> str:
 def fold(text: str) -> str:
     """Return *text* lower-cased and stripped of common keyword-evasion tricks, its words
     separated by single spaces."""
-    chunks = [_fold_chunk(chunk) for chunk in text.split()]
-    spaced = " ".join([letters for letters, _ in chunks if letters])
-    if _split_by_spaces(spaced):  # "b a l p r e s": the chunks fold as one text
+    chunks = [fold_chunk(chunk) for chunk in text.split()]
+    spaced = spaced_letters(chunks)
+    if split_by_spaces(spaced):  # "b a l p r e s": the chunks fold as one text
         return _fold_words(spaced)
     return " ".join([folded for _, folded in chunks if folded])
 
 
+def spaced_letters(chunks: list[tuple[str, str]]) -> str:
+    """The letters of :func:`fold_chunk`'s *chunks*, as :func:`fold` reads them for words
+    split by spaces."""
+    return " ".join([letters for letters, _ in chunks if letters])
+
+
 @lru_cache(maxsize=200_000)
-def _fold_chunk(chunk: str) -> tuple[str, str]:
+def fold_chunk(chunk: str) -> tuple[str, str]:
     """One whitespace-free chunk as plain lower-case letters (its words separated by single
     spaces where emoji or symbols stood), and folded. Listings share most of their words,
     so each distinct chunk is worked out once."""
@@ -199,7 +205,7 @@ def _fold_chunk(chunk: str) -> tuple[str, str]:
     return letters, _fold_words(letters)
 
 
-def _split_by_spaces(text: str) -> bool:
+def split_by_spaces(text: str) -> bool:
     """Is a word of *text* (whitespace already single spaces) split by spaces?"""
     pattern = _ISOLATED_PAIR_ASCII if text.isascii() else _ISOLATED_PAIR
     if not pattern.search(text):

@@ -18,6 +18,7 @@ import re
 from bisect import bisect_right
 from typing import TYPE_CHECKING, Any
 
+from crawler.flagging.prefilter import KINDS
 from crawler.flagging.rules import RECORD_FIELDS
 from crawler.flagging.spelling import MAX_JOINED
 from crawler.flagging.textnorm import fold
@@ -58,7 +59,7 @@ def prepared(text: str, lexicon: Lexicon) -> str:
         if _EMOJI_IN_WORD.search(text):
             text = _EMOJI_IN_WORD.sub(lambda match: letter_dropped(match, lexicon), text)
         text = text.translate(lexicon.emoji)
-    return lexicon.abbreviations.expand(fold(text))
+    return lexicon.abbreviations.read(text)
 
 
 def letter_dropped(match: re.Match[str], lexicon: Lexicon) -> str:
@@ -131,15 +132,19 @@ class JoinedTexts(FieldTexts):
         self.ends = [start + len(field) for start, field in zip(self.starts, fields, strict=True)]
         # Masking only ever removes literals: what the prefilter found stays a superset.
         self.candidates = lexicon.prefilter.candidates_by_field(self.text, self.starts, self.ends)
-        self._numbers: dict[str, Sequence[int]] = {}
+        # by kind, the rules worth trying, each with the fields (in record order) that hold
+        # its literals
+        self.places: dict[str, dict[int, list[int]]] = {kind: {} for kind in KINDS}
+        for place, candidates in enumerate(self.candidates):
+            for kind, numbers in candidates.items():
+                held = self.places[kind]
+                for number in numbers:
+                    held.setdefault(number, []).append(place)
 
     def numbers(self, kind: str, place: int | None = None) -> Sequence[int]:
         if place is not None:
             return self.candidates[place][kind]
-        if kind not in self._numbers:
-            self._numbers[kind] = sorted(set().union(*[candidates[kind]
-                                                       for candidates in self.candidates]))
-        return self._numbers[kind]
+        return sorted(self.places[kind])
 
     def field(self, place: int) -> str:
         return self.text[self.starts[place]:self.ends[place]]
@@ -151,11 +156,14 @@ class JoinedTexts(FieldTexts):
               kind: str = "", number: int = 0) -> tuple[int, re.Match[str]] | None:
         """As :meth:`FieldTexts.first`, in the places where rule ``number`` of ``kind``
         may match."""
-        places = [place for place in places if number in self.candidates[place][kind]]
-        if len(places) == 1:  # the usual case: one field holds the literals
-            only = places[0]
+        held = self.places[kind].get(number, ())
+        if len(held) == 1:  # the usual case: one field holds the literals
+            only = held[0]
+            if only not in places:
+                return None
             match = matcher.search(self.text, self.starts[only], self.ends[only])
             return None if match is None else (only, match)
+        places = [place for place in held if place in places]
         for run in runs(places):
             match = matcher.search(self.text, self.starts[run[0]], self.ends[run[-1]])
             if match is None:
