@@ -53,7 +53,11 @@ EXTENSIONS = {
     "crawler.runtime.recorder.EvidenceRecorder": 10,
     "crawler.runtime.progress.ProgressExtension": 500,
     "crawler.runtime.run_health.RunHealthExtension": 600,
+    # With JOBDIR, Scrapy would unpickle spider.state from it; no spider here keeps state.
+    "scrapy.extensions.spiderstate.SpiderState": None,
 }
+# With JOBDIR (-s JOBDIR=DIR), pending requests are kept on disk as JSON, never pickled.
+SCHEDULER_DISK_QUEUE = "crawler.runtime.job_queue.JsonLifoDiskQueue"
 THRIFTWATCH_PROGRESS_ENABLED = True
 THRIFTWATCH_PROGRESS_INTERVAL = 30  # seconds between plain progress lines
 THRIFTWATCH_HEALTH_ENABLED = True  # check each run when it ends, store the report, alert
