@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from crawler.sellers.images import (
     MAX_BYTES,
+    MAX_FULL_DECODE_PIXELS,
     MAX_PIXELS,
     Fingerprint,
     common_hashes,
@@ -175,6 +176,19 @@ def test_a_big_photo_within_the_bounds_is_read() -> None:
     assert found is not None
     assert (found.width, found.height) == (4000, 3000)
     assert distance(found.phash, phash(encode(camera.resize((800, 600)), quality=85))) <= SAME
+
+
+def test_a_picture_decoded_in_full_has_a_lower_pixel_bound() -> None:
+    """A JPEG is decoded at a fraction of its size; a PNG (or GIF, WebP) in full, four
+    bytes a pixel: the same 17-megapixel picture is read as a JPEG and refused as a PNG."""
+    width = 5000
+    height = MAX_FULL_DECODE_PIXELS // width + 200
+    assert width * height < MAX_PIXELS
+    big = photo(6, (500, height // 10)).resize((width, height), Image.Resampling.NEAREST)
+    assert fingerprint(encode(big, quality=85)) is not None
+    assert fingerprint(encode(big, "PNG", compress_level=1)) is None
+    fits = big.resize((4000, MAX_FULL_DECODE_PIXELS // 4000), Image.Resampling.NEAREST)
+    assert fingerprint(encode(fits, "PNG", compress_level=1)) is not None
 
 
 @settings(max_examples=300, deadline=None)

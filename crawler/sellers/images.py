@@ -9,7 +9,8 @@ hashes among many, and :func:`common_hashes` names the hashes too common to link
 
 Images come from sellers, so decoding is hostile input: only JPEG, PNG, GIF and WebP are
 opened, a picture over :data:`MAX_PIXELS` (a decompression bomb: a small file that decodes
-to gigabytes) or :data:`MAX_BYTES` is refused before it is decoded, the file is checked
+to gigabytes; :data:`MAX_FULL_DECODE_PIXELS` for a format decoded at full size) or
+:data:`MAX_BYTES` is refused before it is decoded, the file is checked
 with Pillow's ``verify()`` first, and anything that fails gives None, never an error.
 
 A picture with too little in it to tell one photo from another gives None too
@@ -59,6 +60,9 @@ MIN_SIDE = 32  # pixels: pHash reads a 32 x 32 copy; a smaller picture holds no 
 MIN_DEVIATION = 1.0  # grey levels (of 255): a picture flatter than this is one colour
 MIN_HASH_BITS = 8  # a pHash with fewer bits set (or unset) is a flat picture's
 MAX_PIXELS = 40_000_000  # width x height; marketplace photos are a few million at most
+# A JPEG is decoded at a fraction of its size (draft); PNG, GIF and WebP in full, 4 bytes a
+# pixel: this many pixels is 64 MB decoded.
+MAX_FULL_DECODE_PIXELS = 16_000_000
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP")  # JPEG opens a phone camera's MPO too
 _HASH = re.compile(r"[0-9a-f]{16}")
 _HASH_BITS = 64
@@ -83,7 +87,9 @@ def fingerprint(body: bytes) -> Fingerprint | None:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(body), formats=FORMATS) as image:
-                if image.width * image.height > MAX_PIXELS:
+                pixels = image.width * image.height
+                if pixels > MAX_PIXELS or (image.format != "JPEG"
+                                           and pixels > MAX_FULL_DECODE_PIXELS):
                     return None
                 image.verify()  # structure and checksums, without decoding the pixels
             with Image.open(io.BytesIO(body), formats=FORMATS) as image:
