@@ -289,6 +289,7 @@ _LOOK_BEHIND = re.compile(r"\(\?<!([^()]*)\)")
 # character that stands for itself, opening an alternative.
 _BOUNDARY_START = re.compile(r"((?:\(\?<![^()]*\))*)\\b")
 _LETTER = re.compile(r"[a-z0-9](?![*+?{])")
+_PLAIN_RUN = re.compile(r"(?:[a-z0-9](?![*+?{]))+")
 _LITERAL_START = re.compile(r"[^\\\[\](){}|.^$*+?](?![*+?{])")
 # Beyond this many alternatives, one alternation costs more in tries than the skipping
 # ahead saves.
@@ -307,31 +308,41 @@ def _alternation(patterns: Iterable[str]) -> str:
 
 
 def _letter_first(pattern: str) -> str:
-    r"""*pattern* with a leading ``\b`` and letter (``\bbekas``) as the letter and a
-    look-behind (``b(?<!\w.)ekas``), and a leading ``\b(?:satu|dua)`` as
-    ``(?:s(?<!\w.)atu|d(?<!\w.)ua)``: the same matches, but Python's ``re`` skips ahead to
-    where such a letter occurs instead of trying the pattern at every position. Look-behinds
-    before the ``\b`` (``(?<!\bex )\bkorea``) move past the letter too (``(?<!\bex .)``)."""
+    r"""*pattern* with a leading ``\b`` and word (``\bbekas``) as the word's letters and a
+    look-behind (``bekas(?<!\w.{5})``), and a leading ``\b(?:satu|dua)`` as
+    ``(?:satu(?<!\w.{4})|dua(?<!\w.{3}))``: the same matches, but Python's ``re`` skips
+    ahead to where such a letter occurs instead of trying the pattern at every position
+    (:func:`_opened`)."""
     match = _WORD_START.match(pattern)
     if match is None:
         return pattern
-    behind = "".join(rf"(?<!{inner}.)" for inner in _LOOK_BEHIND.findall(match[1]))
     rest = pattern[match.end():]
     if match[2]:
-        return rf"{match[2]}(?<!\w.){behind}{rest}"
+        return _opened(match[2] + rest, match[1])
     words = match[3].split("|")
     if "" in words:
         return pattern
-    return "(?:" + "|".join(rf"{word[0]}(?<!\w.){behind}{word[1:]}"
-                            for word in words) + ")" + rest
+    return "(?:" + "|".join(_opened(word, match[1]) for word in words) + ")" + rest
+
+
+def _opened(word: str, behinds: str) -> str:
+    r"""*word* (a regex that opens with a plain letter) as it stands after ``\b`` and the
+    look-behinds *behinds*, opening with its letters instead: its plain letters first, then
+    the word boundary and the look-behinds as look-behinds past them (``(?<!\bex )\bkorea``
+    as ``korea(?<!\w.{5})(?<!\bex .{5})``), so that a letter inside a word fails on the
+    letters after it before any look-behind is tried."""
+    run = _PLAIN_RUN.match(word)
+    width = len(run.group()) if run else 1
+    moved = "".join(rf"(?<!{inner}.{{{width}}})" for inner in _LOOK_BEHIND.findall(behinds))
+    return rf"{word[:width]}(?<!\w.{{{width}}}){moved}{word[width:]}"
 
 
 def _spread(pattern: str) -> list[str]:
     r"""*pattern* as alternatives that open with a letter where they can, one a word of a
-    leading group: ``\b(?:satu|dua) kg|\bsekarung`` as ``s(?<!\w.)atu kg``,
-    ``d(?<!\w.)ua kg`` and ``s(?<!\w.)ekarung``, tried in that order, so the same matches
-    (a group that may be left out, ``\b(?:di)?jual``, as ``d(?<!\w.)ijual`` then
-    ``j(?<!\w.)ual``).
+    leading group: ``\b(?:satu|dua) kg|\bsekarung`` as ``satu(?<!\w.{4}) kg``,
+    ``dua(?<!\w.{3}) kg`` and ``sekarung(?<!\w.{8})`` (:func:`_opened`), tried in that
+    order, so the same matches (a group that may be left out, ``\b(?:di)?jual``, as
+    ``dijual(?<!\w.{6})`` then ``jual(?<!\w.{4})``).
     When every alternative of a regex opens with a letter, Python's ``re`` skips ahead to
     where one of those letters occurs (a group in front hides them from it). A pattern
     with groups that capture is kept whole (its backreferences count its groups)."""
@@ -359,8 +370,7 @@ def _opened_by_letters(alternative: str) -> list[str]:
         words, rest = _top_level_alternatives(alternative[start + 3:end - 1]), alternative[end:]
     else:
         words, rest = [alternative[start:]], ""
-    moved = "".join(rf"(?<!{inner}.)" for inner in _LOOK_BEHIND.findall(behinds))
-    return [rf"{word[0]}(?<!\w.){moved}{word[1:]}{rest}" if _LETTER.match(word)
+    return [_opened(word + rest, behinds) if _LETTER.match(word)
             else rf"{behinds}\b{word}{rest}" for word in words]
 
 
