@@ -4,10 +4,10 @@ A word matches whole, with optional separators between its parts: "kaos kaki" al
 matches "kaos-kaki", "kaos🔥kaki" and "kaoskaki". Longer spellings are tried first, so
 "bal segel" is found rather than the "bal" in it.
 
-Each spelling starts with its first character, and only then looks back to check that no
-letter or digit stands before it: a regex that opens with a plain character lets Python's
-``re`` skip ahead to where that character occurs, several times faster than one that
-opens with a look-behind.
+Each spelling starts with the letters of its first part, and only then looks back to check
+that no letter or digit stands before it: a regex that opens with a plain character lets
+Python's ``re`` skip ahead to where that character occurs, several times faster than one
+that opens with a look-behind.
 """
 
 from __future__ import annotations
@@ -31,15 +31,17 @@ def spellings(words: Iterable[str]) -> list[list[str]]:
 
 def words_matcher(words: Iterable[str]) -> re.Pattern[str]:
     """The regex finding any of ``words`` as whole words in folded text."""
-    alternatives = [_word_start(_SEPARATOR.join(map(re.escape, parts)))
-                    for parts in spellings(words)]
+    alternatives = [_word_start(parts) for parts in spellings(words)]
     return re.compile(rf"(?:{'|'.join(alternatives)})(?![^\W_])")
 
 
-def _word_start(spelling: str) -> str:
-    """``spelling`` (a regex that opens with one plain letter or digit), found only where
-    no letter or digit stands before it."""
-    return rf"{spelling[0]}(?<![^\W_].){spelling[1:]}"
+def _word_start(parts: list[str]) -> str:
+    """A spelling's *parts* (letters and digits), with separators between them, found only
+    where no letter or digit stands before the first: checked once its letters matched, so
+    that the same letters inside another word fail on the first letter that differs."""
+    first, *rest = map(re.escape, parts)
+    boundary = rf"(?<![^\W_].{{{len(parts[0])}}})"
+    return first + boundary + "".join(_SEPARATOR + part for part in rest)
 
 
 def word_literals(words: Iterable[str]) -> tuple[frozenset[str], ...]:
