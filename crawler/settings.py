@@ -56,8 +56,10 @@ EXTENSIONS = {
     # With JOBDIR, Scrapy would unpickle spider.state from it; no spider here keeps state.
     "scrapy.extensions.spiderstate.SpiderState": None,
 }
-# With JOBDIR (-s JOBDIR=DIR), pending requests are kept on disk as JSON, never pickled.
+# With JOBDIR (-s JOBDIR=DIR), pending requests, the spiders' start requests among them
+# (a queue of their own), are kept on disk as JSON, never pickled.
 SCHEDULER_DISK_QUEUE = "crawler.runtime.job_queue.JsonLifoDiskQueue"
+SCHEDULER_START_DISK_QUEUE = "crawler.runtime.job_queue.JsonFifoDiskQueue"
 THRIFTWATCH_PROGRESS_ENABLED = True
 THRIFTWATCH_PROGRESS_INTERVAL = 30  # seconds between plain progress lines
 THRIFTWATCH_HEALTH_ENABLED = True  # check each run when it ends, store the report, alert

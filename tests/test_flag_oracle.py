@@ -138,12 +138,16 @@ def test_a_spread_pattern_keeps_the_order_of_its_alternatives() -> None:
     spread alternatives keep the order in which the pattern tries them."""
     assert _spread(r"\b(?:di)?jual|\bbal(?:pres)?") == [
         r"dijual(?<!\w.{6})", r"jual(?<!\w.{4})", r"bal(?<!\w.{3})(?:pres)?"]
-    assert _spread(r"(?<!x)\b(?:ab|a)c") == [r"abc(?<!\w.{3})(?<!x.{3})",
-                                             r"ac(?<!\w.{2})(?<!x.{2})"]
+    assert _spread(r"(?<!x)\b(?:ab|a)c") == [r"abc(?<!\w.{3})(?<!(?:x).{3})",
+                                             r"ac(?<!\w.{2})(?<!(?:x).{2})"]
     # a repeated group, a lazy or possessive optional one, and groups that capture stay whole
     assert _spread(r"\b(?:ab)+c") == [r"\b(?:ab)+c"]
     assert _spread(r"\b(?:ab)??c") == [r"\b(?:ab)??c"]
     assert _spread(r"\b(ab)\1") == [r"(?:\b(ab)\1)"]
+    # a look-behind holding alternatives stays one look-behind when moved
+    moved = _spread(r"(?<!ab |cd )\bxy")
+    assert moved == [r"xy(?<!\w.{2})(?<!(?:ab |cd ).{2})"]
+    assert spans(re.compile(moved[0]), "ab xy cd xy ef xy") == [(15, 17)]
     # a '|' inside a class or escaped does not cut the pattern
     assert _spread(r"\b[|]x|\by\|z") == [r"\b[|]x", r"y(?<!\w.{1})\|z"]
 

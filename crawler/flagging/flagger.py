@@ -291,8 +291,8 @@ def corroborates(term: Term, names: set[str], lexicon: Lexicon) -> bool:
     count: a rule of its ``corroborated_by`` (or [scoring]'s), or a strong or medium term
     that needs no corroboration?"""
     corroborated_by = term.corroborated_by or lexicon.scoring.corroborated_by
-    return not (names.isdisjoint(corroborated_by)
-                and names.isdisjoint(lexicon.corroborating_terms))
+    return not names.isdisjoint(corroborated_by) \
+        or not names.isdisjoint(lexicon.corroborating_terms)
 
 
 def near_clothing(fields: FieldTexts, place: int, match: re.Match[str], lexicon: Lexicon) -> bool:

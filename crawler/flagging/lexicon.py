@@ -36,7 +36,7 @@ from crawler.flagging.textnorm import fold
 from crawler.flagging.words import reversed_spellings, split_spellings, word_literals, words_matcher
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
 
 class LexiconError(ValueError):
@@ -265,7 +265,7 @@ class _Entry:
 
     def regex(self, key: str = "patterns") -> tuple[tuple[str, ...], re.Pattern[str]]:
         """The patterns, and one regex for them all: their alternation, each written so
-        that the regex engine skips ahead to where it can match (:func:`_letter_first`)."""
+        that the regex engine skips ahead to where it can match (:func:`_alternation`)."""
         patterns = self.strings(key)
         if not patterns:
             raise self.error(f"'{key}' is empty", key)
@@ -285,8 +285,9 @@ class _Entry:
 _WORD_START = re.compile(
     r"((?:\(\?<![^()]*\))*)\\b(?:([a-z0-9])(?![*+?{])|\(\?:([a-z0-9|]+)\)(?![*+?{]))")
 _LOOK_BEHIND = re.compile(r"\(\?<!([^()]*)\)")
-# A leading \b and the look-behinds before it; a letter or digit that opens a word; a
-# character that stands for itself, opening an alternative.
+# A leading \b and the look-behinds before it; a letter or digit that opens a word, and
+# the run of them (none repeated) that opens it; a character that stands for itself,
+# opening an alternative.
 _BOUNDARY_START = re.compile(r"((?:\(\?<![^()]*\))*)\\b")
 _LETTER = re.compile(r"[a-z0-9](?![*+?{])")
 _PLAIN_RUN = re.compile(r"(?:[a-z0-9](?![*+?{]))+")
@@ -296,7 +297,7 @@ _LITERAL_START = re.compile(r"[^\\\[\](){}|.^$*+?](?![*+?{])")
 MAX_SPREAD = 50
 
 
-def _alternation(patterns: Iterable[str]) -> str:
+def _alternation(patterns: Sequence[str]) -> str:
     """One regex for *patterns*: their alternatives, each opening with its letter
     (:func:`_spread`), when every one of them can and there are not too many; else each
     pattern opening with a letter where it can (:func:`_letter_first`)."""
@@ -331,9 +332,8 @@ def _opened(word: str, behinds: str) -> str:
     the word boundary and the look-behinds as look-behinds past them (``(?<!\bex )\bkorea``
     as ``korea(?<!\w.{5})(?<!\bex .{5})``), so that a letter inside a word fails on the
     letters after it before any look-behind is tried."""
-    run = _PLAIN_RUN.match(word)
-    width = len(run.group()) if run else 1
-    moved = "".join(rf"(?<!{inner}.{{{width}}})" for inner in _LOOK_BEHIND.findall(behinds))
+    width = len(_PLAIN_RUN.match(word).group())  # callers check that it opens with one
+    moved = "".join(rf"(?<!(?:{inner}).{{{width}}})" for inner in _LOOK_BEHIND.findall(behinds))
     return rf"{word[:width]}(?<!\w.{{{width}}}){moved}{word[width:]}"
 
 

@@ -134,17 +134,17 @@ class JoinedTexts(FieldTexts):
         self.candidates = lexicon.prefilter.candidates_by_field(self.text, self.starts, self.ends)
         # by kind, the rules worth trying, each with the fields (in record order) that hold
         # its literals
-        self.places: dict[str, dict[int, list[int]]] = {kind: {} for kind in KINDS}
+        self.holding: dict[str, dict[int, list[int]]] = {kind: {} for kind in KINDS}
         for place, candidates in enumerate(self.candidates):
             for kind, numbers in candidates.items():
-                held = self.places[kind]
+                held = self.holding[kind]
                 for number in numbers:
                     held.setdefault(number, []).append(place)
 
     def numbers(self, kind: str, place: int | None = None) -> Sequence[int]:
         if place is not None:
             return self.candidates[place][kind]
-        return sorted(self.places[kind])
+        return sorted(self.holding[kind])
 
     def field(self, place: int) -> str:
         return self.text[self.starts[place]:self.ends[place]]
@@ -156,7 +156,7 @@ class JoinedTexts(FieldTexts):
               kind: str = "", number: int = 0) -> tuple[int, re.Match[str]] | None:
         """As :meth:`FieldTexts.first`, in the places where rule ``number`` of ``kind``
         may match."""
-        held = self.places[kind].get(number, ())
+        held = self.holding[kind].get(number, ())
         if len(held) == 1:  # the usual case: one field holds the literals
             only = held[0]
             if only not in places:

@@ -51,6 +51,7 @@ NOT_CALLBACKS = frozenset({"start", "start_requests", "from_crawler", "update_se
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
 _METHOD = re.compile(r"[A-Z]{1,10}")
 MAX_PRIORITY = 10**6
+MAX_URL = 16_384  # characters
 
 
 class NotShareable(Exception):
@@ -70,6 +71,8 @@ def to_entry(request: Request, spider: Spider) -> bytes:
     data["meta"] = meta
     if data.get("_class") is not None and data["_class"] not in REQUEST_CLASSES:
         raise NotShareable(f"a {data['_class']} is not shared")
+    if not _readable_url(data["url"]) or abs(data.get("priority", 0)) > MAX_PRIORITY:
+        raise NotShareable("a URL or priority an entry read back would be refused for")
     try:
         return dumps(data)
     except EntryEncodeError as error:
@@ -86,8 +89,7 @@ def from_entry(entry: bytes, spider: Spider) -> Request:
         if request_cls is None:
             raise EntryDecodeError("a request class thriftwatch does not share")
     url = data.get("url")
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(
-            url) > 16_384:
+    if not _readable_url(url):
         raise EntryDecodeError("no http(s) URL")
     method = data.get("method", "GET")
     if not isinstance(method, str) or not _METHOD.fullmatch(method):
@@ -119,6 +121,11 @@ def from_entry(entry: bytes, spider: Spider) -> Request:
         return request_cls(**kwargs)
     except (TypeError, ValueError, AttributeError, UnicodeError) as error:
         raise EntryDecodeError(f"not a request: {type(error).__name__}") from None
+
+
+def _readable_url(url: Any) -> bool:
+    return isinstance(url, str) and url.startswith(("http://", "https://")) \
+        and len(url) <= MAX_URL
 
 
 def _method(spider: Spider, name: Any) -> Any:

@@ -72,6 +72,6 @@ class JsonLifoDiskQueue(_JsonRequestQueue):
 
 
 class JsonFifoDiskQueue(_JsonRequestQueue):
-    """First in, first out (breadth first)."""
+    """First in, first out (breadth first; Scrapy's order for start requests)."""
 
     disk_queue = queue.FifoDiskQueue

@@ -63,6 +63,7 @@ MAX_PIXELS = 40_000_000  # width x height; marketplace photos are a few million 
 # A JPEG is decoded at a fraction of its size (draft); PNG, GIF and WebP in full, 4 bytes a
 # pixel: this many pixels is 64 MB decoded.
 MAX_FULL_DECODE_PIXELS = 16_000_000
+DRAFTED = ("JPEG", "MPO")  # what Pillow decodes at a fraction of its size (MPO: a JPEG's kin)
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP")  # JPEG opens a phone camera's MPO too
 _HASH = re.compile(r"[0-9a-f]{16}")
 _HASH_BITS = 64
@@ -88,7 +89,7 @@ def fingerprint(body: bytes) -> Fingerprint | None:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(body), formats=FORMATS) as image:
                 pixels = image.width * image.height
-                if pixels > MAX_PIXELS or (image.format != "JPEG"
+                if pixels > MAX_PIXELS or (image.format not in DRAFTED
                                            and pixels > MAX_FULL_DECODE_PIXELS):
                     return None
                 image.verify()  # structure and checksums, without decoding the pixels
