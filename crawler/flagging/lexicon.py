@@ -36,7 +36,7 @@ from crawler.flagging.textnorm import fold
 from crawler.flagging.words import reversed_spellings, split_spellings, word_literals, words_matcher
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 
 class LexiconError(ValueError):
@@ -282,13 +282,14 @@ class _Entry:
         return patterns, re.compile(_alternation(patterns), flags)
 
 
-_WORD_START = re.compile(
-    r"((?:\(\?<![^()]*\))*)\\b(?:([a-z0-9])(?![*+?{])|\(\?:([a-z0-9|]+)\)(?![*+?{]))")
-_LOOK_BEHIND = re.compile(r"\(\?<!([^()]*)\)")
-# A leading \b and the look-behinds before it; a letter or digit that opens a word, and
-# the run of them (none repeated) that opens it; a character that stands for itself,
-# opening an alternative.
+# A leading \b and the look-behinds before it; with a letter or digit or a group of plain
+# words after it; one look-behind; a letter or digit that opens a word, and the run of
+# them (none repeated) that opens it; a character that stands for itself, opening an
+# alternative.
 _BOUNDARY_START = re.compile(r"((?:\(\?<![^()]*\))*)\\b")
+_WORD_START = re.compile(
+    _BOUNDARY_START.pattern + r"(?:([a-z0-9])(?![*+?{])|\(\?:([a-z0-9|]+)\)(?![*+?{]))")
+_LOOK_BEHIND = re.compile(r"\(\?<!([^()]*)\)")
 _LETTER = re.compile(r"[a-z0-9](?![*+?{])")
 _PLAIN_RUN = re.compile(r"(?:[a-z0-9](?![*+?{]))+")
 _LITERAL_START = re.compile(r"[^\\\[\](){}|.^$*+?](?![*+?{])")
@@ -376,7 +377,26 @@ def _opened_by_letters(alternative: str) -> list[str]:
 
 def _top_level_alternatives(pattern: str) -> list[str]:
     """*pattern* cut at each ``|`` that is outside its groups and character classes."""
-    parts, depth, start, index = [], 0, 0, 0
+    parts, start = [], 0
+    for index, char, depth in _structure(pattern, 0):
+        if char == "|" and not depth:
+            parts.append(pattern[start:index])
+            start = index + 1
+    return [*parts, pattern[start:]]
+
+
+def _group_end(pattern: str, index: int) -> int:
+    """Just past the ``)`` that closes the group opening at *index* of *pattern*."""
+    for at, char, depth in _structure(pattern, index):
+        if char == ")" and not depth:
+            return at + 1
+    return len(pattern)
+
+
+def _structure(pattern: str, index: int) -> Iterator[tuple[int, str, int]]:
+    """From *index* on, each character of *pattern* that is neither escaped nor inside a
+    character class, where it stands, and how many groups are open after it."""
+    depth = 0
     while index < len(pattern):
         char = pattern[index]
         if char == "\\":
@@ -385,15 +405,9 @@ def _top_level_alternatives(pattern: str) -> list[str]:
         if char == "[":
             index = _class_end(pattern, index)
             continue
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and not depth:
-            parts.append(pattern[start:index])
-            start = index + 1
+        depth += (char == "(") - (char == ")")
+        yield index, char, depth
         index += 1
-    return [*parts, pattern[start:]]
 
 
 def _class_end(pattern: str, index: int) -> int:
@@ -406,24 +420,6 @@ def _class_end(pattern: str, index: int) -> int:
     while index < len(pattern) and pattern[index] != "]":
         index += 2 if pattern[index] == "\\" else 1
     return index + 1
-
-
-def _group_end(pattern: str, index: int) -> int:
-    """Just past the ``)`` that closes the group opening at *index* of *pattern*."""
-    depth = 0
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\":
-            index += 2
-            continue
-        if char == "[":
-            index = _class_end(pattern, index)
-            continue
-        depth += (char == "(") - (char == ")")
-        index += 1
-        if not depth:
-            break
-    return index
 
 
 def _case_flag(patterns: Iterable[str]) -> re.RegexFlag:
